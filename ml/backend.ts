@@ -1,0 +1,131 @@
+// Compute backend selection. `auto` prefers native TensorFlow (GPU, then CPU), then wasm, then the pure-JS cpu
+// backend. The tfjs-node packages are optional dependencies: they download libtensorflow at install time and are
+// absent on machines without internet, so they are loaded dynamically and their absence is not an error.
+import * as tf from '@tensorflow/tfjs-core';
+// The union package registers every op's gradient (tfjs-core alone registers none) and the chained ops.
+import '@tensorflow/tfjs';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import { registerWasmGradientKernels } from './kernels/register-wasm-gradients.js';
+
+export const BACKEND_CHOICES = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+
+export interface BackendInfo {
+  /** The unprune name of the backend in use. */
+  name: ConcreteBackend;
+  /** The tfjs engine's name for it (`tensorflow`, `wasm`, `cpu`). */
+  tfName: string;
+  /** Every backend that could be loaded on this machine, in preference order. */
+  available: ConcreteBackend[];
+}
+
+export class BackendUnavailableError extends Error {
+  constructor(
+    readonly requested: string,
+    readonly available: ConcreteBackend[],
+    reason: string,
+  ) {
+    super(
+      `backend "${requested}" is not available (${reason}); installed: ${available.join(', ')}. ` +
+        `Choose one of ${BACKEND_CHOICES.join(', ')} with --backend or UNPRUNE_BACKEND.`,
+    );
+    this.name = 'BackendUnavailableError';
+  }
+}
+
+const NODE_PACKAGES: Record<'node-gpu' | 'node', string> = {
+  'node-gpu': '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+};
+
+const loadFailures = new Map<ConcreteBackend, string>();
+let nodeLoadAttempted: 'node-gpu' | 'node' | null | undefined;
+
+/** Imports at most one tfjs-node flavour (both register the same `tensorflow` backend name). */
+async function loadNativeBackend(): Promise<'node-gpu' | 'node' | null> {
+  if (nodeLoadAttempted !== undefined) return nodeLoadAttempted;
+  nodeLoadAttempted = null;
+  for (const flavour of ['node-gpu', 'node'] as const) {
+    try {
+      await import(NODE_PACKAGES[flavour]);
+      // The package must have registered into *our* tfjs-core; a second copy of tfjs-core would not be seen.
+      if (tf.findBackendFactory('tensorflow') == null) {
+        loadFailures.set(flavour, `${NODE_PACKAGES[flavour]} loaded but uses a different @tensorflow/tfjs-core`);
+        continue;
+      }
+      nodeLoadAttempted = flavour;
+      return flavour;
+    } catch (err) {
+      loadFailures.set(flavour, `${NODE_PACKAGES[flavour]} is not installed or failed to load: ${firstLine(err)}`);
+    }
+  }
+  return null;
+}
+
+function firstLine(err: unknown): string {
+  return String(err instanceof Error ? err.message : err).split('\n')[0] ?? '';
+}
+
+/** Backends loadable here, best first. */
+export async function availableBackends(): Promise<ConcreteBackend[]> {
+  const native = await loadNativeBackend();
+  const list: ConcreteBackend[] = [];
+  if (native) list.push(native);
+  list.push('wasm', 'cpu');
+  return list;
+}
+
+const TF_NAMES: Record<ConcreteBackend, string> = {
+  'node-gpu': 'tensorflow',
+  node: 'tensorflow',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+// PROD silences tfjs's console banners ("looks like you are running TensorFlow.js in Node.js") and debug checks.
+tf.env().set('PROD', true);
+
+let current: BackendInfo | undefined;
+
+/**
+ * Selects and initialises the backend. `choice` defaults to UNPRUNE_BACKEND, then `auto`.
+ * An explicit choice that cannot be loaded throws BackendUnavailableError naming what is installed.
+ */
+export async function initBackend(choice?: string): Promise<BackendInfo> {
+  const requested = (choice ?? process.env.UNPRUNE_BACKEND ?? 'auto').trim() || 'auto';
+  if (!(BACKEND_CHOICES as readonly string[]).includes(requested)) {
+    const available = await availableBackends();
+    throw new BackendUnavailableError(requested, available, `unknown backend name`);
+  }
+  const available = await availableBackends();
+  const candidates: ConcreteBackend[] =
+    requested === 'auto' ? available : [requested as ConcreteBackend];
+  let lastReason = '';
+  for (const name of candidates) {
+    if (!available.includes(name)) {
+      lastReason = loadFailures.get(name) ?? 'not installed';
+      continue;
+    }
+    const tfName = TF_NAMES[name];
+    const ok = await tf.setBackend(tfName);
+    if (!ok) {
+      lastReason = `tfjs could not initialise the ${tfName} backend`;
+      continue;
+    }
+    await tf.ready();
+    if (tfName === 'wasm') registerWasmGradientKernels();
+    current = { name, tfName, available };
+    return current;
+  }
+  throw new BackendUnavailableError(requested, available, lastReason);
+}
+
+/** The backend chosen by initBackend (throws if none has been initialised). */
+export function currentBackend(): BackendInfo {
+  if (!current) throw new Error('no backend initialised: call initBackend() first');
+  return current;
+}
+
+export { tf };

@@ -1,0 +1,133 @@
+// In-memory data sets and index-set views. A split holds normalised float32 images (NHWC) and int labels; a view
+// is a split plus an index array, so D, D_r, D_f and test share one copy of the pixels.
+import { SeededRandom } from './seeded-random.js';
+
+export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'synthetic';
+
+export interface Split {
+  /** n × h × w × c, row-major, already normalised. */
+  x: Float32Array;
+  /** Class labels, 0..numClasses-1. */
+  y: Int32Array;
+  n: number;
+}
+
+export interface Dataset {
+  name: DatasetName;
+  /** [height, width, channels]. */
+  inputShape: [number, number, number];
+  numClasses: number;
+  train: Split;
+  test: Split;
+}
+
+export interface DataView {
+  split: Split;
+  /** Indices into split; the view's examples in this order. */
+  indices: Int32Array;
+  /** Per-example pixel count (h·w·c), for batching. */
+  featureSize: number;
+}
+
+export interface LoadOptions {
+  /** Number of training examples to keep (a seeded random subset); default all. */
+  train?: number;
+  /** Number of test examples to keep; default all. */
+  test?: number;
+  /** Seed for the subset choice; default 0. */
+  subsetSeed?: number;
+  /** Subtract the data set's mean and divide by its std (default true); false leaves pixels in [0, 1]. */
+  normalize?: boolean;
+}
+
+/** Per-channel normalisation constants (the usual published values). */
+export const NORMALIZATION: Record<DatasetName, { mean: number[]; std: number[] }> = {
+  mnist: { mean: [0.1307], std: [0.3081] },
+  'fashion-mnist': { mean: [0.286], std: [0.353] },
+  cifar10: { mean: [0.4914, 0.4822, 0.4465], std: [0.247, 0.2435, 0.2616] },
+  synthetic: { mean: [0], std: [1] },
+};
+
+/** Builds a split from raw bytes in [0, 255] (NHWC), keeping the chosen rows and normalising them. */
+export function splitFromBytes(
+  pixels: Uint8Array,
+  labels: ArrayLike<number>,
+  featureSize: number,
+  rows: Int32Array | null,
+  norm: { mean: number[]; std: number[] } | null,
+): Split {
+  const n = rows ? rows.length : labels.length;
+  const x = new Float32Array(n * featureSize);
+  const y = new Int32Array(n);
+  const channels = norm ? norm.mean.length : 1;
+  const scale = norm ? norm.std.map((s) => 1 / (255 * s)) : [1 / 255];
+  const shift = norm ? norm.mean.map((m, c) => m / norm.std[c]!) : [0];
+  for (let i = 0; i < n; i++) {
+    const src = rows ? rows[i]! : i;
+    y[i] = labels[src]!;
+    const base = src * featureSize;
+    const out = i * featureSize;
+    for (let j = 0; j < featureSize; j++) {
+      const c = j % channels;
+      x[out + j] = pixels[base + j]! * scale[c]! - shift[c]!;
+    }
+  }
+  return { x, y, n };
+}
+
+/** Seeded choice of `size` rows out of `total` (sorted, so the subset keeps the file's order), or null for all. */
+export function chooseRows(total: number, size: number | undefined, seed: number, what: string): Int32Array | null {
+  if (size === undefined || size === total) return null;
+  if (!Number.isInteger(size) || size <= 0 || size > total) {
+    throw new RangeError(`${what} subset size ${size} is out of range: must be an integer in 1..${total}`);
+  }
+  const perm = new SeededRandom(seed).permutation(total);
+  return perm.subarray(0, size).sort();
+}
+
+export function featureSizeOf(ds: Dataset): number {
+  return ds.inputShape[0] * ds.inputShape[1] * ds.inputShape[2];
+}
+
+/** A view over all of a split. */
+export function fullView(ds: Dataset, which: 'train' | 'test'): DataView {
+  const split = ds[which];
+  const indices = new Int32Array(split.n);
+  for (let i = 0; i < split.n; i++) indices[i] = i;
+  return { split, indices, featureSize: featureSizeOf(ds) };
+}
+
+/** A view over the given training indices (copied, validated). */
+export function viewOf(ds: Dataset, indices: ArrayLike<number>, which: 'train' | 'test' = 'train'): DataView {
+  const split = ds[which];
+  const idx = Int32Array.from(indices);
+  for (const i of idx) {
+    if (i < 0 || i >= split.n) throw new RangeError(`index ${i} is outside the ${which} split (0..${split.n - 1})`);
+  }
+  return { split, indices: idx, featureSize: featureSizeOf(ds) };
+}
+
+/** The view minus a set of indices (D_r = D \ D_f), keeping the view's order. */
+export function without(view: DataView, removed: ArrayLike<number>): DataView {
+  const drop = new Set<number>(Array.from(removed));
+  const kept = view.indices.filter((i) => !drop.has(i));
+  return { split: view.split, indices: kept, featureSize: view.featureSize };
+}
+
+/** The first `count` examples of a view (e.g. the MIA shadow set). */
+export function headOf(view: DataView, count: number): DataView {
+  return { ...view, indices: view.indices.subarray(0, Math.min(count, view.indices.length)) };
+}
+
+/** Copies the rows of a batch into fresh arrays ready for a tensor. */
+export function gatherBatch(view: DataView, positions: ArrayLike<number>): { x: Float32Array; y: Int32Array } {
+  const fs = view.featureSize;
+  const x = new Float32Array(positions.length * fs);
+  const y = new Int32Array(positions.length);
+  for (let b = 0; b < positions.length; b++) {
+    const i = view.indices[positions[b]!]!;
+    x.set(view.split.x.subarray(i * fs, (i + 1) * fs), b * fs);
+    y[b] = view.split.y[i]!;
+  }
+  return { x, y };
+}

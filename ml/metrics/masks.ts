@@ -1,0 +1,162 @@
+// Pruning masks: one 0/1 byte per weight in memory, bit-packed (1 bit per weight) on the wire, and the metrics
+// that compare masks (IoU, Hamming distance, per-layer IoU, sparsity, filter-level IoU for structured masks).
+// A mask covers only the prunable weight tensors of a network, in the network's parameter order.
+
+export interface LayerMask {
+  name: string;
+  shape: number[];
+  /** 1 = kept, 0 = pruned; length = product of shape. */
+  keep: Uint8Array;
+}
+
+export interface Mask {
+  layers: LayerMask[];
+}
+
+export function countKept(mask: Mask): number {
+  let n = 0;
+  for (const l of mask.layers) for (let i = 0; i < l.keep.length; i++) n += l.keep[i]!;
+  return n;
+}
+
+export function maskSize(mask: Mask): number {
+  return mask.layers.reduce((s, l) => s + l.keep.length, 0);
+}
+
+/** Fraction of masked weights that are pruned. */
+export function maskSparsity(mask: Mask): number {
+  const total = maskSize(mask);
+  return total === 0 ? 0 : 1 - countKept(mask) / total;
+}
+
+export function layerSparsity(mask: Mask): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const l of mask.layers) {
+    let kept = 0;
+    for (let i = 0; i < l.keep.length; i++) kept += l.keep[i]!;
+    out[l.name] = l.keep.length === 0 ? 0 : 1 - kept / l.keep.length;
+  }
+  return out;
+}
+
+export function assertSameLayout(a: Mask, b: Mask): void {
+  if (a.layers.length !== b.layers.length) {
+    throw new Error(`masks have different layer counts (${a.layers.length} vs ${b.layers.length})`);
+  }
+  a.layers.forEach((l, i) => {
+    const m = b.layers[i]!;
+    if (l.name !== m.name || l.keep.length !== m.keep.length) {
+      throw new Error(`mask layer ${i} differs: ${l.name}[${l.keep.length}] vs ${m.name}[${m.keep.length}]`);
+    }
+  });
+}
+
+function intersectionUnion(a: Uint8Array, b: Uint8Array): [number, number] {
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i]!;
+    const y = b[i]!;
+    inter += x & y;
+    union += x | y;
+  }
+  return [inter, union];
+}
+
+/** |a ∧ b| / |a ∨ b| over kept weights of all layers; two empty masks have IoU 1. */
+export function maskIoU(a: Mask, b: Mask): number {
+  assertSameLayout(a, b);
+  let inter = 0;
+  let union = 0;
+  a.layers.forEach((l, i) => {
+    const [x, y] = intersectionUnion(l.keep, b.layers[i]!.keep);
+    inter += x;
+    union += y;
+  });
+  return union === 0 ? 1 : inter / union;
+}
+
+export function perLayerIoU(a: Mask, b: Mask): Record<string, number> {
+  assertSameLayout(a, b);
+  const out: Record<string, number> = {};
+  a.layers.forEach((l, i) => {
+    const [inter, union] = intersectionUnion(l.keep, b.layers[i]!.keep);
+    out[l.name] = union === 0 ? 1 : inter / union;
+  });
+  return out;
+}
+
+/** Number of weights kept in one mask and pruned in the other. */
+export function hammingDistance(a: Mask, b: Mask): number {
+  assertSameLayout(a, b);
+  let d = 0;
+  a.layers.forEach((l, i) => {
+    const m = b.layers[i]!.keep;
+    for (let j = 0; j < l.keep.length; j++) d += l.keep[j]! ^ m[j]!;
+  });
+  return d;
+}
+
+/**
+ * Filter/neuron granularity: a filter is an output channel, i.e. an index of the last axis (conv [kh, kw, cin, cout],
+ * dense [in, out]); it is kept if any of its weights is kept.
+ */
+export function filterMask(mask: Mask): Mask {
+  return {
+    layers: mask.layers.map((l) => {
+      const units = l.shape[l.shape.length - 1]!;
+      const keep = new Uint8Array(units);
+      for (let i = 0; i < l.keep.length; i++) if (l.keep[i]) keep[i % units] = 1;
+      return { name: l.name, shape: [units], keep };
+    }),
+  };
+}
+
+export function filterIoU(a: Mask, b: Mask): number {
+  return maskIoU(filterMask(a), filterMask(b));
+}
+
+// ---- bit-packed serialisation -------------------------------------------------------------------------------
+// Layout: "UPMK" | u8 version | u32 LE header length | JSON {layers: [{name, shape}]} | bits, LSB first,
+// all layers concatenated in order.
+const MAGIC = [0x55, 0x50, 0x4d, 0x4b];
+const VERSION = 1;
+
+export function packMask(mask: Mask): Uint8Array {
+  const header = new TextEncoder().encode(
+    JSON.stringify({ layers: mask.layers.map((l) => ({ name: l.name, shape: l.shape })) }),
+  );
+  const bits = maskSize(mask);
+  const out = new Uint8Array(9 + header.length + Math.ceil(bits / 8));
+  out.set(MAGIC, 0);
+  out[4] = VERSION;
+  new DataView(out.buffer).setUint32(5, header.length, true);
+  out.set(header, 9);
+  const base = 9 + header.length;
+  let bit = 0;
+  for (const l of mask.layers) {
+    for (let i = 0; i < l.keep.length; i++, bit++) if (l.keep[i]) out[base + (bit >> 3)]! |= 1 << (bit & 7);
+  }
+  return out;
+}
+
+export function unpackMask(bytes: Uint8Array): Mask {
+  if (bytes.length < 9 || MAGIC.some((m, i) => bytes[i] !== m)) throw new Error('not a packed unprune mask');
+  if (bytes[4] !== VERSION) throw new Error(`packed mask version ${bytes[4]} is not supported (expected ${VERSION})`);
+  const headerLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(5, true);
+  if (9 + headerLen > bytes.length) throw new Error('packed mask is truncated (header)');
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(9, 9 + headerLen))) as {
+    layers: { name: string; shape: number[] }[];
+  };
+  const base = 9 + headerLen;
+  const total = header.layers.reduce((s, l) => s + l.shape.reduce((a, b) => a * b, 1), 0);
+  if (base + Math.ceil(total / 8) !== bytes.length) throw new Error('packed mask has the wrong length');
+  let bit = 0;
+  return {
+    layers: header.layers.map(({ name, shape }) => {
+      const keep = new Uint8Array(shape.reduce((a, b) => a * b, 1));
+      for (let i = 0; i < keep.length; i++, bit++) keep[i] = (bytes[base + (bit >> 3)]! >> (bit & 7)) & 1;
+      return { name, shape, keep };
+    }),
+  };
+}

@@ -1,0 +1,119 @@
+// A network is a list of named parameters plus a pure forward function over them. Weights travel as plain
+// Float32Arrays keyed by parameter name (stable across runs), so they serialise trivially and are backend-free.
+import * as tf from '@tensorflow/tfjs-core';
+
+export type ParamRole = 'conv' | 'dense' | 'bias' | 'bn-gamma' | 'bn-beta' | 'bn-mean' | 'bn-var';
+
+export interface ParamInfo {
+  name: string;
+  shape: number[];
+  role: ParamRole;
+  /** Updated by the optimiser (BN running statistics are not). */
+  trainable: boolean;
+  /** A weight tensor that pruning may mask (conv kernels and dense matrices). */
+  prunable: boolean;
+  /** The classifier layer: never pruned at filter/neuron granularity (its units are the classes). */
+  output?: boolean;
+  /** Fan-in for initialisation (weights and biases). */
+  fanIn?: number;
+}
+
+/** Parameter values keyed by ParamInfo.name. */
+export type Weights = Record<string, Float32Array>;
+
+export interface ForwardContext {
+  /** The current value of a parameter. */
+  p(name: string): tf.Tensor;
+  training: boolean;
+  /** Records a new value for a BN running statistic (applied only in training mode). */
+  updateState(name: string, value: tf.Tensor): void;
+}
+
+export interface ArchDefinition {
+  arch: string;
+  inputShape: [number, number, number];
+  numClasses: number;
+  params: ParamInfo[];
+  /** x is [batch, h, w, c]; returns logits [batch, classes]. */
+  forward(ctx: ForwardContext, x: tf.Tensor4D): tf.Tensor2D;
+}
+
+export function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/** A live network: one tf.Variable per parameter. Dispose it when done. */
+export class Network {
+  readonly vars = new Map<string, tf.Variable>();
+
+  constructor(
+    readonly def: ArchDefinition,
+    weights: Weights,
+  ) {
+    for (const p of def.params) {
+      const w = weights[p.name];
+      if (!w) throw new Error(`${def.arch}: weights lack parameter ${p.name}`);
+      if (w.length !== sizeOf(p.shape)) {
+        throw new Error(`${def.arch}: parameter ${p.name} has ${w.length} values, shape ${p.shape} needs ${sizeOf(p.shape)}`);
+      }
+      // Inside tidy so the temporary tensor the variable is made from does not outlive it.
+      const name = `${p.name}#${nextId++}`;
+      this.vars.set(p.name, tf.tidy(() => tf.variable(tf.tensor(w, p.shape), p.trainable, name)));
+    }
+  }
+
+  get params(): ParamInfo[] {
+    return this.def.params;
+  }
+
+  variable(name: string): tf.Variable {
+    const v = this.vars.get(name);
+    if (!v) throw new Error(`${this.def.arch} has no parameter ${name}`);
+    return v;
+  }
+
+  trainableVariables(): tf.Variable[] {
+    return this.def.params.filter((p) => p.trainable).map((p) => this.variable(p.name));
+  }
+
+  /** Logits for a batch. In training mode BN uses batch statistics and updates its running statistics. */
+  apply(x: tf.Tensor, training: boolean, override?: Map<string, tf.Tensor>): tf.Tensor2D {
+    const [h, w, c] = this.def.inputShape;
+    const x4 = x.rank === 4 ? (x as tf.Tensor4D) : tf.reshape(x, [-1, h, w, c]) as tf.Tensor4D;
+    const ctx: ForwardContext = {
+      p: (name) => override?.get(name) ?? this.variable(name),
+      training,
+      updateState: (name, value) => {
+        if (training) this.variable(name).assign(value);
+      },
+    };
+    return this.def.forward(ctx, x4);
+  }
+
+  getWeights(): Weights {
+    const out: Weights = {};
+    for (const p of this.def.params) out[p.name] = this.variable(p.name).dataSync() as Float32Array;
+    return out;
+  }
+
+  setWeights(weights: Weights): void {
+    for (const p of this.def.params) {
+      const w = weights[p.name];
+      if (!w) throw new Error(`${this.def.arch}: weights lack parameter ${p.name}`);
+      tf.tidy(() => this.variable(p.name).assign(tf.tensor(w, p.shape)));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.vars.values()) v.dispose();
+    this.vars.clear();
+  }
+}
+
+let nextId = 0;
+
+export function cloneWeights(w: Weights): Weights {
+  const out: Weights = {};
+  for (const [k, v] of Object.entries(w)) out[k] = v.slice();
+  return out;
+}

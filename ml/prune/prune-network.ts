@@ -1,0 +1,102 @@
+// One entry point for every pruning method. Each returns the sparse weights, the mask, per-layer sparsity and the
+// dense weights it started from (those it scored), which un-pruning re-scores later.
+import type { DataView } from '../data/dataset.js';
+import { layerSparsity, maskSparsity, type Mask } from '../metrics/masks.js';
+import { Network, type ArchDefinition, type Weights } from '../models/network.js';
+import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
+import { iterativeMagnitudePrune, magnitudeMask, type PruneScope } from './magnitude.js';
+import { applyMask } from './mask-ops.js';
+import { randomMask } from './random-pruning.js';
+import { softFilterPrune } from './structured.js';
+import { synflowMask } from './synflow.js';
+
+export const PRUNE_METHODS = ['omp', 'imp', 'synflow', 'structured', 'random'] as const;
+export type PruneMethod = (typeof PRUNE_METHODS)[number];
+
+export interface PruneRequest {
+  method: PruneMethod;
+  /** Fraction of prunable weights removed (structured: fraction of filters removed per pruned layer). */
+  sparsity: number;
+  scope?: PruneScope;
+  /** IMP rounds (default 3). */
+  rounds?: number;
+  /** SynFlow iterations (default 100). */
+  iterations?: number;
+  /** SFP soft epochs (default 1). */
+  softEpochs?: number;
+  /** Masked fine-tuning epochs after pruning for omp/structured/random (default 0). */
+  finetuneEpochs?: number;
+  seed: number;
+}
+
+export interface PruneResult {
+  weights: Weights;
+  mask: Mask;
+  sparsity: number;
+  layerSparsity: Record<string, number>;
+  /** The dense weights the mask was computed from (the init for SynFlow). */
+  dense: Weights;
+}
+
+export interface PruneInputs {
+  def: ArchDefinition;
+  init: Weights;
+  /** Dense weights trained on `view`. */
+  dense: Weights;
+  view: DataView;
+  /** Training configuration for retraining (IMP rounds, SynFlow training, fine-tuning). */
+  train: TrainConfig;
+  hooks?: TrainHooks;
+}
+
+export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Promise<PruneResult> {
+  const { def, init, dense, view, train, hooks } = inputs;
+  if (!(req.sparsity >= 0 && req.sparsity < 1)) throw new RangeError(`sparsity must be in [0, 1), got ${req.sparsity}`);
+  const finetune = async (weights: Weights, mask: Mask, epochs: number): Promise<Weights> => {
+    if (epochs <= 0) return weights;
+    const net = new Network(def, weights);
+    try {
+      await trainNetwork(net, view, { ...train, epochs, seed: train.seed + 7 }, { mask, hooks });
+      return net.getWeights();
+    } finally {
+      net.dispose();
+    }
+  };
+  let mask: Mask;
+  let weights: Weights;
+  let scored = dense;
+  switch (req.method) {
+    case 'omp':
+      mask = magnitudeMask(def, dense, req.sparsity, req.scope ?? 'layer');
+      weights = await finetune(applyMask(dense, mask), mask, req.finetuneEpochs ?? 0);
+      break;
+    case 'random':
+      mask = randomMask(def, req.sparsity, req.seed);
+      weights = await finetune(applyMask(dense, mask), mask, req.finetuneEpochs ?? 0);
+      break;
+    case 'imp': {
+      const r = await iterativeMagnitudePrune(def, init, dense, view, train, {
+        sparsity: req.sparsity,
+        rounds: req.rounds ?? 3,
+        scope: req.scope,
+        hooks,
+      });
+      mask = r.mask;
+      weights = r.weights;
+      break;
+    }
+    case 'synflow':
+      // Data-free: the mask comes from the init alone; the sparse net is then trained from the init.
+      mask = synflowMask(def, init, req.sparsity, req.iterations ?? 100);
+      weights = await finetune(applyMask(init, mask), mask, train.epochs);
+      scored = init;
+      break;
+    case 'structured': {
+      const r = await softFilterPrune(def, dense, view, train, { sparsity: req.sparsity, softEpochs: req.softEpochs ?? 1, hooks });
+      mask = r.mask;
+      weights = await finetune(r.weights, mask, req.finetuneEpochs ?? 0);
+      break;
+    }
+  }
+  return { weights, mask, sparsity: maskSparsity(mask), layerSparsity: layerSparsity(mask), dense: scored };
+}

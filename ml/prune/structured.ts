@@ -1,0 +1,65 @@
+// Structured pruning at filter/neuron granularity by L2 norm, SFP style (He et al., 2018): during the soft epochs
+// the weakest filters are zeroed at the start of every epoch but keep receiving gradients (they may recover); at
+// the end the mask is fixed (hard). A filter is an output channel (last axis); the classifier layer is not pruned.
+import * as tf from '@tensorflow/tfjs-core';
+import type { DataView } from '../data/dataset.js';
+import type { Mask } from '../metrics/masks.js';
+import { Network, type ArchDefinition, type Weights } from '../models/network.js';
+import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
+import { prunableParams, topK } from './mask-ops.js';
+
+/** L2 norm of every filter (output unit) of a weight tensor laid out [..., units]. */
+export function filterNorms(w: Float32Array, units: number): Float32Array {
+  const sq = new Float64Array(units);
+  for (let i = 0; i < w.length; i++) sq[i % units]! += w[i]! * w[i]!;
+  return Float32Array.from(sq, Math.sqrt);
+}
+
+/** Keeps, in every non-output prunable layer, the filters with the largest L2 norms (floor(units·sparsity) pruned). */
+export function filterMaskFromWeights(def: ArchDefinition, weights: Weights, sparsity: number): Mask {
+  return {
+    layers: prunableParams(def).map((p) => {
+      const w = weights[p.name]!;
+      const units = p.shape[p.shape.length - 1]!;
+      const prune = p.output ? 0 : Math.floor(units * sparsity);
+      const keepUnits = topK(filterNorms(w, units), units - prune);
+      const keep = new Uint8Array(w.length);
+      for (let i = 0; i < w.length; i++) keep[i] = keepUnits[i % units]!;
+      return { name: p.name, shape: [...p.shape], keep };
+    }),
+  };
+}
+
+export function zeroPruned(net: Network, mask: Mask): void {
+  tf.tidy(() => {
+    for (const l of mask.layers) {
+      const v = net.variable(l.name);
+      v.assign(tf.mul(v, tf.tensor(Float32Array.from(l.keep), l.shape)));
+    }
+  });
+}
+
+/**
+ * SFP from trained dense weights: `softEpochs` epochs of soft pruning, then the hard mask. Returns the mask and
+ * the hard-masked weights.
+ */
+export async function softFilterPrune(
+  def: ArchDefinition,
+  dense: Weights,
+  view: DataView,
+  train: TrainConfig,
+  opts: { sparsity: number; softEpochs: number; hooks?: TrainHooks },
+): Promise<{ mask: Mask; weights: Weights }> {
+  const net = new Network(def, dense);
+  try {
+    for (let e = 0; e < opts.softEpochs; e++) {
+      zeroPruned(net, filterMaskFromWeights(def, net.getWeights(), opts.sparsity));
+      await trainNetwork(net, view, { ...train, epochs: 1, seed: train.seed + 1000 + e }, { hooks: opts.hooks });
+    }
+    const mask = filterMaskFromWeights(def, net.getWeights(), opts.sparsity);
+    zeroPruned(net, mask);
+    return { mask, weights: net.getWeights() };
+  } finally {
+    net.dispose();
+  }
+}

@@ -1,0 +1,232 @@
+// Masked training: a custom loop over seeded mini-batches with the project's optimisers. Masks keep pruned
+// weights exactly zero (gradients masked, weights re-masked after every step). Each step runs inside tf.tidy;
+// the only tensors that outlive a step are the network's variables and the optimiser's slots.
+import * as tf from '@tensorflow/tfjs-core';
+import { gatherBatch, type DataView } from './data/dataset.js';
+import { deriveSeed, SeededRandom } from './data/seeded-random.js';
+import type { Mask } from './metrics/masks.js';
+import type { Network } from './models/network.js';
+import { MaskedOptimizer, type OptimizerConfig } from './optimizers.js';
+
+export type LrSchedule =
+  | { kind: 'constant' }
+  | { kind: 'step'; milestones: number[]; gamma: number }
+  | { kind: 'cosine'; minLr?: number };
+
+export interface TrainConfig extends OptimizerConfig {
+  epochs: number;
+  batchSize: number;
+  schedule?: LrSchedule;
+  /** Seeds the batch order. */
+  seed: number;
+}
+
+export interface TrainProgress {
+  epoch: number;
+  epochs: number;
+  /** Batches finished in this epoch. */
+  batch: number;
+  batchesPerEpoch: number;
+  /** Mean loss over the batches since the previous report. */
+  loss: number;
+  examples: number;
+  examplesPerSecond: number;
+  /** True at the end of an epoch. */
+  epochEnd: boolean;
+}
+
+export interface TrainHooks {
+  /** Called every `progressEvery` batches and at every epoch end. */
+  onProgress?: (p: TrainProgress) => void | Promise<void>;
+  progressEvery?: number;
+  signal?: AbortSignal;
+}
+
+/** Loss for one batch: logits [b, classes], int labels [b], the network (for penalties). */
+export type LossFn = (logits: tf.Tensor2D, labels: tf.Tensor1D, net: Network) => tf.Scalar;
+
+export interface TrainOptions {
+  mask?: Mask;
+  hooks?: TrainHooks;
+  loss?: LossFn;
+  /** Multipliers applied to gradients (e.g. a saliency mask); keyed by parameter name. */
+  gradMask?: Mask;
+  /** Epoch to start from (for resuming); the batch order of later epochs is unchanged. */
+  startEpoch?: number;
+}
+
+export interface TrainSummary {
+  epochLosses: number[];
+  examples: number;
+  seconds: number;
+  examplesPerSecond: number;
+}
+
+export class TrainingCancelledError extends Error {
+  constructor() {
+    super('training cancelled');
+    this.name = 'TrainingCancelledError';
+  }
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(epoch: number, batch: number) {
+    super(`loss became NaN or infinite at epoch ${epoch}, batch ${batch}: lower the learning rate`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const oneHot = tf.oneHot(labels, logits.shape[1]);
+    return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+  });
+}
+
+export function learningRate(cfg: TrainConfig, epoch: number): number {
+  const s = cfg.schedule ?? { kind: 'constant' };
+  switch (s.kind) {
+    case 'constant':
+      return cfg.lr;
+    case 'step':
+      return cfg.lr * Math.pow(s.gamma, s.milestones.filter((m) => epoch >= m).length);
+    case 'cosine': {
+      const min = s.minLr ?? 0;
+      return min + 0.5 * (cfg.lr - min) * (1 + Math.cos((Math.PI * epoch) / Math.max(1, cfg.epochs)));
+    }
+  }
+}
+
+/** Mask tensors keyed by variable name (dispose them with disposeMaskTensors). */
+export function maskTensors(mask: Mask | undefined): Map<string, tf.Tensor> {
+  const out = new Map<string, tf.Tensor>();
+  if (!mask) return out;
+  for (const l of mask.layers) out.set(l.name, tf.tensor(Float32Array.from(l.keep), l.shape));
+  return out;
+}
+
+export function disposeMaskTensors(m: Map<string, tf.Tensor>): void {
+  for (const t of m.values()) t.dispose();
+}
+
+/** Multiplies the network's masked weights by the mask (pruned weights become exactly zero). */
+export function enforceMask(net: Network, mask: Mask): void {
+  tf.tidy(() => {
+    for (const l of mask.layers) {
+      const v = net.variable(l.name);
+      v.assign(tf.mul(v, tf.tensor(Float32Array.from(l.keep), l.shape)));
+    }
+  });
+}
+
+/** One optimiser step on a batch; returns the batch loss (a kept scalar the caller disposes). */
+export function trainStep(
+  net: Network,
+  opt: MaskedOptimizer,
+  x: tf.Tensor,
+  y: tf.Tensor1D,
+  lr: number,
+  loss: LossFn,
+): tf.Scalar {
+  const vars = net.trainableVariables();
+  const { value, grads } = tf.variableGrads(() => loss(net.apply(x, true), y, net), vars);
+  const byName: Record<string, tf.Tensor> = {};
+  const names = new Map(vars.map((v) => [v.name, v] as const));
+  for (const [varName, g] of Object.entries(grads)) {
+    const v = names.get(varName)!;
+    byName[nameOf(net, v)] = g;
+  }
+  opt.step(net.vars, byName, lr);
+  for (const g of Object.values(grads)) g.dispose();
+  return value;
+}
+
+function nameOf(net: Network, v: tf.Variable): string {
+  // Variables are registered as `${param}#${id}`; the param name is the part before '#'.
+  const i = v.name.lastIndexOf('#');
+  return i < 0 ? v.name : v.name.slice(0, i);
+}
+
+/** Seeded batch order for one epoch: a permutation of positions 0..n-1 of the view. */
+export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
+  return new SeededRandom(deriveSeed(seed, `epoch:${epoch}`)).permutation(n);
+}
+
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Trains `net` in place on `view`. Deterministic for a given seed on a given backend. */
+export async function trainNetwork(
+  net: Network,
+  view: DataView,
+  cfg: TrainConfig,
+  opts: TrainOptions = {},
+): Promise<TrainSummary> {
+  const n = view.indices.length;
+  if (n === 0) throw new Error('cannot train on an empty data set');
+  const masks = maskTensors(opts.mask);
+  const gradMasks = maskTensors(opts.gradMask);
+  const opt = new MaskedOptimizer(cfg, masks, gradMasks);
+  const loss = opts.loss ?? ((logits, labels) => crossEntropy(logits, labels));
+  const hooks = opts.hooks ?? {};
+  const batchesPerEpoch = Math.ceil(n / cfg.batchSize);
+  const every = Math.max(1, hooks.progressEvery ?? batchesPerEpoch);
+  const [h, w, c] = net.def.inputShape;
+  const epochLosses: number[] = [];
+  const start = performance.now();
+  let examples = 0;
+  if (opts.mask) enforceMask(net, opts.mask);
+  try {
+    for (let epoch = opts.startEpoch ?? 0; epoch < cfg.epochs; epoch++) {
+      const order = epochOrder(n, cfg.seed, epoch);
+      const lr = learningRate(cfg, epoch);
+      let windowLoss = tf.scalar(0);
+      let windowBatches = 0;
+      let epochLoss = 0;
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        if (hooks.signal?.aborted) throw new TrainingCancelledError();
+        const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
+        const batch = gatherBatch(view, positions);
+        const stepLoss = tf.tidy(() => {
+          const x = tf.tensor4d(batch.x, [positions.length, h, w, c]);
+          const y = tf.tensor1d(batch.y, 'int32');
+          return trainStep(net, opt, x, y, lr, loss);
+        });
+        const acc = tf.add(windowLoss, stepLoss);
+        windowLoss.dispose();
+        stepLoss.dispose();
+        windowLoss = acc as tf.Scalar;
+        windowBatches++;
+        examples += positions.length;
+        const epochEnd = b + 1 === batchesPerEpoch;
+        if ((b + 1) % every === 0 || epochEnd) {
+          const mean = (await windowLoss.data())[0]! / windowBatches;
+          if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch + 1, b + 1);
+          epochLoss += mean * windowBatches;
+          windowLoss.dispose();
+          windowLoss = tf.scalar(0);
+          const seconds = (performance.now() - start) / 1000;
+          await hooks.onProgress?.({
+            epoch: epoch + 1,
+            epochs: cfg.epochs,
+            batch: b + 1,
+            batchesPerEpoch,
+            loss: mean,
+            examples,
+            examplesPerSecond: examples / Math.max(seconds, 1e-9),
+            epochEnd,
+          });
+          windowBatches = 0;
+        }
+        await yieldToEventLoop();
+      }
+      windowLoss.dispose();
+      epochLosses.push(epochLoss / batchesPerEpoch);
+    }
+  } finally {
+    opt.dispose();
+    disposeMaskTensors(masks);
+    disposeMaskTensors(gradMasks);
+  }
+  const seconds = (performance.now() - start) / 1000;
+  return { epochLosses, examples, seconds, examplesPerSecond: examples / Math.max(seconds, 1e-9) };
+}

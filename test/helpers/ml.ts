@@ -1,0 +1,15 @@
+// Shared set-up for ml tests: the wasm backend (the default on machines without tfjs-node) and small fixtures.
+import { initBackend } from '../../ml/backend.js';
+import { buildArch, type ArchName } from '../../ml/models/architectures.js';
+import { initWeights } from '../../ml/models/init-weights.js';
+import { Network } from '../../ml/models/network.js';
+
+export async function useBackend(name = process.env.UNPRUNE_TEST_BACKEND ?? 'wasm') {
+  return initBackend(name);
+}
+
+export function makeNet(arch: ArchName, inputShape: [number, number, number], classes: number, seed = 0) {
+  const def = buildArch(arch, inputShape, classes);
+  const init = initWeights(def, seed);
+  return { def, init, net: new Network(def, init) };
+}

@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { availableBackends, BackendUnavailableError, initBackend, tf } from '../../ml/backend.js';
+
+test('auto picks the best installed backend (wasm when tfjs-node is absent)', async () => {
+  const available = await availableBackends();
+  const info = await initBackend('auto');
+  assert.equal(info.name, available[0]);
+  assert.equal(tf.getBackend(), info.tfName);
+  assert.ok(available.includes('wasm') && available.includes('cpu'));
+});
+
+test('UNPRUNE_BACKEND selects the backend when no explicit choice is given', async () => {
+  process.env.UNPRUNE_BACKEND = 'cpu';
+  try {
+    assert.equal((await initBackend()).name, 'cpu');
+  } finally {
+    delete process.env.UNPRUNE_BACKEND;
+  }
+});
+
+test('an explicit backend that is not installed fails naming what is installed', async () => {
+  const available = await availableBackends();
+  for (const missing of (['node-gpu', 'node'] as const).filter((b) => !available.includes(b))) {
+    await assert.rejects(initBackend(missing), (err: unknown) => {
+      assert.ok(err instanceof BackendUnavailableError);
+      assert.match(err.message, new RegExp(`backend "${missing}" is not available`));
+      assert.match(err.message, /installed: .*wasm, cpu/);
+      return true;
+    });
+  }
+  await assert.rejects(initBackend('tpu'), /backend "tpu" is not available \(unknown backend name\); installed: .*Choose one of auto, node-gpu, node, wasm, cpu/);
+});
+
+test('the wasm backend has the project Conv2DBackpropFilter kernel registered', async () => {
+  await initBackend('wasm');
+  assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'));
+});

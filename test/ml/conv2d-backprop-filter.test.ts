@@ -1,0 +1,69 @@
+// The project's wasm Conv2DBackpropFilter against tfjs's cpu backend on random shapes, strides and paddings.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { initBackend, tf } from '../../ml/backend.js';
+import { SeededRandom } from '../../ml/data/seeded-random.js';
+
+function runKernel(xs: Float32Array, xShape: number[], dys: Float32Array, dyShape: number[], attrs: object): Float32Array {
+  return tf.tidy(() => {
+    const x = tf.tensor(xs, xShape);
+    const dy = tf.tensor(dys, dyShape);
+    return (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor).dataSync() as Float32Array;
+  });
+}
+
+test('wasm Conv2DBackpropFilter matches the cpu backend (max relative error < 1e-4)', async () => {
+  await initBackend('wasm');
+  const rng = new SeededRandom(42);
+  const pads = ['same', 'valid', 0, 1, 2] as const;
+  let cases = 0;
+  for (let t = 0; t < 30; t++) {
+    const n = 1 + rng.int(3);
+    const h = 5 + rng.int(12);
+    const w = 5 + rng.int(12);
+    const c = 1 + rng.int(5);
+    const fh = 1 + rng.int(5);
+    const fw = 1 + rng.int(5);
+    const co = 1 + rng.int(6);
+    const stride = 1 + rng.int(3);
+    const pad = pads[rng.int(pads.length)]!;
+    if (pad === 'valid' && (fh > h || fw > w)) continue;
+    const filterShape = [fh, fw, c, co] as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filterShape, stride, 1, pad);
+    if (info.outHeight < 1 || info.outWidth < 1) continue;
+    const xs = Float32Array.from({ length: n * h * w * c }, () => rng.normal());
+    const dyShape = [n, info.outHeight, info.outWidth, co];
+    const dys = Float32Array.from({ length: dyShape.reduce((a, b) => a * b) }, () => rng.normal());
+    const attrs = { strides: stride, pad, dataFormat: 'NHWC', filterShape };
+    await tf.setBackend('cpu');
+    const ref = runKernel(xs, [n, h, w, c], dys, dyShape, attrs);
+    await tf.setBackend('wasm');
+    const before = tf.memory().numTensors;
+    const got = runKernel(xs, [n, h, w, c], dys, dyShape, attrs);
+    assert.equal(tf.memory().numTensors, before, 'kernel leaks no tensors');
+    const scale = Math.max(1e-6, ...Array.from(ref, Math.abs));
+    let maxErr = 0;
+    for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(ref[i]! - got[i]!));
+    assert.ok(maxErr / scale < 1e-4, `case ${JSON.stringify({ n, h, w, c, fh, fw, co, stride, pad })}: rel err ${maxErr / scale}`);
+    cases++;
+  }
+  assert.ok(cases >= 20, `ran ${cases} cases`);
+});
+
+test('conv2d gradients on wasm equal cpu through tf.grad (the path training uses)', async () => {
+  const rng = new SeededRandom(7);
+  const xs = Float32Array.from({ length: 2 * 12 * 12 * 3 }, () => rng.normal());
+  const fs = Float32Array.from({ length: 3 * 3 * 3 * 4 }, () => rng.normal());
+  const gradOn = async (backend: string) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.tensor4d(xs, [2, 12, 12, 3]);
+      const f = tf.tensor4d(fs, [3, 3, 3, 4]);
+      return tf.grad((ff: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, ff, 2, 'same'))))(f).dataSync() as Float32Array;
+    });
+  };
+  const ref = await gradOn('cpu');
+  const got = await gradOn('wasm');
+  const scale = Math.max(...Array.from(ref, Math.abs));
+  ref.forEach((r, i) => assert.ok(Math.abs(r - got[i]!) / scale < 1e-4));
+});

@@ -1,0 +1,57 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  filterIoU,
+  filterMask,
+  hammingDistance,
+  layerSparsity,
+  maskIoU,
+  maskSparsity,
+  packMask,
+  perLayerIoU,
+  unpackMask,
+  type Mask,
+} from '../../ml/metrics/masks.js';
+
+const m = (a: number[], b: number[]): Mask => ({
+  layers: [
+    { name: 'l1', shape: [2, 2], keep: Uint8Array.from(a) },
+    { name: 'l2', shape: [3], keep: Uint8Array.from(b) },
+  ],
+});
+
+test('IoU, Hamming, per-layer IoU and sparsity on hand-built masks', () => {
+  const a = m([1, 1, 0, 0], [1, 0, 1]);
+  const b = m([1, 0, 1, 0], [1, 0, 0]);
+  // kept: a = {0,1 | 0,2}, b = {0,2 | 0}; intersection 2 (l1[0], l2[0]), union 5.
+  assert.equal(maskIoU(a, b), 2 / 5);
+  assert.equal(hammingDistance(a, b), 3);
+  assert.deepEqual(perLayerIoU(a, b), { l1: 1 / 3, l2: 1 / 2 });
+  assert.ok(Math.abs(maskSparsity(a) - 3 / 7) < 1e-12);
+  const ls = layerSparsity(b);
+  assert.equal(ls.l1, 0.5);
+  assert.ok(Math.abs(ls.l2! - 2 / 3) < 1e-12);
+  assert.equal(maskIoU(a, a), 1);
+  assert.equal(maskIoU(m([0, 0, 0, 0], [0, 0, 0]), m([0, 0, 0, 0], [0, 0, 0])), 1);
+  assert.throws(() => maskIoU(a, { layers: [a.layers[0]!] }), /different layer counts/);
+});
+
+test('filter-level masks and IoU: a filter (last axis) is kept if any of its weights is', () => {
+  const a: Mask = { layers: [{ name: 'c', shape: [2, 3], keep: Uint8Array.from([1, 0, 0, 0, 0, 1]) }] };
+  const b: Mask = { layers: [{ name: 'c', shape: [2, 3], keep: Uint8Array.from([0, 0, 0, 1, 1, 0]) }] };
+  assert.deepEqual(Array.from(filterMask(a).layers[0]!.keep), [1, 0, 1]);
+  assert.deepEqual(Array.from(filterMask(b).layers[0]!.keep), [1, 1, 0]);
+  assert.equal(filterIoU(a, b), 1 / 3);
+});
+
+test('bit-packed masks round-trip and use 1 bit per weight', () => {
+  const keep = Uint8Array.from({ length: 1000 }, (_, i) => (i * 7919) % 3 === 0 ? 1 : 0);
+  const mask: Mask = { layers: [{ name: 'big.w', shape: [10, 100], keep }, { name: 'b', shape: [3], keep: Uint8Array.from([0, 1, 1]) }] };
+  const bytes = packMask(mask);
+  const header = 9 + JSON.stringify({ layers: [{ name: 'big.w', shape: [10, 100] }, { name: 'b', shape: [3] }] }).length;
+  assert.equal(bytes.length, header + Math.ceil(1003 / 8));
+  const back = unpackMask(bytes);
+  assert.deepEqual(back, mask);
+  assert.throws(() => unpackMask(bytes.subarray(0, bytes.length - 1)), /wrong length/);
+  assert.throws(() => unpackMask(new Uint8Array(20)), /not a packed unprune mask/);
+});

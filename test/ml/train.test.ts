@@ -1,0 +1,142 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { tf } from '../../ml/backend.js';
+import { fullView } from '../../ml/data/dataset.js';
+import { makeSynthetic } from '../../ml/data/synthetic.js';
+import { evaluate } from '../../ml/metrics/accuracy.js';
+import { randomMask } from '../../ml/prune/random-pruning.js';
+import { MaskedOptimizer } from '../../ml/optimizers.js';
+import {
+  crossEntropy,
+  learningRate,
+  trainNetwork,
+  trainStep,
+  TrainingCancelledError,
+  type TrainConfig,
+} from '../../ml/train.js';
+import { makeNet, useBackend } from '../helpers/ml.js';
+
+await useBackend();
+const ds = makeSynthetic({ train: 256, test: 64, inputShape: [8, 8, 1], numClasses: 4, seed: 1 });
+const cfg: TrainConfig = { epochs: 2, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, seed: 3 };
+
+test('a mask keeps pruned weights exactly zero throughout training (SGD and Adam)', async () => {
+  for (const optimizer of ['sgd', 'adam'] as const) {
+    const { def, net } = makeNet('mlp', ds.inputShape, 4);
+    const mask = randomMask(def, 0.7, 1);
+    let checks = 0;
+    await trainNetwork(net, fullView(ds, 'train'), { ...cfg, optimizer, lr: optimizer === 'adam' ? 1e-3 : 0.05 }, {
+      mask,
+      hooks: {
+        progressEvery: 1,
+        onProgress: () => {
+          const w = net.getWeights();
+          for (const l of mask.layers) {
+            const values = w[l.name]!;
+            for (let i = 0; i < values.length; i++) if (!l.keep[i]) assert.ok(values[i] === 0, `${l.name}[${i}] = ${values[i]}`);
+          }
+          checks++;
+        },
+      },
+    });
+    assert.equal(checks, 16);
+    net.dispose();
+  }
+});
+
+test('training is deterministic for a seed on a backend, and different seeds differ', async () => {
+  const run = async (seed: number) => {
+    const { net } = makeNet('mlp', ds.inputShape, 4, 5);
+    await trainNetwork(net, fullView(ds, 'train'), { ...cfg, seed });
+    const w = net.getWeights();
+    net.dispose();
+    return w;
+  };
+  const a = await run(1);
+  const b = await run(1);
+  const c = await run(2);
+  for (const k of Object.keys(a)) assert.deepEqual(a[k], b[k]);
+  assert.notDeepEqual(a['fc1.w'], c['fc1.w']);
+});
+
+test('no tensor leaks across training steps', async () => {
+  for (const arch of ['mlp', 'lenet5', 'vgg-small', 'resnet8'] as const) {
+    const shape: [number, number, number] = arch === 'mlp' ? [8, 8, 1] : [16, 16, 3];
+    const { net } = makeNet(arch, shape, 4);
+    const opt = new MaskedOptimizer({ optimizer: 'sgd', lr: 0.01, momentum: 0.9 });
+    const x = tf.randomNormal([8, ...shape]);
+    const y = tf.tensor1d([0, 1, 2, 3, 0, 1, 2, 3], 'int32');
+    trainStep(net, opt, x, y, 0.01, crossEntropy).dispose(); // creates the optimiser's slots
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) trainStep(net, opt, x, y, 0.01, crossEntropy).dispose();
+    assert.equal(tf.memory().numTensors, before, `${arch}: tensors grew across steps`);
+    opt.dispose();
+    x.dispose();
+    y.dispose();
+    net.dispose();
+  }
+  const start = tf.memory().numTensors;
+  const { net } = makeNet('mlp', ds.inputShape, 4);
+  await trainNetwork(net, fullView(ds, 'train'), cfg);
+  net.dispose();
+  assert.equal(tf.memory().numTensors, start, 'a whole training run leaves nothing behind');
+});
+
+test('progress is reported every N batches and at epoch ends; training learns', async () => {
+  const { net } = makeNet('mlp', ds.inputShape, 4);
+  const seen: { epoch: number; batch: number; epochEnd: boolean }[] = [];
+  const summary = await trainNetwork(net, fullView(ds, 'train'), cfg, {
+    hooks: { progressEvery: 3, onProgress: (p) => void seen.push({ epoch: p.epoch, batch: p.batch, epochEnd: p.epochEnd }) },
+  });
+  assert.deepEqual(
+    seen.map((s) => `${s.epoch}:${s.batch}${s.epochEnd ? '!' : ''}`),
+    ['1:3', '1:6', '1:8!', '2:3', '2:6', '2:8!'],
+  );
+  assert.equal(summary.examples, 512);
+  assert.ok(summary.epochLosses[1]! < summary.epochLosses[0]!);
+  assert.ok(evaluate(net, fullView(ds, 'test')).accuracy > 90);
+  net.dispose();
+});
+
+test('a cancellation signal stops training at the next batch', async () => {
+  const { net } = makeNet('mlp', ds.inputShape, 4);
+  const ac = new AbortController();
+  let reports = 0;
+  await assert.rejects(
+    trainNetwork(net, fullView(ds, 'train'), cfg, {
+      hooks: { signal: ac.signal, progressEvery: 1, onProgress: () => void (++reports === 2 && ac.abort()) },
+    }),
+    TrainingCancelledError,
+  );
+  assert.equal(reports, 2);
+  net.dispose();
+});
+
+test('learning-rate schedules', () => {
+  const base: TrainConfig = { ...cfg, lr: 0.1, epochs: 10 };
+  assert.equal(learningRate({ ...base, schedule: { kind: 'step', milestones: [3, 6], gamma: 0.1 } }, 2), 0.1);
+  assert.ok(Math.abs(learningRate({ ...base, schedule: { kind: 'step', milestones: [3, 6], gamma: 0.1 } }, 6) - 0.001) < 1e-12);
+  assert.equal(learningRate({ ...base, schedule: { kind: 'cosine' } }, 0), 0.1);
+  assert.ok(Math.abs(learningRate({ ...base, schedule: { kind: 'cosine' } }, 5) - 0.05) < 1e-12);
+});
+
+test('SGD with momentum and weight decay follows PyTorch’s update rule', () => {
+  const v = tf.variable(tf.tensor1d([1, -2]));
+  const opt = new MaskedOptimizer({ optimizer: 'sgd', lr: 0.1, momentum: 0.9, weightDecay: 0.01 });
+  const vars = new Map([['w', v]]);
+  const g = tf.tensor1d([0.5, 0.5]);
+  opt.step(vars, { w: g }, 0.1);
+  // d = g + wd·w = [0.51, 0.48]; buf = d; w -= 0.1·buf
+  let w = v.dataSync();
+  assert.ok(Math.abs(w[0]! - (1 - 0.051)) < 1e-6 && Math.abs(w[1]! - (-2 - 0.048)) < 1e-6);
+  opt.step(vars, { w: g }, 0.1);
+  // d2 = g + wd·w1; buf = 0.9·buf + d2
+  const d2 = [0.5 + 0.01 * (1 - 0.051), 0.5 + 0.01 * (-2 - 0.048)];
+  const buf = [0.9 * 0.51 + d2[0]!, 0.9 * 0.48 + d2[1]!];
+  w = v.dataSync();
+  assert.ok(Math.abs(w[0]! - (1 - 0.051 - 0.1 * buf[0]!)) < 1e-6);
+  assert.ok(Math.abs(w[1]! - (-2 - 0.048 - 0.1 * buf[1]!)) < 1e-6);
+  opt.dispose();
+  v.dispose();
+  g.dispose();
+});
