@@ -100,8 +100,7 @@ export async function initBackend(choice?: string): Promise<BackendInfo> {
     throw new BackendUnavailableError(requested, available, `unknown backend name`);
   }
   const available = await availableBackends();
-  const candidates: ConcreteBackend[] =
-    requested === 'auto' ? available : [requested as ConcreteBackend];
+  const candidates: ConcreteBackend[] = requested === 'auto' ? available : [requested as ConcreteBackend];
   let lastReason = '';
   for (const name of candidates) {
     if (!available.includes(name)) {

@@ -9,9 +9,7 @@ import type { Network } from './models/network.js';
 import { MaskedOptimizer, type OptimizerConfig } from './optimizers.js';
 
 export type LrSchedule =
-  | { kind: 'constant' }
-  | { kind: 'step'; milestones: number[]; gamma: number }
-  | { kind: 'cosine'; minLr?: number };
+  { kind: 'constant' } | { kind: 'step'; milestones: number[]; gamma: number } | { kind: 'cosine'; minLr?: number };
 
 export interface TrainConfig extends OptimizerConfig {
   epochs: number;

@@ -45,7 +45,10 @@ function readBatches(dir: string, files: string[]): { pixels: Uint8Array; labels
 export function loadCifar10(opts: LoadOptions = {}, dir?: string): Dataset {
   const where = dir ?? process.env.UNPRUNE_CIFAR10_DIR;
   if (!where) throw new DatasetMissingError(`CIFAR-10: no folder given. ${HOW_TO_GET}`);
-  const train = readBatches(where, CIFAR10_TRAIN_FILES.filter((f, i) => i === 0 || existsSync(join(where, f))));
+  const train = readBatches(
+    where,
+    CIFAR10_TRAIN_FILES.filter((f, i) => i === 0 || existsSync(join(where, f))),
+  );
   const test = readBatches(where, [CIFAR10_TEST_FILE]);
   const norm = opts.normalize === false ? null : NORMALIZATION.cifar10;
   const seed = opts.subsetSeed ?? 0;

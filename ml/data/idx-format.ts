@@ -32,7 +32,10 @@ export function parseIdx(bytes: Uint8Array, path: string, expectedRank?: number)
     throw new DataFileError(path, `wrong magic number: not an IDX file (first bytes ${hex(buf.subarray(0, 4))})`);
   }
   if (buf[2] !== 0x08) {
-    throw new DataFileError(path, `unsupported IDX element type 0x${buf[2]!.toString(16)} (expected 0x08, unsigned byte)`);
+    throw new DataFileError(
+      path,
+      `unsupported IDX element type 0x${buf[2]!.toString(16)} (expected 0x08, unsigned byte)`,
+    );
   }
   const rank = buf[3]!;
   if (expectedRank !== undefined && rank !== expectedRank) {
@@ -45,7 +48,10 @@ export function parseIdx(bytes: Uint8Array, path: string, expectedRank?: number)
   for (let i = 0; i < rank; i++) dims.push(view.getUint32(4 + 4 * i, false));
   const size = dims.reduce((a, b) => a * b, 1);
   if (buf.length - headerLen < size) {
-    throw new DataFileError(path, `truncated: header promises ${size} bytes of data, file has ${buf.length - headerLen}`);
+    throw new DataFileError(
+      path,
+      `truncated: header promises ${size} bytes of data, file has ${buf.length - headerLen}`,
+    );
   }
   return { dims, data: buf.subarray(headerLen, headerLen + size) };
 }

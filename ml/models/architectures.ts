@@ -114,7 +114,8 @@ export function cifarResnet(arch: 'resnet8' | 'resnet20', inputShape: Shape3, nu
         ...convParams(`${name}.conv2`, 3, width, width, false),
         ...bnParams(`${name}.bn2`, width),
       );
-      if (project) params.push(...convParams(`${name}.shortcut`, 1, cin, width, false), ...bnParams(`${name}.shortcut.bn`, width));
+      if (project)
+        params.push(...convParams(`${name}.shortcut`, 1, cin, width, false), ...bnParams(`${name}.shortcut.bn`, width));
       cin = width;
     }
   });

@@ -4,7 +4,15 @@ import type { ForwardContext, ParamInfo } from './network.js';
 
 export function denseParams(name: string, inUnits: number, outUnits: number, output = false): ParamInfo[] {
   return [
-    { name: `${name}.w`, shape: [inUnits, outUnits], role: 'dense', trainable: true, prunable: true, output, fanIn: inUnits },
+    {
+      name: `${name}.w`,
+      shape: [inUnits, outUnits],
+      role: 'dense',
+      trainable: true,
+      prunable: true,
+      output,
+      fanIn: inUnits,
+    },
     { name: `${name}.b`, shape: [outUnits], role: 'bias', trainable: true, prunable: false, output, fanIn: inUnits },
   ];
 }
@@ -58,13 +66,7 @@ export function batchNorm<T extends tf.Tensor>(ctx: ForwardContext, name: string
   const { mean, variance } = tf.moments(x, axes);
   const count = x.size / x.shape[x.rank - 1]!;
   const unbiased = tf.mul(variance, count / Math.max(1, count - 1));
-  ctx.updateState(
-    `${name}.mean`,
-    tf.add(tf.mul(ctx.p(`${name}.mean`), 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)),
-  );
-  ctx.updateState(
-    `${name}.var`,
-    tf.add(tf.mul(ctx.p(`${name}.var`), 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)),
-  );
+  ctx.updateState(`${name}.mean`, tf.add(tf.mul(ctx.p(`${name}.mean`), 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+  ctx.updateState(`${name}.var`, tf.add(tf.mul(ctx.p(`${name}.var`), 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
   return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS) as T;
 }

@@ -54,11 +54,16 @@ export class Network {
       const w = weights[p.name];
       if (!w) throw new Error(`${def.arch}: weights lack parameter ${p.name}`);
       if (w.length !== sizeOf(p.shape)) {
-        throw new Error(`${def.arch}: parameter ${p.name} has ${w.length} values, shape ${p.shape} needs ${sizeOf(p.shape)}`);
+        throw new Error(
+          `${def.arch}: parameter ${p.name} has ${w.length} values, shape ${p.shape} needs ${sizeOf(p.shape)}`,
+        );
       }
       // Inside tidy so the temporary tensor the variable is made from does not outlive it.
       const name = `${p.name}#${nextId++}`;
-      this.vars.set(p.name, tf.tidy(() => tf.variable(tf.tensor(w, p.shape), p.trainable, name)));
+      this.vars.set(
+        p.name,
+        tf.tidy(() => tf.variable(tf.tensor(w, p.shape), p.trainable, name)),
+      );
     }
   }
 
@@ -79,7 +84,7 @@ export class Network {
   /** Logits for a batch. In training mode BN uses batch statistics and updates its running statistics. */
   apply(x: tf.Tensor, training: boolean, override?: Map<string, tf.Tensor>): tf.Tensor2D {
     const [h, w, c] = this.def.inputShape;
-    const x4 = x.rank === 4 ? (x as tf.Tensor4D) : tf.reshape(x, [-1, h, w, c]) as tf.Tensor4D;
+    const x4 = x.rank === 4 ? (x as tf.Tensor4D) : (tf.reshape(x, [-1, h, w, c]) as tf.Tensor4D);
     const ctx: ForwardContext = {
       p: (name) => override?.get(name) ?? this.variable(name),
       training,

@@ -9,7 +9,12 @@ import { absWeights, applyMask, maskFromScores } from './mask-ops.js';
 export type PruneScope = 'layer' | 'global';
 
 /** OMP: keep the largest-magnitude weights at the target sparsity. */
-export function magnitudeMask(def: ArchDefinition, weights: Weights, sparsity: number, scope: PruneScope = 'layer'): Mask {
+export function magnitudeMask(
+  def: ArchDefinition,
+  weights: Weights,
+  sparsity: number,
+  scope: PruneScope = 'layer',
+): Mask {
   return maskFromScores(def, absWeights(def, weights), sparsity, scope);
 }
 
@@ -39,7 +44,8 @@ export async function iterativeMagnitudePrune(
   train: TrainConfig,
   opts: { sparsity: number; rounds: number; scope?: PruneScope; hooks?: TrainHooks },
 ): Promise<ImpResult> {
-  if (!Number.isInteger(opts.rounds) || opts.rounds < 1) throw new RangeError(`IMP rounds must be ≥ 1, got ${opts.rounds}`);
+  if (!Number.isInteger(opts.rounds) || opts.rounds < 1)
+    throw new RangeError(`IMP rounds must be ≥ 1, got ${opts.rounds}`);
   let mask: Mask | undefined;
   let current = dense;
   const roundSparsities: number[] = [];

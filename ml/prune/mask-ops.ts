@@ -9,7 +9,11 @@ export function prunableParams(def: ArchDefinition): ParamInfo[] {
 /** A mask that keeps every prunable weight. */
 export function fullMask(def: ArchDefinition): Mask {
   return {
-    layers: prunableParams(def).map((p) => ({ name: p.name, shape: [...p.shape], keep: new Uint8Array(sizeOf(p.shape)).fill(1) })),
+    layers: prunableParams(def).map((p) => ({
+      name: p.name,
+      shape: [...p.shape],
+      keep: new Uint8Array(sizeOf(p.shape)).fill(1),
+    })),
   };
 }
 
@@ -83,7 +87,11 @@ export function maskFromScores(
     return {
       layers: params.map((p, i) => {
         const s = scores[p.name]!;
-        return { name: p.name, shape: [...p.shape], keep: topK(s, keepCount(s.length, sparsity), within?.layers[i]!.keep) };
+        return {
+          name: p.name,
+          shape: [...p.shape],
+          keep: topK(s, keepCount(s.length, sparsity), within?.layers[i]!.keep),
+        };
       }),
     };
   }

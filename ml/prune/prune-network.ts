@@ -92,7 +92,11 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
       scored = init;
       break;
     case 'structured': {
-      const r = await softFilterPrune(def, dense, view, train, { sparsity: req.sparsity, softEpochs: req.softEpochs ?? 1, hooks });
+      const r = await softFilterPrune(def, dense, view, train, {
+        sparsity: req.sparsity,
+        softEpochs: req.softEpochs ?? 1,
+        hooks,
+      });
       mask = r.mask;
       weights = await finetune(r.weights, mask, req.finetuneEpochs ?? 0);
       break;

