@@ -71,7 +71,7 @@ test('conv2d gradients on wasm equal cpu through tf.grad (the path training uses
       const x = tf.tensor4d(xs, [2, 12, 12, 3]);
       const f = tf.tensor4d(fs, [3, 3, 3, 4]);
       return tf
-        .grad((ff: tf.Tensor4D) => tf.sum(tf.square(tf.conv2d(x, ff, 2, 'same'))))(f)
+        .grad((ff: tf.Tensor) => tf.sum(tf.square(tf.conv2d(x, ff as tf.Tensor4D, 2, 'same'))))(f)
         .dataSync() as Float32Array;
     });
   };
