@@ -1,0 +1,81 @@
+"""PyTorch CPU reference for bench/train.ts: the same models, optimiser, batch and step count.
+
+Run with Debian's interpreter (/usr/bin/python3, package python3-torch). Prints one JSON object.
+"""
+import argparse
+import json
+import time
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(784, 300)
+        self.fc2 = nn.Linear(300, 100)
+        self.fc3 = nn.Linear(100, 10)
+
+    def forward(self, x):
+        x = x.flatten(1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+class LeNet5(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 6, 5)
+        self.conv2 = nn.Conv2d(6, 16, 5)
+        self.fc1 = nn.Linear(256, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.conv1(x)), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        x = x.flatten(1)
+        return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
+
+
+def measure(model, batch, steps, warmup, lr):
+    torch.manual_seed(0)
+    x = torch.randn(batch, 1, 28, 28)
+    y = torch.randint(0, 10, (batch,))
+    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+
+    for _ in range(warmup):
+        step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    seconds = time.perf_counter() - start
+    return batch * steps / seconds
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--models", default="mlp,lenet5")
+    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--steps", type=int, default=50)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--lr", type=float, default=0.01)
+    a = p.parse_args()
+    torch.set_num_threads(a.threads)
+    out = {"threads": torch.get_num_threads(), "torch": torch.__version__}
+    for name in a.models.split(","):
+        model = {"mlp": MLP, "lenet5": LeNet5}[name]()
+        out[name] = measure(model, a.batch, a.steps, a.warmup, a.lr)
+    print(json.dumps(out))
+
+
+if __name__ == "__main__":
+    main()
