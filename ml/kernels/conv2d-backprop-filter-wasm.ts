@@ -3,25 +3,12 @@
 // dy viewed as [M, cout] is exactly the filter gradient [fh, fw, cin, cout] in row-major order, with no transpose.
 import {
   backend_util,
-  getKernel,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
   type Conv2DBackpropFilterAttrs,
 } from '@tensorflow/tfjs-core';
-
-/** The slice of BackendWasm this kernel uses (the class is not exported from the package's typings root). */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
-  typedArrayFromHeap(info: TensorInfo): Float32Array;
-  disposeData(dataId: object): boolean;
-}
-
-function runWasmKernel(name: string, backend: WasmBackendLike, inputs: object, attrs: object): TensorInfo {
-  const kernel = getKernel(name, 'wasm');
-  if (!kernel) throw new Error(`wasm kernel ${name} is missing`);
-  return kernel.kernelFunc({ inputs, backend, attrs } as never) as TensorInfo;
-}
+import { runWasmKernel, type WasmBackendLike } from './wasm-kernel-support.js';
 
 export function conv2dBackpropFilterWasm(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };

@@ -1,4 +1,4 @@
-// The project's wasm Conv2DBackpropFilter against tfjs's cpu backend on random shapes, strides and paddings.
+// The project's wasm kernels (Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad) against tfjs's cpu backend.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend, tf } from '../../ml/backend.js';
@@ -79,4 +79,61 @@ test('conv2d gradients on wasm equal cpu through tf.grad (the path training uses
   const got = await gradOn('wasm');
   const scale = Math.max(...Array.from(ref, Math.abs));
   ref.forEach((r, i) => assert.ok(Math.abs(r - got[i]!) / scale < 1e-4));
+});
+
+test('wasm Conv2DBackpropInput (matmul + col2im) matches the cpu backend on random shapes', async () => {
+  const rng = new SeededRandom(43);
+  const pads = ['same', 'valid', 0, 1, 2] as const;
+  let cases = 0;
+  for (let t = 0; t < 30; t++) {
+    const [n, h, w, c] = [1 + rng.int(3), 5 + rng.int(12), 5 + rng.int(12), 1 + rng.int(5)];
+    const [fh, fw, co, stride] = [1 + rng.int(5), 1 + rng.int(5), 1 + rng.int(6), 1 + rng.int(3)];
+    const pad = pads[rng.int(pads.length)]!;
+    const filterShape = [fh, fw, c, co] as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filterShape, stride, 1, pad);
+    if (info.outHeight < 1 || info.outWidth < 1) continue;
+    const fs = Float32Array.from({ length: fh * fw * c * co }, () => rng.normal());
+    const dyShape = [n, info.outHeight, info.outWidth, co];
+    const dys = Float32Array.from({ length: dyShape.reduce((a, b) => a * b) }, () => rng.normal());
+    const attrs = { strides: stride, pad, dataFormat: 'NHWC', inputShape: [n, h, w, c] };
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const dy = tf.tensor(dys, dyShape);
+        const filter = tf.tensor(fs, filterShape);
+        const r = tf.engine().runKernel('Conv2DBackpropInput', { dy, filter }, attrs as never) as tf.Tensor;
+        return r.dataSync() as Float32Array;
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    const scale = Math.max(1e-6, ...Array.from(ref, Math.abs));
+    ref.forEach((r, i) => assert.ok(Math.abs(r - got[i]!) / scale < 1e-4, `case ${t} index ${i}`));
+    cases++;
+  }
+  assert.ok(cases >= 20);
+});
+
+test('wasm MaxPoolGrad matches the cpu backend, ties included (ReLU zeros)', async () => {
+  const rng = new SeededRandom(44);
+  for (let t = 0; t < 20; t++) {
+    const [n, h, w, c] = [1 + rng.int(3), 4 + rng.int(10), 4 + rng.int(10), 1 + rng.int(4)];
+    const size = 2 + rng.int(2);
+    const stride = 1 + rng.int(2);
+    const pad = rng.int(2) ? 'same' : 'valid';
+    // Half the inputs are exactly zero, as after a ReLU, so windows have ties.
+    const xs = Float32Array.from({ length: n * h * w * c }, () => Math.max(0, rng.normal()));
+    const run = async (backend: string) => {
+      await tf.setBackend(backend);
+      return tf.tidy(() => {
+        const x = tf.tensor4d(xs, [n, h, w, c]);
+        return tf
+          .grad((xx: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(xx as tf.Tensor4D, size, stride, pad), 1.5)))(x)
+          .dataSync() as Float32Array;
+      });
+    };
+    const ref = await run('cpu');
+    const got = await run('wasm');
+    assert.deepEqual(Array.from(got), Array.from(ref), `case ${t}`);
+  }
 });
