@@ -1,0 +1,36 @@
+// The unprune command line. Commands grow with the issues: today `backends` reports the compute backends.
+import { Command, Option } from 'commander';
+import { availableBackends, BACKEND_CHOICES, BackendUnavailableError, initBackend } from '../ml/backend.js';
+
+const program = new Command();
+program
+  .name('unprune')
+  .description('Machine-unlearning experiments on sparse (pruned) neural networks')
+  .addOption(
+    new Option('--backend <name>', 'compute backend (default: UNPRUNE_BACKEND, else auto)').choices([
+      ...BACKEND_CHOICES,
+    ]),
+  )
+  .showHelpAfterError()
+  // Bad input exits with status 2 (help and --version exit 0).
+  .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+program
+  .command('backends')
+  .description('list the compute backends installed here and the one that would be used')
+  .action(async () => {
+    const available = await availableBackends();
+    const chosen = await initBackend(program.opts<{ backend?: string }>().backend);
+    console.log(`installed: ${available.join(', ')}`);
+    console.log(`selected:  ${chosen.name}`);
+  });
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof BackendUnavailableError) {
+    console.error(`unprune: ${err.message}`);
+    process.exit(2);
+  }
+  throw err;
+}
