@@ -28,9 +28,8 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
-  if (err instanceof BackendUnavailableError) {
-    console.error(`unprune: ${err.message}`);
-    process.exit(2);
-  }
-  throw err;
+  // One line, never a stack trace (the wasm module would otherwise print its whole source on a re-thrown error).
+  console.error(`unprune: ${err instanceof Error ? err.message : String(err)}`);
+  if (process.env.UNPRUNE_DEBUG && err instanceof Error) console.error(err.stack);
+  process.exit(err instanceof BackendUnavailableError ? 2 : 1);
 }
