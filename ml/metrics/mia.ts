@@ -1,0 +1,170 @@
+// Membership-inference attacks with an RBF SVC (C = 3, gamma = 1/n_features: scikit-learn's gamma="auto"), via
+// libsvm-js, the emscripten port of libsvm (the library inside scikit-learn's SVC). As in the reference code
+// (Unlearn-Sparse evaluation/SVC_MIA.py), one SVC per feature type is trained on shadow members (label 1) vs shadow
+// non-members (label 0) and applied to target sets.
+import { createRequire } from 'node:module';
+
+export const MIA_FEATURES = ['correctness', 'confidence', 'entropy', 'm_entropy', 'prob'] as const;
+export type MiaFeature = (typeof MIA_FEATURES)[number];
+
+/** Softmax outputs of a set: n × k probabilities (row-major) and the labels. */
+export interface Outputs {
+  probs: Float32Array;
+  labels: Int32Array;
+  classes: number;
+}
+
+const TINY = 1e-30;
+const negLog = (p: number) => -Math.log(Math.max(p, TINY));
+
+/**
+ * One feature vector per sample. m_entropy is the intended definition (Song & Mittal 2021):
+ * ME = −(1 − p_y) log p_y − Σ_{k≠y} p_k log(1 − p_k). The reference code indexes `probs[:, labels]` (whole columns)
+ * and takes log(p) where log(1 − p) is meant; we implement the definition, not the bug.
+ */
+export function miaFeatures(out: Outputs, feature: MiaFeature): number[][] {
+  const { probs, labels, classes: k } = out;
+  const rows: number[][] = [];
+  for (let i = 0; i < labels.length; i++) {
+    const p = probs.subarray(i * k, (i + 1) * k);
+    const y = labels[i]!;
+    switch (feature) {
+      case 'correctness': {
+        let arg = 0;
+        for (let j = 1; j < k; j++) if (p[j]! > p[arg]!) arg = j;
+        rows.push([arg === y ? 1 : 0]);
+        break;
+      }
+      case 'confidence':
+        rows.push([p[y]!]);
+        break;
+      case 'entropy': {
+        let h = 0;
+        for (let j = 0; j < k; j++) if (p[j]! > 0) h -= p[j]! * Math.log(p[j]!);
+        rows.push([h]);
+        break;
+      }
+      case 'm_entropy': {
+        let me = (1 - p[y]!) * negLog(p[y]!);
+        for (let j = 0; j < k; j++) if (j !== y) me += p[j]! * negLog(1 - p[j]!);
+        rows.push([me]);
+        break;
+      }
+      case 'prob':
+        rows.push(Array.from(p));
+        break;
+    }
+  }
+  return rows;
+}
+
+interface LibsvmModel {
+  train(features: number[][], labels: number[]): void;
+  predict(features: number[][]): number[];
+  free(): void;
+}
+interface LibsvmClass {
+  new (opts: Record<string, unknown>): LibsvmModel;
+  KERNEL_TYPES: { RBF: number };
+  SVM_TYPES: { C_SVC: number };
+}
+
+let svmClass: Promise<LibsvmClass> | undefined;
+function loadLibsvm(): Promise<LibsvmClass> {
+  svmClass ??= (async () => {
+    // The emscripten loader tries fetch() on a file path when fetch exists (Node ≥ 18), fails, warns, then reads the
+    // file; hiding fetch while it loads makes it read the .wasm file directly.
+    const savedFetch = globalThis.fetch;
+    (globalThis as { fetch?: typeof fetch }).fetch = undefined;
+    try {
+      return await (createRequire(import.meta.url)('libsvm-js') as Promise<LibsvmClass>);
+    } finally {
+      globalThis.fetch = savedFetch;
+    }
+  })();
+  return svmClass;
+}
+
+/** Trains an RBF C-SVC (C = 3, gamma = 1/n_features unless given) and predicts 0/1 labels for `queries`. */
+export async function svcPredict(
+  train: number[][],
+  labels: number[],
+  queries: number[][],
+  opts: { cost?: number; gamma?: number } = {},
+): Promise<number[]> {
+  if (queries.length === 0) return [];
+  const SVM = await loadLibsvm();
+  const dims = train[0]?.length ?? 1;
+  const svm = new SVM({
+    kernel: SVM.KERNEL_TYPES.RBF,
+    type: SVM.SVM_TYPES.C_SVC,
+    cost: opts.cost ?? 3,
+    gamma: opts.gamma ?? 1 / dims,
+    quiet: true,
+  });
+  try {
+    svm.train(train, labels);
+    return svm.predict(queries);
+  } finally {
+    svm.free();
+  }
+}
+
+export interface MiaSets {
+  shadowTrain: Outputs;
+  shadowTest: Outputs;
+  targetTrain?: Outputs;
+  targetTest?: Outputs;
+}
+
+/** The reference attack: per feature, mean of (pred = 1 on target members) and (pred = 0 on target non-members). */
+export async function svcMia(sets: MiaSets): Promise<Record<MiaFeature, number>> {
+  const result = {} as Record<MiaFeature, number>;
+  for (const feature of MIA_FEATURES) {
+    const xs = [...miaFeatures(sets.shadowTrain, feature), ...miaFeatures(sets.shadowTest, feature)];
+    const ys = [
+      ...new Array<number>(sets.shadowTrain.labels.length).fill(1),
+      ...new Array<number>(sets.shadowTest.labels.length).fill(0),
+    ];
+    const scores: number[] = [];
+    if (sets.targetTrain && sets.targetTrain.labels.length > 0) {
+      const pred = await svcPredict(xs, ys, miaFeatures(sets.targetTrain, feature));
+      scores.push(pred.filter((p) => p === 1).length / pred.length);
+    }
+    if (sets.targetTest && sets.targetTest.labels.length > 0) {
+      const pred = await svcPredict(xs, ys, miaFeatures(sets.targetTest, feature));
+      scores.push(pred.filter((p) => p === 0).length / pred.length);
+    }
+    result[feature] = scores.length ? scores.reduce((a, b) => a + b) / scores.length : NaN;
+  }
+  return result;
+}
+
+/** Takes the first `count` rows of a set of outputs. */
+export function headOutputs(o: Outputs, count: number, from = 0): Outputs {
+  const end = Math.min(o.labels.length, from + count);
+  return {
+    probs: o.probs.subarray(from * o.classes, end * o.classes),
+    labels: o.labels.subarray(from, end),
+    classes: o.classes,
+  };
+}
+
+/**
+ * MIA-efficacy: the attack trained on D_r[:|D_t|] (members) vs D_t (non-members), applied to D_f; the fraction of
+ * D_f judged a non-member, per feature (higher = more forgotten).
+ */
+export function miaEfficacy(retain: Outputs, test: Outputs, forget: Outputs): Promise<Record<MiaFeature, number>> {
+  return svcMia({ shadowTrain: headOutputs(retain, test.labels.length), shadowTest: test, targetTest: forget });
+}
+
+/** Training-privacy MIA: shadow on the first halves of D_r and D_t (by |D_t|/2), target on the rest. */
+export function miaTrainingPrivacy(retain: Outputs, test: Outputs): Promise<Record<MiaFeature, number>> {
+  const half = Math.floor(test.labels.length / 2);
+  return svcMia({
+    shadowTrain: headOutputs(retain, half),
+    shadowTest: headOutputs(test, half),
+    targetTrain: headOutputs(retain, test.labels.length - half, half),
+    targetTest: headOutputs(test, test.labels.length - half, half),
+  });
+}
