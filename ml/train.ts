@@ -40,8 +40,8 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
-/** Loss for one batch: logits [b, classes], int labels [b], the network (for penalties). */
-export type LossFn = (logits: tf.Tensor2D, labels: tf.Tensor1D, net: Network) => tf.Scalar;
+/** Loss for one batch: logits [b, classes], int labels [b], the network (for penalties), the 0-based epoch. */
+export type LossFn = (logits: tf.Tensor2D, labels: tf.Tensor1D, net: Network, epoch: number) => tf.Scalar;
 
 export interface TrainOptions {
   mask?: Mask;
@@ -125,9 +125,10 @@ export function trainStep(
   y: tf.Tensor1D,
   lr: number,
   loss: LossFn,
+  epoch = 0,
 ): tf.Scalar {
   const vars = net.trainableVariables();
-  const { value, grads } = tf.variableGrads(() => loss(net.apply(x, true), y, net), vars);
+  const { value, grads } = tf.variableGrads(() => loss(net.apply(x, true), y, net, epoch), vars);
   const byName: Record<string, tf.Tensor> = {};
   const names = new Map(vars.map((v) => [v.name, v] as const));
   for (const [varName, g] of Object.entries(grads)) {
@@ -187,7 +188,7 @@ export async function trainNetwork(
         const stepLoss = tf.tidy(() => {
           const x = tf.tensor4d(batch.x, [positions.length, h, w, c]);
           const y = tf.tensor1d(batch.y, 'int32');
-          return trainStep(net, opt, x, y, lr, loss);
+          return trainStep(net, opt, x, y, lr, loss, epoch);
         });
         const acc = tf.add(windowLoss, stepLoss);
         windowLoss.dispose();

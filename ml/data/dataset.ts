@@ -27,6 +27,8 @@ export interface DataView {
   indices: Int32Array;
   /** Per-example pixel count (h·w·c), for batching. */
   featureSize: number;
+  /** Labels by position in the view, replacing the split's (random relabelling, tagged labels). */
+  labels?: Int32Array;
 }
 
 export interface LoadOptions {
@@ -114,6 +116,23 @@ export function without(view: DataView, removed: ArrayLike<number>): DataView {
   return { split: view.split, indices: kept, featureSize: view.featureSize };
 }
 
+/** Concatenation of two views of the same split, with the labels each contributes (default: the split's). */
+export function concatViews(a: DataView, b: DataView, labelsA?: Int32Array, labelsB?: Int32Array): DataView {
+  if (a.split !== b.split) throw new Error('cannot concatenate views of different splits');
+  const indices = new Int32Array(a.indices.length + b.indices.length);
+  indices.set(a.indices);
+  indices.set(b.indices, a.indices.length);
+  const labels = new Int32Array(indices.length);
+  labels.set(labelsA ?? labelsOf(a));
+  labels.set(labelsB ?? labelsOf(b), a.indices.length);
+  return { split: a.split, indices, featureSize: a.featureSize, labels };
+}
+
+/** The labels of a view, in view order. */
+export function labelsOf(view: DataView): Int32Array {
+  return view.labels ?? Int32Array.from(view.indices, (i) => view.split.y[i]!);
+}
+
 /** The first `count` examples of a view (e.g. the MIA shadow set). */
 export function headOf(view: DataView, count: number): DataView {
   return { ...view, indices: view.indices.subarray(0, Math.min(count, view.indices.length)) };
@@ -127,7 +146,7 @@ export function gatherBatch(view: DataView, positions: ArrayLike<number>): { x: 
   for (let b = 0; b < positions.length; b++) {
     const i = view.indices[positions[b]!]!;
     x.set(view.split.x.subarray(i * fs, (i + 1) * fs), b * fs);
-    y[b] = view.split.y[i]!;
+    y[b] = view.labels ? view.labels[positions[b]!]! : view.split.y[i]!;
   }
   return { x, y };
 }

@@ -1,0 +1,147 @@
+// The data-driven unlearning algorithms, each a variation of masked training. Defaults follow the reference
+// implementations (paper digest §5: Unlearn-Sparse README/arg_parser, K1nght's SalUn).
+import * as tf from '@tensorflow/tfjs-core';
+import { concatViews, labelsOf, type DataView } from '../data/dataset.js';
+import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
+import type { Mask } from '../metrics/masks.js';
+import { Network, type Weights } from '../models/network.js';
+import { applyMask, prunableParams, topK } from '../prune/mask-ops.js';
+import { crossEntropy, type LossFn } from '../train.js';
+import { maskedRun, sgdConfig, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
+
+/** Retrain: train from the same init on D_r with the same mask and the original training configuration. */
+export function retrain(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
+  const cfg = {
+    ...inputs.train,
+    ...(params.epochs ? { epochs: params.epochs } : {}),
+    ...(params.lr ? { lr: params.lr } : {}),
+  };
+  return maskedRun(inputs, applyMask(inputs.init, inputs.mask), inputs.retain, cfg);
+}
+
+/** FT: fine-tune on D_r with SGD (lr 0.01, 10 epochs). */
+export function finetune(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
+  return maskedRun(inputs, inputs.weights, inputs.retain, sgdConfig(inputs, params, { epochs: 10, lr: 0.01 }));
+}
+
+/** GA: gradient ascent on D_f, i.e. minimise −CE on D_f (lr 1e-4, 5 epochs). */
+export function gradientAscent(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
+  const loss: LossFn = (logits, labels) => tf.neg(crossEntropy(logits, labels));
+  return maskedRun(inputs, inputs.weights, inputs.forget, sgdConfig(inputs, params, { epochs: 5, lr: 1e-4 }), { loss });
+}
+
+/**
+ * NegGrad+: descent on D_r and ascent on D_f in the same batches: loss = α·CE(D_r) − (1 − α)·CE(D_f), α = 0.99.
+ * Forget examples travel with their label shifted by the class count, so one shuffled stream carries both.
+ */
+export function negGradPlus(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
+  const k = inputs.def.numClasses;
+  const alpha = params.alpha ?? 0.99;
+  const tagged = labelsOf(inputs.forget).map((y) => y + k);
+  const view = concatViews(inputs.retain, inputs.forget, undefined, tagged);
+  const loss: LossFn = (logits, labels) =>
+    tf.tidy(() => {
+      const isForget = tf.cast(tf.greaterEqual(labels, k), 'float32');
+      const y = tf.sub(labels, tf.mul(tf.cast(isForget, 'int32'), tf.scalar(k, 'int32'))) as tf.Tensor1D;
+      const perExample = tf.neg(tf.sum(tf.mul(tf.oneHot(y, k), tf.logSoftmax(logits)), 1));
+      const weight = tf.sub(alpha, isForget); // α for retain, α − 1 = −(1 − α) for forget
+      return tf.mean(tf.mul(perExample, weight)) as tf.Scalar;
+    });
+  return maskedRun(inputs, inputs.weights, view, sgdConfig(inputs, params, { epochs: 5, lr: 0.01 }), { loss });
+}
+
+/** Random labels for D_f (uniform over classes, or over the wrong classes only), D_r keeps its labels. */
+function relabelledUnion(inputs: UnlearnInputs, seed: number, wrongOnly: boolean): DataView {
+  const k = inputs.def.numClasses;
+  const rng = new SeededRandom(deriveSeed(seed, 'random-labels'));
+  const labels = labelsOf(inputs.forget).map((y) => {
+    if (!wrongOnly) return rng.int(k);
+    const r = rng.int(k - 1);
+    return r >= y ? r + 1 : r;
+  });
+  return concatViews(inputs.retain, inputs.forget, undefined, labels);
+}
+
+/** RL: train on D_r ∪ D_f with D_f's labels replaced by random ones (lr 0.01, 10 epochs). */
+export function randomLabels(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
+  const cfg = sgdConfig(inputs, params, { epochs: 10, lr: 0.01 });
+  return maskedRun(inputs, inputs.weights, relabelledUnion(inputs, cfg.seed, false), cfg);
+}
+
+/** ℓ1-sparse: FT with penalty α_t‖θ‖₁, α_t = α·(1 − t/T) decaying linearly over the epochs (α = 5e-4, lr 0.01). */
+export function l1Sparse(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
+  const cfg = sgdConfig(inputs, params, { epochs: 10, lr: 0.01 });
+  const alpha = params.alpha ?? 5e-4;
+  const loss: LossFn = (logits, labels, net, epoch) =>
+    tf.tidy(() => {
+      const at = alpha * (1 - epoch / cfg.epochs);
+      const l1 = tf.addN(net.trainableVariables().map((v) => tf.sum(tf.abs(v))));
+      return tf.add(crossEntropy(logits, labels), tf.mul(l1, at)) as tf.Scalar;
+    });
+  return maskedRun(inputs, inputs.weights, inputs.retain, cfg, { loss });
+}
+
+/** SalUn's weight saliency: |Σ_batches ∇(−CE) on D_f|, keeping the globally top `fraction` of prunable weights. */
+export function saliencyMask(inputs: UnlearnInputs, fraction: number, batchSize: number): Mask {
+  const net = new Network(inputs.def, inputs.weights);
+  const params = prunableParams(inputs.def);
+  const sums = params.map((p) => tf.zeros(p.shape));
+  try {
+    const [h, w, c] = inputs.def.inputShape;
+    const n = inputs.forget.indices.length;
+    for (let start = 0; start < n; start += batchSize) {
+      const positions = Int32Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
+      const xs = new Float32Array(positions.length * inputs.forget.featureSize);
+      const ys = new Int32Array(positions.length);
+      positions.forEach((p, b) => {
+        const idx = inputs.forget.indices[p]!;
+        xs.set(
+          inputs.forget.split.x.subarray(idx * inputs.forget.featureSize, (idx + 1) * inputs.forget.featureSize),
+          b * inputs.forget.featureSize,
+        );
+        ys[b] = inputs.forget.split.y[idx]!;
+      });
+      tf.tidy(() => {
+        const x = tf.tensor4d(xs, [positions.length, h, w, c]);
+        const y = tf.tensor1d(ys, 'int32');
+        const vars = params.map((p) => net.variable(p.name));
+        const { grads } = tf.variableGrads(() => tf.neg(crossEntropy(net.apply(x, false), y)), vars);
+        params.forEach((p, i) => {
+          const g = grads[vars[i]!.name]!;
+          const next = tf.add(sums[i]!, g);
+          sums[i]!.dispose();
+          sums[i] = tf.keep(next);
+        });
+      });
+    }
+    const scores: Weights = {};
+    params.forEach((p, i) => (scores[p.name] = tf.tidy(() => tf.abs(sums[i]!).dataSync() as Float32Array)));
+    const total = params.reduce((s, p) => s + scores[p.name]!.length, 0);
+    const all = new Float32Array(total);
+    let off = 0;
+    for (const p of params) {
+      all.set(scores[p.name]!, off);
+      off += scores[p.name]!.length;
+    }
+    const keep = topK(all, Math.round(fraction * total));
+    off = 0;
+    return {
+      layers: params.map((p) => {
+        const len = scores[p.name]!.length;
+        const l = { name: p.name, shape: [...p.shape], keep: keep.slice(off, off + len) };
+        off += len;
+        return l;
+      }),
+    };
+  } finally {
+    for (const s of sums) s.dispose();
+    net.dispose();
+  }
+}
+
+/** SalUn: RL with wrong-only random labels on D_f, updating only the most salient 20% of weights (lr 0.007, 10 epochs). */
+export function salun(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
+  const cfg = sgdConfig(inputs, params, { epochs: 10, lr: 0.007 });
+  const gradMask = saliencyMask(inputs, params.alpha ?? 0.2, cfg.batchSize);
+  return maskedRun(inputs, inputs.weights, relabelledUnion(inputs, cfg.seed, true), cfg, { gradMask });
+}

@@ -1,0 +1,73 @@
+// What every unlearning algorithm receives and returns. All operate on the sparse model with its mask enforced
+// after every update (masked training re-applies the mask), so no pruned weight ever becomes non-zero.
+import type { DataView } from '../data/dataset.js';
+import type { Mask } from '../metrics/masks.js';
+import { Network, type ArchDefinition, type Weights } from '../models/network.js';
+import { trainNetwork, type LossFn, type TrainConfig, type TrainHooks } from '../train.js';
+
+export interface UnlearnInputs {
+  def: ArchDefinition;
+  /** The pruned model to unlearn from (θ_p). */
+  weights: Weights;
+  /** Its mask (or the un-pruned mask m_u when un-pruning ran first). */
+  mask: Mask;
+  /** The init the original model was trained from (Retrain starts here). */
+  init: Weights;
+  retain: DataView;
+  forget: DataView;
+  /** The original training configuration (Retrain uses it; others take their optimiser settings from it). */
+  train: TrainConfig;
+  hooks?: TrainHooks;
+}
+
+/** Hyper-parameters common to the gradient-based algorithms; every one overridable from a sweep spec. */
+export interface UnlearnParams {
+  epochs?: number;
+  lr?: number;
+  momentum?: number;
+  weightDecay?: number;
+  batchSize?: number;
+  /** Algorithm-specific strength (ℓ1 α, NegGrad+ retain weight, FF noise scale, IU step size, SalUn fraction…). */
+  alpha?: number;
+  seed?: number;
+}
+
+export interface UnlearnResult {
+  weights: Weights;
+  /** Wall time of the unlearning step (RTE), seconds. */
+  seconds: number;
+}
+
+/** SGD settings from the params, falling back to the algorithm's defaults, then the original batch size. */
+export function sgdConfig(
+  inputs: UnlearnInputs,
+  params: UnlearnParams,
+  defaults: Required<Pick<UnlearnParams, 'epochs' | 'lr'>> & UnlearnParams,
+): TrainConfig {
+  return {
+    optimizer: 'sgd',
+    epochs: params.epochs ?? defaults.epochs,
+    lr: params.lr ?? defaults.lr,
+    momentum: params.momentum ?? defaults.momentum ?? 0.9,
+    weightDecay: params.weightDecay ?? defaults.weightDecay ?? 5e-4,
+    batchSize: params.batchSize ?? defaults.batchSize ?? inputs.train.batchSize,
+    seed: params.seed ?? inputs.train.seed + 101,
+  };
+}
+
+/** Trains a copy of `start` on `view` with the mask enforced; returns the new weights. */
+export async function maskedRun(
+  inputs: UnlearnInputs,
+  start: Weights,
+  view: DataView,
+  cfg: TrainConfig,
+  extra: { loss?: LossFn; gradMask?: Mask } = {},
+): Promise<Weights> {
+  const net = new Network(inputs.def, start);
+  try {
+    await trainNetwork(net, view, cfg, { mask: inputs.mask, hooks: inputs.hooks, ...extra });
+    return net.getWeights();
+  } finally {
+    net.dispose();
+  }
+}

@@ -1,0 +1,29 @@
+// The unlearning registry: one entry per algorithm, each timed (RTE).
+import type { Weights } from '../models/network.js';
+import { finetune, gradientAscent, l1Sparse, negGradPlus, randomLabels, retrain, salun } from './basic-algorithms.js';
+import type { UnlearnInputs, UnlearnParams, UnlearnResult } from './unlearn-context.js';
+
+export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun'] as const;
+export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];
+
+const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnParams) => Promise<Weights>> = {
+  retrain,
+  ft: finetune,
+  ga: gradientAscent,
+  'neggrad+': negGradPlus,
+  rl: randomLabels,
+  'l1-sparse': l1Sparse,
+  salun,
+};
+
+export async function unlearn(
+  method: UnlearnMethod,
+  inputs: UnlearnInputs,
+  params: UnlearnParams = {},
+): Promise<UnlearnResult> {
+  const algorithm = ALGORITHMS[method];
+  if (!algorithm) throw new Error(`unknown unlearning method "${method}": one of ${UNLEARN_METHODS.join(', ')}`);
+  const start = performance.now();
+  const weights = await algorithm(inputs, params);
+  return { weights, seconds: (performance.now() - start) / 1000 };
+}
