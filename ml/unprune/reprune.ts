@@ -1,0 +1,128 @@
+// Un-pruning by re-pruning (the project's design; the paper's rule is not public): re-score an estimate θ̂_r of the
+// retained-data dense weights with the cell's pruning criterion and re-mask at the same per-layer budget as m.
+// With θ̂_r exactly θ_r (and the same criterion and budget as the gold standard), m_u equals m_r.
+import type { Mask } from '../metrics/masks.js';
+import type { ArchDefinition, Weights } from '../models/network.js';
+import type { PruneMethod } from '../prune/prune-network.js';
+import { prunableParams, topK } from '../prune/mask-ops.js';
+import { filterNorms } from '../prune/structured.js';
+
+/** Data-free or data-independent masks (SynFlow's depends only on the init; random on a seed): nothing to repair. */
+export function maskNeedsRepair(method: PruneMethod): boolean {
+  return method !== 'synflow' && method !== 'random';
+}
+
+function keptCount(keep: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < keep.length; i++) n += keep[i]!;
+  return n;
+}
+
+/** Per-weight scores under the cell's criterion: |w|, or (structured) the L2 norm of the weight's filter. */
+export function criterionScores(def: ArchDefinition, method: PruneMethod, weights: Weights): Weights {
+  const out: Weights = {};
+  for (const p of prunableParams(def)) {
+    const w = weights[p.name]!;
+    if (method === 'structured') {
+      const units = p.shape[p.shape.length - 1]!;
+      const norms = filterNorms(w, units);
+      out[p.name] = Float32Array.from(w, (_, i) => norms[i % units]!);
+    } else out[p.name] = w.map(Math.abs);
+  }
+  return out;
+}
+
+/**
+ * m_u = top-k(score(θ̂_r)) with k = the number of weights m keeps in each layer (structured: the number of filters,
+ * so the repair stays at filter granularity).
+ */
+export function repruneMask(def: ArchDefinition, method: PruneMethod, estimate: Weights, m: Mask): Mask {
+  if (!maskNeedsRepair(method)) return m;
+  return {
+    layers: m.layers.map((layer) => {
+      const w = estimate[layer.name];
+      if (!w) throw new Error(`estimate lacks layer ${layer.name}`);
+      if (method === 'structured') {
+        const units = layer.shape[layer.shape.length - 1]!;
+        const keptUnits = new Uint8Array(units);
+        for (let i = 0; i < layer.keep.length; i++) if (layer.keep[i]) keptUnits[i % units] = 1;
+        const chosen = topK(filterNorms(w, units), keptCount(keptUnits));
+        return { ...layer, keep: Uint8Array.from(layer.keep, (_, i) => chosen[i % units]!) };
+      }
+      return { ...layer, keep: topK(Float32Array.from(w, Math.abs), keptCount(layer.keep)) };
+    }),
+  };
+}
+
+export interface ErrorBound {
+  /** The estimated per-score error ε. */
+  epsilon: number;
+  /** #{j : |s_j − τ_l| ≤ 2ε}: the only weights whose membership can differ from the exact re-pruned mask. */
+  nearThreshold: number;
+}
+
+/**
+ * If every score is within ε of its true value, only weights whose score lies within 2ε of their layer's pruning
+ * threshold τ_l (the smallest kept score) can be classified differently, so |m_u Δ m_r| ≤ nearThreshold.
+ */
+export function errorBound(scores: Weights, mu: Mask, epsilon: number): ErrorBound {
+  let near = 0;
+  for (const layer of mu.layers) {
+    const s = scores[layer.name]!;
+    let tau = Infinity;
+    for (let i = 0; i < s.length; i++) if (layer.keep[i] && s[i]! < tau) tau = s[i]!;
+    if (!Number.isFinite(tau)) continue;
+    for (let i = 0; i < s.length; i++) if (Math.abs(s[i]! - tau) <= 2 * epsilon) near++;
+  }
+  return { epsilon, nearThreshold: near };
+}
+
+/** ε estimated as the largest change the estimator made to any criterion score (a proxy: θ_r itself is unknown). */
+export function estimateEpsilon(before: Weights, after: Weights, names: string[]): number {
+  let eps = 0;
+  for (const name of names) {
+    const a = before[name]!;
+    const b = after[name]!;
+    for (let i = 0; i < a.length; i++) eps = Math.max(eps, Math.abs(Math.abs(a[i]!) - Math.abs(b[i]!)));
+  }
+  return eps;
+}
+
+/**
+ * Weights under the repaired mask: keep the unlearned weights where m_u and m agree (both keep), take θ̂_r at
+ * regrown positions, zero elsewhere.
+ */
+export function repairedWeights(unlearned: Weights, estimate: Weights, m: Mask, mu: Mask): Weights {
+  const out: Weights = { ...unlearned };
+  mu.layers.forEach((layer, li) => {
+    const old = m.layers[li]!.keep;
+    const u = unlearned[layer.name]!;
+    const e = estimate[layer.name]!;
+    out[layer.name] = Float32Array.from(u, (v, i) => (layer.keep[i] ? (old[i] ? v : e[i]!) : 0));
+  });
+  return out;
+}
+
+/**
+ * swap: keep the budget exactly by swapping, per layer, the weakest kept weights with the strongest pruned ones
+ * while the pruned one scores higher (scores: retained-data saliency |w · ∂L_{D_r}/∂w|).
+ */
+export function swapMask(m: Mask, saliency: Weights, maxSwapFraction = 1): Mask {
+  return {
+    layers: m.layers.map((layer) => {
+      const s = saliency[layer.name]!;
+      const kept: number[] = [];
+      const pruned: number[] = [];
+      for (let i = 0; i < layer.keep.length; i++) (layer.keep[i] ? kept : pruned).push(i);
+      kept.sort((a, b) => s[a]! - s[b]! || a - b);
+      pruned.sort((a, b) => s[b]! - s[a]! || a - b);
+      const keep = layer.keep.slice();
+      const limit = Math.min(kept.length, pruned.length, Math.floor(maxSwapFraction * kept.length));
+      for (let t = 0; t < limit && s[pruned[t]!]! > s[kept[t]!]!; t++) {
+        keep[kept[t]!] = 0;
+        keep[pruned[t]!] = 1;
+      }
+      return { ...layer, keep };
+    }),
+  };
+}

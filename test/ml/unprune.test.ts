@@ -1,0 +1,66 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { fullView, without } from '../../ml/data/dataset.js';
+import { forgetSet } from '../../ml/data/forget-set.js';
+import { makeSynthetic } from '../../ml/data/synthetic.js';
+import { countKept, maskIoU, type Mask } from '../../ml/metrics/masks.js';
+import { buildArch } from '../../ml/models/architectures.js';
+import { initWeights } from '../../ml/models/init-weights.js';
+import { Network } from '../../ml/models/network.js';
+import { pruneNetwork } from '../../ml/prune/prune-network.js';
+import { trainNetwork } from '../../ml/train.js';
+import { goldStandard } from '../../ml/unlearn/gold.js';
+import { criterionScores, errorBound, repairedWeights, repruneMask, swapMask } from '../../ml/unprune/reprune.js';
+import { useBackend } from '../helpers/ml.js';
+
+await useBackend();
+
+test('re-pruning with the exact estimate (θ̂_r := θ_r) returns m_r exactly, for OMP and structured masks', async () => {
+  const ds = makeSynthetic({ train: 240, test: 40, inputShape: [6, 6, 1], numClasses: 3, noise: 2, seed: 8 });
+  const def = buildArch('mlp', ds.inputShape, 3);
+  const init = initWeights(def, 2);
+  const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
+  const net = new Network(def, init);
+  await trainNetwork(net, fullView(ds, 'train'), train);
+  const dense = net.getWeights();
+  net.dispose();
+  const retain = without(fullView(ds, 'train'), forgetSet(ds.train.y, 3, { kind: 'random', size: 0.25, seed: 0 }));
+  for (const method of ['omp', 'structured'] as const) {
+    const req = { method, sparsity: 0.5, seed: 0, softEpochs: 0 };
+    const m = (await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req)).mask;
+    const gold = await goldStandard(def, init, retain, train, req);
+    assert.ok(maskIoU(m, gold.mask) < 1, `${method}: the deleted data changed the mask`);
+    const mu = repruneMask(def, method, gold.dense, m);
+    assert.deepEqual(mu, gold.mask, `${method}: m_u = m_r`);
+    assert.equal(countKept(mu), countKept(m), 'same budget');
+    const bound = errorBound(criterionScores(def, method, gold.dense), mu, 0);
+    assert.ok(bound.nearThreshold >= 1, 'ε = 0 counts only the threshold weights themselves');
+  }
+  assert.equal(
+    repruneMask(def, 'synflow', dense, { layers: [] } as Mask).layers.length,
+    0,
+    'SynFlow masks pass unchanged',
+  );
+});
+
+test('swap keeps the number of kept weights exactly and moves toward higher saliency', () => {
+  const m: Mask = { layers: [{ name: 'w', shape: [6], keep: Uint8Array.from([1, 1, 1, 0, 0, 0]) }] };
+  const saliency = { w: Float32Array.from([0.1, 5, 0.3, 4, 0.05, 0.2]) };
+  const s = swapMask(m, saliency);
+  assert.deepEqual(Array.from(s.layers[0]!.keep), [0, 1, 1, 1, 0, 0]);
+  assert.equal(countKept(s), countKept(m));
+  assert.deepEqual(swapMask(s, saliency), s, 'a fixed point once no swap helps');
+});
+
+test('repaired weights: unlearned where m_u and m agree, θ̂_r where regrown, zero where pruned', () => {
+  const m: Mask = { layers: [{ name: 'w', shape: [4], keep: Uint8Array.from([1, 1, 0, 0]) }] };
+  const mu: Mask = { layers: [{ name: 'w', shape: [4], keep: Uint8Array.from([1, 0, 1, 0]) }] };
+  const w = repairedWeights(
+    { w: Float32Array.from([1, 2, 0, 0]), b: Float32Array.from([9]) },
+    { w: Float32Array.from([5, 6, 7, 8]) },
+    m,
+    mu,
+  );
+  assert.deepEqual(Array.from(w.w!), [1, 0, 7, 0]);
+  assert.deepEqual(Array.from(w.b!), [9]);
+});
