@@ -64,3 +64,39 @@ test('repaired weights: unlearned where m_u and m agree, θ̂_r where regrown, z
   assert.deepEqual(Array.from(w.w!), [1, 0, 7, 0]);
   assert.deepEqual(Array.from(w.b!), [9]);
 });
+
+test('unprune with every estimator and variant, in both orders: budget kept, m_u enforced, none is the baseline', async () => {
+  const { unlearnWithUnpruning, UNPRUNE_ORDERS } = await import('../../ml/unprune/unprune.js');
+  const { ESTIMATORS } = await import('../../ml/unprune/estimators.js');
+  const { viewOf } = await import('../../ml/data/dataset.js');
+  const ds = makeSynthetic({ train: 200, test: 40, inputShape: [6, 6, 1], numClasses: 3, noise: 2, seed: 9 });
+  const def = buildArch('mlp', ds.inputShape, 3);
+  const init = initWeights(def, 3);
+  const train = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
+  const net = new Network(def, init);
+  await trainNetwork(net, fullView(ds, 'train'), train);
+  const dense = net.getWeights();
+  net.dispose();
+  const pruned = await pruneNetwork(
+    { def, init, dense, view: fullView(ds, 'train'), train },
+    { method: 'omp', sparsity: 0.6, seed: 0 },
+  );
+  const df = forgetSet(ds.train.y, 3, { kind: 'random', size: 0.2, seed: 0 });
+  const inputs = { def, init, dense, retain: without(fullView(ds, 'train'), df), forget: viewOf(ds, df), train };
+  for (const order of UNPRUNE_ORDERS) {
+    const none = await unlearnWithUnpruning(order, 'none', 'finetune', 'omp', pruned, 'ft', { epochs: 1 }, inputs);
+    assert.equal(maskIoU(none.mask, pruned.mask), 1);
+    for (const variant of ['reprune', 'swap'] as const) {
+      for (const estimator of ESTIMATORS) {
+        const r = await unlearnWithUnpruning(order, variant, estimator, 'omp', pruned, 'ft', { epochs: 1 }, inputs);
+        const what = `${order}/${variant}/${estimator}`;
+        assert.equal(countKept(r.mask), countKept(pruned.mask), `${what}: budget`);
+        for (const l of r.mask.layers) {
+          const w = r.weights[l.name]!;
+          for (let i = 0; i < w.length; i++) if (!l.keep[i]) assert.ok(w[i] === 0, `${what}: ${l.name}[${i}]`);
+        }
+        assert.ok(r.unprune.epsilon >= 0 && r.unprune.nearThreshold >= 0, `${what}: diagnostic`);
+      }
+    }
+  }
+});

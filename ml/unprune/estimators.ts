@@ -1,0 +1,148 @@
+// Estimators of the retained-data dense weights θ̂_r, starting from the dense weights θ_D that pruning scored.
+import * as tf from '@tensorflow/tfjs-core';
+import { gatherBatch, type DataView } from '../data/dataset.js';
+import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
+import { Network, type ArchDefinition, type Weights } from '../models/network.js';
+import { fullMask } from '../prune/mask-ops.js';
+import { crossEntropy, trainNetwork, type TrainConfig } from '../train.js';
+import type { UnlearnParams } from '../unlearn/unlearn-context.js';
+import { unlearn, type UnlearnMethod } from '../unlearn/unlearn.js';
+
+export const ESTIMATORS = ['influence', 'finetune', 'unlearn'] as const;
+export type Estimator = (typeof ESTIMATORS)[number];
+
+export interface EstimatorInputs {
+  def: ArchDefinition;
+  init: Weights;
+  /** θ_D: the dense weights pruning scored. */
+  dense: Weights;
+  retain: DataView;
+  forget: DataView;
+  train: TrainConfig;
+  /** For the `unlearn` estimator: the cell's algorithm, applied densely. */
+  unlearnMethod?: UnlearnMethod;
+  unlearnParams?: UnlearnParams;
+  /** finetune: epochs (default 1); influence: damping λ (default 1e-3) and Fisher sample count (default 256). */
+  epochs?: number;
+  damping?: number;
+  fisherSamples?: number;
+}
+
+/** Sum of per-example gradients (or of squared per-example gradients) over chosen positions of a view. */
+function gradientStatistics(
+  net: Network,
+  view: DataView,
+  positions: Int32Array,
+  squared: boolean,
+  batch: number,
+): Weights {
+  const vars = net.trainableVariables();
+  const names = net.params.filter((p) => p.trainable).map((p) => p.name);
+  const acc: tf.Tensor[] = vars.map((v) => tf.zerosLike(v as tf.Tensor));
+  const [h, w, c] = net.def.inputShape;
+  try {
+    for (let s = 0; s < positions.length; s += batch) {
+      const pos = positions.subarray(s, Math.min(positions.length, s + batch));
+      const b = gatherBatch(view, pos);
+      tf.tidy(() => {
+        const x = tf.tensor4d(b.x, [pos.length, h, w, c]);
+        const y = tf.tensor1d(b.y, 'int32');
+        // Mean loss × batch size = sum of per-example losses.
+        const { grads } = tf.variableGrads(
+          () => tf.mul(crossEntropy(net.apply(x, false), y), pos.length) as tf.Scalar,
+          vars,
+        );
+        vars.forEach((v, i) => {
+          const g = grads[v.name]!;
+          const next = tf.add(acc[i]!, squared ? tf.square(g) : g);
+          acc[i]!.dispose();
+          acc[i] = tf.keep(next);
+        });
+      });
+    }
+    const out: Weights = {};
+    names.forEach((n, i) => (out[n] = acc[i]!.dataSync() as Float32Array));
+    return out;
+  } finally {
+    for (const a of acc) a.dispose();
+  }
+}
+
+/**
+ * Influence (Newton) step that removes D_f: at θ_D, n_r∇L_r = −n_f∇L_f, so one Newton step on L_r gives
+ * θ̂_r = θ_D + H_r⁻¹ (n_f/n_r) ∇L_f(θ_D), with H_r approximated by the diagonal empirical Fisher on a sample of D_r
+ * (per-example gradients) plus damping λ.
+ */
+export function influenceEstimate(inputs: EstimatorInputs): Weights {
+  const net = new Network(inputs.def, inputs.dense);
+  try {
+    const nf = inputs.forget.indices.length;
+    const nr = inputs.retain.indices.length;
+    const gf = gradientStatistics(
+      net,
+      inputs.forget,
+      Int32Array.from({ length: nf }, (_, i) => i),
+      false,
+      256,
+    );
+    const sample = Math.min(nr, inputs.fisherSamples ?? 256);
+    const order = new SeededRandom(deriveSeed(inputs.train.seed, 'fisher-sample')).permutation(nr).subarray(0, sample);
+    const fisher = gradientStatistics(net, inputs.retain, order, true, 1);
+    const damping = inputs.damping ?? 1e-3;
+    const out: Weights = { ...inputs.dense };
+    for (const [name, g] of Object.entries(gf)) {
+      const f = fisher[name]!;
+      const w = inputs.dense[name]!;
+      // ∇L_f = g / n_f, so (n_f/n_r)·∇L_f = g / n_r.
+      out[name] = Float32Array.from(w, (v, i) => v + g[i]! / nr / (f[i]! / sample + damping));
+    }
+    return out;
+  } finally {
+    net.dispose();
+  }
+}
+
+/** A short dense fine-tune of θ_D on D_r. */
+export async function finetuneEstimate(inputs: EstimatorInputs): Promise<Weights> {
+  const net = new Network(inputs.def, inputs.dense);
+  try {
+    await trainNetwork(net, inputs.retain, {
+      ...inputs.train,
+      epochs: inputs.epochs ?? 1,
+      seed: inputs.train.seed + 211,
+    });
+    return net.getWeights();
+  } finally {
+    net.dispose();
+  }
+}
+
+/** The cell's unlearning algorithm applied to the dense model (an all-ones mask). */
+export async function unlearnEstimate(inputs: EstimatorInputs): Promise<Weights> {
+  if (!inputs.unlearnMethod) throw new Error('the unlearn estimator needs the cell’s unlearning method');
+  const r = await unlearn(
+    inputs.unlearnMethod,
+    {
+      def: inputs.def,
+      weights: inputs.dense,
+      mask: fullMask(inputs.def),
+      init: inputs.init,
+      retain: inputs.retain,
+      forget: inputs.forget,
+      train: inputs.train,
+    },
+    inputs.unlearnParams,
+  );
+  return r.weights;
+}
+
+export async function estimateRetainedWeights(estimator: Estimator, inputs: EstimatorInputs): Promise<Weights> {
+  switch (estimator) {
+    case 'influence':
+      return influenceEstimate(inputs);
+    case 'finetune':
+      return finetuneEstimate(inputs);
+    case 'unlearn':
+      return unlearnEstimate(inputs);
+  }
+}

@@ -1,0 +1,142 @@
+// The un-pruning entry point and the order flag. Variants: `none` (baseline: m_u = m), `reprune` (re-score θ̂_r
+// with the cell's criterion at the same budget), `swap` (budget-preserving swaps under retained-data saliency
+// |w · ∂L_{D_r}/∂w|, with pruned positions valued at θ̂_r).
+import * as tf from '@tensorflow/tfjs-core';
+import { gatherBatch } from '../data/dataset.js';
+import type { Mask } from '../metrics/masks.js';
+import { Network, type Weights } from '../models/network.js';
+import type { PruneMethod } from '../prune/prune-network.js';
+import { crossEntropy } from '../train.js';
+import type { UnlearnParams } from '../unlearn/unlearn-context.js';
+import { unlearn, type UnlearnMethod } from '../unlearn/unlearn.js';
+import { estimateRetainedWeights, type Estimator, type EstimatorInputs } from './estimators.js';
+import {
+  criterionScores,
+  errorBound,
+  estimateEpsilon,
+  maskNeedsRepair,
+  repairedWeights,
+  repruneMask,
+  swapMask,
+} from './reprune.js';
+
+export const UNPRUNE_VARIANTS = ['none', 'reprune', 'swap'] as const;
+export type UnpruneVariant = (typeof UNPRUNE_VARIANTS)[number];
+export const UNPRUNE_ORDERS = ['unprune-first', 'unlearn-first'] as const;
+export type UnpruneOrder = (typeof UNPRUNE_ORDERS)[number];
+
+export interface UnpruneResult {
+  mask: Mask;
+  weights: Weights;
+  epsilon: number;
+  nearThreshold: number;
+  seconds: number;
+}
+
+/** |w · ∂L_{D_r}/∂w| for the prunable weights (gradient over up to 1,024 retained examples). */
+function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: string[]): Weights {
+  const net = new Network(inputs.def, weights);
+  try {
+    const n = Math.min(1024, inputs.retain.indices.length);
+    const b = gatherBatch(
+      inputs.retain,
+      Int32Array.from({ length: n }, (_, i) => i),
+    );
+    const [h, w, c] = inputs.def.inputShape;
+    return tf.tidy(() => {
+      const vars = names.map((name) => net.variable(name));
+      const x = tf.tensor4d(b.x, [n, h, w, c]);
+      const y = tf.tensor1d(b.y, 'int32');
+      const { grads } = tf.variableGrads(() => crossEntropy(net.apply(x, false), y), vars);
+      const out: Weights = {};
+      names.forEach(
+        (name, i) => (out[name] = tf.abs(tf.mul(grads[vars[i]!.name]!, vars[i]!)).dataSync() as Float32Array),
+      );
+      return out;
+    });
+  } finally {
+    net.dispose();
+  }
+}
+
+/** Repairs mask m of the current weights (pruned or unlearned) for a cell pruned with `method`. */
+export async function unprune(
+  variant: UnpruneVariant,
+  estimator: Estimator,
+  method: PruneMethod,
+  m: Mask,
+  current: Weights,
+  inputs: EstimatorInputs,
+): Promise<UnpruneResult> {
+  const start = performance.now();
+  if (variant === 'none' || !maskNeedsRepair(method)) {
+    return { mask: m, weights: current, epsilon: 0, nearThreshold: 0, seconds: (performance.now() - start) / 1000 };
+  }
+  const estimate = await estimateRetainedWeights(estimator, inputs);
+  const names = m.layers.map((l) => l.name);
+  let mu: Mask;
+  let scores: Weights;
+  if (variant === 'reprune') {
+    mu = repruneMask(inputs.def, method, estimate, m);
+    scores = criterionScores(inputs.def, method, estimate);
+  } else {
+    scores = retainedSaliency(inputs, estimate, names);
+    mu = swapMask(m, scores);
+  }
+  const epsilon = estimateEpsilon(inputs.dense, estimate, names);
+  const { nearThreshold } = errorBound(criterionScores(inputs.def, method, estimate), mu, epsilon);
+  return {
+    mask: mu,
+    weights: repairedWeights(current, estimate, m, mu),
+    epsilon,
+    nearThreshold,
+    seconds: (performance.now() - start) / 1000,
+  };
+}
+
+export interface CellResult {
+  weights: Weights;
+  mask: Mask;
+  unlearnSeconds: number;
+  unprune: UnpruneResult;
+}
+
+/** Unlearning and un-pruning in either order; the mask in force (m, or m_u) is enforced during unlearning. */
+export async function unlearnWithUnpruning(
+  order: UnpruneOrder,
+  variant: UnpruneVariant,
+  estimator: Estimator,
+  method: PruneMethod,
+  pruned: { weights: Weights; mask: Mask },
+  algorithm: UnlearnMethod,
+  params: UnlearnParams,
+  inputs: EstimatorInputs,
+): Promise<CellResult> {
+  const run = (weights: Weights, mask: Mask) =>
+    unlearn(
+      algorithm,
+      {
+        def: inputs.def,
+        weights,
+        mask,
+        init: inputs.init,
+        retain: inputs.retain,
+        forget: inputs.forget,
+        train: inputs.train,
+      },
+      params,
+    );
+  const est = {
+    ...inputs,
+    unlearnMethod: inputs.unlearnMethod ?? algorithm,
+    unlearnParams: inputs.unlearnParams ?? params,
+  };
+  if (order === 'unprune-first') {
+    const u = await unprune(variant, estimator, method, pruned.mask, pruned.weights, est);
+    const r = await run(u.weights, u.mask);
+    return { weights: r.weights, mask: u.mask, unlearnSeconds: r.seconds, unprune: u };
+  }
+  const r = await run(pruned.weights, pruned.mask);
+  const u = await unprune(variant, estimator, method, pruned.mask, r.weights, est);
+  return { weights: u.weights, mask: u.mask, unlearnSeconds: r.seconds, unprune: u };
+}
