@@ -40,8 +40,8 @@ export interface TrainHooks {
   signal?: AbortSignal;
 }
 
-/** Loss for one batch: logits [b, classes], int labels [b], the network (for penalties), the 0-based epoch. */
-export type LossFn = (logits: tf.Tensor2D, labels: tf.Tensor1D, net: Network, epoch: number) => tf.Scalar;
+/** Loss for one batch: logits [b, classes], int labels [b], the network (for penalties), the 0-based epoch, the inputs. */
+export type LossFn = (logits: tf.Tensor2D, labels: tf.Tensor1D, net: Network, epoch: number, x: tf.Tensor) => tf.Scalar;
 
 export interface TrainOptions {
   mask?: Mask;
@@ -128,7 +128,7 @@ export function trainStep(
   epoch = 0,
 ): tf.Scalar {
   const vars = net.trainableVariables();
-  const { value, grads } = tf.variableGrads(() => loss(net.apply(x, true), y, net, epoch), vars);
+  const { value, grads } = tf.variableGrads(() => loss(net.apply(x, true), y, net, epoch, x), vars);
   const byName: Record<string, tf.Tensor> = {};
   const names = new Map(vars.map((v) => [v.name, v] as const));
   for (const [varName, g] of Object.entries(grads)) {

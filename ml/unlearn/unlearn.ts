@@ -1,9 +1,10 @@
 // The unlearning registry: one entry per algorithm, each timed (RTE).
 import type { Weights } from '../models/network.js';
 import { finetune, gradientAscent, l1Sparse, negGradPlus, randomLabels, retrain, salun } from './basic-algorithms.js';
+import { scrub } from './scrub.js';
 import type { UnlearnInputs, UnlearnParams, UnlearnResult } from './unlearn-context.js';
 
-export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun'] as const;
+export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun', 'scrub'] as const;
 export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];
 
 const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnParams) => Promise<Weights>> = {
@@ -14,6 +15,7 @@ const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnP
   rl: randomLabels,
   'l1-sparse': l1Sparse,
   salun,
+  scrub,
 };
 
 export async function unlearn(

@@ -63,3 +63,17 @@ test("SalUn's saliency mask keeps the requested fraction of weights", () => {
   const kept = m.layers.reduce((s, l) => s + l.keep.reduce((a, b) => a + b, 0), 0);
   assert.equal(kept, Math.round(0.2 * maskSize(m)));
 });
+
+test('SCRUB distillation KL: zero for identical logits, the closed form for two classes', async () => {
+  const { distillKL } = await import('../../ml/unlearn/scrub.js');
+  const { tf } = await import('../../ml/backend.js');
+  const a = tf.tensor2d([[1, 2]]);
+  const b = tf.tensor2d([[0, 0]]);
+  assert.ok(Math.abs(distillKL(a, a, 4).dataSync()[0]!) < 1e-7);
+  // Teacher b (uniform), student a at T = 1: KL = Σ 0.5·(log 0.5 − log p_s).
+  const ps = [Math.exp(1) / (Math.exp(1) + Math.exp(2)), Math.exp(2) / (Math.exp(1) + Math.exp(2))];
+  const expected = 0.5 * (Math.log(0.5) - Math.log(ps[0]!)) + 0.5 * (Math.log(0.5) - Math.log(ps[1]!));
+  assert.ok(Math.abs(distillKL(a, b, 1).dataSync()[0]! - expected) < 1e-6);
+  a.dispose();
+  b.dispose();
+});
