@@ -1,10 +1,11 @@
 // The unlearning registry: one entry per algorithm, each timed (RTE).
 import type { Weights } from '../models/network.js';
 import { finetune, gradientAscent, l1Sparse, negGradPlus, randomLabels, retrain, salun } from './basic-algorithms.js';
+import { fisherForgetting } from './fisher-forgetting.js';
 import { scrub } from './scrub.js';
 import type { UnlearnInputs, UnlearnParams, UnlearnResult } from './unlearn-context.js';
 
-export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun', 'scrub'] as const;
+export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun', 'scrub', 'ff'] as const;
 export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];
 
 const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnParams) => Promise<Weights>> = {
@@ -16,6 +17,7 @@ const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnP
   'l1-sparse': l1Sparse,
   salun,
   scrub,
+  ff: fisherForgetting,
 };
 
 export async function unlearn(

@@ -77,3 +77,43 @@ test('SCRUB distillation KL: zero for identical logits, the closed form for two 
   a.dispose();
   b.dispose();
 });
+
+test('FF diagonal Fisher equals the closed form for softmax regression', async () => {
+  const { diagonalFisher } = await import('../../ml/unlearn/fisher-forgetting.js');
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const small = makeSynthetic({ train: 8, test: 2, inputShape: [1, 3, 1], numClasses: 2, seed: 1 });
+  const lin = mlp(small.inputShape, 2, []); // logits = x·W + b
+  const w = initWeights(lin, 0);
+  const view = fullView(small, 'train');
+  const F = diagonalFisher(
+    { def: lin, weights: w, mask: { layers: [] }, init: w, retain: view, forget: view, train },
+    32,
+  );
+  // Closed form: p = softmax(xW + b); for each class y, ∇_W mean-CE = (1/B) Σ x_i (p_i − e_y)ᵀ; F = Σ_y p̄_y (∇)².
+  const W = w['fc1.w']!;
+  const b = w['fc1.b']!;
+  const B = small.train.n;
+  const probs: number[][] = [];
+  for (let i = 0; i < B; i++) {
+    const x = small.train.x.subarray(i * 3, i * 3 + 3);
+    const z = [0, 1].map((k) => b[k]! + x.reduce((s, v, j) => s + v * W[j * 2 + k]!, 0));
+    const m = Math.max(...z);
+    const e = z.map((v) => Math.exp(v - m));
+    probs.push(e.map((v) => v / (e[0]! + e[1]!)));
+  }
+  const expected = new Array<number>(6).fill(0);
+  for (let y = 0; y < 2; y++) {
+    const pbar = probs.reduce((s, p) => s + p[y]!, 0) / B;
+    for (let j = 0; j < 3; j++) {
+      for (let k = 0; k < 2; k++) {
+        let g = 0;
+        for (let i = 0; i < B; i++) g += small.train.x[i * 3 + j]! * (probs[i]![k]! - (k === y ? 1 : 0));
+        expected[j * 2 + k]! += pbar * (g / B) ** 2;
+      }
+    }
+  }
+  F['fc1.w']!.forEach((v, i) =>
+    assert.ok(Math.abs(v - expected[i]!) < 1e-5 * Math.max(1, expected[i]!), `${i}: ${v} vs ${expected[i]}`),
+  );
+});
