@@ -3,9 +3,21 @@ import type { Weights } from '../models/network.js';
 import { finetune, gradientAscent, l1Sparse, negGradPlus, randomLabels, retrain, salun } from './basic-algorithms.js';
 import { fisherForgetting } from './fisher-forgetting.js';
 import { scrub } from './scrub.js';
+import { woodfisherUnlearn } from './woodfisher.js';
 import type { UnlearnInputs, UnlearnParams, UnlearnResult } from './unlearn-context.js';
 
-export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun', 'scrub', 'ff'] as const;
+export const UNLEARN_METHODS = [
+  'retrain',
+  'ft',
+  'ga',
+  'neggrad+',
+  'rl',
+  'l1-sparse',
+  'salun',
+  'scrub',
+  'ff',
+  'iu',
+] as const;
 export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];
 
 const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnParams) => Promise<Weights>> = {
@@ -18,6 +30,7 @@ const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnP
   salun,
   scrub,
   ff: fisherForgetting,
+  iu: woodfisherUnlearn,
 };
 
 export async function unlearn(

@@ -117,3 +117,21 @@ test('FF diagonal Fisher equals the closed form for softmax regression', async (
     assert.ok(Math.abs(v - expected[i]!) < 1e-5 * Math.max(1, expected[i]!), `${i}: ${v} vs ${expected[i]}`),
   );
 });
+
+test('WoodFisher recursion equals Sherman–Morrison in closed form when every gradient is the same', async () => {
+  const { woodfisherInverse } = await import('../../ml/unlearn/woodfisher.js');
+  const g = Float64Array.from([0.5, -1, 2]);
+  const v = Float64Array.from([1, 2, -0.5]);
+  const m = 6;
+  const N = 10;
+  const k = woodfisherInverse(
+    v,
+    Array.from({ length: m }, () => g),
+    N,
+  );
+  // (I + c·g gᵀ)⁻¹ v = v − c·g (gᵀv) / (1 + c|g|²), with c = (m − 1)/N (the first gradient only seeds the recursion).
+  const c = (m - 1) / N;
+  const gv = g.reduce((s, x, i) => s + x * v[i]!, 0);
+  const gg = g.reduce((s, x) => s + x * x, 0);
+  v.forEach((vi, i) => assert.ok(Math.abs(k[i]! - (vi - (c * g[i]! * gv) / (1 + c * gg))) < 1e-12));
+});

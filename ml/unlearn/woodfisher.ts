@@ -1,0 +1,82 @@
+// IU, influence unlearning with a WoodFisher inverse-Hessian estimate (Unlearn-Sparse `Wfisher`/`woodfisher`):
+//   G_f = Σ_{D_f} ∇ℓ_i, G_r = Σ_{D_r} ∇ℓ_i, n = n_f + n_r, v = G_f/n − G_r·n_f/(n·n_r)
+//   k ← v; o ← g_1; for each further retained example t (per-example gradient g_t, up to N + 1 of them):
+//     τ = o·g_t;  k ← k − (k·g_t)/(N + τ)·o;  o ← o − τ/(N + τ)·o
+//   θ ← θ + α·k, then the mask is re-applied. Defaults N = 1000, α = 1.
+import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
+import { gradientStatistics } from '../gradient-statistics.js';
+import { Network, type Weights } from '../models/network.js';
+import { applyMask } from '../prune/mask-ops.js';
+import type { UnlearnInputs, UnlearnParams } from './unlearn-context.js';
+
+export interface WoodFisherParams extends UnlearnParams {
+  /** N in the recursion (also the number of retained examples it visits, + 1). */
+  samples?: number;
+}
+
+function dot(a: Float64Array, b: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+/** The WoodFisher recursion: an estimate of N·F⁻¹·v from per-example gradients (exported for its closed-form test). */
+export function woodfisherInverse(v: Float64Array, gradients: Iterable<Float64Array>, N: number): Float64Array {
+  const k = Float64Array.from(v);
+  let o: Float64Array | undefined;
+  for (const g of gradients) {
+    if (!o) {
+      o = Float64Array.from(g);
+      continue;
+    }
+    const tau = dot(o, g);
+    const kg = dot(k, g) / (N + tau);
+    for (let i = 0; i < k.length; i++) k[i]! -= kg * o[i]!;
+    const shrink = tau / (N + tau);
+    for (let i = 0; i < o.length; i++) o[i]! -= shrink * o[i]!;
+  }
+  return k;
+}
+
+export function woodfisherUnlearn(inputs: UnlearnInputs, params: WoodFisherParams): Promise<Weights> {
+  const N = params.samples ?? 1000;
+  const alpha = params.alpha ?? 1;
+  const net = new Network(inputs.def, inputs.weights);
+  try {
+    const names = inputs.def.params.filter((p) => p.trainable).map((p) => p.name);
+    const flatten = (w: Weights) => {
+      const total = names.reduce((s, n) => s + w[n]!.length, 0);
+      const out = new Float64Array(total);
+      let off = 0;
+      for (const n of names) {
+        out.set(w[n]!, off);
+        off += w[n]!.length;
+      }
+      return out;
+    };
+    const all = (len: number) => Int32Array.from({ length: len }, (_, i) => i);
+    const nf = inputs.forget.indices.length;
+    const nr = inputs.retain.indices.length;
+    const n = nf + nr;
+    const gf = flatten(gradientStatistics(net, inputs.forget, all(nf), false, 256));
+    const gr = flatten(gradientStatistics(net, inputs.retain, all(nr), false, 256));
+    const v = Float64Array.from(gf, (g, i) => g / n - (gr[i]! * nf) / (n * nr));
+    const order = new SeededRandom(deriveSeed(params.seed ?? inputs.train.seed, 'woodfisher')).permutation(nr);
+    const visits = Math.min(nr, N + 2);
+    function* perExample() {
+      for (let t = 0; t < visits; t++)
+        yield flatten(gradientStatistics(net, inputs.retain, order.subarray(t, t + 1), false, 1));
+    }
+    const k = woodfisherInverse(v, perExample(), N);
+    const out: Weights = { ...inputs.weights };
+    let off = 0;
+    for (const name of names) {
+      const w = inputs.weights[name]!;
+      out[name] = Float32Array.from(w, (x, i) => x + alpha * k[off + i]!);
+      off += w.length;
+    }
+    return Promise.resolve(applyMask(out, inputs.mask));
+  } finally {
+    net.dispose();
+  }
+}
