@@ -146,9 +146,30 @@ function nameOf(net: Network, v: tf.Variable): string {
   return i < 0 ? v.name : v.name.slice(0, i);
 }
 
-/** Seeded batch order for one epoch: a permutation of positions 0..n-1 of the view. */
-export function epochOrder(n: number, seed: number, epoch: number): Int32Array {
-  return new SeededRandom(deriveSeed(seed, `epoch:${epoch}`)).permutation(n);
+/**
+ * Seeded batch order for one epoch, as positions in the view. The permutation is drawn over the whole split and
+ * restricted to the view, so D and D_r = D \ D_f see their common examples in the same order: with the same seed,
+ * the gold standard's run differs from the original only by the deleted examples, not by an unrelated shuffle.
+ */
+export function epochOrder(view: DataView, seed: number, epoch: number): Int32Array {
+  const perm = new SeededRandom(deriveSeed(seed, `epoch:${epoch}`)).permutation(view.split.n);
+  const positions = new Int32Array(view.split.n).fill(-1);
+  view.indices.forEach((idx, pos) => {
+    if (positions[idx] === -1) positions[idx] = pos;
+  });
+  const order = new Int32Array(view.indices.length);
+  let k = 0;
+  for (const idx of perm) {
+    const pos = positions[idx]!;
+    if (pos >= 0) order[k++] = pos;
+  }
+  // Repeated indices (a view that lists an example twice) follow in view order.
+  if (k < order.length) {
+    const seen = new Uint8Array(view.indices.length);
+    for (let i = 0; i < k; i++) seen[order[i]!] = 1;
+    for (let pos = 0; pos < view.indices.length; pos++) if (!seen[pos]) order[k++] = pos;
+  }
+  return order;
 }
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
@@ -176,7 +197,7 @@ export async function trainNetwork(
   if (opts.mask) enforceMask(net, opts.mask);
   try {
     for (let epoch = opts.startEpoch ?? 0; epoch < cfg.epochs; epoch++) {
-      const order = epochOrder(n, cfg.seed, epoch);
+      const order = epochOrder(view, cfg.seed, epoch);
       const lr = learningRate(cfg, epoch);
       let windowLoss = tf.scalar(0);
       let windowBatches = 0;

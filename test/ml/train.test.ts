@@ -159,3 +159,17 @@ test('SGD with momentum and weight decay follows PyTorch’s update rule', () =>
   v.dispose();
   g.dispose();
 });
+
+test('the batch order of D_r is the batch order of D with the deleted examples left out', async () => {
+  const { epochOrder } = await import('../../ml/train.js');
+  const { without } = await import('../../ml/data/dataset.js');
+  const d = fullView(ds, 'train');
+  const dr = without(d, [5, 17, 100, 200]);
+  const orderD = Array.from(epochOrder(d, 7, 2), (p) => d.indices[p]!);
+  const orderR = Array.from(epochOrder(dr, 7, 2), (p) => dr.indices[p]!);
+  assert.deepEqual(
+    orderR,
+    orderD.filter((i) => ![5, 17, 100, 200].includes(i)),
+  );
+  assert.notDeepEqual(Array.from(epochOrder(d, 7, 3)), Array.from(epochOrder(d, 7, 2)));
+});
