@@ -39,3 +39,30 @@ test('the gold standard trains on D_r from the same init and prunes at the same 
   const again = await goldStandard(def, init, retain, train, { method: 'omp', sparsity: 0.6, seed: 0 });
   assert.deepEqual(again.mask, g.mask, 'deterministic');
 });
+
+test('UA, RA, TA and gaps to gold on a model whose predictions are known', async () => {
+  const { modelOutputs, metricGaps } = await import('../../ml/metrics/unlearning-metrics.js');
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { Network } = await import('../../ml/models/network.js');
+  const { viewOf } = await import('../../ml/data/dataset.js');
+  const ds = makeSynthetic({ train: 10, test: 4, inputShape: [1, 1, 1], numClasses: 2, seed: 0 });
+  // A linear model with zero weights and bias [1, 0] predicts class 0 for everything.
+  const def = mlp(ds.inputShape, 2, []);
+  const net = new Network(def, { 'fc1.w': Float32Array.from([0, 0]), 'fc1.b': Float32Array.from([1, 0]) });
+  const frac = (v: { indices: Int32Array; split: { y: Int32Array } }) =>
+    (100 * Array.from(v.indices).filter((i) => v.split.y[i] === 0).length) / v.indices.length;
+  const forget = viewOf(ds, [0, 1, 2]);
+  const retain = viewOf(ds, [3, 4, 5, 6, 7, 8, 9]);
+  const test = fullView(ds, 'test');
+  const o = modelOutputs(net, { retain, forget, test });
+  assert.equal(o.metrics.ua, 100 - frac(forget));
+  assert.equal(o.metrics.ra, frac(retain));
+  assert.equal(o.metrics.ta, frac(test));
+  assert.equal(o.forget.probs.length, 6);
+  assert.deepEqual(metricGaps({ ua: 10, ra: 90, ta: 80 }, { ua: 12, ra: 95, ta: 80 }), {
+    ua_gap: -2,
+    ra_gap: -5,
+    ta_gap: 0,
+  });
+  net.dispose();
+});

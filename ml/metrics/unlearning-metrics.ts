@@ -1,0 +1,44 @@
+// The classic unlearning metrics of one model: UA = 100 − acc(D_f), RA = acc(D_r), TA = acc(test), plus each one's
+// gap to the gold model, and the outputs MIA needs (softmax probabilities of D_r, D_f and test).
+import type { DataView } from '../data/dataset.js';
+import type { Network } from '../models/network.js';
+import { evaluate } from './accuracy.js';
+import type { Outputs } from './mia.js';
+
+export interface AccuracyMetrics {
+  ua: number;
+  ra: number;
+  ta: number;
+}
+
+export interface ModelOutputs {
+  metrics: AccuracyMetrics;
+  retain: Outputs;
+  forget: Outputs;
+  test: Outputs;
+}
+
+/** Accuracy metrics and softmax outputs; `retainLimit` caps the D_r rows kept for MIA (the attack is O(n²)). */
+export function modelOutputs(
+  net: Network,
+  views: { retain: DataView; forget: DataView; test: DataView },
+  retainLimit = Infinity,
+): ModelOutputs {
+  const classes = net.def.numClasses;
+  const run = (v: DataView) => evaluate(net, v, { withProbs: true });
+  const r = run(
+    views.retain.indices.length > retainLimit
+      ? { ...views.retain, indices: views.retain.indices.subarray(0, retainLimit) }
+      : views.retain,
+  );
+  const ra = views.retain.indices.length > retainLimit ? evaluate(net, views.retain).accuracy : r.accuracy;
+  const f = run(views.forget);
+  const t = run(views.test);
+  const out = (e: ReturnType<typeof run>): Outputs => ({ probs: e.probs!, labels: e.labels!, classes });
+  return { metrics: { ua: 100 - f.accuracy, ra, ta: t.accuracy }, retain: out(r), forget: out(f), test: out(t) };
+}
+
+/** Each metric minus the gold model's (e.g. ua_gap = UA − UA_gold). */
+export function metricGaps(m: AccuracyMetrics, gold: AccuracyMetrics): Record<'ua_gap' | 'ra_gap' | 'ta_gap', number> {
+  return { ua_gap: m.ua - gold.ua, ra_gap: m.ra - gold.ra, ta_gap: m.ta - gold.ta };
+}
