@@ -22,7 +22,7 @@ export interface EstimatorInputs {
   /** For the `unlearn` estimator: the cell's algorithm, applied densely. */
   unlearnMethod?: UnlearnMethod;
   unlearnParams?: UnlearnParams;
-  /** finetune: epochs (default 1); influence: damping λ (default 1e-3) and Fisher sample count (default 256). */
+  /** finetune/retrain: epochs; influence: damping relative to the mean Fisher (default 1) and Fisher sample count (default 256). */
   epochs?: number;
   damping?: number;
   fisherSamples?: number;
@@ -48,13 +48,16 @@ export function influenceEstimate(inputs: EstimatorInputs): Weights {
     const sample = Math.min(nr, inputs.fisherSamples ?? 256);
     const order = new SeededRandom(deriveSeed(inputs.train.seed, 'fisher-sample')).permutation(nr).subarray(0, sample);
     const fisher = gradientStatistics(net, inputs.retain, order, true, 1);
-    const damping = inputs.damping ?? 1e-3;
+    // Damping relative to each tensor's mean Fisher: an absolute λ lets the step explode where the Fisher is ~0
+    // (measured: IoU to m_r fell from 0.88 to 0.2 with λ = 1e-3).
+    const damping = inputs.damping ?? 1;
     const out: Weights = { ...inputs.dense };
     for (const [name, g] of Object.entries(gf)) {
       const f = fisher[name]!;
       const w = inputs.dense[name]!;
+      const lambda = damping * (f.reduce((s, x) => s + x, 0) / f.length / sample + 1e-12);
       // ∇L_f = g / n_f, so (n_f/n_r)·∇L_f = g / n_r.
-      out[name] = Float32Array.from(w, (v, i) => v + g[i]! / nr / (f[i]! / sample + damping));
+      out[name] = Float32Array.from(w, (v, i) => v + g[i]! / nr / (f[i]! / sample + lambda));
     }
     return out;
   } finally {
