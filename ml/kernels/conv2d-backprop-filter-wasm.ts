@@ -2,13 +2,12 @@
 // im2col + one matmul: the patch matrix is laid out [K, M] (K = fh·fw·cin, M = n·oh·ow) so that the product with
 // dy viewed as [M, cout] is exactly the filter gradient [fh, fw, cin, cout] in row-major order, with no transpose.
 import {
-  backend_util,
   type KernelConfig,
   type KernelFunc,
   type TensorInfo,
   type Conv2DBackpropFilterAttrs,
 } from '@tensorflow/tfjs-core';
-import { runWasmKernel, type WasmBackendLike } from './wasm-kernel-support.js';
+import { convGeometry, runWasmKernel, type WasmBackendLike } from './wasm-kernel-support.js';
 
 export function conv2dBackpropFilterWasm(args: {
   inputs: { x: TensorInfo; dy: TensorInfo };
@@ -17,25 +16,11 @@ export function conv2dBackpropFilterWasm(args: {
 }): TensorInfo {
   const { x, dy } = args.inputs;
   const backend = args.backend as WasmBackendLike;
-  const { strides, pad, dataFormat, dimRoundingMode, filterShape } = args.attrs;
-  if (dataFormat !== 'NHWC') {
-    throw new Error(`Conv2DBackpropFilter (wasm): only NHWC is supported, got ${dataFormat}`);
-  }
-  const info = backend_util.computeConv2DInfo(
-    x.shape as [number, number, number, number],
-    filterShape,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-    false,
-    'channelsLast',
-  );
+  const { filterShape } = args.attrs;
+  const { info, m, k } = convGeometry('Conv2DBackpropFilter', x.shape, filterShape, args.attrs);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c } = info;
   const { outHeight: oh, outWidth: ow, outChannels: co, filterHeight: fh, filterWidth: fw } = info;
   const { strideHeight: sh, strideWidth: sw, padInfo } = info;
-  const m = n * oh * ow;
-  const k = fh * fw * c;
 
   const cols = backend.makeOutput([1, k, m], 'float32');
   // Views are taken after every allocation: growing wasm memory detaches earlier views.

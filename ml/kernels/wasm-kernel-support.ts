@@ -1,5 +1,5 @@
 // What our wasm kernels need from tfjs-backend-wasm's BackendWasm (its class is not exported from the typings root).
-import { getKernel, type TensorInfo } from '@tensorflow/tfjs-core';
+import { backend_util, getKernel, type Conv2DBackpropFilterAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
 
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
@@ -12,4 +12,34 @@ export function runWasmKernel(name: string, backend: WasmBackendLike, inputs: ob
   const kernel = getKernel(name, 'wasm');
   if (!kernel) throw new Error(`wasm kernel ${name} is missing`);
   return kernel.kernelFunc({ inputs, backend, attrs } as never) as TensorInfo;
+}
+
+type Shape4 = [number, number, number, number];
+
+/**
+ * The geometry both conv-gradient kernels need (NHWC, dilation 1 — tfjs's conv gradients support no other), with
+ * M = n·oh·ow output positions and K = fh·fw·cin patch length.
+ */
+export function convGeometry(
+  kernel: string,
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  attrs: Pick<Conv2DBackpropFilterAttrs, 'strides' | 'pad' | 'dataFormat' | 'dimRoundingMode'>,
+) {
+  if (attrs.dataFormat !== 'NHWC') throw new Error(`${kernel} (wasm): only NHWC is supported, got ${attrs.dataFormat}`);
+  const info = backend_util.computeConv2DInfo(
+    xShape as Shape4,
+    filterShape as Shape4,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+    false,
+    'channelsLast',
+  );
+  return {
+    info,
+    m: info.batchSize * info.outHeight * info.outWidth,
+    k: info.filterHeight * info.filterWidth * info.inChannels,
+  };
 }

@@ -5,7 +5,7 @@ import { concatViews, labelsOf, type DataView } from '../data/dataset.js';
 import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import type { Mask } from '../metrics/masks.js';
 import { Network, type Weights } from '../models/network.js';
-import { applyMask, prunableParams, topK } from '../prune/mask-ops.js';
+import { applyMask, maskFromScores, prunableParams } from '../prune/mask-ops.js';
 import { crossEntropy, type LossFn } from '../train.js';
 import { maskedRun, sgdConfig, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
 
@@ -116,23 +116,7 @@ export function saliencyMask(inputs: UnlearnInputs, fraction: number, batchSize:
     }
     const scores: Weights = {};
     params.forEach((p, i) => (scores[p.name] = tf.tidy(() => tf.abs(sums[i]!).dataSync() as Float32Array)));
-    const total = params.reduce((s, p) => s + scores[p.name]!.length, 0);
-    const all = new Float32Array(total);
-    let off = 0;
-    for (const p of params) {
-      all.set(scores[p.name]!, off);
-      off += scores[p.name]!.length;
-    }
-    const keep = topK(all, Math.round(fraction * total));
-    off = 0;
-    return {
-      layers: params.map((p) => {
-        const len = scores[p.name]!.length;
-        const l = { name: p.name, shape: [...p.shape], keep: keep.slice(off, off + len) };
-        off += len;
-        return l;
-      }),
-    };
+    return maskFromScores(inputs.def, scores, 1 - fraction, 'global');
   } finally {
     for (const s of sums) s.dispose();
     net.dispose();
