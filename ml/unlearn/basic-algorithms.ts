@@ -1,7 +1,7 @@
 // The data-driven unlearning algorithms, each a variation of masked training. Defaults follow the reference
 // implementations (paper digest §5: Unlearn-Sparse README/arg_parser, K1nght's SalUn).
 import * as tf from '@tensorflow/tfjs-core';
-import { concatViews, labelsOf, type DataView } from '../data/dataset.js';
+import { concatViews, gatherBatch, labelsOf, type DataView } from '../data/dataset.js';
 import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import type { Mask } from '../metrics/masks.js';
 import { Network, type Weights } from '../models/network.js';
@@ -91,19 +91,10 @@ export function saliencyMask(inputs: UnlearnInputs, fraction: number, batchSize:
     const n = inputs.forget.indices.length;
     for (let start = 0; start < n; start += batchSize) {
       const positions = Int32Array.from({ length: Math.min(batchSize, n - start) }, (_, i) => start + i);
-      const xs = new Float32Array(positions.length * inputs.forget.featureSize);
-      const ys = new Int32Array(positions.length);
-      positions.forEach((p, b) => {
-        const idx = inputs.forget.indices[p]!;
-        xs.set(
-          inputs.forget.split.x.subarray(idx * inputs.forget.featureSize, (idx + 1) * inputs.forget.featureSize),
-          b * inputs.forget.featureSize,
-        );
-        ys[b] = inputs.forget.split.y[idx]!;
-      });
+      const batch = gatherBatch(inputs.forget, positions);
       tf.tidy(() => {
-        const x = tf.tensor4d(xs, [positions.length, h, w, c]);
-        const y = tf.tensor1d(ys, 'int32');
+        const x = tf.tensor4d(batch.x, [positions.length, h, w, c]);
+        const y = tf.tensor1d(batch.y, 'int32');
         const vars = params.map((p) => net.variable(p.name));
         const { grads } = tf.variableGrads(() => tf.neg(crossEntropy(net.apply(x, false), y)), vars);
         params.forEach((p, i) => {

@@ -56,7 +56,6 @@ test("LeNet-5 trains on wasm (loss decreases over 50 steps) with the project's C
   const { net } = makeNet('lenet5', ds.inputShape, 10);
   const opt = new MaskedOptimizer({ optimizer: 'sgd', lr: 0.02, momentum: 0.9 });
   const losses: number[] = [];
-  const view = fullView(ds, 'train');
   for (let step = 0; step < 50; step++) {
     const loss = tf.tidy(() => {
       const x = tf.tensor4d(ds.train.x.subarray(step * 64 * 784, (step + 1) * 64 * 784), [64, 28, 28, 1]);
@@ -66,7 +65,6 @@ test("LeNet-5 trains on wasm (loss decreases over 50 steps) with the project's C
     losses.push(loss.dataSync()[0]!);
     loss.dispose();
   }
-  void view;
   const first = losses.slice(0, 10).reduce((a, b) => a + b) / 10;
   const last = losses.slice(-10).reduce((a, b) => a + b) / 10;
   console.log(`# LeNet-5 wasm: mean loss steps 1-10 ${first.toFixed(3)}, steps 41-50 ${last.toFixed(3)}`);
