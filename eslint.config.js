@@ -48,4 +48,38 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // sweep/ is pure (workflows import it): ml/ types only, no store, no Node built-ins outside the sweep's I/O files.
+    files: ['sweep/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['**/ml/**'], allowTypeImports: true, message: 'sweep/ may import ml/ types only' },
+            {
+              group: ['**/store/**', '**/activities/**', '**/workflows/**', '**/worker/**', '**/cli/**'],
+              message: 'sweep/ sits below the engines and the store',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['store/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/ml/**', '**/sweep/**', '**/activities/**', '**/workflows/**', '**/worker/**', '**/cli/**'],
+              message: 'store/ imports nothing of ours',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -1,0 +1,307 @@
+// Grid → stage DAG. Every stage has a content key: a hash of its kind, the kind's version, its canonical parameters
+// and its inputs' keys, so equal work gets one key and runs once (within a sweep, across sweeps, across reruns).
+// Pure and deterministic (workflows import it): the hash is @noble/hashes' sha256, not node:crypto.
+import { sha256 } from '@noble/hashes/sha2.js';
+import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import {
+  deletionInstances,
+  type DatasetSpec,
+  type EvaluateSpec,
+  type PruneSpec,
+  type Sweep,
+  type TrainSpec,
+  type UnlearnSpec,
+  type UnpruneSpec,
+} from './spec.js';
+
+export const STAGE_KINDS = ['train', 'forget', 'prune', 'gold', 'estimate', 'unlearn', 'unprune', 'evaluate'] as const;
+export type StageKind = (typeof STAGE_KINDS)[number];
+
+/** Bumped when a stage kind's implementation changes its output, so old artifacts are not reused. */
+export const STAGE_VERSIONS: Record<StageKind, number> = {
+  train: 1,
+  forget: 1,
+  prune: 1,
+  gold: 1,
+  estimate: 1,
+  unlearn: 1,
+  unprune: 1,
+  evaluate: 1,
+};
+
+/** The data set as far as content goes (its folder is where, not what: it lives in `runtime`). */
+export interface DatasetRef {
+  name: DatasetSpec['name'];
+  train: number | null;
+  test: number | null;
+  subsetSeed: number;
+}
+
+/** What every model-touching stage needs to rebuild its inputs. */
+export interface LineageParams {
+  dataset: DatasetRef;
+  arch: string;
+  train: TrainSpec;
+  seed: number;
+}
+
+export interface DeletionRef {
+  kind: 'random' | 'class';
+  size: number;
+  classes: number[] | null;
+}
+
+export type PruneParams = Omit<PruneSpec, 'sparsity'> & { sparsity: number };
+
+export interface StageParams {
+  train: LineageParams & { sample: 'all' | 'retain' };
+  forget: { dataset: DatasetRef; deletion: DeletionRef; seed: number };
+  prune: LineageParams & { prune: PruneParams };
+  gold: LineageParams & { prune: PruneParams };
+  estimate: LineageParams & { estimator: UnpruneSpec['estimator']; epochs: number | null; unlearn: UnlearnSpec | null };
+  unlearn: LineageParams & { unlearn: UnlearnSpec };
+  unprune: LineageParams & {
+    variant: Exclude<UnpruneSpec['variant'], 'none'>;
+    estimator: UnpruneSpec['estimator'];
+    pruneMethod: PruneSpec['method'];
+  };
+  evaluate: { dataset: DatasetRef; arch: string; evaluate: EvaluateSpec; seed: number };
+}
+
+/** Input roles per kind (keys of other stages). */
+export interface StageInputs {
+  train: { forget?: string };
+  forget: Record<string, never>;
+  prune: { train: string };
+  gold: { train: string; forget: string };
+  estimate: { train: string; forget: string };
+  unlearn: { model: string; train: string; forget: string };
+  unprune: { model: string; prune: string; train: string; forget: string; estimate: string };
+  evaluate: { model: string; prune: string; gold: string; forget: string };
+}
+
+export interface StageNode<K extends StageKind = StageKind> {
+  key: string;
+  kind: K;
+  params: StageParams[K];
+  inputs: StageInputs[K];
+  /** Execution details that do not change the output (not hashed). */
+  runtime?: { datasetDir?: string };
+}
+
+export type AnyStage = { [K in StageKind]: StageNode<K> }[StageKind];
+
+/** The axes of one cell, named as result columns. */
+export interface CellAxes {
+  dataset: string;
+  arch: string;
+  seed: number;
+  prune: string;
+  sparsity: number;
+  deletion: string;
+  deletion_size: number;
+  unlearn: string;
+  unprune: string;
+}
+
+export interface Cell {
+  axes: CellAxes;
+  /** The cell's own evaluation, and the shared ones its row joins (gold model; pruned model before unlearning). */
+  evaluate: string;
+  goldEvaluate: string;
+  originalEvaluate: string;
+  /** Keys of the stages on the cell's chain, by role (for rows and debugging). */
+  chain: Record<string, string>;
+}
+
+export interface Plan {
+  sweep: Sweep;
+  /** The sweep's id: its name plus a hash of its resolved spec. */
+  id: string;
+  /** Deduplicated stages in dependency order (every stage after its inputs). */
+  stages: AnyStage[];
+  cells: Cell[];
+}
+
+/** JSON with sorted keys and no undefined members: the canonical form that keys hash. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value ?? null);
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+export function hashText(text: string): string {
+  return bytesToHex(sha256(utf8ToBytes(text)));
+}
+
+export function stageKey(kind: StageKind, params: unknown, inputs: Record<string, string | undefined>): string {
+  return hashText(canonicalJson({ kind, version: STAGE_VERSIONS[kind], params, inputs })).slice(0, 24);
+}
+
+/** Data-free pruning (SynFlow, random) scores no data, so its mask needs no repair: un-pruning is the identity. */
+export function maskDependsOnData(method: PruneSpec['method']): boolean {
+  return method !== 'synflow' && method !== 'random';
+}
+
+export function unlearnLabel(u: UnlearnSpec): string {
+  return u.name ?? u.method;
+}
+export function unpruneLabel(u: UnpruneSpec): string {
+  return u.name ?? u.variant;
+}
+export function pruneLabel(p: PruneSpec): string {
+  return p.method;
+}
+export function deletionLabel(d: DeletionRef): string {
+  return d.kind === 'random' ? 'random' : `class:${(d.classes ?? []).join('+')}`;
+}
+
+export function planSweep(sweep: Sweep): Plan {
+  const stages = new Map<string, AnyStage>();
+  const add = <K extends StageKind>(
+    kind: K,
+    params: StageParams[K],
+    inputs: StageInputs[K],
+    runtime?: StageNode['runtime'],
+  ): string => {
+    const key = stageKey(kind, params, inputs as Record<string, string>);
+    if (!stages.has(key)) stages.set(key, { key, kind, params, inputs, runtime } as unknown as AnyStage);
+    return key;
+  };
+  const cells: Cell[] = [];
+  for (const ds of sweep.dataset) {
+    const dataset: DatasetRef = {
+      name: ds.name,
+      train: ds.train ?? null,
+      test: ds.test ?? null,
+      subsetSeed: ds.subsetSeed,
+    };
+    const runtime = ds.dir ? { datasetDir: ds.dir } : undefined;
+    for (const model of sweep.model) {
+      for (const seed of sweep.seeds) {
+        const lineage: LineageParams = { dataset, arch: model.arch, train: sweep.train, seed };
+        const trainD = add('train', { ...lineage, sample: 'all' }, {}, runtime);
+        for (const del of sweep.deletion) {
+          for (const inst of deletionInstances(del)) {
+            const deletion: DeletionRef = { kind: inst.kind, size: inst.size, classes: inst.classes ?? null };
+            const forget = add('forget', { dataset, deletion, seed }, {}, runtime);
+            const trainR = add('train', { ...lineage, sample: 'retain' }, { forget }, runtime);
+            for (const p of sweep.prune) {
+              for (const sparsity of p.sparsity) {
+                const pp: PruneParams = { ...p, sparsity };
+                const prune = add('prune', { ...lineage, prune: pp }, { train: trainD }, runtime);
+                const gold = add('gold', { ...lineage, prune: pp }, { train: trainR, forget }, runtime);
+                const evalParams = { dataset, arch: model.arch, evaluate: sweep.evaluate, seed };
+                const evaluate = (m: string) => add('evaluate', evalParams, { model: m, prune, gold, forget }, runtime);
+                const goldEvaluate = evaluate(gold);
+                const originalEvaluate = evaluate(prune);
+                for (const u of sweep.unlearn) {
+                  for (const up of sweep.unprune) {
+                    const chain: Record<string, string> = { trainD, forget, trainR, prune, gold };
+                    const variant = maskDependsOnData(p.method) ? up.variant : 'none';
+                    let finalModel = prune;
+                    const unlearnOf = (m: string) =>
+                      add('unlearn', { ...lineage, unlearn: u }, { model: m, train: trainD, forget }, runtime);
+                    const unpruneOf = (m: string) => {
+                      const estimate = add(
+                        'estimate',
+                        {
+                          ...lineage,
+                          estimator: up.estimator,
+                          epochs: up.epochs ?? null,
+                          unlearn: up.estimator === 'unlearn' ? u : null,
+                        },
+                        { train: trainD, forget },
+                        runtime,
+                      );
+                      chain.estimate = estimate;
+                      return add(
+                        'unprune',
+                        { ...lineage, variant: variant as 'reprune' | 'swap', estimator: up.estimator, pruneMethod: p.method },
+                        { model: m, prune, train: trainD, forget, estimate },
+                        runtime,
+                      );
+                    };
+                    if (variant === 'none') {
+                      finalModel = chain.unlearn = unlearnOf(prune);
+                    } else if (up.order === 'unlearn-first') {
+                      chain.unlearn = unlearnOf(prune);
+                      finalModel = chain.unprune = unpruneOf(chain.unlearn);
+                    } else {
+                      chain.unprune = unpruneOf(prune);
+                      finalModel = chain.unlearn = unlearnOf(chain.unprune);
+                    }
+                    cells.push({
+                      axes: {
+                        dataset: ds.name,
+                        arch: lineage.arch,
+                        seed,
+                        prune: pruneLabel(p),
+                        sparsity,
+                        deletion: deletionLabel(deletion),
+                        deletion_size: deletion.size,
+                        unlearn: unlearnLabel(u),
+                        unprune: unpruneLabel(up),
+                      },
+                      evaluate: evaluate(finalModel),
+                      goldEvaluate,
+                      originalEvaluate,
+                      chain,
+                    });
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { sweep, id: sweepId(sweep), stages: [...stages.values()], cells };
+}
+
+export function sweepId(sweep: Sweep): string {
+  return `${sweep.name}-${hashText(canonicalJson(sweep)).slice(0, 8)}`;
+}
+
+/** The stages a key depends on, itself included. */
+export function closure(byKey: Map<string, AnyStage>, roots: string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...roots];
+  while (stack.length) {
+    const k = stack.pop()!;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const s = byKey.get(k);
+    if (s) for (const dep of Object.values(s.inputs as Record<string, string>)) if (dep) stack.push(dep);
+  }
+  return seen;
+}
+
+export interface PlanCounts {
+  cells: number;
+  planned: number;
+  /** Every cell running its own chain (each stage its row needs, nothing shared). */
+  naive: number;
+  byKind: Record<StageKind, number>;
+  naiveByKind: Record<StageKind, number>;
+}
+
+export function planCounts(plan: Plan): PlanCounts {
+  const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
+  const zero = () => Object.fromEntries(STAGE_KINDS.map((k) => [k, 0])) as Record<StageKind, number>;
+  const byKind = zero();
+  for (const s of plan.stages) byKind[s.kind]++;
+  const naiveByKind = zero();
+  let naive = 0;
+  for (const c of plan.cells) {
+    for (const k of closure(byKey, [c.evaluate, c.goldEvaluate, c.originalEvaluate])) {
+      naiveByKind[byKey.get(k)!.kind]++;
+      naive++;
+    }
+  }
+  return { cells: plan.cells.length, planned: plan.stages.length, naive, byKind, naiveByKind };
+}

@@ -1,0 +1,349 @@
+// The sweep definition: a zod schema (validated at the edge), parsing from YAML or JSON, and error messages that
+// name the offending field's path and the allowed values. Pure: no file access, so workflows may import it.
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import type { DatasetName } from '../ml/data/dataset.js';
+import type { ArchName } from '../ml/models/architectures.js';
+import type { PruneMethod } from '../ml/prune/prune-network.js';
+import type { UnlearnMethod } from '../ml/unlearn/unlearn.js';
+import type { MiaFeature } from '../ml/metrics/mia.js';
+import type { Estimator } from '../ml/unprune/estimators.js';
+import type { UnpruneOrder, UnpruneVariant } from '../ml/unprune/unprune.js';
+
+// The allowed names live here (sweep/ may import ml/ types only); `Exact` fails to compile if ml/ adds or drops one.
+type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const exact = <T extends true>(t: T) => t;
+export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'] as const;
+export const ARCHS = ['mlp', 'lenet5', 'vgg-small', 'resnet8', 'resnet20'] as const;
+export const PRUNE_METHODS = ['omp', 'imp', 'synflow', 'structured', 'random'] as const;
+export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun', 'scrub', 'ff', 'iu'] as const;
+export const UNPRUNE_VARIANTS = ['none', 'reprune', 'swap'] as const;
+export const UNPRUNE_ORDERS = ['unlearn-first', 'unprune-first'] as const;
+export const ESTIMATORS = ['retrain', 'influence', 'finetune', 'unlearn'] as const;
+export const MIA_FEATURES = ['confidence', 'correctness', 'entropy', 'm_entropy', 'prob'] as const;
+exact<Exact<(typeof DATASETS)[number], DatasetName>>(true);
+exact<Exact<(typeof ARCHS)[number], ArchName>>(true);
+exact<Exact<(typeof PRUNE_METHODS)[number], PruneMethod>>(true);
+exact<Exact<(typeof UNLEARN_METHODS)[number], UnlearnMethod>>(true);
+exact<Exact<(typeof UNPRUNE_VARIANTS)[number], UnpruneVariant>>(true);
+exact<Exact<(typeof UNPRUNE_ORDERS)[number], UnpruneOrder>>(true);
+exact<Exact<(typeof ESTIMATORS)[number], Estimator>>(true);
+exact<Exact<(typeof MIA_FEATURES)[number], MiaFeature>>(true);
+
+/** Training-set sizes of the full data sets (synthetic: its default), for checking deletion sizes. */
+export const TRAIN_SIZES: Record<(typeof DATASETS)[number], number> = {
+  mnist: 60000,
+  'fashion-mnist': 60000,
+  cifar10: 50000,
+  synthetic: 512,
+};
+export const NUM_CLASSES: Record<(typeof DATASETS)[number], number> = {
+  mnist: 10,
+  'fashion-mnist': 10,
+  cifar10: 10,
+  synthetic: 4,
+};
+
+const int = (min: number) => z.number().int().min(min);
+const positive = z.number().positive();
+/** One value or a list of them; stored as a list. */
+const oneOrMany = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).min(1, { error: 'empty list' }));
+
+export const DatasetSpec = z.strictObject({
+  name: z.enum(DATASETS),
+  train: int(1).optional(),
+  test: int(1).optional(),
+  subsetSeed: int(0).default(0),
+  /** Folder for Fashion-MNIST / CIFAR-10 files (not part of any content key). */
+  dir: z.string().optional(),
+});
+export type DatasetSpec = z.infer<typeof DatasetSpec>;
+
+export const ModelSpec = z.strictObject({ arch: z.enum(ARCHS) });
+export type ModelSpec = z.infer<typeof ModelSpec>;
+
+export const TrainSpec = z.strictObject({
+  epochs: int(1),
+  batch: int(1),
+  optimizer: z.enum(['sgd', 'adam']).default('sgd'),
+  lr: positive,
+  momentum: z.number().min(0).lt(1).default(0.9),
+  nesterov: z.boolean().default(false),
+  weightDecay: z.number().min(0).default(5e-4),
+  schedule: z.enum(['constant', 'cosine']).default('constant'),
+});
+export type TrainSpec = z.infer<typeof TrainSpec>;
+
+const sparsity = z.number().min(0, { error: 'must be in [0, 1)' }).lt(1, { error: 'must be in [0, 1)' });
+export const PruneSpec = z.strictObject({
+  method: z.enum(PRUNE_METHODS),
+  sparsity: oneOrMany(sparsity),
+  scope: z.enum(['layer', 'global']).default('layer'),
+  rounds: int(1).optional(),
+  iterations: int(1).optional(),
+  softEpochs: int(0).optional(),
+  finetuneEpochs: int(0).optional(),
+});
+export type PruneSpec = z.infer<typeof PruneSpec>;
+
+/** A deletion size: a fraction of the training set (or of the class) in (0, 1], or a count ≥ 1. */
+const deletionSize = z.number().positive({ error: 'must be a fraction in (0, 1) or a count ≥ 1' });
+export const DeletionSpec = z
+  .strictObject({
+    kind: z.enum(['random', 'class']),
+    sizes: oneOrMany(deletionSize).optional(),
+    classes: oneOrMany(int(0)).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if (d.kind === 'random' && !d.sizes)
+      ctx.addIssue({ code: 'custom', path: ['sizes'], message: 'required for random deletion' });
+    if (d.kind === 'class' && !d.classes)
+      ctx.addIssue({ code: 'custom', path: ['classes'], message: 'required for class deletion' });
+    if (d.kind === 'random' && d.classes)
+      ctx.addIssue({ code: 'custom', path: ['classes'], message: 'only for class deletion' });
+  });
+export type DeletionSpec = z.infer<typeof DeletionSpec>;
+
+export const UnlearnSpec = z.strictObject({
+  method: z.enum(UNLEARN_METHODS),
+  /** Label in results (default: the method); needed when one method appears twice. */
+  name: z.string().min(1).optional(),
+  epochs: int(0).optional(),
+  lr: positive.optional(),
+  momentum: z.number().min(0).lt(1).optional(),
+  weightDecay: z.number().min(0).optional(),
+  batch: int(1).optional(),
+  alpha: z.number().optional(),
+});
+export type UnlearnSpec = z.infer<typeof UnlearnSpec>;
+
+const UnpruneObject = z.strictObject({
+  variant: z.enum(UNPRUNE_VARIANTS),
+  name: z.string().min(1).optional(),
+  estimator: z.enum(ESTIMATORS).default('retrain'),
+  order: z.enum(UNPRUNE_ORDERS).default('unlearn-first'),
+  /** Estimator epochs (retrain/finetune); default half the training epochs for retrain, 1 for finetune. */
+  epochs: int(1).optional(),
+});
+export const UnpruneSpec = z.preprocess((v) => (typeof v === 'string' ? { variant: v } : v), UnpruneObject);
+export type UnpruneSpec = z.infer<typeof UnpruneObject>;
+
+export const EvaluateSpec = z.strictObject({
+  /** MIA features to attack with; mia_efficacy is the first one's, the others get mia_<feature> columns. */
+  miaFeatures: oneOrMany(z.enum(MIA_FEATURES)).default(['confidence']),
+  /** D_r rows used as the attack's member set (the SVC is O(n²)); the non-member set is the test split. */
+  miaShadow: int(10).default(1000),
+});
+export type EvaluateSpec = z.infer<typeof EvaluateSpec>;
+
+export const DEFAULT_MAX_CELLS = 50000;
+
+export const Sweep = z.strictObject({
+  name: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'letters, digits, ".", "_" and "-" only' })
+    .max(80),
+  description: z.string().optional(),
+  dataset: oneOrMany(DatasetSpec),
+  model: oneOrMany(ModelSpec),
+  train: TrainSpec,
+  seeds: z.array(int(0)),
+  prune: z.array(PruneSpec),
+  deletion: oneOrMany(DeletionSpec),
+  unlearn: z.array(UnlearnSpec),
+  unprune: z.array(UnpruneSpec).prefault(['none']),
+  evaluate: EvaluateSpec.prefault({}),
+  limits: z.strictObject({ maxCells: int(1).default(DEFAULT_MAX_CELLS) }).prefault({}),
+});
+export type Sweep = z.infer<typeof Sweep>;
+
+/** A spec that cannot run: every message names a field path (or the file position of a syntax error). */
+export class SpecError extends Error {
+  constructor(readonly problems: string[]) {
+    super(problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`);
+    this.name = 'SpecError';
+  }
+}
+
+type PathKey = PropertyKey;
+
+/** Renders a path the way a user writes it (`prune[1].method`), dropping indices the user did not write. */
+function renderPath(raw: unknown, path: readonly PathKey[]): { text: string; value: unknown; found: boolean } {
+  let text = '';
+  let at: unknown = raw;
+  let found = true;
+  for (const key of path) {
+    if (typeof key === 'number') {
+      if (Array.isArray(at)) {
+        text += `[${key}]`;
+        at = at[key];
+      } else if (key !== 0) {
+        text += `[${key}]`;
+        found = false;
+      }
+      // A single value written where a list is allowed: index 0 is the value itself.
+    } else {
+      text += text ? `.${String(key)}` : String(key);
+      if (at && typeof at === 'object' && String(key) in at) at = (at as Record<string, unknown>)[String(key)];
+      else found = false;
+    }
+  }
+  return { text: text || '(spec)', value: found ? at : undefined, found };
+}
+
+const show = (v: unknown) => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
+
+function issueMessage(raw: unknown, issue: z.core.$ZodIssue): string {
+  const { text, value, found } = renderPath(raw, issue.path);
+  switch (issue.code) {
+    case 'invalid_value':
+      return `${text}: ${show(value)} is not one of ${issue.values.map(String).join(', ')}`;
+    case 'unrecognized_keys': {
+      const shape = allowedKeys(issue.path);
+      return `${text}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${
+        shape ? `; allowed: ${shape.join(', ')}` : ''
+      }`;
+    }
+    case 'invalid_type':
+      if (!found || value === undefined) return `${text}: required (${issue.expected})`;
+      return `${text}: expected ${issue.expected}, got ${show(value)}`;
+    case 'too_small':
+      if (issue.origin === 'array') return `${text}: empty list`;
+      if (issue.message.startsWith('must')) return `${text}: ${show(value)} ${issue.message}`;
+      return `${text}: ${show(value)} is below the minimum ${issue.minimum}${issue.inclusive ? '' : ' (exclusive)'}`;
+    case 'too_big':
+      if (issue.message.startsWith('must')) return `${text}: ${show(value)} ${issue.message}`;
+      return `${text}: ${show(value)} is above the maximum ${issue.maximum}${issue.inclusive ? '' : ' (exclusive)'}`;
+    default:
+      return `${text}: ${issue.message}`;
+  }
+}
+
+/** The keys an object at `path` accepts (for unknown-key messages). */
+function allowedKeys(path: readonly PathKey[]): string[] | undefined {
+  const top = path.filter((k) => typeof k === 'string')[0];
+  const shapes: Record<string, z.ZodObject> = {
+    dataset: DatasetSpec,
+    model: ModelSpec,
+    train: TrainSpec,
+    prune: PruneSpec,
+    unlearn: UnlearnSpec,
+    unprune: UnpruneObject,
+    evaluate: EvaluateSpec,
+  };
+  if (path.length === 0) return Object.keys(Sweep.shape);
+  if (top === 'deletion') return ['kind', 'sizes', 'classes'];
+  if (top === 'limits') return ['maxCells'];
+  const shape = top ? shapes[top] : undefined;
+  return shape ? Object.keys(shape.shape) : undefined;
+}
+
+/** The number of cells a (validated) sweep expands to. */
+export function cellCount(s: Sweep): number {
+  const sparsities = s.prune.reduce((n, p) => n + p.sparsity.length, 0);
+  const deletions = s.deletion.reduce((n, d) => n + deletionInstances(d).length, 0);
+  return (
+    s.dataset.length * s.model.length * s.seeds.length * sparsities * deletions * s.unlearn.length * s.unprune.length
+  );
+}
+
+/** One forget set per instance: random → one per size; class → one per (class, size), size default the whole class. */
+export function deletionInstances(d: DeletionSpec): { kind: 'random' | 'class'; size: number; classes?: number[] }[] {
+  if (d.kind === 'random') return (d.sizes ?? []).map((size) => ({ kind: 'random', size }));
+  const sizes = d.sizes ?? [1];
+  return (d.classes ?? []).flatMap((c) => sizes.map((size) => ({ kind: 'class' as const, size, classes: [c] })));
+}
+
+/** Checks that need the whole spec: deletion sizes against the data, class ids, empty axes, grid size, labels. */
+function semanticProblems(s: Sweep, maxCells: number): string[] {
+  const problems: string[] = [];
+  const axes: [string, number][] = [
+    ['seeds', s.seeds.length],
+    ['prune', s.prune.length],
+    ['unlearn', s.unlearn.length],
+    ['unprune', s.unprune.length],
+  ];
+  for (const [field, n] of axes) if (n === 0) problems.push(`${field}: empty list; the grid would have 0 cells`);
+  s.dataset.forEach((ds, di) => {
+    const where = s.dataset.length > 1 ? `dataset[${di}]` : 'dataset';
+    const trainSize = ds.train ?? TRAIN_SIZES[ds.name];
+    if (ds.train !== undefined && ds.train > TRAIN_SIZES[ds.name] && ds.name !== 'synthetic')
+      problems.push(`${where}.train: ${ds.train} is larger than ${ds.name}'s ${TRAIN_SIZES[ds.name]} training images`);
+    s.deletion.forEach((d, i) => {
+      const at = s.deletion.length > 1 ? `deletion[${i}]` : 'deletion';
+      (d.sizes ?? []).forEach((size, j) => {
+        const p = d.sizes!.length > 1 ? `${at}.sizes[${j}]` : `${at}.sizes`;
+        if (size >= 1 && !Number.isInteger(size))
+          problems.push(`${p}: ${size} must be a fraction in (0, 1) or a whole count ≥ 1`);
+        else if (d.kind === 'random' && size === 1)
+          problems.push(`${p}: 1 would delete the whole training set (use a fraction < 1 or a count)`);
+        else if (d.kind === 'random' && size > 1 && size >= trainSize)
+          problems.push(
+            `${p}: ${size} examples is not smaller than the ${trainSize}-example training set of ${where} (${ds.name})`,
+          );
+      });
+      (d.classes ?? []).forEach((c, j) => {
+        if (c >= NUM_CLASSES[ds.name])
+          problems.push(
+            `${at}.classes${d.classes!.length > 1 ? `[${j}]` : ''}: class ${c} does not exist in ${ds.name} (classes 0-${NUM_CLASSES[ds.name] - 1})`,
+          );
+      });
+    });
+  });
+  const labels = (items: { name?: string }[], key: (i: number) => string, field: string) => {
+    const seen = new Map<string, number>();
+    items.forEach((it, i) => {
+      const label = it.name ?? key(i);
+      if (seen.has(label))
+        problems.push(`${field}[${i}]: duplicates ${field}[${seen.get(label)}] ("${label}"); give one a distinct name`);
+      else seen.set(label, i);
+    });
+  };
+  labels(s.unlearn, (i) => s.unlearn[i]!.method, 'unlearn');
+  labels(s.unprune, (i) => s.unprune[i]!.variant, 'unprune');
+  if (problems.length === 0) {
+    const cells = cellCount(s);
+    if (cells === 0) problems.push('the grid has 0 cells');
+    else if (cells > maxCells)
+      problems.push(
+        `the grid has ${cells} cells, above the limit of ${maxCells} (raise limits.maxCells or pass --max-cells)`,
+      );
+  }
+  return problems;
+}
+
+export interface ParseOptions {
+  /** Shown in syntax-error messages. */
+  source?: string;
+  /** Overrides the spec's limits.maxCells. */
+  maxCells?: number;
+}
+
+/** Validates an already-parsed object. Throws SpecError listing every problem. */
+export function validateSweep(raw: unknown, opts: ParseOptions = {}): Sweep {
+  const parsed = Sweep.safeParse(raw);
+  if (!parsed.success) {
+    const seen = new Set<string>();
+    const problems = parsed.error.issues.map((i) => issueMessage(raw, i)).filter((m) => !seen.has(m) && seen.add(m));
+    throw new SpecError(problems);
+  }
+  const problems = semanticProblems(parsed.data, opts.maxCells ?? parsed.data.limits.maxCells);
+  if (problems.length) throw new SpecError(problems);
+  return parsed.data;
+}
+
+/** Parses YAML (a superset of JSON) text into a validated sweep. */
+export function parseSweep(text: string, opts: ParseOptions = {}): Sweep {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0]!;
+    const pos = e.linePos?.[0];
+    const where = `${opts.source ?? 'spec'}${pos ? `:${pos.line}:${pos.col}` : ''}`;
+    throw new SpecError([`${where}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`]);
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw new SpecError([`${opts.source ?? 'spec'}: expected a mapping of sweep fields (name, dataset, model, …)`]);
+  return validateSweep(raw, opts);
+}
