@@ -79,7 +79,7 @@ C="-c $D/ceph.conf"
 trap 'echo "radosgw start failed; logs in $D/log" >&2' ERR
 cd "$D"
 ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
-monmaptool --create --add a "127.0.0.1:$MON_PORT" --fsid "$FSID" "$D/monmap" >/dev/null
+monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$D/monmap" >/dev/null
 ceph-mon $C --mkfs -i a --monmap "$D/monmap" --keyring "$D/keyring" >/dev/null 2>&1
 setsid ceph-mon $C -i a -f >"$D/log/mon.out" 2>&1 &
 echo $! >>"$D/pids"

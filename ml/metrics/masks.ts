@@ -1,4 +1,4 @@
-// Pruning masks: one 0/1 byte per weight in memory, bit-packed (1 bit per weight) on the wire, and the metrics
+// Pruning masks: one 0/1 byte per weight in memory (store/codec.ts bit-packs them on the wire), and the metrics
 // that compare masks (IoU, Hamming distance, per-layer IoU, sparsity, filter-level IoU for structured masks).
 // A mask covers only the prunable weight tensors of a network, in the network's parameter order.
 
@@ -114,49 +114,4 @@ export function filterMask(mask: Mask): Mask {
 
 export function filterIoU(a: Mask, b: Mask): number {
   return maskIoU(filterMask(a), filterMask(b));
-}
-
-// ---- bit-packed serialisation -------------------------------------------------------------------------------
-// Layout: "UPMK" | u8 version | u32 LE header length | JSON {layers: [{name, shape}]} | bits, LSB first,
-// all layers concatenated in order.
-const MAGIC = [0x55, 0x50, 0x4d, 0x4b];
-const VERSION = 1;
-
-export function packMask(mask: Mask): Uint8Array {
-  const header = new TextEncoder().encode(
-    JSON.stringify({ layers: mask.layers.map((l) => ({ name: l.name, shape: l.shape })) }),
-  );
-  const bits = maskSize(mask);
-  const out = new Uint8Array(9 + header.length + Math.ceil(bits / 8));
-  out.set(MAGIC, 0);
-  out[4] = VERSION;
-  new DataView(out.buffer).setUint32(5, header.length, true);
-  out.set(header, 9);
-  const base = 9 + header.length;
-  let bit = 0;
-  for (const l of mask.layers) {
-    for (let i = 0; i < l.keep.length; i++, bit++) if (l.keep[i]) out[base + (bit >> 3)]! |= 1 << (bit & 7);
-  }
-  return out;
-}
-
-export function unpackMask(bytes: Uint8Array): Mask {
-  if (bytes.length < 9 || MAGIC.some((m, i) => bytes[i] !== m)) throw new Error('not a packed unprune mask');
-  if (bytes[4] !== VERSION) throw new Error(`packed mask version ${bytes[4]} is not supported (expected ${VERSION})`);
-  const headerLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(5, true);
-  if (9 + headerLen > bytes.length) throw new Error('packed mask is truncated (header)');
-  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(9, 9 + headerLen))) as {
-    layers: { name: string; shape: number[] }[];
-  };
-  const base = 9 + headerLen;
-  const total = header.layers.reduce((s, l) => s + l.shape.reduce((a, b) => a * b, 1), 0);
-  if (base + Math.ceil(total / 8) !== bytes.length) throw new Error('packed mask has the wrong length');
-  let bit = 0;
-  return {
-    layers: header.layers.map(({ name, shape }) => {
-      const keep = new Uint8Array(shape.reduce((a, b) => a * b, 1));
-      for (let i = 0; i < keep.length; i++, bit++) keep[i] = (bytes[base + (bit >> 3)]! >> (bit & 7)) & 1;
-      return { name, shape, keep };
-    }),
-  };
 }

@@ -7,9 +7,7 @@ import {
   layerSparsity,
   maskIoU,
   maskSparsity,
-  packMask,
   perLayerIoU,
-  unpackMask,
   type Mask,
 } from '../../ml/metrics/masks.js';
 
@@ -44,26 +42,3 @@ test('filter-level masks and IoU: a filter (last axis) is kept if any of its wei
   assert.equal(filterIoU(a, b), 1 / 3);
 });
 
-test('bit-packed masks round-trip and use 1 bit per weight', () => {
-  const keep = Uint8Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0));
-  const mask: Mask = {
-    layers: [
-      { name: 'big.w', shape: [10, 100], keep },
-      { name: 'b', shape: [3], keep: Uint8Array.from([0, 1, 1]) },
-    ],
-  };
-  const bytes = packMask(mask);
-  const header =
-    9 +
-    JSON.stringify({
-      layers: [
-        { name: 'big.w', shape: [10, 100] },
-        { name: 'b', shape: [3] },
-      ],
-    }).length;
-  assert.equal(bytes.length, header + Math.ceil(1003 / 8));
-  const back = unpackMask(bytes);
-  assert.deepEqual(back, mask);
-  assert.throws(() => unpackMask(bytes.subarray(0, bytes.length - 1)), /wrong length/);
-  assert.throws(() => unpackMask(new Uint8Array(20)), /not a packed unprune mask/);
-});

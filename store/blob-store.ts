@@ -1,0 +1,29 @@
+// The one interface both stores implement: named byte objects under a root. Each put is atomic (a reader sees the
+// old object, the new one, or none, never a torn one); stage semantics (manifests, checksums) sit on top of it.
+export interface BlobStore {
+  /** Where the store lives, for messages: a folder or s3://bucket/prefix. */
+  readonly location: string;
+  put(path: string, bytes: Uint8Array): Promise<void>;
+  /** The object's bytes, or null if it does not exist. */
+  get(path: string): Promise<Uint8Array | null>;
+  /** The object's size in bytes, or null if it does not exist. */
+  size(path: string): Promise<number | null>;
+  /** Paths under a prefix (recursive), sorted. */
+  list(prefix: string): Promise<string[]>;
+  remove(path: string): Promise<void>;
+}
+
+/** The store could not be reached or refused an operation (not: an object is missing). */
+export class StoreError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StoreError';
+  }
+}
+
+/** Object paths are relative, '/'-separated, without '..' or empty segments. */
+export function checkPath(path: string): string {
+  if (!path || path.startsWith('/') || path.split('/').some((p) => p === '' || p === '.' || p === '..'))
+    throw new StoreError(`invalid object path "${path}"`);
+  return path;
+}

@@ -1,0 +1,135 @@
+// Artifact encodings: weights (float32 per tensor), bit-packed masks (1 bit per weight), index sets (int32), JSON.
+// Every binary format starts with a 4-byte magic and a version byte so a wrong or truncated blob fails loudly.
+// The types are structural copies of ml/'s (the store imports nothing of ours); ml/'s Mask and Weights fit them.
+
+export interface MaskLayerData {
+  name: string;
+  shape: number[];
+  /** 1 = kept, 0 = pruned. */
+  keep: Uint8Array;
+}
+export interface MaskData {
+  layers: MaskLayerData[];
+}
+export type WeightsData = Record<string, Float32Array>;
+
+export class CodecError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CodecError';
+  }
+}
+
+const VERSION = 1;
+const magic = (s: string) => Array.from(s, (c) => c.charCodeAt(0));
+const MASK_MAGIC = magic('UPMK');
+const WEIGHTS_MAGIC = magic('UPWT');
+const INDEX_MAGIC = magic('UPIX');
+
+/** magic | u8 version | u32 LE header length | JSON header | padding to 4 bytes | payload */
+function frame(m: number[], header: unknown, payloadBytes: number): { out: Uint8Array; payloadAt: number } {
+  const h = new TextEncoder().encode(JSON.stringify(header));
+  const payloadAt = Math.ceil((9 + h.length) / 4) * 4;
+  const out = new Uint8Array(payloadAt + payloadBytes);
+  out.set(m, 0);
+  out[4] = VERSION;
+  new DataView(out.buffer).setUint32(5, h.length, true);
+  out.set(h, 9);
+  return { out, payloadAt };
+}
+
+function unframe<H>(m: number[], bytes: Uint8Array, what: string): { header: H; payloadAt: number } {
+  if (bytes.length < 9 || m.some((b, i) => bytes[i] !== b)) throw new CodecError(`not an unprune ${what} blob`);
+  if (bytes[4] !== VERSION)
+    throw new CodecError(`${what} blob version ${bytes[4]} is not supported (expected ${VERSION})`);
+  const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(5, true);
+  if (9 + len > bytes.length) throw new CodecError(`${what} blob is truncated (header)`);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(9, 9 + len))) as H;
+  return { header, payloadAt: Math.ceil((9 + len) / 4) * 4 };
+}
+
+const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+
+export function encodeMask(mask: MaskData): Uint8Array {
+  const bits = mask.layers.reduce((s, l) => s + l.keep.length, 0);
+  const { out, payloadAt } = frame(
+    MASK_MAGIC,
+    { layers: mask.layers.map((l) => ({ name: l.name, shape: l.shape })) },
+    Math.ceil(bits / 8),
+  );
+  let bit = 0;
+  for (const l of mask.layers) {
+    for (let i = 0; i < l.keep.length; i++, bit++) if (l.keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
+  }
+  return out;
+}
+
+export function decodeMask(bytes: Uint8Array): MaskData {
+  const { header, payloadAt } = unframe<{ layers: { name: string; shape: number[] }[] }>(MASK_MAGIC, bytes, 'mask');
+  const total = header.layers.reduce((s, l) => s + product(l.shape), 0);
+  if (payloadAt + Math.ceil(total / 8) !== bytes.length) throw new CodecError('mask blob has the wrong length');
+  let bit = 0;
+  return {
+    layers: header.layers.map(({ name, shape }) => {
+      const keep = new Uint8Array(product(shape));
+      for (let i = 0; i < keep.length; i++, bit++) keep[i] = (bytes[payloadAt + (bit >> 3)]! >> (bit & 7)) & 1;
+      return { name, shape, keep };
+    }),
+  };
+}
+
+export function encodeWeights(weights: WeightsData): Uint8Array {
+  const names = Object.keys(weights);
+  const lengths = names.map((n) => weights[n]!.length);
+  const total = lengths.reduce((a, b) => a + b, 0);
+  const { out, payloadAt } = frame(
+    WEIGHTS_MAGIC,
+    { tensors: names.map((name, i) => ({ name, length: lengths[i] })) },
+    total * 4,
+  );
+  const view = new DataView(out.buffer);
+  let at = payloadAt;
+  for (const n of names) for (const v of weights[n]!) (view.setFloat32(at, v, true), (at += 4));
+  return out;
+}
+
+export function decodeWeights(bytes: Uint8Array): WeightsData {
+  const { header, payloadAt } = unframe<{ tensors: { name: string; length: number }[] }>(
+    WEIGHTS_MAGIC,
+    bytes,
+    'weights',
+  );
+  const total = header.tensors.reduce((s, t) => s + t.length, 0);
+  if (payloadAt + total * 4 !== bytes.length) throw new CodecError('weights blob has the wrong length');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: WeightsData = {};
+  let at = payloadAt;
+  for (const t of header.tensors) {
+    const a = new Float32Array(t.length);
+    for (let i = 0; i < t.length; i++, at += 4) a[i] = view.getFloat32(at, true);
+    out[t.name] = a;
+  }
+  return out;
+}
+
+export function encodeIndices(indices: ArrayLike<number>): Uint8Array {
+  const { out, payloadAt } = frame(INDEX_MAGIC, { count: indices.length }, indices.length * 4);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < indices.length; i++) view.setInt32(payloadAt + 4 * i, indices[i]!, true);
+  return out;
+}
+
+export function decodeIndices(bytes: Uint8Array): Int32Array {
+  const { header, payloadAt } = unframe<{ count: number }>(INDEX_MAGIC, bytes, 'index set');
+  if (payloadAt + header.count * 4 !== bytes.length) throw new CodecError('index set blob has the wrong length');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return Int32Array.from({ length: header.count }, (_, i) => view.getInt32(payloadAt + 4 * i, true));
+}
+
+export function encodeJson(value: unknown): Uint8Array {
+  return new TextEncoder().encode(JSON.stringify(value));
+}
+
+export function decodeJson<T>(bytes: Uint8Array): T {
+  return JSON.parse(new TextDecoder().decode(bytes)) as T;
+}

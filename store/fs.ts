@@ -1,0 +1,72 @@
+// The filesystem store (the embedded default): objects are files under a root folder. Writes go to a temp file in
+// the same folder and are renamed into place, so a crash never leaves a half-written object under its real name.
+import { randomBytes } from 'node:crypto';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, relative, resolve, sep } from 'node:path';
+import { checkPath, StoreError, type BlobStore } from './blob-store.js';
+
+const TEMP_MARK = '.tmp-';
+
+export class FsBlobStore implements BlobStore {
+  readonly root: string;
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+  get location(): string {
+    return this.root;
+  }
+
+  private file(path: string): string {
+    return join(this.root, ...checkPath(path).split('/'));
+  }
+
+  async put(path: string, bytes: Uint8Array): Promise<void> {
+    const file = this.file(path);
+    const temp = `${file}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      await mkdir(dirname(file), { recursive: true });
+      await writeFile(temp, bytes);
+      await rename(temp, file);
+    } catch (err) {
+      await rm(temp, { force: true }).catch(() => undefined);
+      throw new StoreError(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async get(path: string): Promise<Uint8Array | null> {
+    try {
+      const b = await readFile(this.file(path));
+      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new StoreError(`cannot read ${this.file(path)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async size(path: string): Promise<number | null> {
+    try {
+      return (await stat(this.file(path))).size;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new StoreError(`cannot stat ${this.file(path)}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const base = join(this.root, ...prefix.split('/').filter(Boolean));
+    try {
+      const entries = await readdir(base, { recursive: true, withFileTypes: true });
+      return entries
+        .filter((e) => e.isFile() && !e.name.includes(TEMP_MARK))
+        .map((e) => relative(this.root, join(e.parentPath, e.name)).split(sep).join('/'))
+        .sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw new StoreError(`cannot list ${base}: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(this.file(path), { force: true });
+  }
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import {
+  decodeIndices,
+  decodeJson,
+  decodeMask,
+  decodeWeights,
+  encodeIndices,
+  encodeJson,
+  encodeMask,
+  encodeWeights,
+  type MaskData,
+} from '../../store/codec.js';
+
+test('bit-packed masks round-trip and use 1 bit per weight', () => {
+  const keep = Uint8Array.from({ length: 1000 }, (_, i) => ((i * 7919) % 3 === 0 ? 1 : 0));
+  const mask: MaskData = {
+    layers: [
+      { name: 'big.w', shape: [10, 100], keep },
+      { name: 'b', shape: [3], keep: Uint8Array.from([0, 1, 1]) },
+    ],
+  };
+  const bytes = encodeMask(mask);
+  const headerLen = JSON.stringify({ layers: mask.layers.map((l) => ({ name: l.name, shape: l.shape })) }).length;
+  assert.equal(bytes.length, Math.ceil((9 + headerLen) / 4) * 4 + Math.ceil(1003 / 8));
+  assert.deepEqual(decodeMask(bytes), mask);
+  // Bit order is fixed (LSB first): the first kept weights of the big layer are i = 0, 3, 6 → bits 0b01001001.
+  assert.equal(bytes[Math.ceil((9 + headerLen) / 4) * 4], 0b01001001);
+  assert.throws(() => decodeMask(bytes.subarray(0, bytes.length - 1)), /wrong length/);
+  assert.throws(() => decodeMask(new Uint8Array(20)), /not an unprune mask blob/);
+  assert.throws(() => decodeMask(encodeIndices([1])), /not an unprune mask blob/);
+});
+
+test('weights round-trip bit-exactly (including -0, NaN, subnormals) and detect truncation', () => {
+  const w = {
+    'dense1.w#3': Float32Array.from([1.5, -0, NaN, 1e-40, -3.4e38, 0.1]),
+    'dense1.b#4': new Float32Array(0),
+    'out.w#5': Float32Array.from({ length: 1001 }, (_, i) => Math.sin(i)),
+  };
+  const back = decodeWeights(encodeWeights(w));
+  assert.deepEqual(Object.keys(back), Object.keys(w));
+  for (const k of Object.keys(w)) {
+    const a = new Uint32Array(w[k as keyof typeof w].buffer);
+    assert.deepEqual(new Uint32Array(back[k]!.buffer), a, k);
+  }
+  const bytes = encodeWeights(w);
+  assert.throws(() => decodeWeights(bytes.subarray(0, bytes.length - 4)), /wrong length/);
+});
+
+test('index sets and JSON round-trip', () => {
+  const idx = Int32Array.from([5, 0, 59999, 17]);
+  assert.deepEqual(decodeIndices(encodeIndices(idx)), idx);
+  assert.deepEqual(decodeIndices(encodeIndices([])), new Int32Array(0));
+  assert.deepEqual(decodeJson(encodeJson({ a: [1, 'x'], b: null })), { a: [1, 'x'], b: null });
+});
