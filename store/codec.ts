@@ -89,7 +89,12 @@ export function encodeWeights(weights: WeightsData): Uint8Array {
   );
   const view = new DataView(out.buffer);
   let at = payloadAt;
-  for (const n of names) for (const v of weights[n]!) (view.setFloat32(at, v, true), (at += 4));
+  for (const n of names) {
+    for (const v of weights[n]!) {
+      view.setFloat32(at, v, true);
+      at += 4;
+    }
+  }
   return out;
 }
 

@@ -220,7 +220,12 @@ export function planSweep(sweep: Sweep): Plan {
                       chain.estimate = estimate;
                       return add(
                         'unprune',
-                        { ...lineage, variant: variant as 'reprune' | 'swap', estimator: up.estimator, pruneMethod: p.method },
+                        {
+                          ...lineage,
+                          variant: variant as 'reprune' | 'swap',
+                          estimator: up.estimator,
+                          pruneMethod: p.method,
+                        },
                         { model: m, prune, train: trainD, forget, estimate },
                         runtime,
                       );

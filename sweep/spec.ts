@@ -16,7 +16,18 @@ const exact = <T extends true>(t: T) => t;
 export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'] as const;
 export const ARCHS = ['mlp', 'lenet5', 'vgg-small', 'resnet8', 'resnet20'] as const;
 export const PRUNE_METHODS = ['omp', 'imp', 'synflow', 'structured', 'random'] as const;
-export const UNLEARN_METHODS = ['retrain', 'ft', 'ga', 'neggrad+', 'rl', 'l1-sparse', 'salun', 'scrub', 'ff', 'iu'] as const;
+export const UNLEARN_METHODS = [
+  'retrain',
+  'ft',
+  'ga',
+  'neggrad+',
+  'rl',
+  'l1-sparse',
+  'salun',
+  'scrub',
+  'ff',
+  'iu',
+] as const;
 export const UNPRUNE_VARIANTS = ['none', 'reprune', 'swap'] as const;
 export const UNPRUNE_ORDERS = ['unlearn-first', 'unprune-first'] as const;
 export const ESTIMATORS = ['retrain', 'influence', 'finetune', 'unlearn'] as const;
@@ -340,7 +351,9 @@ export function parseSweep(text: string, opts: ParseOptions = {}): Sweep {
     const e = doc.errors[0]!;
     const pos = e.linePos?.[0];
     const where = `${opts.source ?? 'spec'}${pos ? `:${pos.line}:${pos.col}` : ''}`;
-    throw new SpecError([`${where}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`]);
+    throw new SpecError([
+      `${where}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
+    ]);
   }
   const raw: unknown = doc.toJS();
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
