@@ -1,6 +1,55 @@
-// The unprune command line. Commands grow with the issues: today `backends` reports the compute backends.
-import { Command, Option } from 'commander';
+// The unprune command line: validate / plan / run / results for sweeps, and backends. Bad input (a wrong spec, an
+// unknown option) exits with status 2 and starts nothing; every error is one line on stderr.
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableBackends, BACKEND_CHOICES, BackendUnavailableError, initBackend } from '../ml/backend.js';
+import { DEFAULT_STORE, openStore } from '../store/artifact-store.js';
+import { StoreError } from '../store/blob-store.js';
+import { planCounts, planSweep, STAGE_KINDS, type Plan } from '../sweep/plan.js';
+import { formatCsv, formatJson, formatMarkdown, formatTable, rowsFromJsonl, type ResultRow } from '../sweep/results.js';
+import { htmlReport } from '../sweep/report/html-report.js';
+import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
+import { runSweepLocally, writeRows } from '../worker/local-engine.js';
+import { progressReporter } from './progress.js';
+
+/** A user error: exit status 2, nothing started. */
+class UsageError extends Error {}
+
+const FORMATS = ['table', 'csv', 'json', 'md', 'html'] as const;
+type Format = (typeof FORMATS)[number];
+
+const positiveInt = (what: string) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1`);
+  return n;
+};
+
+function loadSpec(file: string, maxCells?: number): Sweep {
+  if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
+  return parseSweep(readFileSync(file, 'utf8'), { source: file, maxCells });
+}
+
+async function render(rows: ResultRow[], format: Format, sweepId: string): Promise<string> {
+  switch (format) {
+    case 'table':
+      return formatTable(rows, sweepId);
+    case 'csv':
+      return formatCsv(rows);
+    case 'json':
+      return formatJson(rows, sweepId);
+    case 'md':
+      return formatMarkdown(rows, sweepId);
+    case 'html':
+      return htmlReport(rows, sweepId);
+  }
+}
+
+async function emit(text: string, out: string | undefined): Promise<void> {
+  if (out) {
+    writeFileSync(out, text);
+    console.error(`wrote ${out}`);
+  } else process.stdout.write(text);
+}
 
 const program = new Command();
 program
@@ -15,6 +64,14 @@ program
   // Bad input exits with status 2 (help and --version exit 0).
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
 
+const storeOption = () => new Option('--store <dir|s3://bucket/prefix>', 'artifact store').default(DEFAULT_STORE);
+const formatOption = (dflt: Format) =>
+  new Option('--format <format>', 'output format').choices([...FORMATS]).default(dflt);
+const maxCellsOption = () =>
+  new Option('--max-cells <n>', "refuse grids larger than this (overrides the spec's limits.maxCells)").argParser(
+    positiveInt('--max-cells'),
+  );
+
 program
   .command('backends')
   .description('list the compute backends installed here and the one that would be used')
@@ -25,11 +82,135 @@ program
     console.log(`selected:  ${chosen.name}`);
   });
 
+program
+  .command('validate')
+  .description('check a sweep spec (YAML or JSON); print its grid size, or every problem with its field path')
+  .argument('<file>', 'sweep spec')
+  .addOption(maxCellsOption())
+  .action((file: string, o: { maxCells?: number }) => {
+    const s = loadSpec(file, o.maxCells);
+    console.log(`${file}: ok — sweep "${s.name}", ${cellCount(s)} cells`);
+  });
+
+function planText(plan: Plan): string {
+  const c = planCounts(plan);
+  const lines = [
+    `sweep ${plan.id}: ${c.cells} cells`,
+    '',
+    `${'stage'.padEnd(10)} ${'planned'.padStart(9)} ${'naive'.padStart(9)}`,
+    ...STAGE_KINDS.map(
+      (k) => `${k.padEnd(10)} ${String(c.byKind[k]).padStart(9)} ${String(c.naiveByKind[k]).padStart(9)}`,
+    ),
+    `${'total'.padEnd(10)} ${String(c.planned).padStart(9)} ${String(c.naive).padStart(9)}`,
+    '',
+    `planned/naive = ${(c.planned / c.naive).toFixed(3)} (naive: every cell runs its own chain; planned: shared stages run once)`,
+  ];
+  return lines.join('\n') + '\n';
+}
+
+program
+  .command('plan')
+  .description('expand a sweep into its stage graph: stage counts by kind, cells, planned vs naive stages')
+  .argument('<file>', 'sweep spec')
+  .option('--json', 'print the counts as JSON')
+  .addOption(maxCellsOption())
+  .action((file: string, o: { json?: boolean; maxCells?: number }) => {
+    const plan = planSweep(loadSpec(file, o.maxCells));
+    if (o.json) console.log(JSON.stringify({ sweep: plan.id, ...planCounts(plan) }, null, 2));
+    else process.stdout.write(planText(plan));
+  });
+
+program
+  .command('run')
+  .description('run a sweep on the local engine (resumes from the store), then print its results')
+  .argument('<file>', 'sweep spec')
+  .addOption(storeOption())
+  .addOption(
+    new Option('--workers <n>', 'worker processes (default: one per core)').argParser(positiveInt('--workers')),
+  )
+  .addOption(new Option('--retries <n>', 'extra attempts for a failing stage').default(2).argParser((v) => Number(v)))
+  .addOption(formatOption('table'))
+  .option('--out <file>', 'write the results there instead of stdout')
+  .addOption(maxCellsOption())
+  .action(
+    async (
+      file: string,
+      o: { store: string; workers?: number; retries: number; format: Format; out?: string; maxCells?: number },
+    ) => {
+      const plan = planSweep(loadSpec(file, o.maxCells));
+      const controller = new AbortController();
+      let interrupts = 0;
+      const onSigint = () => {
+        if (++interrupts > 1) process.exit(130);
+        console.error('\nstopping: running stages are abandoned (they leave no artifacts); rerun to resume');
+        controller.abort();
+      };
+      process.on('SIGINT', onSigint);
+      process.on('SIGTERM', onSigint);
+      const progress = progressReporter(plan.stages.length, process.stderr);
+      const result = await runSweepLocally(plan, {
+        store: o.store,
+        workers: o.workers,
+        retries: o.retries,
+        backend: program.opts<{ backend?: string }>().backend,
+        signal: controller.signal,
+        onEvent: progress.onEvent,
+      }).finally(() => progress.stop());
+      const p = result.summary.progress;
+      console.error(
+        `sweep ${plan.id}: ${p.total} stages — ${p.done} run, ${p.cached} cached, ${p.failed} failed, ${p.skipped} skipped` +
+          `${result.backend ? ` (backend ${result.backend})` : ''}; rows: ${result.rowsPath}`,
+      );
+      for (const f of result.summary.failures) console.error(`failed: ${f.stage.kind} ${f.stage.key}: ${f.error}`);
+      if (controller.signal.aborted) {
+        console.error(`cancelled with ${p.remaining} stages to go; rerun the same command to resume`);
+        process.exit(130);
+      }
+      await emit(await render(result.rows, o.format, plan.id), o.out);
+      if (result.missing) console.error(`${result.missing} cells have no row (a stage on their chain failed)`);
+      if (p.failed > 0) process.exitCode = 1;
+    },
+  );
+
+program
+  .command('results')
+  .description('print or export the results of a sweep (from its spec file or its id)')
+  .argument('<sweep>', 'sweep spec file, or a sweep id (name-hash) in the store')
+  .addOption(storeOption())
+  .addOption(formatOption('table'))
+  .option('--out <file>', 'write to a file instead of stdout')
+  .action(async (what: string, o: { store: string; format: Format; out?: string }) => {
+    const store = openStore(o.store);
+    let id: string;
+    let rows: ResultRow[];
+    if (existsSync(what)) {
+      const plan = planSweep(loadSpec(what, Number.MAX_SAFE_INTEGER));
+      id = plan.id;
+      rows = (await writeRows(store, plan)).rows; // rebuilt from the store: partial sweeps show what is done
+    } else {
+      id = what;
+      const text = await store.getText(`sweeps/${id}/rows.jsonl`);
+      if (text === null) {
+        const known = [...new Set((await store.blobs.list('sweeps/')).map((p) => p.split('/')[1]))];
+        throw new UsageError(
+          `no sweep "${id}" in ${store.location}${known.length ? `; known: ${known.join(', ')}` : ''}`,
+        );
+      }
+      rows = rowsFromJsonl(text);
+    }
+    await emit(await render(rows, o.format, id), o.out);
+  });
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   // One line, never a stack trace (the wasm module would otherwise print its whole source on a re-thrown error).
   console.error(`unprune: ${err instanceof Error ? err.message : String(err)}`);
   if (process.env.UNPRUNE_DEBUG && err instanceof Error) console.error(err.stack);
-  process.exit(err instanceof BackendUnavailableError ? 2 : 1);
+  const usage =
+    err instanceof BackendUnavailableError ||
+    err instanceof SpecError ||
+    err instanceof UsageError ||
+    err instanceof StoreError;
+  process.exit(usage ? 2 : 1);
 }

@@ -138,7 +138,14 @@ export function hashText(text: string): string {
 }
 
 export function stageKey(kind: StageKind, params: unknown, inputs: Record<string, string | undefined>): string {
-  return hashText(canonicalJson({ kind, version: STAGE_VERSIONS[kind], params, inputs })).slice(0, 24);
+  return `${kind}-${hashText(canonicalJson({ kind, version: STAGE_VERSIONS[kind], params, inputs })).slice(0, 24)}`;
+}
+
+/** Keys name their kind (`prune-3fa…`), so an input key locates its artifacts without a lookup. */
+export function kindOfKey(key: string): StageKind {
+  const kind = key.slice(0, key.indexOf('-')) as StageKind;
+  if (!STAGE_KINDS.includes(kind)) throw new Error(`"${key}" is not a stage key`);
+  return kind;
 }
 
 /** Data-free pruning (SynFlow, random) scores no data, so its mask needs no repair: un-pruning is the identity. */

@@ -117,10 +117,13 @@ export interface MiaSets {
   targetTest?: Outputs;
 }
 
-/** The reference attack: per feature, mean of (pred = 1 on target members) and (pred = 0 on target non-members). */
-export async function svcMia(sets: MiaSets): Promise<Record<MiaFeature, number>> {
+/** The reference attack (over `features`, default all five; only those appear in the result): per feature, mean of (pred = 1 on target members) and (pred = 0 on target non-members). */
+export async function svcMia(
+  sets: MiaSets,
+  features: readonly MiaFeature[] = MIA_FEATURES,
+): Promise<Record<MiaFeature, number>> {
   const result = {} as Record<MiaFeature, number>;
-  for (const feature of MIA_FEATURES) {
+  for (const feature of features) {
     const xs = [...miaFeatures(sets.shadowTrain, feature), ...miaFeatures(sets.shadowTest, feature)];
     const ys = [
       ...new Array<number>(sets.shadowTrain.labels.length).fill(1),
@@ -154,8 +157,13 @@ export function headOutputs(o: Outputs, count: number, from = 0): Outputs {
  * MIA-efficacy: the attack trained on D_r[:|D_t|] (members) vs D_t (non-members), applied to D_f; the fraction of
  * D_f judged a non-member, per feature (higher = more forgotten).
  */
-export function miaEfficacy(retain: Outputs, test: Outputs, forget: Outputs): Promise<Record<MiaFeature, number>> {
-  return svcMia({ shadowTrain: headOutputs(retain, test.labels.length), shadowTest: test, targetTest: forget });
+export function miaEfficacy(
+  retain: Outputs,
+  test: Outputs,
+  forget: Outputs,
+  features: readonly MiaFeature[] = MIA_FEATURES,
+): Promise<Record<MiaFeature, number>> {
+  return svcMia({ shadowTrain: headOutputs(retain, test.labels.length), shadowTest: test, targetTest: forget }, features);
 }
 
 /** Training-privacy MIA: shadow on the first halves of D_r and D_t (by |D_t|/2), target on the rest. */

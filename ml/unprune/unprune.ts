@@ -59,7 +59,10 @@ function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: stri
   }
 }
 
-/** Repairs mask m of the current weights (pruned or unlearned) for a cell pruned with `method`. */
+/**
+ * Repairs mask m of the current weights (pruned or unlearned) for a cell pruned with `method`. `precomputed` is
+ * θ̂_r when the estimator already ran (a sweep shares one estimate across pruning methods and algorithms).
+ */
 export async function unprune(
   variant: UnpruneVariant,
   estimator: Estimator,
@@ -67,12 +70,13 @@ export async function unprune(
   m: Mask,
   current: Weights,
   inputs: EstimatorInputs,
+  precomputed?: Weights,
 ): Promise<UnpruneResult> {
   const start = performance.now();
   if (variant === 'none' || !maskNeedsRepair(method)) {
     return { mask: m, weights: current, epsilon: 0, nearThreshold: 0, seconds: (performance.now() - start) / 1000 };
   }
-  const estimate = await estimateRetainedWeights(estimator, inputs);
+  const estimate = precomputed ?? (await estimateRetainedWeights(estimator, inputs));
   const names = m.layers.map((l) => l.name);
   let mu: Mask;
   let scores: Weights;

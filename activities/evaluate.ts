@@ -1,0 +1,63 @@
+// `evaluate`: one model's row of metrics — UA/RA/TA, MIA-efficacy, and its mask against the gold mask m_r and the
+// original mask m. Used for each cell's final model, for the gold model and for the pruned model before unlearning.
+import { fullView, viewOf, without } from '../ml/data/dataset.js';
+import { compareToGold } from '../ml/metrics/gold-comparison.js';
+import { headOutputs, miaEfficacy } from '../ml/metrics/mia.js';
+import { modelOutputs } from '../ml/metrics/unlearning-metrics.js';
+import { Network } from '../ml/models/network.js';
+import { encodeJson } from '../store/codec.js';
+import type { StageNode } from '../sweep/plan.js';
+import type { EvaluationMetrics } from '../sweep/results.js';
+import {
+  readIndices,
+  readMask,
+  readModel,
+  stageArch,
+  stageDataset,
+  trainView,
+  writeOutputs,
+  type StageContext,
+} from './stage-context.js';
+
+export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageContext): Promise<void> {
+  const start = performance.now();
+  const p = stage.params;
+  const ds = stageDataset(p.dataset, stage.runtime);
+  const def = stageArch(ds, p.arch);
+  const [model, original, gold, forgetIdx] = await Promise.all([
+    readModel(ctx, stage.inputs.model),
+    readMask(ctx, stage.inputs.prune),
+    readMask(ctx, stage.inputs.gold),
+    readIndices(ctx, stage.inputs.forget),
+  ]);
+  const net = new Network(def, model.weights);
+  let outs;
+  try {
+    outs = modelOutputs(
+      net,
+      { retain: without(trainView(ds), forgetIdx), forget: viewOf(ds, forgetIdx), test: fullView(ds, 'test') },
+      p.evaluate.miaShadow,
+    );
+  } finally {
+    net.dispose();
+  }
+  const features = p.evaluate.miaFeatures;
+  const mia = await miaEfficacy(outs.retain, headOutputs(outs.test, p.evaluate.miaShadow), outs.forget, features);
+  const masks = compareToGold(model.mask, original, gold);
+  const metrics: EvaluationMetrics = {
+    ...outs.metrics,
+    mia_efficacy: 100 * mia[features[0]!],
+    mia: Object.fromEntries(features.map((f) => [f, 100 * mia[f]])),
+    iou_gold: masks.iouGold,
+    iou_gold_base: masks.iouGoldBase,
+    recovery: masks.recovery,
+    hamming_gold: masks.hammingGold,
+    per_layer_iou_gold: masks.perLayerIouGold,
+    final_sparsity: masks.sparsity,
+    rte_s: model.info.unlearn_s,
+    unprune_s: model.info.unprune_s,
+    epsilon: model.info.epsilon,
+    near_threshold: model.info.near_threshold,
+  };
+  await writeOutputs(ctx, stage, { 'metrics.json': encodeJson(metrics) }, (performance.now() - start) / 1000);
+}

@@ -1,0 +1,47 @@
+// `prune` (the dense model of D) and `gold` (the dense model of D_r, pruned the same way on D_r: θ_r, m_r).
+import { without } from '../ml/data/dataset.js';
+import { pruneNetwork, type PruneRequest } from '../ml/prune/prune-network.js';
+import type { PruneParams, StageNode } from '../sweep/plan.js';
+import {
+  modelBlobs,
+  NO_UNLEARNING,
+  readIndices,
+  readWeights,
+  stageArch,
+  stageDataset,
+  trainConfig,
+  trainHooks,
+  trainView,
+  writeOutputs,
+  type StageContext,
+} from './stage-context.js';
+
+function pruneRequest(p: PruneParams, seed: number): PruneRequest {
+  return {
+    method: p.method,
+    sparsity: p.sparsity,
+    scope: p.scope,
+    rounds: p.rounds,
+    iterations: p.iterations,
+    softEpochs: p.softEpochs,
+    finetuneEpochs: p.finetuneEpochs,
+    seed,
+  };
+}
+
+export async function pruneStage(stage: StageNode<'prune'> | StageNode<'gold'>, ctx: StageContext): Promise<void> {
+  const start = performance.now();
+  const p = stage.params;
+  const ds = stageDataset(p.dataset, stage.runtime);
+  const def = stageArch(ds, p.arch);
+  const trainKey = stage.inputs.train;
+  const [dense, init] = await Promise.all([readWeights(ctx, trainKey), readWeights(ctx, trainKey, 'init.bin')]);
+  let view = trainView(ds);
+  if (stage.kind === 'gold') view = without(view, await readIndices(ctx, stage.inputs.forget));
+  const r = await pruneNetwork(
+    { def, init, dense, view, train: trainConfig(p.train, p.seed), hooks: trainHooks(ctx, stage.kind) },
+    pruneRequest(p.prune, p.seed),
+  );
+  const blobs = modelBlobs(r.weights, r.mask, { ...NO_UNLEARNING, sparsity: r.sparsity });
+  await writeOutputs(ctx, stage, blobs, (performance.now() - start) / 1000);
+}

@@ -1,0 +1,59 @@
+// `unlearn`: one unlearning algorithm on a sparse model (the pruned one, or the un-pruned one when un-pruning runs
+// first), with the model's mask enforced throughout.
+import { viewOf, without } from '../ml/data/dataset.js';
+import type { UnlearnParams } from '../ml/unlearn/unlearn-context.js';
+import { unlearn } from '../ml/unlearn/unlearn.js';
+import type { StageNode } from '../sweep/plan.js';
+import type { UnlearnSpec } from '../sweep/spec.js';
+import {
+  modelBlobs,
+  readIndices,
+  readModel,
+  readWeights,
+  stageArch,
+  stageDataset,
+  trainConfig,
+  trainHooks,
+  trainView,
+  writeOutputs,
+  type StageContext,
+} from './stage-context.js';
+
+export function unlearnParams(u: UnlearnSpec): UnlearnParams {
+  return {
+    epochs: u.epochs,
+    lr: u.lr,
+    momentum: u.momentum,
+    weightDecay: u.weightDecay,
+    batchSize: u.batch,
+    alpha: u.alpha,
+  };
+}
+
+export async function unlearnStage(stage: StageNode<'unlearn'>, ctx: StageContext): Promise<void> {
+  const start = performance.now();
+  const p = stage.params;
+  const ds = stageDataset(p.dataset, stage.runtime);
+  const def = stageArch(ds, p.arch);
+  const [model, init, forgetIdx] = await Promise.all([
+    readModel(ctx, stage.inputs.model),
+    readWeights(ctx, stage.inputs.train, 'init.bin'),
+    readIndices(ctx, stage.inputs.forget),
+  ]);
+  const r = await unlearn(
+    p.unlearn.method,
+    {
+      def,
+      weights: model.weights,
+      mask: model.mask,
+      init,
+      retain: without(trainView(ds), forgetIdx),
+      forget: viewOf(ds, forgetIdx),
+      train: trainConfig(p.train, p.seed),
+      hooks: trainHooks(ctx, `unlearn ${p.unlearn.method}`),
+    },
+    unlearnParams(p.unlearn),
+  );
+  const info = { ...model.info, unlearn_s: model.info.unlearn_s + r.seconds };
+  await writeOutputs(ctx, stage, modelBlobs(r.weights, model.mask, info), (performance.now() - start) / 1000);
+}

@@ -1,0 +1,72 @@
+// `estimate` (θ̂_r, the retained-data dense weights; shared by every pruning method, algorithm and variant that
+// uses the same estimator) and `unprune` (re-mask at the same budget toward m_r, then repair the weights).
+import { viewOf, without } from '../ml/data/dataset.js';
+import { estimateRetainedWeights, type EstimatorInputs } from '../ml/unprune/estimators.js';
+import { unprune } from '../ml/unprune/unprune.js';
+import { encodeWeights } from '../store/codec.js';
+import type { StageNode } from '../sweep/plan.js';
+import {
+  modelBlobs,
+  readIndices,
+  readModel,
+  readWeights,
+  stageArch,
+  stageDataset,
+  trainConfig,
+  trainView,
+  writeOutputs,
+  type StageContext,
+} from './stage-context.js';
+import { unlearnParams } from './unlearn.js';
+
+async function estimatorInputs(
+  stage: StageNode<'estimate'> | StageNode<'unprune'>,
+  ctx: StageContext,
+): Promise<EstimatorInputs> {
+  const p = stage.params;
+  const ds = stageDataset(p.dataset, stage.runtime);
+  const [dense, init, forgetIdx] = await Promise.all([
+    readWeights(ctx, stage.inputs.train),
+    readWeights(ctx, stage.inputs.train, 'init.bin'),
+    readIndices(ctx, stage.inputs.forget),
+  ]);
+  return {
+    def: stageArch(ds, p.arch),
+    init,
+    dense,
+    retain: without(trainView(ds), forgetIdx),
+    forget: viewOf(ds, forgetIdx),
+    train: trainConfig(p.train, p.seed),
+  };
+}
+
+export async function estimateStage(stage: StageNode<'estimate'>, ctx: StageContext): Promise<void> {
+  const start = performance.now();
+  const p = stage.params;
+  const inputs = await estimatorInputs(stage, ctx);
+  const theta = await estimateRetainedWeights(p.estimator, {
+    ...inputs,
+    epochs: p.epochs ?? undefined,
+    unlearnMethod: p.unlearn?.method,
+    unlearnParams: p.unlearn ? unlearnParams(p.unlearn) : undefined,
+  });
+  await writeOutputs(ctx, stage, { 'weights.bin': encodeWeights(theta) }, (performance.now() - start) / 1000);
+}
+
+export async function unpruneStage(stage: StageNode<'unprune'>, ctx: StageContext): Promise<void> {
+  const start = performance.now();
+  const p = stage.params;
+  const [inputs, model, estimate] = await Promise.all([
+    estimatorInputs(stage, ctx),
+    readModel(ctx, stage.inputs.model),
+    readWeights(ctx, stage.inputs.estimate),
+  ]);
+  const u = await unprune(p.variant, p.estimator, p.pruneMethod, model.mask, model.weights, inputs, estimate);
+  const info = {
+    ...model.info,
+    unprune_s: model.info.unprune_s + u.seconds,
+    epsilon: u.epsilon,
+    near_threshold: u.nearThreshold,
+  };
+  await writeOutputs(ctx, stage, modelBlobs(u.weights, u.mask, info), (performance.now() - start) / 1000);
+}

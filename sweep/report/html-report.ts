@@ -1,0 +1,185 @@
+// The self-contained HTML report: the results table, plots (IoU to gold vs deletion size per pruning method with and
+// without un-pruning; MIA-efficacy vs deletion size; UA/RA/TA per algorithm) and a metric-stability section that
+// shows, per metric, its curve over deletion size and its roughness.
+import { aggregate, meanStd, metricStability, type ResultRow } from '../results.js';
+import { barChart, lineChart, renderSvg, type Datum } from './charts.js';
+
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+
+/** Seed (and optionally other-axis) means of `metric` over rows grouped by `by`. */
+function means(rows: ResultRow[], by: (r: ResultRow) => Datum, metric: string): Datum[] {
+  const groups = new Map<string, { key: Datum; values: number[] }>();
+  for (const r of rows) {
+    const v = r[metric as keyof ResultRow];
+    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
+    const key = by(r);
+    const id = JSON.stringify(key);
+    const g = groups.get(id) ?? { key, values: [] };
+    groups.set(id, g);
+    g.values.push(v);
+  }
+  return [...groups.values()].map((g) => ({ ...g.key, [metric]: meanStd(g.values).mean }));
+}
+
+const pruneLabel = (r: ResultRow) => `${r.prune} ${r.sparsity}`;
+
+/** Metrics whose stability over deletion size the report shows. */
+export const STABILITY_METRICS = ['mia_efficacy', 'ua', 'ra', 'ta', 'iou_gold', 'iou_gold_base', 'final_sparsity'];
+
+export async function htmlReport(rows: ResultRow[], sweepId: string): Promise<string> {
+  const random = rows.filter((r) => r.deletion === 'random');
+  const sections: string[] = [];
+  const agg = aggregate(rows);
+  const fmt = (v: number | null, d = 3) => (v === null ? '–' : v.toFixed(d));
+
+  if (random.length) {
+    const iou = means(
+      random,
+      (r) => ({ prune: pruneLabel(r), deletion_size: r.deletion_size, unprune: r.unprune }),
+      'iou_gold',
+    );
+    sections.push(
+      `<h2>Mask distance to the gold standard</h2><p>IoU(final mask, m<sub>r</sub>) against deletion size, per pruning method, with and without un-pruning (mean over seeds and algorithms; random deletions).</p>` +
+        (await renderSvg(
+          lineChart({
+            data: iou,
+            x: 'deletion_size',
+            xTitle: 'deletion size',
+            y: 'iou_gold',
+            yTitle: 'IoU to gold mask',
+            color: 'unprune',
+            facet: 'prune',
+            title: 'IoU(m_final, m_r)',
+          }),
+        )),
+    );
+    const mia = means(
+      random,
+      (r) => ({ unlearn: r.unlearn, deletion_size: r.deletion_size, prune: pruneLabel(r), unprune: r.unprune }),
+      'mia_efficacy',
+    );
+    sections.push(
+      `<h2>MIA-efficacy</h2><p>MIA-efficacy (%) against deletion size, per unlearning algorithm (mean over seeds).</p>` +
+        (await renderSvg(
+          lineChart({
+            data: mia,
+            x: 'deletion_size',
+            xTitle: 'deletion size',
+            y: 'mia_efficacy',
+            yTitle: 'MIA-efficacy %',
+            color: 'prune',
+            strokeDash: 'unprune',
+            facet: 'unlearn',
+            title: 'MIA-efficacy vs deletion size',
+          }),
+        )),
+    );
+  }
+  const acc: Datum[] = [];
+  for (const [metric, label] of [
+    ['ua', 'UA'],
+    ['ra', 'RA'],
+    ['ta', 'TA'],
+  ] as const) {
+    for (const d of means(rows, (r) => ({ unlearn: r.unlearn, unprune: r.unprune }), metric))
+      acc.push({ unlearn: d.unlearn!, unprune: d.unprune!, metric: label, value: d[metric]! });
+  }
+  sections.push(
+    `<h2>UA / RA / TA per algorithm</h2><p>Mean over seeds, pruning methods and deletions.</p>` +
+      (await renderSvg(
+        barChart({
+          data: acc,
+          category: 'unlearn',
+          series: 'unprune',
+          y: 'value',
+          yTitle: '%',
+          facet: 'metric',
+          title: 'Accuracy metrics',
+        }),
+      )),
+  );
+
+  const stability = metricStability(rows, STABILITY_METRICS);
+  if (stability.some((s) => s.roughness !== null)) {
+    const curves: Datum[] = [];
+    for (const m of STABILITY_METRICS)
+      for (const d of means(random, (r) => ({ deletion_size: r.deletion_size, unlearn: r.unlearn }), m))
+        curves.push({ metric: m, deletion_size: d.deletion_size!, unlearn: d.unlearn!, value: d[m]! });
+    const spec = lineChart({
+      data: curves,
+      x: 'deletion_size',
+      xTitle: 'deletion size',
+      y: 'value',
+      yTitle: 'value',
+      color: 'unlearn',
+      facet: 'metric',
+      title: 'Metrics over deletion size',
+    });
+    (spec as { resolve?: unknown }).resolve = { scale: { y: 'independent' } };
+    sections.push(
+      `<h2 id="metric-stability">Metric stability</h2>
+<p>Roughness = mean |change between neighbouring deletion sizes| ÷ the curve's range, averaged over every curve
+(one per data set, architecture, pruning, sparsity, algorithm and un-pruning variant; seeds averaged). A curve that
+moves one way scores 1/(k−1) for k sizes; a metric that jumps back and forth scores higher, up to 1.</p>
+<table><thead><tr><th>metric</th><th>roughness</th><th>monotone baseline</th><th>curves</th></tr></thead><tbody>
+${stability.map((s) => `<tr><td>${esc(s.metric)}</td><td>${fmt(s.roughness)}</td><td>${fmt(s.monotoneBaseline)}</td><td>${s.series}</td></tr>`).join('\n')}
+</tbody></table>` + (await renderSvg(spec)),
+    );
+  }
+
+  const cols = ['ua', 'ra', 'ta', 'mia_efficacy', 'iou_gold', 'iou_gold_base', 'recovery', 'rte_s'];
+  const stat = (s: { mean: number | null; std: number | null; n: number } | undefined, d: number) =>
+    !s || s.mean === null ? '–' : s.n > 1 ? `${s.mean.toFixed(d)} ± ${s.std!.toFixed(d)}` : s.mean.toFixed(d);
+  const table = `<table><thead><tr>${[
+    'dataset',
+    'arch',
+    'prune',
+    'sparsity',
+    'deletion',
+    'size',
+    'unlearn',
+    'unprune',
+    'seeds',
+    ...cols,
+  ]
+    .map((h) => `<th>${h}</th>`)
+    .join('')}</tr></thead><tbody>
+${agg
+  .map(
+    (a) =>
+      `<tr>${[
+        a.axes.dataset,
+        a.axes.arch,
+        a.axes.prune,
+        a.axes.sparsity,
+        a.axes.deletion,
+        a.axes.deletion_size,
+        a.axes.unlearn,
+        a.axes.unprune,
+        a.seeds.length,
+      ]
+        .map((v) => `<td>${esc(String(v))}</td>`)
+        .join(
+          '',
+        )}${cols.map((c) => `<td>${stat(a.stats[c], c.startsWith('iou') || c === 'recovery' ? 3 : 2)}</td>`).join('')}</tr>`,
+  )
+  .join('\n')}
+</tbody></table>`;
+
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>unprune — ${esc(sweepId)}</title>
+<style>
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
+table{border-collapse:collapse;font-size:12px;margin:1em 0}th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}
+th{background:#f4f4f4}td:nth-child(-n+8){text-align:left}svg{max-width:100%;height:auto;display:block;margin:1em 0}
+</style></head><body>
+<h1>unprune results: ${esc(sweepId)}</h1>
+<p>${rows.length} cells. UA = 100 − acc(D<sub>f</sub>), RA = acc(D<sub>r</sub>), TA = acc(test), MIA = MIA-efficacy (%),
+IoU(m<sub>f</sub>, m<sub>r</sub>) = final mask vs the gold mask, IoU(m, m<sub>r</sub>) = original mask vs gold,
+recovery = share of the original gap closed, RTE = unlearning seconds.</p>
+${sections.join('\n')}
+<h2>Results table</h2><p>Mean ± std over seeds.</p>
+${table}
+</body></html>
+`;
+}

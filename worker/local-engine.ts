@@ -1,0 +1,211 @@
+// The embedded engine: the shared scheduler (sweep/runner.ts) driving a pool of child processes, one tfjs backend
+// each (the wasm backend is single-threaded, so processes are the parallelism). A stage whose manifest exists is
+// counted as cached; a failed stage is retried with backoff, then reported while independent stages go on; a
+// cancel kills the running stages (they leave no manifest) and a rerun resumes from the store.
+import { fork, type ChildProcess } from 'node:child_process';
+import { availableParallelism } from 'node:os';
+import { openStore, type ArtifactStore } from '../store/artifact-store.js';
+import { decodeJson } from '../store/codec.js';
+import type { AnyStage, Plan } from '../sweep/plan.js';
+import { buildRows, rowsToJsonl, type EvaluationMetrics, type ResultRow } from '../sweep/results.js';
+import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
+import { PERMANENT_ERRORS, type ParentMessage, type WorkerMessage } from './stage-messages.js';
+
+export interface LocalRunOptions {
+  store: string;
+  /** Worker processes (default: one per core). */
+  workers?: number;
+  backend?: string;
+  /** Extra attempts after a failure (default 2), waiting retryDelayMs × 2^attempt between them. */
+  retries?: number;
+  retryDelayMs?: number;
+  onEvent?: (e: RunEvent<AnyStage> | { type: 'retry'; stage: AnyStage; attempt: number; error: string }) => void;
+  signal?: AbortSignal;
+}
+
+export interface LocalRunResult {
+  summary: RunSummary<AnyStage>;
+  rows: ResultRow[];
+  /** Cells without a complete row (a stage on their chain failed or the run was cancelled). */
+  missing: number;
+  rowsPath: string;
+  backend?: string;
+}
+
+class CancelledError extends Error {
+  constructor() {
+    super('cancelled');
+    this.name = 'CancelledError';
+  }
+}
+
+const STAGE_PROCESS = new URL('./stage-process.ts', import.meta.url).pathname;
+
+interface Worker {
+  child: ChildProcess;
+  ready: Promise<string>;
+  busy: boolean;
+}
+
+class WorkerPool {
+  private readonly workers: Worker[] = [];
+  private readonly waiters: ((w: Worker) => void)[] = [];
+  private closed = false;
+  backend?: string;
+
+  constructor(
+    private readonly size: number,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  private spawn(): Worker {
+    const child = fork(STAGE_PROCESS, [], {
+      execArgv: ['--import', 'tsx'],
+      env: this.env,
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const ready = new Promise<string>((resolve, reject) => {
+      child.once('message', (m: WorkerMessage) =>
+        m.type === 'ready' ? resolve(m.backend) : reject(new Error('bad hello')),
+      );
+      child.once('exit', (code) => reject(new Error(`worker process exited with code ${code} while starting`)));
+    });
+    ready.catch(() => undefined);
+    const w: Worker = { child, ready, busy: false };
+    this.workers.push(w);
+    return w;
+  }
+
+  private async acquire(): Promise<Worker> {
+    const idle = this.workers.find((w) => !w.busy && w.child.exitCode === null && w.child.signalCode === null);
+    if (idle) return ((idle.busy = true), idle);
+    const alive = this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    if (alive.length < this.size) {
+      const w = this.spawn();
+      w.busy = true;
+      return w;
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  private release(w: Worker): void {
+    w.busy = false;
+    if (w.child.exitCode !== null || w.child.signalCode !== null) this.workers.splice(this.workers.indexOf(w), 1);
+    const next = this.waiters.shift();
+    if (next) void this.acquire().then(next);
+  }
+
+  async run(stage: AnyStage): Promise<StageOutcome> {
+    if (this.closed) throw new CancelledError();
+    const w = await this.acquire();
+    try {
+      this.backend ??= await w.ready;
+      await w.ready;
+      return await new Promise<StageOutcome>((resolve, reject) => {
+        const onMessage = (m: WorkerMessage) => {
+          if (m.type === 'ready' || m.key !== stage.key) return;
+          cleanup();
+          if (m.type === 'result') resolve(m.outcome);
+          else {
+            const err = new Error(m.message);
+            err.name = m.name;
+            reject(err);
+          }
+        };
+        const onExit = (code: number | null, signal: string | null) => {
+          cleanup();
+          reject(
+            this.closed ? new CancelledError() : new Error(`worker process died (${signal ?? `exit code ${code}`})`),
+          );
+        };
+        const cleanup = () => {
+          w.child.off('message', onMessage);
+          w.child.off('exit', onExit);
+        };
+        w.child.on('message', onMessage);
+        w.child.on('exit', onExit);
+        w.child.send({ type: 'run', stage } satisfies ParentMessage);
+      });
+    } finally {
+      this.release(w);
+    }
+  }
+
+  /** Kills every worker (running stages leave no manifest). */
+  close(): void {
+    this.closed = true;
+    for (const w of this.workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+  }
+}
+
+/** Reads every evaluate output the plan's cells need (verified), for building rows. */
+export async function collectMetrics(store: ArtifactStore, plan: Plan): Promise<Map<string, EvaluationMetrics>> {
+  const keys = new Set(plan.cells.flatMap((c) => [c.evaluate, c.goldEvaluate, c.originalEvaluate]));
+  const out = new Map<string, EvaluationMetrics>();
+  for (const key of keys) {
+    const b = await store.readBlob('evaluate', key, 'metrics.json');
+    if (b) out.set(key, decodeJson<EvaluationMetrics>(b));
+  }
+  return out;
+}
+
+/** Writes sweeps/<id>/rows.jsonl (complete cells) and sweep.json (the resolved spec); returns the rows. */
+export async function writeRows(
+  store: ArtifactStore,
+  plan: Plan,
+): Promise<{ rows: ResultRow[]; missing: number; path: string }> {
+  const metrics = await collectMetrics(store, plan);
+  const { rows, missing } = buildRows(plan, (k) => metrics.get(k));
+  const path = `sweeps/${plan.id}/rows.jsonl`;
+  await store.putText(path, rowsToJsonl(rows));
+  return { rows, missing, path };
+}
+
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+  });
+
+export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promise<LocalRunResult> {
+  const store = openStore(opts.store);
+  await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
+  const workers = Math.max(1, opts.workers ?? availableParallelism());
+  const pool = new WorkerPool(workers, {
+    ...process.env,
+    UNPRUNE_WORKER_STORE: opts.store,
+    UNPRUNE_WORKER_BACKEND: opts.backend ?? process.env.UNPRUNE_BACKEND ?? '',
+  });
+  const retries = opts.retries ?? 2;
+  const baseDelay = opts.retryDelayMs ?? 500;
+  const onAbort = () => pool.close();
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const summary = await runStages(plan.stages, {
+      concurrency: workers,
+      shouldStop: () => opts.signal?.aborted ?? false,
+      onEvent: opts.onEvent,
+      execute: async (stage) => {
+        if (await store.isDone(stage.kind, stage.key)) return 'cached';
+        for (let attempt = 0; ; attempt++) {
+          try {
+            return await pool.run(stage);
+          } catch (err) {
+            const e = err as Error;
+            if (e instanceof CancelledError || opts.signal?.aborted) throw new CancelledError();
+            if (attempt >= retries || PERMANENT_ERRORS.includes(e.name)) throw e;
+            opts.onEvent?.({ type: 'retry', stage, attempt: attempt + 1, error: e.message });
+            await sleep(baseDelay * 2 ** attempt, opts.signal);
+          }
+        }
+      },
+    });
+    summary.failures = summary.failures.filter((f) => f.error !== 'cancelled');
+    summary.progress.failed = summary.failures.length;
+    const { rows, missing, path } = await writeRows(store, plan);
+    return { summary, rows, missing, rowsPath: `${store.location}/${path}`, backend: pool.backend };
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    pool.close();
+  }
+}

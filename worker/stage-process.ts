@@ -1,0 +1,36 @@
+// One local-engine worker process: its own tfjs backend, running the stages the parent sends, one at a time.
+// It exits when the parent goes away (IPC disconnect), so a killed run leaves no stage half-written under a
+// manifest: blobs land first and the manifest last, and an interrupted stage simply has no manifest.
+import { runStage } from '../activities/run-stage.js';
+import { initBackend } from '../ml/backend.js';
+import { openStore } from '../store/artifact-store.js';
+import type { ParentMessage, WorkerMessage } from './stage-messages.js';
+
+const send = (m: WorkerMessage) => process.send?.(m);
+
+process.on('disconnect', () => process.exit(0));
+process.on('uncaughtException', (err) => {
+  console.error(`unprune worker ${process.pid}: ${err.message}`);
+  process.exit(70);
+});
+
+const storeLocation = process.env.UNPRUNE_WORKER_STORE;
+if (!storeLocation || !process.send) {
+  console.error('stage-process.ts is started by the local engine (it needs an IPC channel and UNPRUNE_WORKER_STORE)');
+  process.exit(2);
+}
+const store = openStore(storeLocation);
+const backend = await initBackend(process.env.UNPRUNE_WORKER_BACKEND || undefined);
+send({ type: 'ready', backend: backend.name });
+
+process.on('message', (msg: ParentMessage) => {
+  if (msg.type !== 'run') return;
+  const start = performance.now();
+  runStage(msg.stage, { store }).then(
+    (outcome) => send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000 }),
+    (err: unknown) => {
+      const e = err instanceof Error ? err : new Error(String(err));
+      send({ type: 'error', key: msg.stage.key, name: e.name, message: e.message });
+    },
+  );
+});
