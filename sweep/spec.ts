@@ -29,7 +29,7 @@ export const UNLEARN_METHODS = [
   'iu',
 ] as const;
 export const UNPRUNE_VARIANTS = ['none', 'reprune', 'swap'] as const;
-export const UNPRUNE_ORDERS = ['unlearn-first', 'unprune-first'] as const;
+export const UNPRUNE_ORDERS = ['unprune-first', 'unlearn-first'] as const;
 export const ESTIMATORS = ['retrain', 'influence', 'finetune', 'unlearn'] as const;
 export const MIA_FEATURES = ['confidence', 'correctness', 'entropy', 'm_entropy', 'prob'] as const;
 exact<Exact<(typeof DATASETS)[number], DatasetName>>(true);
@@ -133,7 +133,7 @@ const UnpruneObject = z.strictObject({
   variant: z.enum(UNPRUNE_VARIANTS),
   name: z.string().min(1).optional(),
   estimator: z.enum(ESTIMATORS).default('retrain'),
-  order: z.enum(UNPRUNE_ORDERS).default('unlearn-first'),
+  order: z.enum(UNPRUNE_ORDERS).default('unprune-first'),
   /** Estimator epochs (retrain/finetune); default half the training epochs for retrain, 1 for finetune. */
   epochs: int(1).optional(),
 });

@@ -41,4 +41,3 @@ test('filter-level masks and IoU: a filter (last axis) is kept if any of its wei
   assert.deepEqual(Array.from(filterMask(b).layers[0]!.keep), [1, 1, 0]);
   assert.equal(filterIoU(a, b), 1 / 3);
 });
-

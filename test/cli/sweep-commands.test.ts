@@ -1,0 +1,77 @@
+// The sweep commands as a user runs them: validate / plan / run / results, exit statuses and messages.
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { unprune } from '../helpers/cli.js';
+
+const BAD = new URL('../fixtures/bad-specs/', import.meta.url).pathname;
+const TINY = new URL('../fixtures/specs/tiny.yaml', import.meta.url).pathname;
+const EXAMPLES = new URL('../../examples/', import.meta.url).pathname;
+const tmp = () => mkdtempSync(join(tmpdir(), 'unprune-cli-'));
+
+test('bad specs: precise message, exit status 2, nothing written (validate and run)', () => {
+  for (const f of readdirSync(BAD).filter((x) => x.endsWith('.yaml'))) {
+    const expected = /^# expect: (.*)$/m.exec(readFileSync(join(BAD, f), 'utf8'))![1]!;
+    const v = unprune(['validate', join(BAD, f)]);
+    assert.equal(v.status, 2, `${f}: ${v.stderr}`);
+    assert.ok(v.stderr.includes(expected), `${f}: ${v.stderr}`);
+    assert.ok(!v.stderr.includes('    at '), 'no stack trace');
+  }
+  const store = join(tmp(), 'store');
+  const r = unprune(['run', join(BAD, 'unknown-method.yaml'), '--store', store]);
+  assert.equal(r.status, 2);
+  assert.ok(!existsSync(store), 'nothing written');
+  assert.equal(unprune(['validate', join(BAD, 'no-such-file.yaml')]).status, 2);
+  assert.equal(unprune(['run', TINY, '--workers', '0']).status, 2);
+  assert.equal(unprune(['run', TINY, '--format', 'pdf']).status, 2);
+  const limited = unprune(['validate', TINY, '--max-cells', '10']);
+  assert.equal(limited.status, 2);
+  assert.match(limited.stderr, /the grid has 48 cells, above the limit of 10/);
+});
+
+test('validate and plan accept the examples; the paper grid plans to at most a fifth of the naive stage count', () => {
+  const v = unprune(['validate', join(EXAMPLES, 'quickstart.yaml')]);
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /quickstart.yaml: ok — sweep "quickstart", 96 cells/);
+  const p = unprune(['plan', join(EXAMPLES, 'paper-grid.yaml')]);
+  assert.equal(p.status, 0, p.stderr);
+  const ratio = Number(/planned\/naive = ([\d.]+)/.exec(p.stdout)![1]);
+  assert.ok(ratio <= 0.2, p.stdout);
+  const j = JSON.parse(unprune(['plan', join(EXAMPLES, 'paper-grid.yaml'), '--json']).stdout);
+  assert.ok(j.planned * 5 <= j.naive);
+  assert.equal(unprune(['plan', join(EXAMPLES, 'mia-sensitivity.yaml')]).status, 0);
+  for (const cmd of ['validate', 'plan', 'run', 'results', 'backends']) {
+    const h = unprune([cmd, '--help']);
+    assert.equal(h.status, 0);
+    assert.match(h.stdout, /Usage: unprune/);
+  }
+});
+
+test('results by spec file or sweep id, in every format', () => {
+  const store = tmp();
+  const run = unprune(['run', TINY, '--store', store, '--workers', '2', '--format', 'csv']);
+  assert.equal(run.status, 0, run.stderr);
+  assert.match(
+    run.stdout.split('\n')[0]!,
+    /^dataset,arch,seed,prune,sparsity,deletion,deletion_size,unlearn,unprune,ua,ra,ta,mia_efficacy,iou_gold,iou_gold_base,recovery/,
+  );
+  const id = readdirSync(join(store, 'sweeps'))[0]!;
+  const table = unprune(['results', id, '--store', store]);
+  assert.equal(table.status, 0, table.stderr);
+  assert.match(table.stdout, /mean ± std over seeds/);
+  assert.equal(unprune(['results', TINY, '--store', store]).stdout, table.stdout);
+  const md = unprune(['results', id, '--store', store, '--format', 'md']);
+  assert.match(md.stdout, /^# tiny-/);
+  const json = JSON.parse(unprune(['results', id, '--store', store, '--format', 'json']).stdout);
+  assert.equal(json.rows.length, 48);
+  const html = join(store, 'report.html');
+  assert.equal(unprune(['results', id, '--store', store, '--format', 'html', '--out', html]).status, 0);
+  const text = readFileSync(html, 'utf8');
+  assert.match(text, /Metric stability/);
+  assert.ok((text.match(/<svg/g) ?? []).length >= 4);
+  const missing = unprune(['results', 'nope-123', '--store', store]);
+  assert.equal(missing.status, 2);
+  assert.match(missing.stderr, new RegExp(`no sweep "nope-123" in .*; known: ${id}`));
+});

@@ -1,0 +1,98 @@
+import assert from 'node:assert/strict';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { DATASET_NAMES } from '../../ml/data/load-dataset.js';
+import { ARCH_NAMES } from '../../ml/models/architectures.js';
+import { PRUNE_METHODS as ML_PRUNE } from '../../ml/prune/prune-network.js';
+import { UNLEARN_METHODS as ML_UNLEARN } from '../../ml/unlearn/unlearn.js';
+import { ESTIMATORS as ML_ESTIMATORS } from '../../ml/unprune/estimators.js';
+import { MIA_FEATURES as ML_MIA } from '../../ml/metrics/mia.js';
+import {
+  ARCHS,
+  cellCount,
+  DATASETS,
+  ESTIMATORS,
+  MIA_FEATURES,
+  parseSweep,
+  PRUNE_METHODS,
+  SpecError,
+  UNLEARN_METHODS,
+} from '../../sweep/spec.js';
+
+const BAD = new URL('../fixtures/bad-specs/', import.meta.url).pathname;
+
+test('every bad-spec fixture fails with its precise message (first line of the file: "# expect: …")', () => {
+  const files = readdirSync(BAD).filter((f) => f.endsWith('.yaml'));
+  assert.ok(files.length >= 6);
+  for (const f of files) {
+    const text = readFileSync(join(BAD, f), 'utf8');
+    const expected = /^# expect: (.*)$/m.exec(text)![1]!;
+    assert.throws(
+      () => parseSweep(text, { source: f }),
+      (e: unknown) => e instanceof SpecError && e.message.includes(expected),
+      `${f}: expected "${expected}"`,
+    );
+  }
+});
+
+test('the examples validate, with the documented cell counts', () => {
+  const load = (f: string) => parseSweep(readFileSync(new URL(`../../examples/${f}`, import.meta.url), 'utf8'));
+  assert.equal(cellCount(load('quickstart.yaml')), 2 * 4 * 3 * 2 * 2);
+  assert.ok(cellCount(load('paper-grid.yaml')) > 10000);
+  assert.ok(cellCount(load('mia-sensitivity.yaml')) > 0);
+});
+
+test('defaults are filled in and single values become lists', () => {
+  const s = parseSweep(`
+name: d
+dataset: { name: mnist, train: 100 }
+model: { arch: mlp }
+train: { epochs: 1, batch: 8, lr: 0.1 }
+seeds: [0]
+prune: [{ method: omp, sparsity: 0.5 }]
+deletion: { kind: class, classes: 3 }
+unlearn: [{ method: ft }]
+`);
+  assert.deepEqual(s.dataset, [{ name: 'mnist', train: 100, subsetSeed: 0 }]);
+  assert.deepEqual(s.prune[0]!.sparsity, [0.5]);
+  assert.equal(s.train.optimizer, 'sgd');
+  assert.deepEqual(s.unprune, [{ variant: 'none', estimator: 'retrain', order: 'unprune-first' }]);
+  assert.deepEqual(s.evaluate, { miaFeatures: ['confidence'], miaShadow: 1000 });
+  assert.deepEqual(s.deletion, [{ kind: 'class', classes: [3] }]);
+});
+
+test('several problems are reported together, each with its path', () => {
+  assert.throws(
+    () =>
+      parseSweep(`
+name: "bad name!"
+dataset: { name: imagenet }
+model: { arch: mlp }
+train: { epochs: 0, batch: 8, lr: 0.1 }
+seeds: [0]
+prune: [{ method: omp, sparsity: 0.5 }]
+deletion: { kind: random }
+unlearn: [{ method: ft }, { method: forget-me }]
+`),
+    (e: unknown) => {
+      const m = (e as SpecError).problems.join('\n');
+      return (
+        m.includes('name: letters, digits') &&
+        m.includes('dataset.name: "imagenet" is not one of mnist, fashion-mnist, cifar10, synthetic') &&
+        m.includes('train.epochs: 0 is below the minimum 1') &&
+        m.includes('deletion.sizes: required for random deletion') &&
+        m.includes('unlearn[1].method: "forget-me" is not one of retrain, ft, ga')
+      );
+    },
+  );
+});
+
+test("the spec's allowed names equal ml/'s registries", () => {
+  assert.deepEqual([...DATASETS].sort(), [...DATASET_NAMES].sort());
+  assert.deepEqual([...ARCHS].sort(), [...ARCH_NAMES].sort());
+  assert.deepEqual([...PRUNE_METHODS].sort(), [...ML_PRUNE].sort());
+  assert.deepEqual([...UNLEARN_METHODS].sort(), [...ML_UNLEARN].sort());
+  assert.deepEqual([...ESTIMATORS].sort(), [...ML_ESTIMATORS].sort());
+  assert.deepEqual([...MIA_FEATURES].sort(), [...ML_MIA].sort());
+});

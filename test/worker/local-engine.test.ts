@@ -1,0 +1,110 @@
+// The local engine end to end through the CLI, on a seconds-long synthetic sweep: a killed run (SIGKILL) resumes,
+// runs only the missing stages and yields the same rows as an uninterrupted run; a rerun is all cached.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { openStore } from '../../store/artifact-store.js';
+import { rowsFromJsonl, TIMING_COLUMNS, type ResultRow } from '../../sweep/results.js';
+import { unprune, unpruneAsync } from '../helpers/cli.js';
+
+const SPEC = new URL('../fixtures/specs/tiny.yaml', import.meta.url).pathname;
+const tmp = () => mkdtempSync(join(tmpdir(), 'unprune-engine-'));
+
+function manifests(store: string): { kind: string; key: string }[] {
+  const root = join(store, 'stages');
+  let kinds: string[] = [];
+  try {
+    kinds = readdirSync(root);
+  } catch {
+    return [];
+  }
+  return kinds.flatMap((kind) =>
+    readdirSync(join(root, kind))
+      .filter((key) => readdirSync(join(root, kind, key)).includes('manifest.json'))
+      .map((key) => ({ kind, key })),
+  );
+}
+
+function rows(store: string): ResultRow[] {
+  const dir = readdirSync(join(store, 'sweeps'))[0]!;
+  return rowsFromJsonl(readFileSync(join(store, 'sweeps', dir, 'rows.jsonl'), 'utf8'));
+}
+
+/** Rows without wall-time columns (they differ between runs of the same cell). */
+const content = (rs: ResultRow[]) =>
+  rs.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TIMING_COLUMNS.includes(k))));
+
+const summary = (stderr: string) => {
+  const m = /(\d+) stages — (\d+) run, (\d+) cached, (\d+) failed/.exec(stderr);
+  assert.ok(m, stderr);
+  return { total: +m[1]!, run: +m[2]!, cached: +m[3]!, failed: +m[4]! };
+};
+
+test('SIGKILL mid-run, then rerun: only the missing stages run, rows equal an uninterrupted run; a third run is all cached', async () => {
+  const clean = tmp();
+  const a = unprune(['run', SPEC, '--store', clean, '--workers', '2']);
+  assert.equal(a.status, 0, a.stderr);
+  const full = summary(a.stderr);
+  assert.equal(full.run, full.total);
+
+  const killed = tmp();
+  const child = unpruneAsync(['run', SPEC, '--store', killed, '--workers', '2']);
+  const target = Math.floor(full.total / 3);
+  await new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (manifests(killed).length >= target) {
+        clearInterval(poll);
+        child.kill('SIGKILL');
+        resolve();
+      }
+    }, 20);
+    child.on('exit', () => {
+      clearInterval(poll);
+      reject(new Error('the run finished before it could be killed'));
+    });
+  });
+  await new Promise((r) => setTimeout(r, 1500)); // its workers exit on IPC disconnect
+  const present = manifests(killed);
+  assert.ok(present.length < full.total, `${present.length} of ${full.total} done when killed`);
+  // Whatever the kill left behind either verifies completely or has no manifest.
+  const store = openStore(killed);
+  for (const s of present) assert.ok(await store.readStage(s.kind, s.key), `${s.kind}/${s.key} verifies`);
+
+  const b = unprune(['run', SPEC, '--store', killed, '--workers', '2']);
+  assert.equal(b.status, 0, b.stderr);
+  const resumed = summary(b.stderr);
+  console.log(
+    `# killed with ${present.length}/${full.total} stages done; rerun ran ${resumed.run}, cached ${resumed.cached}`,
+  );
+  assert.equal(resumed.cached, present.length);
+  assert.equal(resumed.run, full.total - present.length);
+  assert.deepEqual(content(rows(killed)), content(rows(clean)));
+
+  const c = unprune(['run', SPEC, '--store', killed, '--workers', '2']);
+  assert.equal(c.status, 0, c.stderr);
+  assert.deepEqual(summary(c.stderr), { total: full.total, run: 0, cached: full.total, failed: 0 });
+  assert.equal(c.stdout, b.stdout, 'the same table again');
+  assert.ok(b.stdout.includes('mean ± std over seeds'));
+});
+
+test('a failing stage is reported with its error while independent stages finish; exit status 1', () => {
+  const store = tmp();
+  const spec = join(store, 'two-datasets.yaml');
+  const text = readFileSync(SPEC, 'utf8')
+    .replace(
+      'dataset: { name: synthetic, train: 256, test: 128 }',
+      `dataset:\n  - { name: synthetic, train: 256, test: 128 }\n  - { name: fashion-mnist, train: 256, test: 128, dir: ${store}/no-such-folder }`,
+    )
+    .replace('seeds: [0, 1]', 'seeds: [0]');
+  writeFileSync(spec, text);
+  const r = unprune(['run', spec, '--store', join(store, 's'), '--workers', '2']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /failed: (train|forget) \S+: missing data file .*dataset-fashion-mnist/);
+  const s = summary(r.stderr);
+  assert.ok(s.failed >= 1 && s.run > 0);
+  const got = rows(join(store, 's'));
+  assert.ok(got.length > 0 && got.every((row) => row.dataset === 'synthetic'));
+  assert.match(r.stderr, /cells have no row/);
+});
