@@ -1,0 +1,71 @@
+// The stage activities for Temporal workers: one activity per stage kind (same code as the local engine's), plus
+// `findDone` (which of a batch of stages the store already holds). Idempotent by content key: a stage whose
+// artifacts verify returns at once. Heartbeats carry training progress (at least once per epoch), and a
+// cancellation delivered with a heartbeat aborts the training loop. Permanent errors are non-retryable.
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { openStore, type ArtifactStore } from '../store/artifact-store.js';
+import type { AnyStage, StageKind } from '../sweep/plan.js';
+import type { StageOutcome } from '../sweep/runner.js';
+import { runStage } from './run-stage.js';
+
+export interface StageTask {
+  stage: AnyStage;
+  /** The artifact store (a folder every worker shares, or s3://bucket/prefix). */
+  store: string;
+}
+
+/** Errors that fail the same way on every attempt (bad configuration, unrecoverable input). */
+const PERMANENT = new Set(['DatasetMissingError', 'BackendUnavailableError', 'ForgetSetError', 'DataFileError', 'RangeError']);
+
+const stores = new Map<string, ArtifactStore>();
+const storeAt = (location: string) => {
+  let s = stores.get(location);
+  if (!s) stores.set(location, (s = openStore(location)));
+  return s;
+};
+
+async function stageActivity(task: StageTask): Promise<StageOutcome> {
+  const ctx = Context.current();
+  ctx.heartbeat({ stage: task.stage.key, detail: 'started' });
+  try {
+    return await runStage(task.stage, {
+      store: storeAt(task.store),
+      signal: ctx.cancellationSignal,
+      heartbeat: (detail) => ctx.heartbeat({ stage: task.stage.key, detail }),
+    });
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err));
+    if (PERMANENT.has(e.name)) throw ApplicationFailure.nonRetryable(e.message, e.name);
+    throw e;
+  }
+}
+
+export interface FindDoneInput {
+  store: string;
+  stages: { kind: StageKind; key: string }[];
+}
+
+/** The keys among `stages` whose manifests exist and blobs have their recorded sizes. */
+async function findDone(input: FindDoneInput): Promise<string[]> {
+  const store = storeAt(input.store);
+  const done: string[] = [];
+  for (const [i, s] of input.stages.entries()) {
+    if (await store.isDone(s.kind, s.key)) done.push(s.key);
+    if (i % 200 === 0) Context.current().heartbeat(i);
+  }
+  return done;
+}
+
+export const activities = {
+  train: stageActivity,
+  forget: stageActivity,
+  prune: stageActivity,
+  gold: stageActivity,
+  estimate: stageActivity,
+  unlearn: stageActivity,
+  unprune: stageActivity,
+  evaluate: stageActivity,
+  findDone,
+} satisfies Record<StageKind, (t: StageTask) => Promise<StageOutcome>> & { findDone: typeof findDone };
+
+export type StageActivities = typeof activities;

@@ -1,0 +1,56 @@
+// Types and constants shared by the sweep workflows, the client (CLI) and the workers. No Node built-ins.
+import type { StageKind } from '../sweep/plan.js';
+
+export interface TaskQueues {
+  /** Workflow tasks. */
+  workflows: string;
+  /** Heavy stages: train, prune, gold, estimate, unlearn, unprune. */
+  gpu: string;
+  /** Light stages: forget, evaluate, and store look-ups. */
+  cpu: string;
+}
+
+export const DEFAULT_QUEUES: TaskQueues = { workflows: 'unprune-sweeps', gpu: 'unprune-gpu', cpu: 'unprune-cpu' };
+
+export const QUEUE_OF_KIND: Record<StageKind, 'gpu' | 'cpu'> = {
+  train: 'gpu',
+  prune: 'gpu',
+  gold: 'gpu',
+  estimate: 'gpu',
+  unlearn: 'gpu',
+  unprune: 'gpu',
+  forget: 'cpu',
+  evaluate: 'cpu',
+};
+
+export interface SweepInput {
+  /** The sweep spec as parsed from YAML (validated again inside the workflow). */
+  sweep: unknown;
+  store: string;
+  queues?: Partial<TaskQueues>;
+  /** Activities in flight per shard (default 32). */
+  concurrency?: number;
+  /** Child workflows in flight (default 16). */
+  maxChildren?: number;
+  maxCells?: number;
+}
+
+export interface SweepProgress {
+  total: number;
+  done: number;
+  cached: number;
+  running: number;
+  failed: number;
+  skipped: number;
+  remaining: number;
+  byKind: Record<string, { done: number; cached: number; failed: number }>;
+  shards: { total: number; finished: number };
+  failures: { key: string; error: string }[];
+  etaSeconds: number | null;
+  status: 'planning' | 'running' | 'completed' | 'failed' | 'cancelled';
+}
+
+/** Workflow IDs from the sweep id (name + spec hash): submitting the same spec again attaches to the same run. */
+export function sweepWorkflowId(sweepId: string): string {
+  return `unprune-sweep-${sweepId}`;
+}
