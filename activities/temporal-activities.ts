@@ -4,7 +4,9 @@
 // cancellation delivered with a heartbeat aborts the training loop. Permanent errors are non-retryable.
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { openStore, type ArtifactStore } from '../store/artifact-store.js';
-import type { AnyStage, StageKind } from '../sweep/plan.js';
+import { planSweep, type AnyStage, type StageKind } from '../sweep/plan.js';
+import type { Sweep } from '../sweep/spec.js';
+import { writeRows } from './write-rows.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import { runStage } from './run-stage.js';
 
@@ -15,7 +17,13 @@ export interface StageTask {
 }
 
 /** Errors that fail the same way on every attempt (bad configuration, unrecoverable input). */
-const PERMANENT = new Set(['DatasetMissingError', 'BackendUnavailableError', 'ForgetSetError', 'DataFileError', 'RangeError']);
+const PERMANENT = new Set([
+  'DatasetMissingError',
+  'BackendUnavailableError',
+  'ForgetSetError',
+  'DataFileError',
+  'RangeError',
+]);
 
 const stores = new Map<string, ArtifactStore>();
 const storeAt = (location: string) => {
@@ -56,6 +64,17 @@ async function findDone(input: FindDoneInput): Promise<string[]> {
   return done;
 }
 
+export interface WriteRowsInput {
+  sweep: Sweep;
+  store: string;
+}
+
+/** Ends a sweep: rows.jsonl from the evaluate outputs, as the local engine writes it. Returns rows and missing cells. */
+async function writeSweepRows(input: WriteRowsInput): Promise<{ rows: number; missing: number; path: string }> {
+  const r = await writeRows(storeAt(input.store), planSweep(input.sweep));
+  return { rows: r.rows.length, missing: r.missing, path: r.path };
+}
+
 export const activities = {
   train: stageActivity,
   forget: stageActivity,
@@ -66,6 +85,7 @@ export const activities = {
   unprune: stageActivity,
   evaluate: stageActivity,
   findDone,
-} satisfies Record<StageKind, (t: StageTask) => Promise<StageOutcome>> & { findDone: typeof findDone };
+  writeSweepRows,
+} satisfies Record<StageKind, (t: StageTask) => Promise<StageOutcome>> & Record<string, unknown>;
 
 export type StageActivities = typeof activities;

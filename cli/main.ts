@@ -9,8 +9,11 @@ import { planCounts, planSweep, STAGE_KINDS, type Plan } from '../sweep/plan.js'
 import { formatCsv, formatJson, formatMarkdown, formatTable, rowsFromJsonl, type ResultRow } from '../sweep/results.js';
 import { htmlReport } from '../sweep/report/html-report.js';
 import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
-import { runSweepLocally, writeRows } from '../worker/local-engine.js';
+import { writeRows } from '../activities/write-rows.js';
+import { runSweepLocally } from '../worker/local-engine.js';
 import { progressReporter } from './progress.js';
+import { addTemporalCommands, connectionOptions, runOnTemporal } from './temporal-commands.js';
+import { TemporalUnavailableError, type ConnectionFlags } from '../worker/temporal-connection.js';
 
 /** A user error: exit status 2, nothing started. */
 class UsageError extends Error {}
@@ -120,57 +123,77 @@ program
     else process.stdout.write(planText(plan));
   });
 
-program
-  .command('run')
-  .description('run a sweep on the local engine (resumes from the store), then print its results')
-  .argument('<file>', 'sweep spec')
-  .addOption(storeOption())
-  .addOption(
-    new Option('--workers <n>', 'worker processes (default: one per core)').argParser(positiveInt('--workers')),
-  )
-  .addOption(new Option('--retries <n>', 'extra attempts for a failing stage').default(2).argParser((v) => Number(v)))
-  .addOption(formatOption('table'))
-  .option('--out <file>', 'write the results there instead of stdout')
-  .addOption(maxCellsOption())
-  .action(
-    async (
-      file: string,
-      o: { store: string; workers?: number; retries: number; format: Format; out?: string; maxCells?: number },
-    ) => {
-      const plan = planSweep(loadSpec(file, o.maxCells));
-      const controller = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        if (++interrupts > 1) process.exit(130);
-        console.error('\nstopping: running stages are abandoned (they leave no artifacts); rerun to resume');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
-      const progress = progressReporter(plan.stages.length, process.stderr);
-      const result = await runSweepLocally(plan, {
-        store: o.store,
-        workers: o.workers,
-        retries: o.retries,
-        backend: program.opts<{ backend?: string }>().backend,
-        signal: controller.signal,
-        onEvent: progress.onEvent,
-      }).finally(() => progress.stop());
-      const p = result.summary.progress;
-      console.error(
-        `sweep ${plan.id}: ${p.total} stages — ${p.done} run, ${p.cached} cached, ${p.failed} failed, ${p.skipped} skipped` +
-          `${result.backend ? ` (backend ${result.backend})` : ''}; rows: ${result.rowsPath}`,
-      );
-      for (const f of result.summary.failures) console.error(`failed: ${f.stage.kind} ${f.stage.key}: ${f.error}`);
-      if (controller.signal.aborted) {
-        console.error(`cancelled with ${p.remaining} stages to go; rerun the same command to resume`);
-        process.exit(130);
-      }
-      await emit(await render(result.rows, o.format, plan.id), o.out);
-      if (result.missing) console.error(`${result.missing} cells have no row (a stage on their chain failed)`);
-      if (p.failed > 0) process.exitCode = 1;
+connectionOptions(
+  program
+    .command('run')
+    .description('run a sweep on the local engine (resumes from the store), then print its results')
+    .argument('<file>', 'sweep spec')
+    .addOption(
+      new Option('--engine <engine>', 'local process pool, or Temporal (a configured server, else a local dev server)')
+        .choices(['local', 'temporal'])
+        .default('local'),
+    )
+    .addOption(storeOption())
+    .addOption(
+      new Option('--workers <n>', 'worker processes (default: one per core)').argParser(positiveInt('--workers')),
+    )
+    .addOption(new Option('--retries <n>', 'extra attempts for a failing stage').default(2).argParser((v) => Number(v)))
+    .addOption(formatOption('table'))
+    .option('--out <file>', 'write the results there instead of stdout')
+    .addOption(maxCellsOption()),
+).action(
+  async (
+    file: string,
+    o: ConnectionFlags & {
+      engine: string;
+      store: string;
+      workers?: number;
+      retries: number;
+      format: Format;
+      out?: string;
+      maxCells?: number;
     },
-  );
+  ) => {
+    const plan = planSweep(loadSpec(file, o.maxCells));
+    if (o.engine === 'temporal') {
+      await runOnTemporal(plan.sweep, o.store, o);
+      const text = await openStore(o.store).getText(`sweeps/${plan.id}/rows.jsonl`);
+      await emit(await render(rowsFromJsonl(text ?? ''), o.format, plan.id), o.out);
+      return;
+    }
+    const controller = new AbortController();
+    let interrupts = 0;
+    const onSigint = () => {
+      if (++interrupts > 1) process.exit(130);
+      console.error('\nstopping: running stages are abandoned (they leave no artifacts); rerun to resume');
+      controller.abort();
+    };
+    process.on('SIGINT', onSigint);
+    process.on('SIGTERM', onSigint);
+    const progress = progressReporter(plan.stages.length, process.stderr);
+    const result = await runSweepLocally(plan, {
+      store: o.store,
+      workers: o.workers,
+      retries: o.retries,
+      backend: program.opts<{ backend?: string }>().backend,
+      signal: controller.signal,
+      onEvent: progress.onEvent,
+    }).finally(() => progress.stop());
+    const p = result.summary.progress;
+    console.error(
+      `sweep ${plan.id}: ${p.total} stages — ${p.done} run, ${p.cached} cached, ${p.failed} failed, ${p.skipped} skipped` +
+        `${result.backend ? ` (backend ${result.backend})` : ''}; rows: ${result.rowsPath}`,
+    );
+    for (const f of result.summary.failures) console.error(`failed: ${f.stage.kind} ${f.stage.key}: ${f.error}`);
+    if (controller.signal.aborted) {
+      console.error(`cancelled with ${p.remaining} stages to go; rerun the same command to resume`);
+      process.exit(130);
+    }
+    await emit(await render(result.rows, o.format, plan.id), o.out);
+    if (result.missing) console.error(`${result.missing} cells have no row (a stage on their chain failed)`);
+    if (p.failed > 0) process.exitCode = 1;
+  },
+);
 
 program
   .command('results')
@@ -201,6 +224,8 @@ program
     await emit(await render(rows, o.format, id), o.out);
   });
 
+addTemporalCommands(program, (file) => loadSpec(file), storeOption);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
@@ -211,6 +236,7 @@ try {
     err instanceof BackendUnavailableError ||
     err instanceof SpecError ||
     err instanceof UsageError ||
-    err instanceof StoreError;
+    err instanceof StoreError ||
+    err instanceof TemporalUnavailableError;
   process.exit(usage ? 2 : 1);
 }

@@ -4,10 +4,10 @@
 // cancel kills the running stages (they leave no manifest) and a rerun resumes from the store.
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { openStore, type ArtifactStore } from '../store/artifact-store.js';
-import { decodeJson } from '../store/codec.js';
+import { openStore } from '../store/artifact-store.js';
 import type { AnyStage, Plan } from '../sweep/plan.js';
-import { buildRows, rowsToJsonl, type EvaluationMetrics, type ResultRow } from '../sweep/results.js';
+import type { ResultRow } from '../sweep/results.js';
+import { writeRows } from '../activities/write-rows.js';
 import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
 import { PERMANENT_ERRORS, type ParentMessage, type WorkerMessage } from './stage-messages.js';
 
@@ -136,29 +136,6 @@ class WorkerPool {
     this.closed = true;
     for (const w of this.workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   }
-}
-
-/** Reads every evaluate output the plan's cells need (verified), for building rows. */
-export async function collectMetrics(store: ArtifactStore, plan: Plan): Promise<Map<string, EvaluationMetrics>> {
-  const keys = new Set(plan.cells.flatMap((c) => [c.evaluate, c.goldEvaluate, c.originalEvaluate]));
-  const out = new Map<string, EvaluationMetrics>();
-  for (const key of keys) {
-    const b = await store.readBlob('evaluate', key, 'metrics.json');
-    if (b) out.set(key, decodeJson<EvaluationMetrics>(b));
-  }
-  return out;
-}
-
-/** Writes sweeps/<id>/rows.jsonl (complete cells) and sweep.json (the resolved spec); returns the rows. */
-export async function writeRows(
-  store: ArtifactStore,
-  plan: Plan,
-): Promise<{ rows: ResultRow[]; missing: number; path: string }> {
-  const metrics = await collectMetrics(store, plan);
-  const { rows, missing } = buildRows(plan, (k) => metrics.get(k));
-  const path = `sweeps/${plan.id}/rows.jsonl`;
-  await store.putText(path, rowsToJsonl(rows));
-  return { rows, missing, path };
 }
 
 const sleep = (ms: number, signal?: AbortSignal) =>

@@ -91,8 +91,15 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
     startToCloseTimeout: '10 minutes',
     heartbeatTimeout: '1 minute',
   });
-  const done = new Set(await findDone({ store: input.store, stages: stages.map((s) => ({ kind: s.kind, key: s.key })) }));
-  const report: ShardReport = input.carried ?? { shard: shard.id, progress: zeroProgress(stages.length), byKind: {}, failures: [] };
+  const done = new Set(
+    await findDone({ store: input.store, stages: stages.map((s) => ({ kind: s.kind, key: s.key })) }),
+  );
+  const report: ShardReport = input.carried ?? {
+    shard: shard.id,
+    progress: zeroProgress(stages.length),
+    byKind: {},
+    failures: [],
+  };
   const parent = getExternalWorkflowHandle(input.parentId);
   let executed = 0;
   let sinceSignal = 0;
@@ -189,7 +196,9 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
         const handle: ChildWorkflowHandle<typeof shardWorkflow> = await startChild(shardWorkflow, {
           workflowId: `${workflowInfo().workflowId}/${shard.id}`,
           taskQueue: workflowInfo().taskQueue,
-          args: [{ sweep, store: input.store, queues, shardId: shard.id, parentId: workflowInfo().workflowId, concurrency }],
+          args: [
+            { sweep, store: input.store, queues, shardId: shard.id, parentId: workflowInfo().workflowId, concurrency },
+          ],
         });
         running.set(
           shard.id,
@@ -209,6 +218,12 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
       if (running.size) await Promise.race(running.values());
     }
     refresh();
+    const { writeSweepRows } = proxyActivities<StageActivities>({
+      taskQueue: queues.cpu,
+      startToCloseTimeout: '30 minutes',
+      retry: { maximumAttempts: 5 },
+    });
+    await writeSweepRows({ sweep, store: input.store });
     state.status = state.failed > 0 ? 'failed' : 'completed';
     return state;
   } catch (err) {

@@ -1,0 +1,29 @@
+// Result rows from the store: read every evaluate output a plan's cells need (verified) and write
+// sweeps/<id>/rows.jsonl. Both engines end a sweep with this; `unprune results FILE` uses it to show partial sweeps.
+import type { ArtifactStore } from '../store/artifact-store.js';
+import { decodeJson } from '../store/codec.js';
+import type { Plan } from '../sweep/plan.js';
+import { buildRows, rowsToJsonl, type EvaluationMetrics, type ResultRow } from '../sweep/results.js';
+
+export async function collectMetrics(store: ArtifactStore, plan: Plan): Promise<Map<string, EvaluationMetrics>> {
+  const keys = new Set(plan.cells.flatMap((c) => [c.evaluate, c.goldEvaluate, c.originalEvaluate]));
+  const out = new Map<string, EvaluationMetrics>();
+  for (const key of keys) {
+    const b = await store.readBlob('evaluate', key, 'metrics.json');
+    if (b) out.set(key, decodeJson<EvaluationMetrics>(b));
+  }
+  return out;
+}
+
+/** Writes sweeps/<id>/rows.jsonl (complete cells) and sweep.json (the resolved spec); returns the rows. */
+export async function writeRows(
+  store: ArtifactStore,
+  plan: Plan,
+): Promise<{ rows: ResultRow[]; missing: number; path: string }> {
+  const metrics = await collectMetrics(store, plan);
+  const { rows, missing } = buildRows(plan, (k) => metrics.get(k));
+  const path = `sweeps/${plan.id}/rows.jsonl`;
+  await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
+  await store.putText(path, rowsToJsonl(rows));
+  return { rows, missing, path };
+}

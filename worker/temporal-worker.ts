@@ -1,0 +1,74 @@
+// `unprune worker`: a Temporal worker process. Heavy stages (train, prune, gold, estimate, unlearn, unprune) on
+// the GPU queue, light ones (forget, evaluate, store look-ups) on the CPU queue; workflow tasks run on the CPU side.
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { activities } from '../activities/temporal-activities.js';
+import { initBackend } from '../ml/backend.js';
+import { DEFAULT_QUEUES, type TaskQueues } from '../workflows/sweep-types.js';
+import { TemporalUnavailableError, type TemporalSettings } from './temporal-connection.js';
+
+export const WORKER_QUEUES = ['gpu', 'cpu', 'all'] as const;
+export type WorkerQueue = (typeof WORKER_QUEUES)[number];
+
+export interface WorkerOptions {
+  queue: WorkerQueue;
+  concurrency?: number;
+  queues?: Partial<TaskQueues>;
+  backend?: string;
+  signal?: AbortSignal;
+}
+
+const WORKFLOWS = new URL('../workflows/index.ts', import.meta.url).pathname;
+
+export async function runTemporalWorker(settings: TemporalSettings, opts: WorkerOptions): Promise<void> {
+  const queues = { ...DEFAULT_QUEUES, ...opts.queues };
+  const backend = await initBackend(opts.backend);
+  let connection: NativeConnection;
+  try {
+    connection = await NativeConnection.connect({
+      address: settings.address,
+      tls: settings.tls,
+      apiKey: settings.apiKey,
+    });
+  } catch (err) {
+    throw new TemporalUnavailableError(`cannot reach Temporal at ${settings.address} (${(err as Error).message})`, err);
+  }
+  const gpu = opts.queue === 'gpu' || opts.queue === 'all';
+  const cpu = opts.queue === 'cpu' || opts.queue === 'all';
+  const workers: Worker[] = [];
+  try {
+    if (gpu)
+      workers.push(
+        await Worker.create({
+          connection,
+          namespace: settings.namespace,
+          taskQueue: queues.gpu,
+          activities,
+          maxConcurrentActivityTaskExecutions: opts.concurrency ?? 1,
+        }),
+      );
+    if (cpu) {
+      workers.push(
+        await Worker.create({
+          connection,
+          namespace: settings.namespace,
+          taskQueue: queues.cpu,
+          activities,
+          maxConcurrentActivityTaskExecutions: opts.concurrency ?? 2,
+        }),
+        await Worker.create({
+          connection,
+          namespace: settings.namespace,
+          taskQueue: queues.workflows,
+          workflowsPath: WORKFLOWS,
+        }),
+      );
+    }
+    console.error(
+      `unprune worker: ${settings.address} namespace ${settings.namespace}, queues ${[gpu && queues.gpu, cpu && queues.cpu, cpu && queues.workflows].filter(Boolean).join(', ')}, backend ${backend.name}`,
+    );
+    opts.signal?.addEventListener('abort', () => workers.forEach((w) => w.shutdown()), { once: true });
+    await Promise.all(workers.map((w) => w.run()));
+  } finally {
+    await connection.close();
+  }
+}
