@@ -78,7 +78,7 @@ export function trainHooks(ctx: StageContext, what: string): TrainHooks {
     signal: ctx.signal,
     progressEvery: 20,
     onProgress: ctx.heartbeat
-      ? (p) => ctx.heartbeat!(`${what}: epoch ${p.epoch + 1}/${p.epochs} batch ${p.batch}/${p.batchesPerEpoch}`)
+      ? (p) => ctx.heartbeat!(`${what}: epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batchesPerEpoch}`)
       : undefined,
   };
 }

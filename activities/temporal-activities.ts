@@ -2,7 +2,7 @@
 // `findDone` (which of a batch of stages the store already holds). Idempotent by content key: a stage whose
 // artifacts verify returns at once. Heartbeats carry training progress (at least once per epoch), and a
 // cancellation delivered with a heartbeat aborts the training loop. Permanent errors are non-retryable.
-import { ApplicationFailure, Context } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { openStore, type ArtifactStore } from '../store/artifact-store.js';
 import { planSweep, type AnyStage, type StageKind } from '../sweep/plan.js';
 import type { Sweep } from '../sweep/spec.js';
@@ -43,6 +43,8 @@ async function stageActivity(task: StageTask): Promise<StageOutcome> {
     });
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
+    // Reported as a cancellation (not a failure to retry); the checkpoint stays for a later run.
+    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(e.message);
     if (PERMANENT.has(e.name)) throw ApplicationFailure.nonRetryable(e.message, e.name);
     throw e;
   }

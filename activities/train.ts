@@ -1,9 +1,11 @@
 // `train`: dense training from the seeded init on all of D, or on D_r (D minus a forget set, same batch order).
+// After every epoch it stores a checkpoint (weights + optimiser state, verified like any artifact); a retried or
+// rerun stage resumes from the last one and produces the same bytes as an uninterrupted run.
 import { without } from '../ml/data/dataset.js';
 import { initWeights } from '../ml/models/init-weights.js';
 import { Network } from '../ml/models/network.js';
-import { trainNetwork } from '../ml/train.js';
-import { encodeWeights } from '../store/codec.js';
+import { trainNetwork, type TrainingCheckpoint } from '../ml/train.js';
+import { decodeJson, decodeWeights, encodeJson, encodeWeights } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
 import {
   readIndices,
@@ -16,6 +18,39 @@ import {
   type StageContext,
 } from './stage-context.js';
 
+/** Checkpoints live beside the stages as their own verified records, removed once the stage is stored. */
+export const CHECKPOINT_KIND = 'train-checkpoint';
+
+async function writeCheckpoint(ctx: StageContext, key: string, c: TrainingCheckpoint): Promise<void> {
+  const slots: Record<string, Float32Array> = {};
+  const counts: Record<string, number> = {};
+  for (const [name, list] of Object.entries(c.optimizer.slots)) {
+    counts[name] = list.length;
+    list.forEach((a, i) => (slots[`${name}/${i}`] = a));
+  }
+  await ctx.store.writeStage(
+    CHECKPOINT_KIND,
+    key,
+    {
+      'weights.bin': encodeWeights(c.weights),
+      'slots.bin': encodeWeights(slots),
+      'state.json': encodeJson({ epoch: c.epoch, t: c.optimizer.t, counts }),
+    },
+    { params: { epoch: c.epoch }, inputs: {}, libraries: {} },
+  );
+}
+
+export async function readCheckpoint(ctx: StageContext, key: string): Promise<TrainingCheckpoint | undefined> {
+  const rec = await ctx.store.readStage(CHECKPOINT_KIND, key);
+  if (!rec) return undefined;
+  const state = decodeJson<{ epoch: number; t: number; counts: Record<string, number> }>(rec.blobs['state.json']!);
+  const flat = decodeWeights(rec.blobs['slots.bin']!);
+  const slots = Object.fromEntries(
+    Object.entries(state.counts).map(([name, n]) => [name, Array.from({ length: n }, (_, i) => flat[`${name}/${i}`]!)]),
+  );
+  return { epoch: state.epoch, weights: decodeWeights(rec.blobs['weights.bin']!), optimizer: { t: state.t, slots } };
+}
+
 export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): Promise<void> {
   const start = performance.now();
   const p = stage.params;
@@ -24,12 +59,22 @@ export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): 
   const init = initWeights(def, p.seed);
   let view = trainView(ds);
   if (p.sample === 'retain') view = without(view, await readIndices(ctx, stage.inputs.forget!));
+  const cfg = trainConfig(p.train, p.seed);
+  const resume = await readCheckpoint(ctx, stage.key);
+  if (resume) ctx.heartbeat?.(`resuming train ${p.sample} after epoch ${resume.epoch}/${cfg.epochs}`);
   const net = new Network(def, init);
   try {
-    await trainNetwork(net, view, trainConfig(p.train, p.seed), { hooks: trainHooks(ctx, `train ${p.sample}`) });
+    await trainNetwork(net, view, cfg, {
+      hooks: trainHooks(ctx, `train ${p.sample}`),
+      resume,
+      onEpochEnd: async (epoch, checkpoint) => {
+        if (epoch < cfg.epochs) await writeCheckpoint(ctx, stage.key, checkpoint());
+      },
+    });
     const blobs = { 'weights.bin': encodeWeights(net.getWeights()), 'init.bin': encodeWeights(init) };
     await writeOutputs(ctx, stage, blobs, (performance.now() - start) / 1000);
   } finally {
     net.dispose();
   }
+  await ctx.store.removeStage(CHECKPOINT_KIND, stage.key);
 }

@@ -18,6 +18,12 @@ export interface OptimizerConfig {
   epsilon?: number;
 }
 
+/** The optimiser's state between steps (for checkpoints): the step count and each parameter's slot tensors. */
+export interface OptimizerState {
+  t: number;
+  slots: Record<string, Float32Array[]>;
+}
+
 export class MaskedOptimizer {
   private readonly slots = new Map<string, tf.Variable[]>();
   private t = 0;
@@ -82,6 +88,26 @@ export class MaskedOptimizer {
       this.slots.set(name, s);
     }
     return s;
+  }
+
+  exportState(): OptimizerState {
+    const slots: Record<string, Float32Array[]> = {};
+    for (const [name, list] of this.slots) slots[name] = list.map((v) => (v.dataSync() as Float32Array).slice());
+    return { t: this.t, slots };
+  }
+
+  /** Restores exported state; `vars` (keyed like the grads) gives each slot its shape. */
+  importState(state: OptimizerState, vars: Map<string, tf.Variable>): void {
+    this.dispose();
+    this.t = state.t;
+    for (const [name, arrays] of Object.entries(state.slots)) {
+      const v = vars.get(name);
+      if (!v) throw new Error(`optimizer state names unknown parameter ${name}`);
+      this.slots.set(
+        name,
+        arrays.map((a) => tf.variable(tf.tensor(a, v.shape), false)),
+      );
+    }
   }
 
   dispose(): void {

@@ -6,7 +6,8 @@ import { gatherBatch, type DataView } from './data/dataset.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
 import type { Mask } from './metrics/masks.js';
 import type { Network } from './models/network.js';
-import { MaskedOptimizer, type OptimizerConfig } from './optimizers.js';
+import { MaskedOptimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
+import type { Weights } from './models/network.js';
 
 export type LrSchedule =
   { kind: 'constant' } | { kind: 'step'; milestones: number[]; gamma: number } | { kind: 'cosine'; minLr?: number };
@@ -51,6 +52,17 @@ export interface TrainOptions {
   gradMask?: Mask;
   /** Epoch to start from (for resuming); the batch order of later epochs is unchanged. */
   startEpoch?: number;
+  /** Continue from a checkpoint: weights and optimiser state at the end of `epoch` (bit-exact resumption). */
+  resume?: TrainingCheckpoint;
+  /** Called after every epoch with a way to take a checkpoint (taking one reads every tensor back). */
+  onEpochEnd?: (epoch: number, checkpoint: () => TrainingCheckpoint) => void | Promise<void>;
+}
+
+/** Training state after `epoch` epochs. */
+export interface TrainingCheckpoint {
+  epoch: number;
+  weights: Weights;
+  optimizer: OptimizerState;
 }
 
 export interface TrainSummary {
@@ -194,9 +206,13 @@ export async function trainNetwork(
   const epochLosses: number[] = [];
   const start = performance.now();
   let examples = 0;
+  if (opts.resume) {
+    net.setWeights(opts.resume.weights);
+    opt.importState(opts.resume.optimizer, net.vars);
+  }
   if (opts.mask) enforceMask(net, opts.mask);
   try {
-    for (let epoch = opts.startEpoch ?? 0; epoch < cfg.epochs; epoch++) {
+    for (let epoch = opts.resume?.epoch ?? opts.startEpoch ?? 0; epoch < cfg.epochs; epoch++) {
       const order = epochOrder(view, cfg.seed, epoch);
       const lr = learningRate(cfg, epoch);
       let windowLoss = tf.scalar(0);
@@ -241,6 +257,11 @@ export async function trainNetwork(
       }
       windowLoss.dispose();
       epochLosses.push(epochLoss / batchesPerEpoch);
+      await opts.onEpochEnd?.(epoch + 1, () => ({
+        epoch: epoch + 1,
+        weights: net.getWeights(),
+        optimizer: opt.exportState(),
+      }));
     }
   } finally {
     opt.dispose();

@@ -163,7 +163,10 @@ export function miaEfficacy(
   forget: Outputs,
   features: readonly MiaFeature[] = MIA_FEATURES,
 ): Promise<Record<MiaFeature, number>> {
-  return svcMia({ shadowTrain: headOutputs(retain, test.labels.length), shadowTest: test, targetTest: forget }, features);
+  return svcMia(
+    { shadowTrain: headOutputs(retain, test.labels.length), shadowTest: test, targetTest: forget },
+    features,
+  );
 }
 
 /** Training-privacy MIA: shadow on the first halves of D_r and D_t (by |D_t|/2), target on the rest. */
