@@ -79,8 +79,8 @@ test('activity heartbeats carry training progress, at least once per epoch; a fi
     await new MockActivityEnvironment().run(activities.findDone, {
       store,
       stages: [
-        { kind: 'train', key: stage.key },
-        { kind: 'prune', key: 'prune-x' },
+        { kind: 'train' as const, key: stage.key },
+        { kind: 'prune' as const, key: 'prune-x' },
       ],
     }),
     [stage.key],
