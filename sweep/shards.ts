@@ -64,3 +64,70 @@ export const HISTORY = {
   sizeLimitBytes: 50 * 1024 * 1024,
   payloadLimitBytes: 2 * 1024 * 1024,
 };
+
+export interface HistoryBudget {
+  shards: number;
+  /** Largest shard (stages in its closure) and the most events / bytes any single workflow run records. */
+  maxShardStages: number;
+  maxShardRunEvents: number;
+  maxShardRunBytes: number;
+  parentEvents: number;
+  parentBytes: number;
+  /** Largest single payload: an activity input, a findDone batch, a child's input or a progress signal. */
+  maxPayloadBytes: number;
+  maxPendingActivities: number;
+  maxPendingChildren: number;
+}
+
+/** Upper-bound arithmetic of the workflow histories a plan produces under the shard scheme. */
+export function historyBudget(
+  plan: Plan,
+  opts: { concurrency: number; maxChildren: number; store: string },
+): HistoryBudget {
+  const shards = shardPlan(plan);
+  const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
+  const EVENT_OVERHEAD = 300; // bytes of an event's own fields
+  const REPORT_BYTES = 2000 + 100 * 200; // a progress signal: counts plus up to 100 failure lines
+  const childInput = JSON.stringify({
+    sweep: plan.sweep,
+    store: opts.store,
+    shardId: 'x'.repeat(120),
+    parentId: 'x'.repeat(120),
+  }).length;
+  let maxShardStages = 0;
+  let maxEvents = 0;
+  let maxBytes = 0;
+  let maxPayload = childInput;
+  let signals = 0;
+  for (const shard of shards) {
+    maxShardStages = Math.max(maxShardStages, shard.keys.length);
+    const inputs = shard.keys.map((k) => JSON.stringify({ stage: byKey.get(k), store: opts.store }).length);
+    const findDone = JSON.stringify({
+      store: opts.store,
+      stages: shard.keys.map((key) => ({ kind: 'evaluate', key })),
+    }).length;
+    maxPayload = Math.max(maxPayload, findDone, ...inputs);
+    for (let from = 0; from < shard.keys.length; from += HISTORY.maxStagesPerRun) {
+      const run = inputs.slice(from, from + HISTORY.maxStagesPerRun);
+      const runSignals = Math.ceil(run.length / HISTORY.progressEvery) + 1;
+      signals += runSignals;
+      const events = 3 + 6 + run.length * HISTORY.eventsPerStage + runSignals * 5 + 5;
+      const bytes =
+        events * EVENT_OVERHEAD + childInput + findDone + run.reduce((a, b) => a + b, 0) + runSignals * REPORT_BYTES;
+      maxEvents = Math.max(maxEvents, events);
+      maxBytes = Math.max(maxBytes, bytes);
+    }
+  }
+  const parentEvents = 3 + shards.length * 6 + signals * 4 + 6 + 5;
+  return {
+    shards: shards.length,
+    maxShardStages,
+    maxShardRunEvents: maxEvents,
+    maxShardRunBytes: maxBytes,
+    parentEvents,
+    parentBytes: parentEvents * EVENT_OVERHEAD + shards.length * childInput + signals * REPORT_BYTES,
+    maxPayloadBytes: Math.max(maxPayload, REPORT_BYTES),
+    maxPendingActivities: opts.concurrency,
+    maxPendingChildren: opts.maxChildren,
+  };
+}
