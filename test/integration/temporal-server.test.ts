@@ -34,9 +34,8 @@ test(
       );
       const sweep = parseSweep(text);
       const { handle, plan } = await submitSweep(client, sweep, store, { queues });
-      let seen: SweepProgress | undefined;
       const final = (await handle.result()) as SweepProgress;
-      seen = await handle.query<SweepProgress>('progress').catch(() => final);
+      const seen = await handle.query<SweepProgress>('progress').catch(() => final);
       assert.equal(final.status, 'completed');
       assert.ok(seen.total > 0);
       const rows = rowsFromJsonl((await openStore(store).getText(`sweeps/${plan.id}/rows.jsonl`)) ?? '');
