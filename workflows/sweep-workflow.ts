@@ -4,6 +4,8 @@
 // Deterministic: no Node built-ins (lint), activity types only, time from the workflow clock.
 import {
   ActivityCancellationType,
+  CancellationScope,
+  CancelledFailure,
   continueAsNew,
   defineQuery,
   defineSignal,
@@ -103,13 +105,14 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
   const parent = getExternalWorkflowHandle(input.parentId);
   let executed = 0;
   let sinceSignal = 0;
+  const scope = CancellationScope.current();
   const bump = (kind: string, field: 'done' | 'cached' | 'failed') => {
     const k = (report.byKind[kind] ??= { done: 0, cached: 0, failed: 0 });
     k[field]++;
   };
   const summary = await runStages(stages, {
     concurrency: input.concurrency,
-    shouldStop: () => executed >= HISTORY.maxStagesPerRun,
+    shouldStop: () => executed >= HISTORY.maxStagesPerRun || scope.consideredCancelled,
     execute: async (stage: AnyStage): Promise<StageOutcome> => {
       if (done.has(stage.key)) return 'cached';
       executed++;
@@ -131,6 +134,8 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
     },
   });
   report.progress = summary.progress;
+  // Cancelled: running activities were cancelled (and awaited); the stages they left have no manifest.
+  if (scope.consideredCancelled) throw new CancelledFailure('sweep cancelled');
   if (summary.cancelled && executed >= HISTORY.maxStagesPerRun) {
     // Finished stages are in the store; the next run finds them done and goes on.
     await continueAsNew<typeof shardWorkflow>({ ...input, carried: report });
