@@ -6,7 +6,14 @@ import { SingleBar } from 'cli-progress';
 import { planSweep } from '../sweep/plan.js';
 import { hashText, canonicalJson } from '../sweep/plan.js';
 import type { Sweep } from '../sweep/spec.js';
-import { DEFAULT_QUEUES, sweepWorkflowId, type SweepInput, type SweepProgress } from '../workflows/sweep-types.js';
+import {
+  DEFAULT_QUEUES,
+  SWEEP_NAME_ATTRIBUTE,
+  SWEEP_STATUS_ATTRIBUTE,
+  sweepWorkflowId,
+  type SweepInput,
+  type SweepProgress,
+} from '../workflows/sweep-types.js';
 import {
   temporalSettings,
   TemporalUnavailableError,
@@ -45,15 +52,30 @@ export function uiLink(settings: TemporalSettings, workflowId: string): string {
 export async function submitSweep(client: Client, sweep: Sweep, store: string, extra: Partial<SweepInput> = {}) {
   const plan = planSweep(sweep);
   const workflowId = sweepWorkflowId(plan.id);
-  const input: SweepInput = { sweep, store, ...extra };
-  const handle = await client.workflow.start('sweepWorkflow', {
-    taskQueue: extra.queues?.workflows ?? DEFAULT_QUEUES.workflows,
-    workflowId,
-    args: [input],
-    workflowIdConflictPolicy: 'USE_EXISTING',
-    memo: { sweep: plan.id, specHash: hashText(canonicalJson(sweep)), spec: sweep },
-  });
-  return { handle, workflowId, plan };
+  const start = (searchAttributes: boolean) =>
+    client.workflow.start('sweepWorkflow', {
+      taskQueue: extra.queues?.workflows ?? DEFAULT_QUEUES.workflows,
+      workflowId,
+      args: [{ sweep, store, ...extra, searchAttributes } satisfies SweepInput],
+      workflowIdConflictPolicy: 'USE_EXISTING',
+      memo: { sweep: plan.id, specHash: hashText(canonicalJson(sweep)), spec: sweep },
+      typedSearchAttributes: searchAttributes
+        ? [
+            { key: SWEEP_NAME_ATTRIBUTE, value: sweep.name },
+            { key: SWEEP_STATUS_ATTRIBUTE, value: 'submitted' },
+          ]
+        : undefined,
+    });
+  try {
+    return { handle: await start(true), workflowId, plan, searchAttributes: true };
+  } catch (err) {
+    if (!/search attribute/i.test((err as Error).message)) throw err;
+    console.error(
+      'note: the namespace lacks the UnpruneSweep/UnpruneStatus search attributes; register them with ' +
+        '`temporal operator search-attribute create --name UnpruneSweep --type Keyword` (and UnpruneStatus) to filter sweeps in the UI',
+    );
+    return { handle: await start(false), workflowId, plan, searchAttributes: false };
+  }
 }
 
 export function formatProgress(p: SweepProgress): string {

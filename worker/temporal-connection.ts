@@ -21,7 +21,7 @@ export interface ConnectionFlags {
 }
 
 export function temporalSettings(flags: ConnectionFlags = {}, env: NodeJS.ProcessEnv = process.env): TemporalSettings {
-  const address = flags.address ?? env.TEMPORAL_ADDRESS;
+  const address = flags.address || env.TEMPORAL_ADDRESS || undefined;
   const apiKey = flags.apiKey ?? env.TEMPORAL_API_KEY;
   const cert = env.TEMPORAL_TLS_CLIENT_CERT_PATH;
   const key = env.TEMPORAL_TLS_CLIENT_KEY_PATH;

@@ -1,5 +1,10 @@
 // Types and constants shared by the sweep workflows, the client (CLI) and the workers. No Node built-ins.
+import { defineSearchAttributeKey } from '@temporalio/common';
 import type { StageKind } from '../sweep/plan.js';
+
+/** Search attributes (Keyword) that make sweeps findable in the Temporal UI; register them on the namespace. */
+export const SWEEP_NAME_ATTRIBUTE = defineSearchAttributeKey('UnpruneSweep', 'KEYWORD');
+export const SWEEP_STATUS_ATTRIBUTE = defineSearchAttributeKey('UnpruneStatus', 'KEYWORD');
 
 export interface TaskQueues {
   /** Workflow tasks. */
@@ -33,6 +38,8 @@ export interface SweepInput {
   /** Child workflows in flight (default 16). */
   maxChildren?: number;
   maxCells?: number;
+  /** True when the namespace has the UnpruneSweep/UnpruneStatus search attributes (the workflow keeps status current). */
+  searchAttributes?: boolean;
 }
 
 export interface SweepProgress {

@@ -17,13 +17,21 @@ import {
   workflowInfo,
   type ActivityOptions,
   type ChildWorkflowHandle,
+  upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { StageActivities, StageTask } from '../activities/temporal-activities.js';
 import { planSweep, STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/plan.js';
 import { runStages, type RunProgress, type StageOutcome } from '../sweep/runner.js';
 import { HISTORY, shardPlan, shardStages, type Shard } from '../sweep/shards.js';
 import { validateSweep, type Sweep } from '../sweep/spec.js';
-import { DEFAULT_QUEUES, QUEUE_OF_KIND, type SweepInput, type SweepProgress, type TaskQueues } from './sweep-types.js';
+import {
+  DEFAULT_QUEUES,
+  QUEUE_OF_KIND,
+  SWEEP_STATUS_ATTRIBUTE,
+  type SweepInput,
+  type SweepProgress,
+  type TaskQueues,
+} from './sweep-types.js';
 
 export const progressQuery = defineQuery<SweepProgress>('progress');
 export const shardProgressSignal = defineSignal<[ShardReport]>('shardProgress');
@@ -158,10 +166,14 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
   const maxChildren = input.maxChildren ?? 16;
   const started = Date.now();
   const state = emptyProgress();
+  const setStatus = (status: SweepProgress['status']) => {
+    state.status = status;
+    if (input.searchAttributes) upsertSearchAttributes([{ key: SWEEP_STATUS_ATTRIBUTE, value: status }]);
+  };
   state.total = plan.stages.length;
   state.remaining = plan.stages.length;
   state.shards.total = shards.length;
-  state.status = 'running';
+  setStatus('running');
   const reports = new Map<string, ShardReport>();
   const stageTotals = new Map(shards.map((s) => [s.id, s.keys.length] as const));
   const refresh = () => {
@@ -229,12 +241,12 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
       retry: { maximumAttempts: 5 },
     });
     await writeSweepRows({ sweep, store: input.store });
-    state.status = state.failed > 0 ? 'failed' : 'completed';
+    setStatus(state.failed > 0 ? 'failed' : 'completed');
     return state;
   } catch (err) {
     // Cancelling the sweep cancels its children, and they cancel their running activities (delivered with the
     // activities' next heartbeat); finished stages stay in the store for a later run.
-    if (isCancellation(err)) state.status = 'cancelled';
+    if (isCancellation(err)) setStatus('cancelled');
     throw err;
   }
 }
