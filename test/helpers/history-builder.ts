@@ -49,6 +49,11 @@ export class HistoryBuilder {
   /** Open activities by seq: their scheduled event id. */
   readonly openActivities = new Map<number, { scheduled: number; activityType: string }>();
   private openSignals = new Map<number, number>();
+  /** Open child workflows by seq. */
+  readonly openChildren = new Map<
+    number,
+    { initiated: number; workflowId: string; workflowType: string; started?: number }
+  >();
   done = false;
   private seenCommands = 0;
 
@@ -166,6 +171,22 @@ export class HistoryBuilder {
           },
         });
         this.openSignals.set(c.seq!, id);
+      } else if (c.type === 'child') {
+        const id = this.add(ET.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED, {
+          startChildWorkflowExecutionInitiatedEventAttributes: {
+            namespace: 'default',
+            workflowId: String(c.workflowId),
+            workflowType: { name: String(c.workflowType) },
+            taskQueue: { name: String(c.taskQueue) },
+            input: { payloads: (c.args as unknown[]).map(payload) },
+            workflowTaskCompletedEventId: this.lastWftCompleted,
+          },
+        });
+        this.openChildren.set(c.seq!, {
+          initiated: id,
+          workflowId: String(c.workflowId),
+          workflowType: String(c.workflowType),
+        });
       } else if (c.type === 'complete') {
         this.add(ET.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED, {
           workflowExecutionCompletedEventAttributes: {
@@ -247,6 +268,37 @@ export class HistoryBuilder {
       },
     });
     this.openActivities.delete(seq);
+  }
+
+  /** The server starts the open children (ChildWorkflowExecutionStarted). */
+  childrenStarted(): void {
+    for (const [, ch] of this.openChildren) {
+      if (ch.started) continue;
+      ch.started = this.add(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED, {
+        childWorkflowExecutionStartedEventAttributes: {
+          namespace: 'default',
+          initiatedEventId: ch.initiated,
+          workflowExecution: { workflowId: ch.workflowId, runId: `run-${ch.workflowId}` },
+          workflowType: { name: ch.workflowType },
+        },
+      });
+    }
+  }
+
+  /** A child workflow completes with `result`. */
+  childCompleted(seq: number, result: unknown): void {
+    const ch = this.openChildren.get(seq)!;
+    this.add(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_COMPLETED, {
+      childWorkflowExecutionCompletedEventAttributes: {
+        namespace: 'default',
+        initiatedEventId: ch.initiated,
+        startedEventId: ch.started,
+        workflowExecution: { workflowId: ch.workflowId, runId: `run-${ch.workflowId}` },
+        workflowType: { name: ch.workflowType },
+        result: { payloads: [payload(result)] },
+      },
+    });
+    this.openChildren.delete(seq);
   }
 
   cancelRequested(): void {

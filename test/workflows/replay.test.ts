@@ -3,14 +3,15 @@
 // workflow code, captures the commands of each new workflow task with a recording interceptor, and appends the
 // events a server records for them plus scripted outcomes (regenerate: npx tsx test/fixtures/histories/generate.ts).
 // They cover a fan-out of concurrent activities, stages found cached, a stage that failed once and was retried
-// (attempt 2), a stage failing for good, and a cancel that reaches running activities.
+// (attempt 2), a stage failing for good, a cancel that reaches running activities, and the parent sweep workflow
+// running its head and deletion shards as child workflows, then the rows activity.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 
-const HISTORIES = ['shard-fanout-cached-retry.json', 'shard-cancel.json'];
+const HISTORIES = ['shard-fanout-cached-retry.json', 'shard-cancel.json', 'sweep-shards.json'];
 const load = (f: string) =>
   historyFromJSON(JSON.parse(readFileSync(new URL(`../fixtures/histories/${f}`, import.meta.url), 'utf8')));
 const logger = new DefaultLogger('ERROR');
