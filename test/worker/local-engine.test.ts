@@ -20,11 +20,14 @@ function manifests(store: string): { kind: string; key: string }[] {
   } catch {
     return [];
   }
-  return kinds.flatMap((kind) =>
-    readdirSync(join(root, kind))
-      .filter((key) => readdirSync(join(root, kind, key)).includes('manifest.json'))
-      .map((key) => ({ kind, key })),
-  );
+  // Plan stages only: `train-checkpoint` records are in-progress training state, not stages.
+  return kinds
+    .filter((kind) => !kind.endsWith('-checkpoint'))
+    .flatMap((kind) =>
+      readdirSync(join(root, kind))
+        .filter((key) => readdirSync(join(root, kind, key)).includes('manifest.json'))
+        .map((key) => ({ kind, key })),
+    );
 }
 
 function rows(store: string): ResultRow[] {
