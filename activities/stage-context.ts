@@ -8,6 +8,7 @@ import { buildArch, type ArchName } from '../ml/models/architectures.js';
 import type { ArchDefinition, Weights } from '../ml/models/network.js';
 import type { TrainConfig, TrainHooks } from '../ml/train.js';
 import type { ArtifactStore, StageManifest } from '../store/artifact-store.js';
+import type { StoreOp } from '../store/metered-blob-store.js';
 import {
   decodeIndices,
   decodeJson,
@@ -20,8 +21,21 @@ import {
 import { kindOfKey, type AnyStage, type DatasetRef, type StageNode } from '../sweep/plan.js';
 import type { TrainSpec } from '../sweep/spec.js';
 
+/** What one stage run measured, for metrics (a worker process sends it to the engine with the result). */
+export interface StageStats {
+  examples: number;
+  trainSeconds: number;
+  store: { op: StoreOp; seconds: number; bytes: number }[];
+}
+
+export function emptyStats(): StageStats {
+  return { examples: 0, trainSeconds: 0, store: [] };
+}
+
 export interface StageContext {
   store: ArtifactStore;
+  /** Filled in as the stage runs (training examples and time). */
+  stats?: StageStats;
   /** Aborts long training loops (worker shutdown, Temporal cancellation). */
   signal?: AbortSignal;
   /** Called during training with a short progress line (Temporal heartbeats, local progress). */
@@ -74,12 +88,20 @@ export function trainConfig(spec: TrainSpec, seed: number): TrainConfig {
 }
 
 export function trainHooks(ctx: StageContext, what: string): TrainHooks {
+  // p.examples counts from the start of each training call; a stage may train several times (IMP rounds).
+  let last = 0;
   return {
     signal: ctx.signal,
     progressEvery: 20,
-    onProgress: ctx.heartbeat
-      ? (p) => ctx.heartbeat!(`${what}: epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batchesPerEpoch}`)
-      : undefined,
+    onProgress: (p) => {
+      if (ctx.stats) {
+        const delta = p.examples >= last ? p.examples - last : p.examples;
+        last = p.examples;
+        ctx.stats.examples += delta;
+        ctx.stats.trainSeconds += p.examplesPerSecond > 0 ? delta / p.examplesPerSecond : 0;
+      }
+      ctx.heartbeat?.(`${what}: epoch ${p.epoch}/${p.epochs} batch ${p.batch}/${p.batchesPerEpoch}`);
+    },
   };
 }
 

@@ -3,7 +3,8 @@
 // artifacts verify returns at once. Heartbeats carry training progress (at least once per epoch), and a
 // cancellation delivered with a heartbeat aborts the training loop. Permanent errors are non-retryable.
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { openStore, type ArtifactStore } from '../store/artifact-store.js';
+import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
+import { emptyStats, type StageStats } from './stage-context.js';
 import { planSweep, type AnyStage, type StageKind } from '../sweep/plan.js';
 import type { Sweep } from '../sweep/spec.js';
 import { writeRows } from './write-rows.js';
@@ -26,27 +27,51 @@ const PERMANENT = new Set([
 ]);
 
 const stores = new Map<string, ArtifactStore>();
-const storeAt = (location: string) => {
+/** A store per location; with `stats`, a metered view that charges operations to that stage. */
+const storeAt = (location: string, stats?: StageStats) => {
+  if (stats) return openStore(location, (op, seconds, bytes) => stats.store.push({ op, seconds, bytes }));
   let s = stores.get(location);
   if (!s) stores.set(location, (s = openStore(location)));
   return s;
 };
 
+/** Receives stage events for metrics; the worker installs its prom-client metrics here. */
+export interface StageObserver {
+  stageStarted(kind: string): void;
+  stageEnded(kind: string, outcome: 'completed' | 'cached' | 'failed', seconds: number): void;
+  recordStats(kind: string, stats: StageStats, store: string): void;
+}
+let observer: StageObserver | undefined;
+export function observeStages(o: StageObserver | undefined): void {
+  observer = o;
+}
+
 async function stageActivity(task: StageTask): Promise<StageOutcome> {
   const ctx = Context.current();
   ctx.heartbeat({ stage: task.stage.key, detail: 'started' });
+  const kind = task.stage.kind;
+  const start = performance.now();
+  const stats = emptyStats();
+  observer?.stageStarted(kind);
+  let outcome: 'completed' | 'cached' | 'failed' = 'failed';
   try {
-    return await runStage(task.stage, {
-      store: storeAt(task.store),
+    const r = await runStage(task.stage, {
+      store: storeAt(task.store, stats),
+      stats,
       signal: ctx.cancellationSignal,
       heartbeat: (detail) => ctx.heartbeat({ stage: task.stage.key, detail }),
     });
+    outcome = r === 'cached' ? 'cached' : 'completed';
+    return r;
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));
     // Reported as a cancellation (not a failure to retry); the checkpoint stays for a later run.
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure(e.message);
     if (PERMANENT.has(e.name)) throw ApplicationFailure.nonRetryable(e.message, e.name);
     throw e;
+  } finally {
+    observer?.stageEnded(kind, outcome, (performance.now() - start) / 1000);
+    observer?.recordStats(kind, stats, storeKind(task.store));
   }
 }
 

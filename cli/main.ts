@@ -11,6 +11,7 @@ import { htmlReport } from '../sweep/report/html-report.js';
 import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
 import { writeRows } from '../activities/write-rows.js';
 import { runSweepLocally } from '../worker/local-engine.js';
+import { serveMetrics, UnpruneMetrics } from '../worker/metrics.js';
 import { progressReporter } from './progress.js';
 import { addTemporalCommands, connectionOptions, runOnTemporal } from './temporal-commands.js';
 import { TemporalUnavailableError, type ConnectionFlags } from '../worker/temporal-connection.js';
@@ -140,7 +141,19 @@ connectionOptions(
     .addOption(new Option('--retries <n>', 'extra attempts for a failing stage').default(2).argParser((v) => Number(v)))
     .addOption(formatOption('table'))
     .option('--out <file>', 'write the results there instead of stdout')
-    .addOption(maxCellsOption()),
+    .addOption(maxCellsOption())
+    .addOption(
+      new Option('--metrics-port <port>', 'serve Prometheus metrics on /metrics (0: any free port)').argParser((v) =>
+        Number(v),
+      ),
+    )
+    .option('--metrics-host <host>', 'address /metrics binds to', '127.0.0.1')
+    .addOption(
+      new Option('--metrics-linger <seconds>', 'keep serving /metrics this long after the run')
+        .default(0)
+        .argParser((v) => Number(v)),
+    )
+    .option('--pushgateway <url>', 'push the final metrics to a Prometheus Pushgateway (job "unprune")'),
 ).action(
   async (
     file: string,
@@ -152,9 +165,18 @@ connectionOptions(
       format: Format;
       out?: string;
       maxCells?: number;
+      metricsPort?: number;
+      metricsHost: string;
+      metricsLinger: number;
+      pushgateway?: string;
     },
   ) => {
     const plan = planSweep(loadSpec(file, o.maxCells));
+    const metrics =
+      o.metricsPort !== undefined || o.pushgateway ? new UnpruneMetrics({ role: 'local-engine' }) : undefined;
+    const served =
+      metrics && o.metricsPort !== undefined ? await serveMetrics(metrics, o.metricsPort, o.metricsHost) : undefined;
+    if (served) console.error(`metrics: ${served.url}`);
     if (o.engine === 'temporal') {
       await runOnTemporal(plan.sweep, o.store, o);
       const text = await openStore(o.store).getText(`sweeps/${plan.id}/rows.jsonl`);
@@ -178,7 +200,16 @@ connectionOptions(
       backend: program.opts<{ backend?: string }>().backend,
       signal: controller.signal,
       onEvent: progress.onEvent,
+      metrics,
     }).finally(() => progress.stop());
+    if (metrics && o.pushgateway) {
+      await metrics.push(o.pushgateway, 'unprune');
+      console.error(`pushed metrics to ${o.pushgateway}`);
+    }
+    if (served) {
+      if (o.metricsLinger > 0) await new Promise((r) => setTimeout(r, o.metricsLinger * 1000));
+      served.server.close();
+    }
     const p = result.summary.progress;
     console.error(
       `sweep ${plan.id}: ${p.total} stages — ${p.done} run, ${p.cached} cached, ${p.failed} failed, ${p.skipped} skipped` +

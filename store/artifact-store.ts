@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { StoreError, type BlobStore } from './blob-store.js';
 import { FsBlobStore } from './fs.js';
+import { MeteredBlobStore, type StoreListener } from './metered-blob-store.js';
 import { S3BlobStore, s3SettingsFromUrl } from './s3.js';
 
 export const MANIFEST = 'manifest.json';
@@ -128,8 +129,10 @@ export class ArtifactStore {
 export const DEFAULT_STORE = '.unprune';
 
 /** `--store` → a store: `s3://bucket/prefix` (S3 via minio) or a folder (default ./.unprune). */
-export function openStore(location: string = DEFAULT_STORE): ArtifactStore {
-  return new ArtifactStore(
-    location.startsWith('s3://') ? new S3BlobStore(s3SettingsFromUrl(location)) : new FsBlobStore(location),
-  );
+export function openStore(location: string = DEFAULT_STORE, listener?: StoreListener): ArtifactStore {
+  const blobs = location.startsWith('s3://') ? new S3BlobStore(s3SettingsFromUrl(location)) : new FsBlobStore(location);
+  return new ArtifactStore(listener ? new MeteredBlobStore(blobs, listener) : blobs);
 }
+
+/** The store's kind for metric labels. */
+export const storeKind = (location: string) => (location.startsWith('s3://') ? 's3' : 'fs');

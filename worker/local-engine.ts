@@ -4,7 +4,9 @@
 // cancel kills the running stages (they leave no manifest) and a rerun resumes from the store.
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { openStore } from '../store/artifact-store.js';
+import { openStore, storeKind } from '../store/artifact-store.js';
+import type { StageStats } from '../activities/stage-context.js';
+import type { UnpruneMetrics } from './metrics.js';
 import type { AnyStage, Plan } from '../sweep/plan.js';
 import type { ResultRow } from '../sweep/results.js';
 import { writeRows } from '../activities/write-rows.js';
@@ -21,6 +23,8 @@ export interface LocalRunOptions {
   retryDelayMs?: number;
   onEvent?: (e: RunEvent<AnyStage> | { type: 'retry'; stage: AnyStage; attempt: number; error: string }) => void;
   signal?: AbortSignal;
+  /** Records stage, store, training and result metrics (served by the CLI on /metrics). */
+  metrics?: UnpruneMetrics;
 }
 
 export interface LocalRunResult {
@@ -95,19 +99,19 @@ class WorkerPool {
     if (next) void this.acquire().then(next);
   }
 
-  async run(stage: AnyStage): Promise<StageOutcome> {
+  async run(stage: AnyStage): Promise<{ outcome: StageOutcome; stats: StageStats }> {
     if (this.closed) throw new CancelledError();
     const w = await this.acquire();
     try {
       this.backend ??= await w.ready;
       await w.ready;
-      return await new Promise<StageOutcome>((resolve, reject) => {
+      return await new Promise<{ outcome: StageOutcome; stats: StageStats }>((resolve, reject) => {
         const onMessage = (m: WorkerMessage) => {
           if (m.type === 'ready' || m.key !== stage.key) return;
           cleanup();
-          if (m.type === 'result') resolve(m.outcome);
+          if (m.type === 'result') resolve({ outcome: m.outcome, stats: m.stats });
           else {
-            const err = new Error(m.message);
+            const err = Object.assign(new Error(m.message), { stats: m.stats });
             err.name = m.name;
             reject(err);
           }
@@ -154,6 +158,8 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
     UNPRUNE_WORKER_BACKEND: opts.backend ?? process.env.UNPRUNE_BACKEND ?? '',
   });
   const retries = opts.retries ?? 2;
+  const metrics = opts.metrics;
+  const kindOfStore = storeKind(opts.store);
   const baseDelay = opts.retryDelayMs ?? 500;
   const onAbort = () => pool.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -161,16 +167,36 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
     const summary = await runStages(plan.stages, {
       concurrency: workers,
       shouldStop: () => opts.signal?.aborted ?? false,
-      onEvent: opts.onEvent,
+      onEvent: (e) => {
+        metrics?.recordSweep(plan.id, e.progress);
+        opts.onEvent?.(e);
+      },
       execute: async (stage) => {
-        if (await store.isDone(stage.kind, stage.key)) return 'cached';
+        const start = performance.now();
+        const seconds = () => (performance.now() - start) / 1000;
+        if (await store.isDone(stage.kind, stage.key)) {
+          metrics?.stageEnded(stage.kind, 'cached', seconds(), undefined, false);
+          return 'cached';
+        }
+        metrics?.stageStarted(stage.kind);
         for (let attempt = 0; ; attempt++) {
           try {
-            return await pool.run(stage);
+            const r = await pool.run(stage);
+            metrics?.stageEnded(stage.kind, r.outcome === 'cached' ? 'cached' : 'completed', seconds(), undefined);
+            metrics?.recordStats(stage.kind, r.stats, kindOfStore);
+            return r.outcome;
           } catch (err) {
-            const e = err as Error;
-            if (e instanceof CancelledError || opts.signal?.aborted) throw new CancelledError();
-            if (attempt >= retries || PERMANENT_ERRORS.includes(e.name)) throw e;
+            const e = err as Error & { stats?: StageStats };
+            if (e.stats) metrics?.recordStats(stage.kind, e.stats, kindOfStore);
+            if (e instanceof CancelledError || opts.signal?.aborted) {
+              metrics?.stagesInFlight.dec({ kind: stage.kind });
+              throw new CancelledError();
+            }
+            if (attempt >= retries || PERMANENT_ERRORS.includes(e.name)) {
+              metrics?.stageEnded(stage.kind, 'failed', seconds());
+              throw e;
+            }
+            metrics?.stageEnded(stage.kind, 'retried', seconds(), undefined, false);
             opts.onEvent?.({ type: 'retry', stage, attempt: attempt + 1, error: e.message });
             await sleep(baseDelay * 2 ** attempt, opts.signal);
           }
@@ -180,6 +206,8 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
     summary.failures = summary.failures.filter((f) => f.error !== 'cancelled');
     summary.progress.failed = summary.failures.length;
     const { rows, missing, path } = await writeRows(store, plan);
+    metrics?.recordResults(plan.id, rows);
+    metrics?.recordSweep(plan.id, summary.progress, { total: plan.cells.length, done: rows.length, failed: missing });
     return { summary, rows, missing, rowsPath: `${store.location}/${path}`, backend: pool.backend };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

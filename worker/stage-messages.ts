@@ -1,12 +1,13 @@
 // The local engine's protocol with its worker processes.
 import type { AnyStage } from '../sweep/plan.js';
 import type { StageOutcome } from '../sweep/runner.js';
+import type { StageStats } from '../activities/stage-context.js';
 
 export type ParentMessage = { type: 'run'; stage: AnyStage };
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
-  | { type: 'result'; key: string; outcome: StageOutcome; seconds: number }
-  | { type: 'error'; key: string; name: string; message: string };
+  | { type: 'result'; key: string; outcome: StageOutcome; seconds: number; stats: StageStats }
+  | { type: 'error'; key: string; name: string; message: string; stats: StageStats };
 
 /** Errors that fail the same way on every attempt: retrying them only delays the report. */
 export const PERMANENT_ERRORS = ['DatasetMissingError', 'BackendUnavailableError', 'ForgetSetError', 'DataFileError'];

@@ -2,6 +2,7 @@
 // It exits when the parent goes away (IPC disconnect), so a killed run leaves no stage half-written under a
 // manifest: blobs land first and the manifest last, and an interrupted stage simply has no manifest.
 import { runStage } from '../activities/run-stage.js';
+import { emptyStats } from '../activities/stage-context.js';
 import { initBackend } from '../ml/backend.js';
 import { openStore } from '../store/artifact-store.js';
 import type { ParentMessage, WorkerMessage } from './stage-messages.js';
@@ -19,18 +20,22 @@ if (!storeLocation || !process.send) {
   console.error('stage-process.ts is started by the local engine (it needs an IPC channel and UNPRUNE_WORKER_STORE)');
   process.exit(2);
 }
-const store = openStore(storeLocation);
+// Store operations are charged to the stage running at the time (one stage at a time per process).
+let current = emptyStats();
+const store = openStore(storeLocation, (op, seconds, bytes) => current.store.push({ op, seconds, bytes }));
 const backend = await initBackend(process.env.UNPRUNE_WORKER_BACKEND || undefined);
 send({ type: 'ready', backend: backend.name });
 
 process.on('message', (msg: ParentMessage) => {
   if (msg.type !== 'run') return;
   const start = performance.now();
-  runStage(msg.stage, { store }).then(
-    (outcome) => send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000 }),
+  const stats = (current = emptyStats());
+  runStage(msg.stage, { store, stats }).then(
+    (outcome) =>
+      send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000, stats }),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
-      send({ type: 'error', key: msg.stage.key, name: e.name, message: e.message });
+      send({ type: 'error', key: msg.stage.key, name: e.name, message: e.message, stats });
     },
   );
 });
