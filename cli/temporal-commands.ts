@@ -134,10 +134,16 @@ export function addTemporalCommands(
       .option('--concurrency <n>', 'activities at once per queue', (v) => Number(v))
       .option('--gpu-queue <name>', 'GPU task queue name', DEFAULT_QUEUES.gpu)
       .option('--cpu-queue <name>', 'CPU task queue name', DEFAULT_QUEUES.cpu)
-      .option('--workflow-queue <name>', 'workflow task queue name', DEFAULT_QUEUES.workflows),
+      .option('--workflow-queue <name>', 'workflow task queue name', DEFAULT_QUEUES.workflows)
+      .option('--metrics-port <port>', "serve unprune's Prometheus metrics on /metrics", (v) => Number(v))
+      .option('--sdk-metrics-port <port>', "serve the Temporal SDK's runtime metrics", (v) => Number(v))
+      .option('--metrics-host <host>', 'address the metrics endpoints bind to', '127.0.0.1'),
   ).action(
     async (
       o: ConnectionFlags & {
+        metricsPort?: number;
+        sdkMetricsPort?: number;
+        metricsHost: string;
         queue: WorkerQueue;
         concurrency?: number;
         gpuQueue: string;
@@ -152,6 +158,9 @@ export function addTemporalCommands(
         queue: o.queue,
         concurrency: o.concurrency,
         queues: { gpu: o.gpuQueue, cpu: o.cpuQueue, workflows: o.workflowQueue },
+        metricsPort: o.metricsPort,
+        sdkMetricsPort: o.sdkMetricsPort,
+        metricsHost: o.metricsHost,
         backend: program.opts<{ backend?: string }>().backend,
         signal: controller.signal,
       });

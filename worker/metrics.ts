@@ -28,10 +28,10 @@ export class UnpruneMetrics {
     const r = [this.registry];
     if (opts.role) this.registry.setDefaultLabels({ role: opts.role });
     if (opts.defaultMetrics !== false) {
-      collectDefaultMetrics({ register: this.registry, prefix: 'unprune_process_' });
+      collectDefaultMetrics({ register: this.registry, prefix: 'unprune_' });
       // prom-client names these gauges *_total, which `promtool check metrics` rejects; the rest stay.
       for (const n of ['active_handles', 'active_requests', 'active_resources'])
-        this.registry.removeSingleMetric(`unprune_process_nodejs_${n}_total`);
+        this.registry.removeSingleMetric(`unprune_nodejs_${n}_total`);
     }
     this.stageDuration = new Histogram({
       name: 'unprune_stage_duration_seconds',

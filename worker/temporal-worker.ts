@@ -1,7 +1,8 @@
 // `unprune worker`: a Temporal worker process. Heavy stages (train, prune, gold, estimate, unlearn, unprune) on
 // the GPU queue, light ones (forget, evaluate, store look-ups) on the CPU queue; workflow tasks run on the CPU side.
-import { NativeConnection, Worker } from '@temporalio/worker';
-import { activities } from '../activities/temporal-activities.js';
+import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { activities, observeStages } from '../activities/temporal-activities.js';
+import { serveMetrics, UnpruneMetrics } from './metrics.js';
 import { initBackend } from '../ml/backend.js';
 import { DEFAULT_QUEUES, type TaskQueues } from '../workflows/sweep-types.js';
 import { TemporalUnavailableError, type TemporalSettings } from './temporal-connection.js';
@@ -11,6 +12,10 @@ export type WorkerQueue = (typeof WORKER_QUEUES)[number];
 
 export interface WorkerOptions {
   queue: WorkerQueue;
+  /** Serve unprune's metrics on this port (/metrics), and the Temporal SDK's own on sdkMetricsPort. */
+  metricsPort?: number;
+  metricsHost?: string;
+  sdkMetricsPort?: number;
   concurrency?: number;
   queues?: Partial<TaskQueues>;
   backend?: string;
@@ -22,6 +27,19 @@ const WORKFLOWS = new URL('../workflows/index.ts', import.meta.url).pathname;
 export async function runTemporalWorker(settings: TemporalSettings, opts: WorkerOptions): Promise<void> {
   const queues = { ...DEFAULT_QUEUES, ...opts.queues };
   const backend = await initBackend(opts.backend);
+  const host = opts.metricsHost ?? '127.0.0.1';
+  if (opts.sdkMetricsPort !== undefined) {
+    // The SDK's runtime metrics (polls, task latencies, slots) from its Rust core's own Prometheus exporter.
+    Runtime.install({
+      telemetryOptions: {
+        metrics: { prometheus: { bindAddress: `${host}:${opts.sdkMetricsPort}`, countersTotalSuffix: true } },
+      },
+    });
+  }
+  const metrics = new UnpruneMetrics({ role: `worker-${opts.queue}` });
+  observeStages(metrics);
+  const served = opts.metricsPort !== undefined ? await serveMetrics(metrics, opts.metricsPort, host) : undefined;
+  if (served) console.error(`unprune worker metrics: ${served.url}`);
   let connection: NativeConnection;
   try {
     connection = await NativeConnection.connect({
@@ -70,5 +88,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
     await Promise.all(workers.map((w) => w.run()));
   } finally {
     await connection.close();
+    served?.server.close();
+    observeStages(undefined);
   }
 }
