@@ -16,6 +16,8 @@ export interface WorkerOptions {
   metricsPort?: number;
   metricsHost?: string;
   sdkMetricsPort?: number;
+  /** Give up after this many connection attempts (default: keep trying until the signal aborts). */
+  connectAttempts?: number;
   concurrency?: number;
   queues?: Partial<TaskQueues>;
   backend?: string;
@@ -40,15 +42,34 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
   observeStages(metrics);
   const served = opts.metricsPort !== undefined ? await serveMetrics(metrics, opts.metricsPort, host) : undefined;
   if (served) console.error(`unprune worker metrics: ${served.url}`);
-  let connection: NativeConnection;
-  try {
-    connection = await NativeConnection.connect({
-      address: settings.address,
-      tls: settings.tls,
-      apiKey: settings.apiKey,
-    });
-  } catch (err) {
-    throw new TemporalUnavailableError(`cannot reach Temporal at ${settings.address} (${(err as Error).message})`, err);
+  // Workers often start before the server is ready (compose): keep trying, with backoff, until stopped.
+  let connection: NativeConnection | undefined;
+  for (let attempt = 1; !connection; attempt++) {
+    try {
+      connection = await NativeConnection.connect({
+        address: settings.address,
+        tls: settings.tls,
+        apiKey: settings.apiKey,
+      });
+    } catch (err) {
+      if (opts.signal?.aborted || opts.connectAttempts === attempt)
+        throw new TemporalUnavailableError(
+          `cannot reach Temporal at ${settings.address} (${(err as Error).message})`,
+          err,
+        );
+      const wait = Math.min(30, 2 ** Math.min(attempt - 1, 5));
+      console.error(
+        `unprune worker: cannot reach Temporal at ${settings.address} (attempt ${attempt}: ${(err as Error).message}); retrying in ${wait} s`,
+      );
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, wait * 1000);
+        opts.signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+      });
+      if (opts.signal?.aborted) {
+        served?.server.close();
+        return;
+      }
+    }
   }
   const gpu = opts.queue === 'gpu' || opts.queue === 'all';
   const cpu = opts.queue === 'cpu' || opts.queue === 'all';

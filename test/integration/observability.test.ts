@@ -48,12 +48,15 @@ const daemons = tmp();
 let prometheus: string;
 let pushgateway: string;
 let metricsPort: number;
+let workerPort: number;
 before(async () => {
   metricsPort = await freePort();
+  workerPort = await freePort();
   const config = join(daemons, 'prometheus.yml');
   writeFileSync(
     config,
-    `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: unprune-local\n    static_configs: [{ targets: ['127.0.0.1:${metricsPort}'] }]\n`,
+    `global: { scrape_interval: 1s }\nscrape_configs:\n  - job_name: unprune-local\n    static_configs: [{ targets: ['127.0.0.1:${metricsPort}'] }]\n` +
+      `  - job_name: unprune-worker\n    static_configs: [{ targets: ['127.0.0.1:${workerPort}'] }]\n`,
   );
   prometheus = execFileSync('bash', [SCRIPT, 'start', join(daemons, 'd'), config, String(await freePort())], {
     encoding: 'utf8',
@@ -68,8 +71,14 @@ after(() => {
   execFileSync('bash', [SCRIPT, 'stop', join(daemons, 'd')]);
 });
 
-test('Prometheus scrapes a local engine during a sweep; PromQL over its API sees stage counters and the histogram; promtool accepts the exposition', async () => {
+test('Prometheus scrapes a local engine during a sweep (and a worker process); PromQL over its API sees stage counters and the histogram; promtool accepts the exposition', async () => {
   const store = tmp();
+  // A Temporal worker with no server to reach keeps retrying and serves its metrics meanwhile.
+  const worker = spawn(
+    process.execPath,
+    [BIN, 'worker', '--metrics-port', String(workerPort), '--address', '127.0.0.1:9'],
+    { stdio: 'ignore' },
+  );
   const run = spawn(
     process.execPath,
     [
@@ -116,6 +125,14 @@ test('Prometheus scrapes a local engine during a sweep; PromQL over its API sees
   console.log(
     `# Prometheus saw ${total[0]?.value[1]} finished stages, p90 stage time ${Number(p90[0]?.value[1]).toFixed(2)} s, ${examples[0]?.value[1]} training examples; kinds: ${byKind.map((r) => r.metric.kind).join(', ')}`,
   );
+  const workerUp = await promQuery(prometheus, 'max_over_time(up{job="unprune-worker"}[5m])');
+  const workerMemory = await promQuery(
+    prometheus,
+    'max_over_time(unprune_process_resident_memory_bytes{job="unprune-worker"}[5m])',
+  );
+  worker.kill('SIGINT');
+  assert.equal(workerUp[0]?.value[1], '1', 'the worker process was scraped');
+  assert.ok(Number(workerMemory[0]?.value[1]) > 0);
   assert.equal(Number(total[0]!.value[1]), 138);
   assert.ok(byKind.length >= 7);
   assert.ok(Number(p90[0]!.value[1]) > 0);
