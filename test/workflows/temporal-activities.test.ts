@@ -123,3 +123,24 @@ test('a cancelled activity stops within one heartbeat; the retry resumes from it
   assert.deepEqual(b, a, 'bit-identical to the uninterrupted run');
   assert.equal(await openStore(store).readStage('train-checkpoint', stage.key), null, 'checkpoint removed');
 });
+
+test('activities report to the worker metrics: stage counts and duration, training examples, store traffic', async () => {
+  const { UnpruneMetrics } = await import('../../worker/metrics.js');
+  const { observeStages } = await import('../../activities/temporal-activities.js');
+  const metrics = new UnpruneMetrics({ defaultMetrics: false });
+  observeStages(metrics);
+  try {
+    const store = tmp();
+    const stage = trainStageOf(2);
+    await new MockActivityEnvironment().run(activities.train, { stage, store });
+    await new MockActivityEnvironment().run(activities.train, { stage, store });
+    const text = await metrics.registry.metrics();
+    assert.match(text, /unprune_stages_total\{kind="train",outcome="completed"\} 1/);
+    assert.match(text, /unprune_stages_total\{kind="train",outcome="cached"\} 1/);
+    assert.match(text, /unprune_training_examples_total\{kind="train"\} 1024/);
+    assert.match(text, /unprune_store_bytes_total\{store="fs",direction="written"\} [1-9]/);
+    assert.match(text, /unprune_stages_in_flight\{kind="train"\} 0/);
+  } finally {
+    observeStages(undefined);
+  }
+});
