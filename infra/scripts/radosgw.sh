@@ -3,6 +3,7 @@
 #   radosgw.sh start DIR   installs the packages if missing, starts the daemons in DIR, waits until S3 answers,
 #                          and prints the UNPRUNE_S3_* settings as `export` lines
 #   radosgw.sh stop DIR    stops the daemons started in DIR (by their recorded PIDs) and removes DIR
+# Starting again in the same DIR replaces the cluster running there.
 # Recipe: ../../shared/notes/radosgw.md. Port: RADOSGW_PORT (default 7480); monitor port RADOSGW_MON_PORT (6789).
 set -euo pipefail
 
@@ -30,6 +31,8 @@ stop() {
 
 if [[ "$cmd" == stop ]]; then stop; exit 0; fi
 [[ "$cmd" == start ]] || { echo "unknown command $cmd" >&2; exit 2; }
+# Idempotent: a cluster started before in DIR is stopped and replaced by a fresh one.
+stop
 
 if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v uuidgen >/dev/null; then
   echo "installing ceph-mon ceph-osd radosgw uuid-runtime (Debian)" >&2
