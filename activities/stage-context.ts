@@ -26,6 +26,8 @@ export interface StageStats {
   examples: number;
   trainSeconds: number;
   store: { op: StoreOp; seconds: number; bytes: number }[];
+  /** Artifacts that failed their check while this stage read them. */
+  corrupt?: { path: string; reason: string }[];
 }
 
 export function emptyStats(): StageStats {

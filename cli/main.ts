@@ -138,7 +138,11 @@ connectionOptions(
     .addOption(
       new Option('--workers <n>', 'worker processes (default: one per core)').argParser(positiveInt('--workers')),
     )
-    .addOption(new Option('--retries <n>', 'extra attempts for a failing stage').default(2).argParser((v) => Number(v)))
+    .addOption(
+      new Option('--retries <n>', 'extra attempts for a failing stage (backoff 1 s, doubling, at most 30 s)')
+        .default(4)
+        .argParser((v) => Number(v)),
+    )
     .addOption(formatOption('table'))
     .option('--out <file>', 'write the results there instead of stdout')
     .addOption(maxCellsOption())
@@ -200,6 +204,7 @@ connectionOptions(
       backend: program.opts<{ backend?: string }>().backend,
       signal: controller.signal,
       onEvent: progress.onEvent,
+      onCorrupt: (path, reason) => console.error(`unprune: corrupt artifact ${path} (${reason}); recomputing it`),
       metrics,
     }).finally(() => progress.stop());
     if (metrics && o.pushgateway) {

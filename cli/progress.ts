@@ -1,9 +1,7 @@
 // Run progress: a cli-progress bar (counts and ETA) on a terminal; one line per finished stage otherwise.
 import { SingleBar } from 'cli-progress';
-import type { AnyStage } from '../sweep/plan.js';
-import type { RunEvent } from '../sweep/runner.js';
 
-type EngineEvent = RunEvent<AnyStage> | { type: 'retry'; stage: AnyStage; attempt: number; error: string };
+import type { EngineEvent } from '../worker/local-engine.js';
 
 export function progressReporter(total: number, stream: NodeJS.WriteStream) {
   if (stream.isTTY) {
@@ -34,7 +32,7 @@ export function progressReporter(total: number, stream: NodeJS.WriteStream) {
     onEvent: (e: EngineEvent) => {
       if (e.type === 'started') return;
       if (e.type === 'retry') {
-        stream.write(`retry ${e.attempt}: ${e.stage.kind} ${e.stage.key}: ${e.error}\n`);
+        stream.write(`retry ${e.attempt}/${e.of} in ${e.delaySeconds} s: ${e.stage.kind} ${e.stage.key}: ${e.error}\n`);
         return;
       }
       const p = e.progress;

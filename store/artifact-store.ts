@@ -35,8 +35,14 @@ export interface StageRecord {
 
 export const sha256Hex = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
+/** Told of every artifact that exists but fails its check (wrong size or checksum, unreadable manifest). */
+export type CorruptionListener = (path: string, reason: string) => void;
+
 export class ArtifactStore {
-  constructor(readonly blobs: BlobStore) {}
+  constructor(
+    readonly blobs: BlobStore,
+    private readonly onCorrupt?: CorruptionListener,
+  ) {}
 
   get location(): string {
     return this.blobs.location;
@@ -70,19 +76,22 @@ export class ArtifactStore {
     if (!bytes) return null;
     try {
       const m = JSON.parse(new TextDecoder().decode(bytes)) as StageManifest;
-      return m && m.format === 1 && m.kind === kind && m.key === key && m.blobs ? m : null;
+      if (m && m.format === 1 && m.kind === kind && m.key === key && m.blobs) return m;
+      this.onCorrupt?.(`${this.stageDir(kind, key)}/${MANIFEST}`, 'manifest does not describe this stage');
     } catch {
-      return null; // a corrupt manifest counts as missing
+      this.onCorrupt?.(`${this.stageDir(kind, key)}/${MANIFEST}`, 'manifest is not JSON');
     }
+    return null; // a corrupt manifest counts as missing
   }
 
-  /** Done iff the manifest exists and every blob has its recorded size (the cheap check; reads verify sha256). */
+  /**
+   * Done iff the manifest exists and every blob verifies (size and sha256). A stage that fails the check is not
+   * done, so it is recomputed; it is never used as data.
+   */
   async isDone(kind: string, key: string): Promise<boolean> {
     const m = await this.readManifest(kind, key);
     if (!m) return false;
-    for (const [name, e] of Object.entries(m.blobs)) {
-      if ((await this.blobs.size(`${this.stageDir(kind, key)}/${name}`)) !== e.size) return false;
-    }
+    for (const name of Object.keys(m.blobs)) if (!(await this.readBlob(kind, key, name, m))) return false;
     return true;
   }
 
@@ -91,8 +100,20 @@ export class ArtifactStore {
     const m = manifest ?? (await this.readManifest(kind, key));
     const entry = m?.blobs[name];
     if (!entry) return null;
-    const bytes = await this.blobs.get(`${this.stageDir(kind, key)}/${name}`);
-    if (!bytes || bytes.byteLength !== entry.size || sha256Hex(bytes) !== entry.sha256) return null;
+    const path = `${this.stageDir(kind, key)}/${name}`;
+    const bytes = await this.blobs.get(path);
+    if (!bytes) {
+      this.onCorrupt?.(path, 'blob listed in the manifest is missing');
+      return null;
+    }
+    if (bytes.byteLength !== entry.size) {
+      this.onCorrupt?.(path, `size ${bytes.byteLength}, manifest says ${entry.size}`);
+      return null;
+    }
+    if (sha256Hex(bytes) !== entry.sha256) {
+      this.onCorrupt?.(path, 'sha256 does not match the manifest');
+      return null;
+    }
     return bytes;
   }
 
@@ -129,9 +150,13 @@ export class ArtifactStore {
 export const DEFAULT_STORE = '.unprune';
 
 /** `--store` → a store: `s3://bucket/prefix` (S3 via minio) or a folder (default ./.unprune). */
-export function openStore(location: string = DEFAULT_STORE, listener?: StoreListener): ArtifactStore {
+export function openStore(
+  location: string = DEFAULT_STORE,
+  listener?: StoreListener,
+  onCorrupt?: CorruptionListener,
+): ArtifactStore {
   const blobs = location.startsWith('s3://') ? new S3BlobStore(s3SettingsFromUrl(location)) : new FsBlobStore(location);
-  return new ArtifactStore(listener ? new MeteredBlobStore(blobs, listener) : blobs);
+  return new ArtifactStore(listener ? new MeteredBlobStore(blobs, listener) : blobs, onCorrupt);
 }
 
 /** The store's kind for metric labels. */

@@ -23,7 +23,13 @@ export class StoreError extends Error {
 
 /** Object paths are relative, '/'-separated, without '..' or empty segments. */
 export function checkPath(path: string): string {
-  if (!path || path.startsWith('/') || path.split('/').some((p) => p === '' || p === '.' || p === '..'))
+  if (
+    !path ||
+    path.startsWith('/') ||
+    path.includes('\0') ||
+    path.includes('\\') ||
+    path.split('/').some((p) => p === '' || p === '.' || p === '..')
+  )
     throw new StoreError(`invalid object path "${path}"`);
   return path;
 }

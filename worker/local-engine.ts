@@ -18,14 +18,20 @@ export interface LocalRunOptions {
   /** Worker processes (default: one per core). */
   workers?: number;
   backend?: string;
-  /** Extra attempts after a failure (default 2), waiting retryDelayMs × 2^attempt between them. */
+  /** Extra attempts after a failure (default 4), waiting retryDelayMs × 2^attempt (default 1 s, at most 30 s). */
   retries?: number;
   retryDelayMs?: number;
-  onEvent?: (e: RunEvent<AnyStage> | { type: 'retry'; stage: AnyStage; attempt: number; error: string }) => void;
+  onEvent?: (e: EngineEvent) => void;
+  /** An artifact failed its check (it is recomputed, never used); called in this process and for worker reports. */
+  onCorrupt?: (path: string, reason: string) => void;
   signal?: AbortSignal;
   /** Records stage, store, training and result metrics (served by the CLI on /metrics). */
   metrics?: UnpruneMetrics;
 }
+
+export type EngineEvent =
+  | RunEvent<AnyStage>
+  | { type: 'retry'; stage: AnyStage; attempt: number; of: number; delaySeconds: number; error: string };
 
 export interface LocalRunResult {
   summary: RunSummary<AnyStage>;
@@ -149,7 +155,12 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promise<LocalRunResult> {
-  const store = openStore(opts.store);
+  const onCorrupt = (path: string, reason: string) => {
+    metrics?.corruptReads.inc();
+    opts.onCorrupt?.(path, reason);
+  };
+  const metrics = opts.metrics;
+  const store = openStore(opts.store, undefined, onCorrupt);
   await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
   const pool = new WorkerPool(workers, {
@@ -157,10 +168,10 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
     UNPRUNE_WORKER_STORE: opts.store,
     UNPRUNE_WORKER_BACKEND: opts.backend ?? process.env.UNPRUNE_BACKEND ?? '',
   });
-  const retries = opts.retries ?? 2;
-  const metrics = opts.metrics;
+  const retries = opts.retries ?? 4;
   const kindOfStore = storeKind(opts.store);
-  const baseDelay = opts.retryDelayMs ?? 500;
+  const baseDelay = opts.retryDelayMs ?? 1000;
+  const maxDelay = 30_000;
   const onAbort = () => pool.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -174,31 +185,45 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
       execute: async (stage) => {
         const start = performance.now();
         const seconds = () => (performance.now() - start) / 1000;
-        if (await store.isDone(stage.kind, stage.key)) {
-          metrics?.stageEnded(stage.kind, 'cached', seconds(), undefined, false);
-          return 'cached';
-        }
-        metrics?.stageStarted(stage.kind);
+        let running = false;
         for (let attempt = 0; ; attempt++) {
           try {
+            // The store check is inside the retry loop too: an unreachable store is retried, not a failure.
+            if (await store.isDone(stage.kind, stage.key)) {
+              metrics?.stageEnded(stage.kind, 'cached', seconds(), undefined, running);
+              return 'cached';
+            }
+            if (!running) metrics?.stageStarted(stage.kind);
+            running = true;
             const r = await pool.run(stage);
             metrics?.stageEnded(stage.kind, r.outcome === 'cached' ? 'cached' : 'completed', seconds(), undefined);
             metrics?.recordStats(stage.kind, r.stats, kindOfStore);
+            for (const c of r.stats.corrupt ?? []) opts.onCorrupt?.(c.path, c.reason);
             return r.outcome;
           } catch (err) {
             const e = err as Error & { stats?: StageStats };
             if (e.stats) metrics?.recordStats(stage.kind, e.stats, kindOfStore);
+            for (const c of e.stats?.corrupt ?? []) opts.onCorrupt?.(c.path, c.reason);
             if (e instanceof CancelledError || opts.signal?.aborted) {
-              metrics?.stagesInFlight.dec({ kind: stage.kind });
+              if (running) metrics?.stagesInFlight.dec({ kind: stage.kind });
               throw new CancelledError();
             }
             if (attempt >= retries || PERMANENT_ERRORS.includes(e.name)) {
-              metrics?.stageEnded(stage.kind, 'failed', seconds());
+              if (running) metrics?.stageEnded(stage.kind, 'failed', seconds());
+              else metrics?.stagesTotal.inc({ kind: stage.kind, outcome: 'failed' });
               throw e;
             }
-            metrics?.stageEnded(stage.kind, 'retried', seconds(), undefined, false);
-            opts.onEvent?.({ type: 'retry', stage, attempt: attempt + 1, error: e.message });
-            await sleep(baseDelay * 2 ** attempt, opts.signal);
+            const delay = Math.min(maxDelay, baseDelay * 2 ** attempt);
+            metrics?.stagesTotal.inc({ kind: stage.kind, outcome: 'retried' });
+            opts.onEvent?.({
+              type: 'retry',
+              stage,
+              attempt: attempt + 1,
+              of: retries,
+              delaySeconds: delay / 1000,
+              error: e.message,
+            });
+            await sleep(delay, opts.signal);
           }
         }
       },

@@ -18,6 +18,7 @@ export class UnpruneMetrics {
   readonly storeBytes: Counter<'store' | 'direction'>;
   readonly storeSeconds: Histogram<'store' | 'op'>;
   readonly sweepCells: Gauge<'sweep' | 'state'>;
+  readonly corruptReads: Counter;
   readonly sweepStages: Gauge<'sweep' | 'state'>;
   readonly resultIouGold: Gauge<'sweep' | 'prune' | 'unprune'>;
   readonly resultRecovery: Gauge<'sweep' | 'prune' | 'unprune'>;
@@ -77,6 +78,11 @@ export class UnpruneMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: r,
     });
+    this.corruptReads = new Counter({
+      name: 'unprune_corrupt_artifacts_total',
+      help: 'Artifacts found failing their size/sha256 check or with an unreadable manifest (recomputed, never used).',
+      registers: r,
+    });
     this.sweepCells = new Gauge({
       name: 'unprune_sweep_cells',
       help: 'Cells of a sweep: total, done (row available), failed (no row).',
@@ -128,6 +134,9 @@ export class UnpruneMetrics {
   }
 
   recordStats(kind: string, stats: StageStats, store = 'fs'): void {
+    if (stats.corrupt?.length) {
+      this.corruptReads.inc(stats.corrupt.length);
+    }
     if (stats.examples > 0) {
       this.examplesTotal.inc({ kind }, stats.examples);
       if (stats.trainSeconds > 0) this.examplesPerSecond.set({ kind }, stats.examples / stats.trainSeconds);

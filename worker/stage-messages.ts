@@ -10,4 +10,11 @@ export type WorkerMessage =
   | { type: 'error'; key: string; name: string; message: string; stats: StageStats };
 
 /** Errors that fail the same way on every attempt: retrying them only delays the report. */
-export const PERMANENT_ERRORS = ['DatasetMissingError', 'BackendUnavailableError', 'ForgetSetError', 'DataFileError'];
+export const PERMANENT_ERRORS = [
+  'DatasetMissingError',
+  'BackendUnavailableError',
+  'ForgetSetError',
+  'DataFileError',
+  // Same seed, same data, same NaN: a diverging configuration does not heal by retrying.
+  'NonFiniteLossError',
+];

@@ -22,7 +22,11 @@ if (!storeLocation || !process.send) {
 }
 // Store operations are charged to the stage running at the time (one stage at a time per process).
 let current = emptyStats();
-const store = openStore(storeLocation, (op, seconds, bytes) => current.store.push({ op, seconds, bytes }));
+const store = openStore(
+  storeLocation,
+  (op, seconds, bytes) => current.store.push({ op, seconds, bytes }),
+  (path, reason) => (current.corrupt ??= []).push({ path, reason }),
+);
 const backend = await initBackend(process.env.UNPRUNE_WORKER_BACKEND || undefined);
 send({ type: 'ready', backend: backend.name });
 
