@@ -122,28 +122,37 @@ export const readIndices = async (ctx: StageContext, key: string): Promise<Int32
 export const readJson = async <T>(ctx: StageContext, key: string, name: string): Promise<T> =>
   decodeJson<T>(await blob(ctx, key, name));
 
-/** A model artifact (prune, gold, unlearn, unprune): weights, the mask in force, and facts about how it came to be. */
+/**
+ * A model artifact (prune, gold, unlearn, unprune): weights, the mask in force, and facts about how it came to be.
+ * Blobs hold only deterministic content, so two processes computing the same stage write the same bytes.
+ */
 export interface ModelInfo {
-  /** Unlearning wall time along the chain (RTE), seconds; un-pruning time is separate. */
-  unlearn_s: number;
-  unprune_s: number;
   /** Un-pruning's error bound: ε and the number of weights within 2ε of the threshold (0 without un-pruning). */
   epsilon: number;
   near_threshold: number;
   sparsity?: number;
 }
-export const NO_UNLEARNING: ModelInfo = { unlearn_s: 0, unprune_s: 0, epsilon: 0, near_threshold: 0 };
+export const NO_UNLEARNING: ModelInfo = { epsilon: 0, near_threshold: 0 };
+
+/** Wall times along a model's chain, kept in its manifest's `run` (not in blobs: they differ run to run). */
+export interface ModelTiming {
+  /** Unlearning wall time (RTE), seconds. */
+  unlearn_s: number;
+  unprune_s: number;
+}
 
 export async function readModel(
   ctx: StageContext,
   key: string,
-): Promise<{ weights: Weights; mask: Mask; info: ModelInfo }> {
-  const [weights, mask, info] = await Promise.all([
+): Promise<{ weights: Weights; mask: Mask; info: ModelInfo; timing: ModelTiming }> {
+  const [weights, mask, info, manifest] = await Promise.all([
     readWeights(ctx, key),
     readMask(ctx, key),
     readJson<ModelInfo>(ctx, key, 'info.json'),
+    ctx.store.readManifest(kindOfKey(key), key),
   ]);
-  return { weights, mask, info };
+  const run = (manifest?.run ?? {}) as Partial<ModelTiming>;
+  return { weights, mask, info, timing: { unlearn_s: run.unlearn_s ?? 0, unprune_s: run.unprune_s ?? 0 } };
 }
 
 export function modelBlobs(weights: Weights, mask: Mask, info: ModelInfo): Record<string, Uint8Array> {
@@ -160,12 +169,13 @@ export async function writeOutputs(
   stage: AnyStage,
   blobs: Record<string, Uint8Array>,
   seconds: number,
+  run: Record<string, number> = {},
 ): Promise<StageManifest> {
   const backend = currentBackend();
   return ctx.store.writeStage(stage.kind, stage.key, blobs, {
     params: stage.params,
     inputs: stage.inputs as Record<string, string>,
     libraries: { '@tensorflow/tfjs-core': tf.version_core, backend: backend.name },
-    run: { seconds: +seconds.toFixed(3) },
+    run: { seconds: +seconds.toFixed(3), ...run },
   });
 }

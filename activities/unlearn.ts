@@ -54,6 +54,8 @@ export async function unlearnStage(stage: StageNode<'unlearn'>, ctx: StageContex
     },
     unlearnParams(p.unlearn),
   );
-  const info = { ...model.info, unlearn_s: model.info.unlearn_s + r.seconds };
-  await writeOutputs(ctx, stage, modelBlobs(r.weights, model.mask, info), (performance.now() - start) / 1000);
+  await writeOutputs(ctx, stage, modelBlobs(r.weights, model.mask, model.info), (performance.now() - start) / 1000, {
+    unlearn_s: model.timing.unlearn_s + r.seconds,
+    unprune_s: model.timing.unprune_s,
+  });
 }

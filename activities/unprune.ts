@@ -62,11 +62,9 @@ export async function unpruneStage(stage: StageNode<'unprune'>, ctx: StageContex
     readWeights(ctx, stage.inputs.estimate),
   ]);
   const u = await unprune(p.variant, p.estimator, p.pruneMethod, model.mask, model.weights, inputs, estimate);
-  const info = {
-    ...model.info,
-    unprune_s: model.info.unprune_s + u.seconds,
-    epsilon: u.epsilon,
-    near_threshold: u.nearThreshold,
-  };
-  await writeOutputs(ctx, stage, modelBlobs(u.weights, u.mask, info), (performance.now() - start) / 1000);
+  const info = { ...model.info, epsilon: u.epsilon, near_threshold: u.nearThreshold };
+  await writeOutputs(ctx, stage, modelBlobs(u.weights, u.mask, info), (performance.now() - start) / 1000, {
+    unlearn_s: model.timing.unlearn_s,
+    unprune_s: model.timing.unprune_s + u.seconds,
+  });
 }

@@ -9,8 +9,11 @@ export async function collectMetrics(store: ArtifactStore, plan: Plan): Promise<
   const keys = new Set(plan.cells.flatMap((c) => [c.evaluate, c.goldEvaluate, c.originalEvaluate]));
   const out = new Map<string, EvaluationMetrics>();
   for (const key of keys) {
-    const b = await store.readBlob('evaluate', key, 'metrics.json');
-    if (b) out.set(key, decodeJson<EvaluationMetrics>(b));
+    const manifest = await store.readManifest('evaluate', key);
+    const b = manifest && (await store.readBlob('evaluate', key, 'metrics.json', manifest));
+    if (!b) continue;
+    const run = (manifest.run ?? {}) as { rte_s?: number; unprune_s?: number };
+    out.set(key, { ...decodeJson<EvaluationMetrics>(b), rte_s: run.rte_s ?? 0, unprune_s: run.unprune_s ?? 0 });
   }
   return out;
 }

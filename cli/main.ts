@@ -4,7 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableBackends, BACKEND_CHOICES, BackendUnavailableError, initBackend } from '../ml/backend.js';
 import { DEFAULT_STORE, openStore } from '../store/artifact-store.js';
-import { StoreError } from '../store/blob-store.js';
+import { InvalidStorePathError } from '../store/blob-store.js';
 import { planCounts, planSweep, STAGE_KINDS, type Plan } from '../sweep/plan.js';
 import { formatCsv, formatJson, formatMarkdown, formatTable, rowsFromJsonl, type ResultRow } from '../sweep/results.js';
 import { htmlReport } from '../sweep/report/html-report.js';
@@ -221,6 +221,10 @@ connectionOptions(
         `${result.backend ? ` (backend ${result.backend})` : ''}; rows: ${result.rowsPath}`,
     );
     for (const f of result.summary.failures) console.error(`failed: ${f.stage.kind} ${f.stage.key}: ${f.error}`);
+    if (result.rowsError) {
+      console.error(`could not write the rows: ${result.rowsError}; the stages are stored, rerun to write them`);
+      process.exitCode = 1;
+    }
     if (controller.signal.aborted) {
       console.error(`cancelled with ${p.remaining} stages to go; rerun the same command to resume`);
       process.exit(130);
@@ -272,7 +276,7 @@ try {
     err instanceof BackendUnavailableError ||
     err instanceof SpecError ||
     err instanceof UsageError ||
-    err instanceof StoreError ||
+    err instanceof InvalidStorePathError ||
     err instanceof TemporalUnavailableError;
   process.exit(usage ? 2 : 1);
 }

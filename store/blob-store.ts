@@ -21,6 +21,14 @@ export class StoreError extends Error {
   }
 }
 
+/** A path or store address that is not acceptable (bad input, not a store failure). */
+export class InvalidStorePathError extends StoreError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'InvalidStorePathError';
+  }
+}
+
 /** Object paths are relative, '/'-separated, without '..' or empty segments. */
 export function checkPath(path: string): string {
   if (
@@ -30,6 +38,6 @@ export function checkPath(path: string): string {
     path.includes('\\') ||
     path.split('/').some((p) => p === '' || p === '.' || p === '..')
   )
-    throw new StoreError(`invalid object path "${path}"`);
+    throw new InvalidStorePathError(`invalid object path ${JSON.stringify(path)}`);
   return path;
 }

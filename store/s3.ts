@@ -1,7 +1,7 @@
 // The S3 store through the npm `minio` client (MinIO in a deployment; any S3 server, e.g. Ceph radosgw in tests).
 // An S3 PUT is atomic per object, so no temp-and-rename is needed.
 import { Client, S3Error } from 'minio';
-import { checkPath, StoreError, type BlobStore } from './blob-store.js';
+import { checkPath, InvalidStorePathError, StoreError, type BlobStore } from './blob-store.js';
 
 export interface S3Settings {
   endpoint: string;
@@ -16,11 +16,11 @@ export interface S3Settings {
 export function s3SettingsFromUrl(url: string, env: NodeJS.ProcessEnv = process.env): S3Settings {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (!m)
-    throw new StoreError(
+    throw new InvalidStorePathError(
       `"${url}" is not an s3://bucket/prefix address (bucket: 3-63 lower-case letters, digits, "." or "-")`,
     );
   const missing = ['UNPRUNE_S3_ENDPOINT', 'UNPRUNE_S3_ACCESS_KEY', 'UNPRUNE_S3_SECRET_KEY'].filter((k) => !env[k]);
-  if (missing.length) throw new StoreError(`--store ${url} needs ${missing.join(', ')} in the environment`);
+  if (missing.length) throw new InvalidStorePathError(`--store ${url} needs ${missing.join(', ')} in the environment`);
   return {
     endpoint: env.UNPRUNE_S3_ENDPOINT!,
     accessKey: env.UNPRUNE_S3_ACCESS_KEY!,

@@ -311,6 +311,21 @@ function semanticProblems(s: Sweep, maxCells: number): string[] {
       else seen.set(label, i);
     });
   };
+  // Repeated axis values would run the same cells twice and double-count them in every mean.
+  const distinct = (values: readonly (number | string)[], field: string) => {
+    const seen = new Set<number | string>();
+    for (const v of values) {
+      if (seen.has(v)) problems.push(`${field}: ${JSON.stringify(v)} appears twice`);
+      seen.add(v);
+    }
+  };
+  distinct(s.seeds, 'seeds');
+  s.prune.forEach((p, i) => distinct(p.sparsity, `prune[${i}].sparsity`));
+  s.deletion.forEach((d, i) => {
+    const at = s.deletion.length > 1 ? `deletion[${i}]` : 'deletion';
+    distinct(d.sizes ?? [], `${at}.sizes`);
+    distinct(d.classes ?? [], `${at}.classes`);
+  });
   labels(s.unlearn, (i) => s.unlearn[i]!.method, 'unlearn');
   labels(s.unprune, (i) => s.unprune[i]!.variant, 'unprune');
   if (problems.length === 0) {

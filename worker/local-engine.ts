@@ -39,6 +39,8 @@ export interface LocalRunResult {
   /** Cells without a complete row (a stage on their chain failed or the run was cancelled). */
   missing: number;
   rowsPath: string;
+  /** Set when rows.jsonl could not be written (the store failed at the end). */
+  rowsError?: string;
   backend?: string;
 }
 
@@ -155,7 +157,11 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promise<LocalRunResult> {
+  // Each corrupt artifact is reported once per run (the engine and the stage's own check may both find it).
+  const reported = new Set<string>();
   const onCorrupt = (path: string, reason: string) => {
+    if (reported.has(path)) return;
+    reported.add(path);
     metrics?.corruptReads.inc();
     opts.onCorrupt?.(path, reason);
   };
@@ -197,13 +203,13 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
             running = true;
             const r = await pool.run(stage);
             metrics?.stageEnded(stage.kind, r.outcome === 'cached' ? 'cached' : 'completed', seconds(), undefined);
-            metrics?.recordStats(stage.kind, r.stats, kindOfStore);
-            for (const c of r.stats.corrupt ?? []) opts.onCorrupt?.(c.path, c.reason);
+            metrics?.recordStats(stage.kind, { ...r.stats, corrupt: undefined }, kindOfStore);
+            for (const c of r.stats.corrupt ?? []) onCorrupt(c.path, c.reason);
             return r.outcome;
           } catch (err) {
             const e = err as Error & { stats?: StageStats };
-            if (e.stats) metrics?.recordStats(stage.kind, e.stats, kindOfStore);
-            for (const c of e.stats?.corrupt ?? []) opts.onCorrupt?.(c.path, c.reason);
+            if (e.stats) metrics?.recordStats(stage.kind, { ...e.stats, corrupt: undefined }, kindOfStore);
+            for (const c of e.stats?.corrupt ?? []) onCorrupt(c.path, c.reason);
             if (e instanceof CancelledError || opts.signal?.aborted) {
               if (running) metrics?.stagesInFlight.dec({ kind: stage.kind });
               throw new CancelledError();
@@ -230,10 +236,18 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
     });
     summary.failures = summary.failures.filter((f) => f.error !== 'cancelled');
     summary.progress.failed = summary.failures.length;
-    const { rows, missing, path } = await writeRows(store, plan);
+    // Rows are rebuilt from the store; if they cannot be written now, the stages are safe and a rerun writes them.
+    let written: Awaited<ReturnType<typeof writeRows>> | undefined;
+    let rowsError: string | undefined;
+    try {
+      written = await writeRows(store, plan);
+    } catch (err) {
+      rowsError = (err as Error).message;
+    }
+    const { rows, missing, path } = written ?? { rows: [], missing: plan.cells.length, path: `sweeps/${plan.id}/rows.jsonl` };
     metrics?.recordResults(plan.id, rows);
     metrics?.recordSweep(plan.id, summary.progress, { total: plan.cells.length, done: rows.length, failed: missing });
-    return { summary, rows, missing, rowsPath: `${store.location}/${path}`, backend: pool.backend };
+    return { summary, rows, missing, rowsPath: `${store.location}/${path}`, rowsError, backend: pool.backend };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     pool.close();

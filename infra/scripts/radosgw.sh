@@ -3,6 +3,7 @@
 #   radosgw.sh start DIR   installs the packages if missing, starts the daemons in DIR, waits until S3 answers,
 #                          and prints the UNPRUNE_S3_* settings as `export` lines
 #   radosgw.sh stop DIR    stops the daemons started in DIR (by their recorded PIDs) and removes DIR
+#   radosgw.sh stop-gateway|start-gateway DIR   kills / restarts only the S3 gateway (fault injection)
 # Starting again in the same DIR replaces the cluster running there.
 # Recipe: ../../shared/notes/radosgw.md. Port: RADOSGW_PORT (default 7480); monitor port RADOSGW_MON_PORT (6789).
 set -euo pipefail
@@ -29,7 +30,25 @@ stop() {
   rm -rf "$D"
 }
 
+start_gateway() {
+  setsid radosgw -c "$D/ceph.conf" -n client.rgw.a -f >>"$D/log/rgw.out" 2>&1 &
+  echo $! >"$D/rgw.pid"
+  echo $! >>"$D/pids"
+}
+
+wait_gateway() {
+  for _ in $(seq 300); do
+    curl -s -o /dev/null "http://127.0.0.1:$PORT/" && return 0
+    sleep 0.2
+  done
+  echo "radosgw did not answer on 127.0.0.1:$PORT within 60 s; logs in $D/log" >&2
+  exit 1
+}
+
 if [[ "$cmd" == stop ]]; then stop; exit 0; fi
+# Fault injection for tests: the S3 gateway goes away and comes back; the cluster (and its data) stays.
+if [[ "$cmd" == stop-gateway ]]; then kill -9 "$(cat "$D/rgw.pid")"; exit 0; fi
+if [[ "$cmd" == start-gateway ]]; then PORT=$(cat "$D/port"); start_gateway; wait_gateway; exit 0; fi
 [[ "$cmd" == start ]] || { echo "unknown command $cmd" >&2; exit 2; }
 # Idempotent: a cluster started before in DIR is stopped and replaced by a fresh one.
 stop
@@ -42,6 +61,7 @@ fi
 
 mkdir -p "$D"/{run,log,rgw,mon.a,osd.0}
 D=$(cd "$D" && pwd)
+echo "$PORT" >"$D/port"
 FSID=$(uuidgen)
 cat >"$D/ceph.conf" <<CONF
 [global]
@@ -91,8 +111,7 @@ timeout 60 ceph $C osd new "$U" >/dev/null
 ceph-osd $C -i 0 --mkfs --osd-uuid "$U" >/dev/null 2>&1
 setsid ceph-osd $C -i 0 -f >"$D/log/osd.out" 2>&1 &
 echo $! >>"$D/pids"
-setsid radosgw $C -n client.rgw.a -f >"$D/log/rgw.out" 2>&1 &
-echo $! >>"$D/pids"
+start_gateway
 timeout 60 radosgw-admin $C user create --uid=unprune-test --display-name=unprune-test \
   --access-key=$ACCESS --secret=$SECRET >/dev/null
 for _ in $(seq 300); do

@@ -13,6 +13,9 @@ const SCRIPT = new URL('../../infra/scripts/radosgw.sh', import.meta.url).pathna
 export interface S3Server {
   env: Record<'UNPRUNE_S3_ENDPOINT' | 'UNPRUNE_S3_ACCESS_KEY' | 'UNPRUNE_S3_SECRET_KEY', string>;
   stop(): Promise<void>;
+  /** Fault injection: kill the S3 gateway (data stays), and bring it back. */
+  stopGateway(): Promise<void>;
+  startGateway(): Promise<void>;
 }
 
 export async function startS3(): Promise<S3Server> {
@@ -24,6 +27,10 @@ export async function startS3(): Promise<S3Server> {
         UNPRUNE_S3_SECRET_KEY: process.env.UNPRUNE_S3_SECRET_KEY ?? '',
       },
       stop: async () => undefined,
+      stopGateway: async () => {
+        throw new Error('cannot stop an external S3 server');
+      },
+      startGateway: async () => undefined,
     };
   }
   const dir = mkdtempSync(join(tmpdir(), 'unprune-rgw-'));
@@ -35,5 +42,10 @@ export async function startS3(): Promise<S3Server> {
   const env = Object.fromEntries(
     [...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
   ) as S3Server['env'];
-  return { env, stop: async () => void (await run('bash', [SCRIPT, 'stop', dir], { timeout: 60_000 })) };
+  return {
+    env,
+    stop: async () => void (await run('bash', [SCRIPT, 'stop', dir], { timeout: 60_000 })),
+    stopGateway: async () => void (await run('bash', [SCRIPT, 'stop-gateway', dir], { timeout: 60_000 })),
+    startGateway: async () => void (await run('bash', [SCRIPT, 'start-gateway', dir], { timeout: 120_000 })),
+  };
 }

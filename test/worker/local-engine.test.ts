@@ -1,49 +1,15 @@
 // The local engine end to end through the CLI, on a seconds-long synthetic sweep: a killed run (SIGKILL) resumes,
 // runs only the missing stages and yields the same rows as an uninterrupted run; a rerun is all cached.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../store/artifact-store.js';
-import { rowsFromJsonl, TIMING_COLUMNS, type ResultRow } from '../../sweep/results.js';
 import { unprune, unpruneAsync } from '../helpers/cli.js';
+import { content, manifests, rowsOf as rows, summary, TINY, tmp as tmpRun } from '../helpers/sweep-runs.js';
 
-const SPEC = new URL('../fixtures/specs/tiny.yaml', import.meta.url).pathname;
-const tmp = () => mkdtempSync(join(tmpdir(), 'unprune-engine-'));
-
-function manifests(store: string): { kind: string; key: string }[] {
-  const root = join(store, 'stages');
-  let kinds: string[] = [];
-  try {
-    kinds = readdirSync(root);
-  } catch {
-    return [];
-  }
-  // Plan stages only: `train-checkpoint` records are in-progress training state, not stages.
-  return kinds
-    .filter((kind) => !kind.endsWith('-checkpoint'))
-    .flatMap((kind) =>
-      readdirSync(join(root, kind))
-        .filter((key) => readdirSync(join(root, kind, key)).includes('manifest.json'))
-        .map((key) => ({ kind, key })),
-    );
-}
-
-function rows(store: string): ResultRow[] {
-  const dir = readdirSync(join(store, 'sweeps'))[0]!;
-  return rowsFromJsonl(readFileSync(join(store, 'sweeps', dir, 'rows.jsonl'), 'utf8'));
-}
-
-/** Rows without wall-time columns (they differ between runs of the same cell). */
-const content = (rs: ResultRow[]) =>
-  rs.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TIMING_COLUMNS.includes(k))));
-
-const summary = (stderr: string) => {
-  const m = /(\d+) stages — (\d+) run, (\d+) cached, (\d+) failed/.exec(stderr);
-  assert.ok(m, stderr);
-  return { total: +m[1]!, run: +m[2]!, cached: +m[3]!, failed: +m[4]! };
-};
+const SPEC = TINY;
+const tmp = () => tmpRun('engine');
 
 test('SIGKILL mid-run, then rerun: only the missing stages run, rows equal an uninterrupted run; a third run is all cached', async () => {
   const clean = tmp();

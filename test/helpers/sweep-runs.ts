@@ -1,0 +1,62 @@
+// Helpers for tests that run sweeps through the CLI and inspect what they left in a filesystem store.
+import assert from 'node:assert/strict';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { rowsFromJsonl, TIMING_COLUMNS, type ResultRow } from '../../sweep/results.js';
+
+export const TINY = new URL('../fixtures/specs/tiny.yaml', import.meta.url).pathname;
+export const tmp = (what = 'run') => mkdtempSync(join(tmpdir(), `unprune-${what}-`));
+
+/** Stages with a manifest in a filesystem store (plan stages only: train checkpoints live beside them). */
+export function manifests(store: string): { kind: string; key: string }[] {
+  const root = join(store, 'stages');
+  if (!existsSync(root)) return [];
+  return readdirSync(root)
+    .filter((kind) => !kind.endsWith('-checkpoint'))
+    .flatMap((kind) =>
+      readdirSync(join(root, kind))
+        .filter((key) => readdirSync(join(root, kind, key)).includes('manifest.json'))
+        .map((key) => ({ kind, key })),
+    );
+}
+
+export function rowsOf(store: string, sweep?: string): ResultRow[] {
+  const dir = sweep ?? readdirSync(join(store, 'sweeps'))[0]!;
+  return rowsFromJsonl(readFileSync(join(store, 'sweeps', dir, 'rows.jsonl'), 'utf8'));
+}
+
+/** Rows without wall-time columns (they differ between runs of the same cell). */
+export const content = (rs: ResultRow[]) =>
+  rs.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => !TIMING_COLUMNS.includes(k))));
+
+/** The engine's closing line: "N stages — R run, C cached, F failed". */
+export function summary(stderr: string) {
+  const m = /(\d+) stages — (\d+) run, (\d+) cached, (\d+) failed/.exec(stderr);
+  assert.ok(m, stderr);
+  return { total: +m[1]!, run: +m[2]!, cached: +m[3]!, failed: +m[4]! };
+}
+
+/** Files left under a folder whose names mark unfinished writes. */
+export function tempFiles(dir: string): string[] {
+  return readdirSync(dir, { recursive: true })
+    .map(String)
+    .filter((f) => f.includes('.tmp-'));
+}
+
+export interface FaultFigures {
+  faultsInjected?: number;
+  faultsSurvived?: number;
+  badInputs?: number;
+  rowsLost?: number;
+  corruptReadsUsed?: number;
+  stagesRunTwice?: number;
+}
+
+/** Appends a test's figures for the reliability summary (test/reliability/zz-summary.test.ts). */
+export function recordFigures(what: string, f: FaultFigures): void {
+  console.log(`# ${what}: ${JSON.stringify(f)}`);
+  appendFileSync(figuresFile(), JSON.stringify({ what, ...f }) + '\n');
+}
+
+export const figuresFile = () => join(tmpdir(), `unprune-fault-figures-${process.ppid}.jsonl`);
