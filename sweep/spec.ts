@@ -55,7 +55,8 @@ export const NUM_CLASSES: Record<(typeof DATASETS)[number], number> = {
   synthetic: 4,
 };
 
-const int = (min: number) => z.number().int().min(min);
+/** Whole numbers with a sane upper bound (a typo like 1e9 epochs is an error, not a very long run). */
+const int = (min: number, max = 2 ** 31 - 1) => z.number().int().min(min).max(max);
 const positive = z.number().positive();
 /** One value or a list of them; stored as a list. */
 const oneOrMany = <T extends z.ZodType>(item: T) =>
@@ -63,8 +64,8 @@ const oneOrMany = <T extends z.ZodType>(item: T) =>
 
 export const DatasetSpec = z.strictObject({
   name: z.enum(DATASETS),
-  train: int(1).optional(),
-  test: int(1).optional(),
+  train: int(1, 10_000_000).optional(),
+  test: int(1, 10_000_000).optional(),
   subsetSeed: int(0).default(0),
   /** Folder for Fashion-MNIST / CIFAR-10 files (not part of any content key). */
   dir: z.string().optional(),
@@ -75,8 +76,8 @@ export const ModelSpec = z.strictObject({ arch: z.enum(ARCHS) });
 export type ModelSpec = z.infer<typeof ModelSpec>;
 
 export const TrainSpec = z.strictObject({
-  epochs: int(1),
-  batch: int(1),
+  epochs: int(1, 10_000),
+  batch: int(1, 65_536),
   optimizer: z.enum(['sgd', 'adam']).default('sgd'),
   lr: positive,
   momentum: z.number().min(0).lt(1).default(0.9),
@@ -91,10 +92,10 @@ export const PruneSpec = z.strictObject({
   method: z.enum(PRUNE_METHODS),
   sparsity: oneOrMany(sparsity),
   scope: z.enum(['layer', 'global']).default('layer'),
-  rounds: int(1).optional(),
-  iterations: int(1).optional(),
-  softEpochs: int(0).optional(),
-  finetuneEpochs: int(0).optional(),
+  rounds: int(1, 100).optional(),
+  iterations: int(1, 100_000).optional(),
+  softEpochs: int(0, 10_000).optional(),
+  finetuneEpochs: int(0, 10_000).optional(),
 });
 export type PruneSpec = z.infer<typeof PruneSpec>;
 
@@ -120,11 +121,11 @@ export const UnlearnSpec = z.strictObject({
   method: z.enum(UNLEARN_METHODS),
   /** Label in results (default: the method); needed when one method appears twice. */
   name: z.string().min(1).optional(),
-  epochs: int(0).optional(),
+  epochs: int(0, 10_000).optional(),
   lr: positive.optional(),
   momentum: z.number().min(0).lt(1).optional(),
   weightDecay: z.number().min(0).optional(),
-  batch: int(1).optional(),
+  batch: int(1, 65_536).optional(),
   alpha: z.number().optional(),
 });
 export type UnlearnSpec = z.infer<typeof UnlearnSpec>;
@@ -135,7 +136,7 @@ const UnpruneObject = z.strictObject({
   estimator: z.enum(ESTIMATORS).default('retrain'),
   order: z.enum(UNPRUNE_ORDERS).default('unprune-first'),
   /** Estimator epochs (retrain/finetune); default half the training epochs for retrain, 1 for finetune. */
-  epochs: int(1).optional(),
+  epochs: int(1, 10_000).optional(),
 });
 export const UnpruneSpec = z.preprocess((v) => (typeof v === 'string' ? { variant: v } : v), UnpruneObject);
 export type UnpruneSpec = z.infer<typeof UnpruneObject>;
@@ -171,9 +172,15 @@ export type Sweep = z.infer<typeof Sweep>;
 
 /** A spec that cannot run: every message names a field path (or the file position of a syntax error). */
 export class SpecError extends Error {
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    // Control characters are escaped so a message is always one clean line per problem.
+    problems = problems.map((p) =>
+      p.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
+    );
     super(problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`);
     this.name = 'SpecError';
+    this.problems = problems;
   }
 }
 
@@ -203,7 +210,11 @@ function renderPath(raw: unknown, path: readonly PathKey[]): { text: string; val
   return { text: text || '(spec)', value: found ? at : undefined, found };
 }
 
-const show = (v: unknown) => (typeof v === 'string' ? `"${v}"` : JSON.stringify(v));
+/** A value as quoted in messages, cut to 60 characters. */
+const show = (v: unknown) => {
+  const text = typeof v === 'string' ? `"${v}"` : String(JSON.stringify(v));
+  return text.length > 60 ? `${text.slice(0, 57)}…` : text;
+};
 
 function issueMessage(raw: unknown, issue: z.core.$ZodIssue): string {
   const { text, value, found } = renderPath(raw, issue.path);
@@ -370,7 +381,13 @@ export function parseSweep(text: string, opts: ParseOptions = {}): Sweep {
       `${where}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
     ]);
   }
-  const raw: unknown = doc.toJS();
+  let raw: unknown;
+  try {
+    // Aliases are resolved here (unresolved ones, and alias bombs past 100 expansions, throw).
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch (err) {
+    throw new SpecError([`${opts.source ?? 'spec'}: YAML error: ${(err as Error).message.split('\n')[0]}`]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new SpecError([`${opts.source ?? 'spec'}: expected a mapping of sweep fields (name, dataset, model, …)`]);
   return validateSweep(raw, opts);
