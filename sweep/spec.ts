@@ -176,6 +176,7 @@ export class SpecError extends Error {
   constructor(problems: string[]) {
     // Control characters are escaped so a message is always one clean line per problem.
     problems = problems.map((p) =>
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
       p.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`),
     );
     super(problems.length === 1 ? problems[0] : `${problems.length} problems:\n  ${problems.join('\n  ')}`);
