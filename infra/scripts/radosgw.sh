@@ -71,6 +71,8 @@ mon initial members = a
 public network = 127.0.0.0/8
 ms bind ipv6 = false
 ms bind msgr2 = false
+ms bind port min = $((MON_PORT + 1))
+ms bind port max = $((MON_PORT + 200))
 auth cluster required = none
 auth service required = none
 auth client required = none
@@ -99,7 +101,8 @@ rgw frontends = beast endpoint=127.0.0.1:$PORT
 rgw data = $D/rgw
 CONF
 C="-c $D/ceph.conf"
-trap 'echo "radosgw start failed; logs in $D/log" >&2' ERR
+# A failed start stops what it started (the logs stay for reading).
+trap 'echo "radosgw start failed; logs in $D/log" >&2; if [[ -f "$D/pids" ]]; then while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$D/pids"; fi' ERR
 cd "$D"
 ceph-authtool --create-keyring "$D/keyring" --gen-key -n mon. --cap mon 'allow *' >/dev/null
 monmaptool --create --addv a "[v1:127.0.0.1:$MON_PORT]" --fsid "$FSID" "$D/monmap" >/dev/null

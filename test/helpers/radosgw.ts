@@ -33,12 +33,23 @@ export async function startS3(): Promise<S3Server> {
       startGateway: async () => undefined,
     };
   }
-  const dir = mkdtempSync(join(tmpdir(), 'unprune-rgw-'));
-  const base = 20000 + Math.floor(Math.random() * 20000);
-  const { stdout } = await run('bash', [SCRIPT, 'start', dir], {
-    env: { ...process.env, RADOSGW_PORT: String(base), RADOSGW_MON_PORT: String(base + 1) },
-    timeout: 240_000,
-  });
+  // Random loopback ports (the monitor and OSD ports follow the gateway's); one more try on a failed start.
+  let dir = '';
+  let stdout = '';
+  for (let attempt = 1; ; attempt++) {
+    dir = mkdtempSync(join(tmpdir(), 'unprune-rgw-'));
+    const base = 20000 + 300 * Math.floor(Math.random() * 60);
+    try {
+      ({ stdout } = await run('bash', [SCRIPT, 'start', dir], {
+        env: { ...process.env, RADOSGW_PORT: String(base), RADOSGW_MON_PORT: String(base + 1) },
+        timeout: 240_000,
+      }));
+      break;
+    } catch (err) {
+      if (attempt >= 2) throw err;
+      console.log(`# radosgw start failed (${(err as Error).message.split('\n')[1] ?? ''}); trying again`);
+    }
+  }
   const env = Object.fromEntries(
     [...stdout.matchAll(/^export (\w+)=(.*)$/gm)].map((m) => [m[1], m[2]]),
   ) as S3Server['env'];
