@@ -1,0 +1,37 @@
+// Scaling of the local engine: one fixed small sweep run with 1 and with 2 worker processes (fresh stores), wall time
+// and speed-up measured in the same run. A benchmark: it prints figures and never fails on speed.
+//   npm run bench:scaling -- [--spec FILE] [--workers 1,2] [--json]
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { planSweep } from '../sweep/plan.js';
+import { parseSweep } from '../sweep/spec.js';
+import { runSweepLocally } from '../worker/local-engine.js';
+
+const { values: args } = parseArgs({
+  options: {
+    spec: { type: 'string', default: new URL('../examples/quickstart.yaml', import.meta.url).pathname },
+    workers: { type: 'string', default: '1,2' },
+    json: { type: 'boolean', default: false },
+  },
+});
+const plan = planSweep(parseSweep(readFileSync(args.spec!, 'utf8'), { source: args.spec }));
+const results: { workers: number; seconds: number; stages: number }[] = [];
+for (const workers of args.workers!.split(',').map(Number)) {
+  const store = mkdtempSync(join(tmpdir(), 'unprune-bench-scaling-'));
+  const start = performance.now();
+  const r = await runSweepLocally(plan, { store, workers });
+  const seconds = (performance.now() - start) / 1000;
+  rmSync(store, { recursive: true, force: true });
+  if (r.summary.progress.failed) throw new Error(`${r.summary.progress.failed} stages failed`);
+  results.push({ workers, seconds, stages: r.summary.progress.done });
+}
+const base = results[0]!.seconds;
+console.log(`sweep ${plan.id}: ${plan.stages.length} stages, ${plan.cells.length} cells`);
+console.log('workers  wall s  stages/s  speed-up');
+for (const r of results)
+  console.log(
+    `${String(r.workers).padStart(7)}  ${r.seconds.toFixed(1).padStart(6)}  ${(r.stages / r.seconds).toFixed(1).padStart(8)}  ${(base / r.seconds).toFixed(2).padStart(8)}`,
+  );
+if (args.json) console.log(JSON.stringify({ sweep: plan.id, results, speedup: base / results.at(-1)!.seconds }));
