@@ -115,7 +115,7 @@ ceph-osd $C -i 0 --mkfs --osd-uuid "$U" >/dev/null 2>&1
 setsid ceph-osd $C -i 0 -f >"$D/log/osd.out" 2>&1 &
 echo $! >>"$D/pids"
 start_gateway
-timeout 60 radosgw-admin $C user create --uid=unprune-test --display-name=unprune-test \
+timeout 30 radosgw-admin $C user create --uid=unprune-test --display-name=unprune-test \
   --access-key=$ACCESS --secret=$SECRET >/dev/null
 for _ in $(seq 300); do
   if curl -s -o /dev/null "http://127.0.0.1:$PORT/"; then

@@ -46,7 +46,7 @@ export async function startS3(): Promise<S3Server> {
       }));
       break;
     } catch (err) {
-      if (attempt >= 2) throw err;
+      if (attempt >= 3) throw err;
       console.log(`# radosgw start failed (${(err as Error).message.split('\n')[1] ?? ''}); trying again`);
     }
   }
