@@ -9,19 +9,8 @@ cmd=${1:-}
 D=${2:-}
 [[ -n "$cmd" && -n "$D" ]] || { echo "usage: $0 start DIR CONFIG [PORT] | pushgateway DIR [PORT] | stop DIR" >&2; exit 2; }
 
-stop_all() {
-  if [[ -f "$D/pids" ]]; then
-    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$D/pids"
-    for _ in $(seq 50); do
-      alive=0
-      while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$D/pids"
-      [[ $alive == 0 ]] && break
-      sleep 0.1
-    done
-    while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$D/pids"
-    rm -f "$D/pids"
-  fi
-}
+# shellcheck source=daemons.sh
+source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
 
 install() {
   local missing=()
@@ -59,7 +48,7 @@ wait_ready() {
 
 case "$cmd" in
   stop)
-    stop_all
+    stop_pids "$D/pids"
     rm -rf "$D"
     ;;
   start)

@@ -16,17 +16,11 @@ MON_PORT=${RADOSGW_MON_PORT:-6789}
 ACCESS=unprune-test-access
 SECRET=unprune-test-secret-key
 
+# shellcheck source=daemons.sh
+source "$(dirname "${BASH_SOURCE[0]}")/daemons.sh"
+
 stop() {
-  if [[ -f "$D/pids" ]]; then
-    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$D/pids"
-    for _ in $(seq 50); do
-      alive=0
-      while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$D/pids"
-      [[ $alive == 0 ]] && break
-      sleep 0.1
-    done
-    while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done <"$D/pids"
-  fi
+  stop_pids "$D/pids"
   rm -rf "$D"
 }
 

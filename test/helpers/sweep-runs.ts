@@ -4,6 +4,7 @@ import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } fr
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { rowsFromJsonl, TIMING_COLUMNS, type ResultRow } from '../../sweep/results.js';
+import { unprune } from './cli.js';
 
 export const TINY = new URL('../fixtures/specs/tiny.yaml', import.meta.url).pathname;
 export const tmp = (what = 'run') => mkdtempSync(join(tmpdir(), `unprune-${what}-`));
@@ -60,3 +61,11 @@ export function recordFigures(what: string, f: FaultFigures): void {
 }
 
 export const figuresFile = () => join(tmpdir(), `unprune-fault-figures-${process.ppid}.jsonl`);
+
+/** An uninterrupted run of the tiny sweep: its stage count and its rows without wall times (the reference). */
+export function baselineRun(): { total: number; rows: ReturnType<typeof content> } {
+  const store = tmp('baseline');
+  const r = unprune(['run', TINY, '--store', store, '--workers', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  return { total: summary(r.stderr).total, rows: content(rowsOf(store)) };
+}

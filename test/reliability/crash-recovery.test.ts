@@ -4,16 +4,12 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test } from 'node:test';
 import { unprune, unpruneAsync } from '../helpers/cli.js';
-import { content, manifests, recordFigures, rowsOf, summary, TINY, tmp } from '../helpers/sweep-runs.js';
+import { baselineRun, content, manifests, recordFigures, rowsOf, summary, TINY, tmp } from '../helpers/sweep-runs.js';
 
 let baseline: ReturnType<typeof content>;
 let total = 0;
 before(() => {
-  const store = tmp('baseline');
-  const r = unprune(['run', TINY, '--store', store, '--workers', '2']);
-  assert.equal(r.status, 0, r.stderr);
-  total = summary(r.stderr).total;
-  baseline = content(rowsOf(store));
+  ({ total, rows: baseline } = baselineRun());
 });
 
 /** Starts a run and SIGKILLs it once `threshold` stages are stored; resolves with the stages present then. */

@@ -9,16 +9,22 @@ import { Client } from 'minio';
 import { openStore } from '../../store/artifact-store.js';
 import { unprune, unpruneAsync } from '../helpers/cli.js';
 import { startS3 } from '../helpers/radosgw.js';
-import { content, manifests, recordFigures, rowsOf, summary, tempFiles, TINY, tmp } from '../helpers/sweep-runs.js';
+import {
+  baselineRun,
+  content,
+  manifests,
+  recordFigures,
+  rowsOf,
+  summary,
+  tempFiles,
+  TINY,
+  tmp,
+} from '../helpers/sweep-runs.js';
 
 let baseline: ReturnType<typeof content>;
 let total = 0;
 before(() => {
-  const store = tmp('baseline');
-  const r = unprune(['run', TINY, '--store', store, '--workers', '2']);
-  assert.equal(r.status, 0, r.stderr);
-  total = summary(r.stderr).total;
-  baseline = content(rowsOf(store));
+  ({ total, rows: baseline } = baselineRun());
 });
 
 function waitFor(child: ReturnType<typeof unpruneAsync>) {
