@@ -218,12 +218,11 @@ export class HistoryBuilder {
     this.openSignals.clear();
   }
 
-  /** An activity attempt starts and completes with `result` (attempt > 1: it failed before and was retried). */
-  complete(seq: number, result: unknown, attempt = 1): void {
-    const a = this.openActivities.get(seq)!;
-    const started = this.add(ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, {
+  /** ActivityTaskStarted for the attempt that ends the activity (attempt > 1: earlier attempts failed). */
+  private activityStarted(seq: number, scheduled: number, attempt = 1): number {
+    return this.add(ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, {
       activityTaskStartedEventAttributes: {
-        scheduledEventId: a.scheduled,
+        scheduledEventId: scheduled,
         identity: 'worker',
         requestId: `a${seq}`,
         attempt,
@@ -233,6 +232,12 @@ export class HistoryBuilder {
             : undefined,
       },
     });
+  }
+
+  /** An activity attempt starts and completes with `result` (attempt > 1: it failed before and was retried). */
+  complete(seq: number, result: unknown, attempt = 1): void {
+    const a = this.openActivities.get(seq)!;
+    const started = this.activityStarted(seq, a.scheduled, attempt);
     this.add(ET.EVENT_TYPE_ACTIVITY_TASK_COMPLETED, {
       activityTaskCompletedEventAttributes: {
         scheduledEventId: a.scheduled,
@@ -247,14 +252,7 @@ export class HistoryBuilder {
   /** An activity fails for good (retries exhausted or non-retryable). */
   fail(seq: number, message: string): void {
     const a = this.openActivities.get(seq)!;
-    const started = this.add(ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, {
-      activityTaskStartedEventAttributes: {
-        scheduledEventId: a.scheduled,
-        identity: 'worker',
-        requestId: `a${seq}`,
-        attempt: 1,
-      },
-    });
+    const started = this.activityStarted(seq, a.scheduled);
     this.add(ET.EVENT_TYPE_ACTIVITY_TASK_FAILED, {
       activityTaskFailedEventAttributes: {
         scheduledEventId: a.scheduled,
@@ -320,14 +318,7 @@ export class HistoryBuilder {
       }),
     }));
     for (const { seq, a, req } of requests) {
-      const started = this.add(ET.EVENT_TYPE_ACTIVITY_TASK_STARTED, {
-        activityTaskStartedEventAttributes: {
-          scheduledEventId: a.scheduled,
-          identity: 'worker',
-          requestId: `a${seq}`,
-          attempt: 1,
-        },
-      });
+      const started = this.activityStarted(seq, a.scheduled);
       this.add(ET.EVENT_TYPE_ACTIVITY_TASK_CANCELED, {
         activityTaskCanceledEventAttributes: {
           scheduledEventId: a.scheduled,
