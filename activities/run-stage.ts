@@ -3,13 +3,14 @@ import type { StageOutcome } from '../sweep/runner.js';
 import type { AnyStage } from '../sweep/plan.js';
 import { evaluateStage } from './evaluate.js';
 import { forgetStage } from './forget.js';
+import { noopStage, type NoopStage } from './noop.js';
 import { pruneStage } from './prune.js';
 import type { StageContext } from './stage-context.js';
 import { trainStage } from './train.js';
 import { unlearnStage } from './unlearn.js';
 import { estimateStage, unpruneStage } from './unprune.js';
 
-export async function runStage(stage: AnyStage, ctx: StageContext): Promise<StageOutcome> {
+export async function runStage(stage: AnyStage | NoopStage, ctx: StageContext): Promise<StageOutcome> {
   if (await ctx.store.isDone(stage.kind, stage.key)) return 'cached';
   switch (stage.kind) {
     case 'train':
@@ -33,6 +34,9 @@ export async function runStage(stage: AnyStage, ctx: StageContext): Promise<Stag
       break;
     case 'evaluate':
       await evaluateStage(stage, ctx);
+      break;
+    case 'noop':
+      await noopStage(stage, ctx);
       break;
   }
   return 'done';

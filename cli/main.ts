@@ -5,6 +5,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableBackends, BACKEND_CHOICES, BackendUnavailableError, initBackend } from '../ml/backend.js';
 import { DEFAULT_STORE, openStore } from '../store/artifact-store.js';
 import { InvalidStorePathError } from '../store/blob-store.js';
+import { loadNativeBlas, nativeBlasUnavailableReason } from '../ml/kernels/native-blas.js';
 import { planCounts, planSweep, STAGE_KINDS, type Plan } from '../sweep/plan.js';
 import { formatCsv, formatJson, formatMarkdown, formatTable, rowsFromJsonl, type ResultRow } from '../sweep/results.js';
 import { htmlReport } from '../sweep/report/html-report.js';
@@ -84,6 +85,11 @@ program
     const chosen = await initBackend(program.opts<{ backend?: string }>().backend);
     console.log(`installed: ${available.join(', ')}`);
     console.log(`selected:  ${chosen.name}`);
+    const blas = loadNativeBlas();
+    if (blas) {
+      const d = blas.describe();
+      console.log(`blas:      ${d.config.split(' ').slice(0, 2).join(' ')}, ${d.core} kernels, ${d.threads} thread(s)`);
+    } else console.log(`blas:      not available: ${nativeBlasUnavailableReason()}`);
   });
 
 program

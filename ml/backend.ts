@@ -1,14 +1,15 @@
-// Compute backend selection. `auto` prefers native TensorFlow (GPU, then CPU), then wasm, then the pure-JS cpu
-// backend. The tfjs-node packages are optional dependencies: they download libtensorflow at install time and are
+// Compute backend selection. `auto` prefers native TensorFlow (GPU, then CPU), then `blas` (the wasm backend with
+// the project's native OpenBLAS kernels for matmul and conv), then plain wasm, then the pure-JS cpu backend. The tfjs-node packages are optional dependencies: they download libtensorflow at install time and are
 // absent on machines without internet, so they are loaded dynamically and their absence is not an error.
 import * as tf from '@tensorflow/tfjs-core';
 // The union package registers every op's gradient (tfjs-core alone registers none) and the chained ops.
 import '@tensorflow/tfjs';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { registerWasmGradientKernels } from './kernels/register-wasm-gradients.js';
+import { loadNativeBlas, nativeBlasUnavailableReason } from './kernels/native-blas.js';
+import { registerWasmKernels } from './kernels/register-wasm-kernels.js';
 
-export const BACKEND_CHOICES = ['auto', 'node-gpu', 'node', 'wasm', 'cpu'] as const;
+export const BACKEND_CHOICES = ['auto', 'node-gpu', 'node', 'blas', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
 export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
 
@@ -73,6 +74,8 @@ export async function availableBackends(): Promise<ConcreteBackend[]> {
   const native = await loadNativeBackend();
   const list: ConcreteBackend[] = [];
   if (native) list.push(native);
+  if (loadNativeBlas()) list.push('blas');
+  else loadFailures.set('blas', nativeBlasUnavailableReason());
   list.push('wasm', 'cpu');
   return list;
 }
@@ -80,6 +83,7 @@ export async function availableBackends(): Promise<ConcreteBackend[]> {
 const TF_NAMES: Record<ConcreteBackend, string> = {
   'node-gpu': 'tensorflow',
   node: 'tensorflow',
+  blas: 'wasm',
   wasm: 'wasm',
   cpu: 'cpu',
 };
@@ -114,7 +118,7 @@ export async function initBackend(choice?: string): Promise<BackendInfo> {
       continue;
     }
     await tf.ready();
-    if (tfName === 'wasm') registerWasmGradientKernels();
+    if (tfName === 'wasm') registerWasmKernels(name === 'blas' ? loadNativeBlas() : null);
     current = { name, tfName, available };
     return current;
   }

@@ -2,6 +2,7 @@
 // that masking is fused into the update: masked gradients in, and weights multiplied by the mask after the step,
 // so pruned weights stay exactly zero.
 import * as tf from '@tensorflow/tfjs-core';
+import { SGD_STEP_KERNEL, type SgdStepAttrs } from './kernels/native-wasm-kernels.js';
 
 export type OptimizerKind = 'sgd' | 'adam';
 
@@ -41,12 +42,18 @@ export class MaskedOptimizer {
     this.t++;
     const c = this.config;
     const wd = c.weightDecay ?? 0;
+    // Where the backend has the fused kernel (the native one), SGD is one kernel per variable instead of ~7 ops.
+    const fused = c.optimizer === 'sgd' && tf.getKernel(SGD_STEP_KERNEL, tf.getBackend()) !== undefined;
     tf.tidy(() => {
       for (const [name, g0] of Object.entries(grads)) {
         const v = vars.get(name);
         if (!v) continue;
         const mask = this.masks.get(name);
         const gradMask = this.gradMasks.get(name);
+        if (fused && !gradMask && v.dtype === 'float32' && g0.dtype === 'float32') {
+          this.fusedSgdStep(name, v, g0, mask, lr);
+          continue;
+        }
         let g = g0;
         if (wd !== 0) g = tf.add(g, tf.mul(v, wd));
         if (mask) g = tf.mul(g, mask);
@@ -79,6 +86,20 @@ export class MaskedOptimizer {
         v.assign(next);
       }
     });
+  }
+
+  private fusedSgdStep(name: string, v: tf.Variable, g: tf.Tensor, mask: tf.Tensor | undefined, lr: number): void {
+    const c = this.config;
+    const momentum = c.momentum ?? 0.9;
+    const buf = momentum !== 0 ? this.slot(name, v, 1)[0] : undefined;
+    const first = this.t === 1;
+    const inputs: tf.NamedTensorMap = { w: v, g };
+    if (buf && !first) inputs.buf = buf;
+    if (mask) inputs.mask = mask;
+    const attrs: SgdStepAttrs = { lr, momentum, first, nesterov: !!c.nesterov, weightDecay: c.weightDecay ?? 0 };
+    const out = tf.engine().runKernel(SGD_STEP_KERNEL, inputs, attrs as never) as unknown as tf.Tensor[];
+    if (buf) buf.assign(out[1]!);
+    v.assign(out[0]!);
   }
 
   private slot(name: string, v: tf.Variable, count: number): tf.Variable[] {

@@ -4,14 +4,14 @@
 // cancel kills the running stages (they leave no manifest) and a rerun resumes from the store.
 import { fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
-import { openStore, storeKind } from '../store/artifact-store.js';
+import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
 import type { StageStats } from '../activities/stage-context.js';
 import type { UnpruneMetrics } from './metrics.js';
 import type { AnyStage, Plan } from '../sweep/plan.js';
 import type { ResultRow } from '../sweep/results.js';
 import { writeRows } from '../activities/write-rows.js';
 import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
-import { PERMANENT_ERRORS, type ParentMessage, type WorkerMessage } from './stage-messages.js';
+import { PERMANENT_ERRORS, type EngineStage, type ParentMessage, type WorkerMessage } from './stage-messages.js';
 
 export interface LocalRunOptions {
   store: string;
@@ -30,8 +30,8 @@ export interface LocalRunOptions {
 }
 
 export type EngineEvent =
-  | RunEvent<AnyStage>
-  | { type: 'retry'; stage: AnyStage; attempt: number; of: number; delaySeconds: number; error: string };
+  | RunEvent<EngineStage>
+  | { type: 'retry'; stage: EngineStage; attempt: number; of: number; delaySeconds: number; error: string };
 
 export interface LocalRunResult {
   summary: RunSummary<AnyStage>;
@@ -107,7 +107,7 @@ class WorkerPool {
     if (next) void this.acquire().then(next);
   }
 
-  async run(stage: AnyStage): Promise<{ outcome: StageOutcome; stats: StageStats }> {
+  async run(stage: EngineStage): Promise<{ outcome: StageOutcome; stats: StageStats }> {
     if (this.closed) throw new CancelledError();
     const w = await this.acquire();
     try {
@@ -157,6 +157,36 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 
 export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promise<LocalRunResult> {
+  const metrics = opts.metrics;
+  const { summary, store, backend } = await runStagesLocally(plan.stages, opts, plan.id, plan.sweep);
+  // Rows are rebuilt from the store; if they cannot be written now, the stages are safe and a rerun writes them.
+  let written: Awaited<ReturnType<typeof writeRows>> | undefined;
+  let rowsError: string | undefined;
+  try {
+    written = await writeRows(store, plan);
+  } catch (err) {
+    rowsError = (err as Error).message;
+  }
+  const { rows, missing, path } = written ?? {
+    rows: [],
+    missing: plan.cells.length,
+    path: `sweeps/${plan.id}/rows.jsonl`,
+  };
+  metrics?.recordResults(plan.id, rows);
+  metrics?.recordSweep(plan.id, summary.progress, { total: plan.cells.length, done: rows.length, failed: missing });
+  return { summary, rows, missing, rowsPath: `${store.location}/${path}`, rowsError, backend };
+}
+
+/**
+ * Runs any stage list through the scheduler and the worker pool (a plan's stages, or no-op stages when measuring
+ * the engine itself). `sweepId` labels progress metrics and names the folder the spec is written to.
+ */
+export async function runStagesLocally<S extends EngineStage>(
+  stages: S[],
+  opts: LocalRunOptions,
+  sweepId: string,
+  spec?: unknown,
+): Promise<{ summary: RunSummary<S>; store: ArtifactStore; backend?: string }> {
   // Each corrupt artifact is reported once per run (the engine and the stage's own check may both find it).
   const reported = new Set<string>();
   const onCorrupt = (path: string, reason: string) => {
@@ -167,7 +197,7 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
   };
   const metrics = opts.metrics;
   const store = openStore(opts.store, undefined, onCorrupt);
-  await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
+  if (spec !== undefined) await store.putText(`sweeps/${sweepId}/sweep.json`, JSON.stringify(spec, null, 2) + '\n');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
   const pool = new WorkerPool(workers, {
     ...process.env,
@@ -181,11 +211,11 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
   const onAbort = () => pool.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const summary = await runStages(plan.stages, {
+    const summary = await runStages(stages, {
       concurrency: workers,
       shouldStop: () => opts.signal?.aborted ?? false,
       onEvent: (e) => {
-        metrics?.recordSweep(plan.id, e.progress);
+        metrics?.recordSweep(sweepId, e.progress);
         opts.onEvent?.(e);
       },
       execute: async (stage) => {
@@ -236,18 +266,7 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
     });
     summary.failures = summary.failures.filter((f) => f.error !== 'cancelled');
     summary.progress.failed = summary.failures.length;
-    // Rows are rebuilt from the store; if they cannot be written now, the stages are safe and a rerun writes them.
-    let written: Awaited<ReturnType<typeof writeRows>> | undefined;
-    let rowsError: string | undefined;
-    try {
-      written = await writeRows(store, plan);
-    } catch (err) {
-      rowsError = (err as Error).message;
-    }
-    const { rows, missing, path } = written ?? { rows: [], missing: plan.cells.length, path: `sweeps/${plan.id}/rows.jsonl` };
-    metrics?.recordResults(plan.id, rows);
-    metrics?.recordSweep(plan.id, summary.progress, { total: plan.cells.length, done: rows.length, failed: missing });
-    return { summary, rows, missing, rowsPath: `${store.location}/${path}`, rowsError, backend: pool.backend };
+    return { summary, store, backend: pool.backend };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     pool.close();

@@ -1,9 +1,13 @@
 // The local engine's protocol with its worker processes.
+import type { NoopStage } from '../activities/noop.js';
 import type { AnyStage } from '../sweep/plan.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import type { StageStats } from '../activities/stage-context.js';
 
-export type ParentMessage = { type: 'run'; stage: AnyStage };
+/** What a worker process runs: a plan's stage, or a no-op stage (engine overhead benchmarks). */
+export type EngineStage = AnyStage | NoopStage;
+
+export type ParentMessage = { type: 'run'; stage: EngineStage };
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
   | { type: 'result'; key: string; outcome: StageOutcome; seconds: number; stats: StageStats }

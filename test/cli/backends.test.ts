@@ -20,5 +20,5 @@ test('an unavailable or unknown backend exits 2 with a message naming what is in
   }
   const unknown = run(['--backend', 'tpu', 'backends']);
   assert.equal(unknown.status, 2);
-  assert.match(unknown.stderr, /argument 'tpu' is invalid. Allowed choices are auto, node-gpu, node, wasm, cpu/);
+  assert.match(unknown.stderr, /argument 'tpu' is invalid. Allowed choices are auto, node-gpu, node, blas, wasm, cpu/);
 });

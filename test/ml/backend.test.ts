@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { availableBackends, BackendUnavailableError, initBackend, tf } from '../../ml/backend.js';
 
-test('auto picks the best installed backend (wasm when tfjs-node is absent)', async () => {
+test('auto picks the best installed backend (blas, else wasm, when tfjs-node is absent)', async () => {
   const available = await availableBackends();
   const info = await initBackend('auto');
   assert.equal(info.name, available[0]);
@@ -31,11 +31,26 @@ test('an explicit backend that is not installed fails naming what is installed',
   }
   await assert.rejects(
     initBackend('tpu'),
-    /backend "tpu" is not available \(unknown backend name\); installed: .*Choose one of auto, node-gpu, node, wasm, cpu/,
+    /backend "tpu" is not available \(unknown backend name\); installed: .*Choose one of auto, node-gpu, node, blas, wasm, cpu/,
   );
 });
 
 test('the wasm backend has the project Conv2DBackpropFilter kernel registered', async () => {
   await initBackend('wasm');
   assert.ok(tf.getKernel('Conv2DBackpropFilter', 'wasm'));
+});
+
+test('UNPRUNE_NATIVE=0 hides the blas backend and says why', async () => {
+  const { execFileSync } = await import('node:child_process');
+  const out = execFileSync(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      '-e',
+      "const b = await import('./ml/backend.ts'); console.log((await b.availableBackends()).join(','))",
+    ],
+    { env: { ...process.env, UNPRUNE_NATIVE: '0' }, encoding: 'utf8' },
+  );
+  assert.equal(out.trim(), 'wasm,cpu');
 });

@@ -1,0 +1,88 @@
+// Loads the optional native kernel addon (ml/kernels/native/unprune_blas.c over Debian's OpenBLAS, built at
+// install by ml/kernels/native/build.mjs). Its absence is not an error: the wasm kernels are the fallback, and
+// `unavailableReason` says why the addon is not in use.
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+export interface NativeBlas {
+  gemm(a: Float32Array, b: Float32Array, c: Float32Array, dims: Int32Array): void;
+  conv2d(x: Float32Array, filter: Float32Array, y: Float32Array, dims: Int32Array): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  sgdStep(
+    w: Float32Array,
+    g: Float32Array,
+    buf: Float32Array | null,
+    mask: Float32Array | null,
+    outW: Float32Array,
+    outBuf: Float32Array | null,
+    lr: number,
+    momentum: number,
+    first: boolean,
+    nesterov: boolean,
+    weightDecay: number,
+  ): void;
+  setThreads(n: number): void;
+  describe(): { config: string; core: string; threads: number };
+}
+
+export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/native/unprune_blas.node', import.meta.url));
+
+let loaded: NativeBlas | null | undefined;
+let reason = '';
+
+/** Threads OpenBLAS may use per process: UNPRUNE_BLAS_THREADS, default 1 (the local engine's processes are the
+ *  parallelism; more threads per process would oversubscribe the cores). */
+export function blasThreads(): number {
+  const n = Number(process.env.UNPRUNE_BLAS_THREADS ?? 1);
+  return Number.isInteger(n) && n >= 1 ? n : 1;
+}
+
+/**
+ * Debian's OpenBLAS 0.3.21 does not recognise AVX-512 AMD cores (Zen 4 and later) and falls back to its AVX2
+ * Haswell kernels; its SkylakeX kernels run those cores' AVX-512 units (sgemm 117 → 207 GFLOP/s on one core,
+ * measured on the CI machine). A user's OPENBLAS_CORETYPE wins.
+ */
+function chooseCoreType(): void {
+  if (process.env.OPENBLAS_CORETYPE) return;
+  let flags = '';
+  try {
+    flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+  } catch {
+    return;
+  }
+  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+  if (['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every(has)) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+}
+
+/** The addon, or null (see nativeBlasUnavailableReason). Set UNPRUNE_NATIVE=0 to refuse it. */
+export function loadNativeBlas(): NativeBlas | null {
+  if (loaded !== undefined) return loaded;
+  loaded = null;
+  if (process.env.UNPRUNE_NATIVE === '0') {
+    reason = 'disabled by UNPRUNE_NATIVE=0';
+    return null;
+  }
+  if (!existsSync(NATIVE_ADDON_PATH)) {
+    reason = `${NATIVE_ADDON_PATH} is not built (npm install builds it when libopenblas-dev is installed)`;
+    return null;
+  }
+  // OpenBLAS reads these when the library loads, before any call could set them.
+  chooseCoreType();
+  process.env.OPENBLAS_NUM_THREADS ??= String(blasThreads());
+  try {
+    const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeBlas;
+    addon.setThreads(blasThreads());
+    loaded = addon;
+  } catch (err) {
+    reason = `${NATIVE_ADDON_PATH} failed to load: ${String(err instanceof Error ? err.message : err).split('\n')[0]}`;
+  }
+  return loaded;
+}
+
+export function nativeBlasUnavailableReason(): string {
+  loadNativeBlas();
+  return reason;
+}

@@ -1,0 +1,229 @@
+// Kernels for the wasm backend that run on the native addon (OpenBLAS sgemm, im2col/col2im in C): BatchMatMul,
+// Conv2D and both its gradients, MaxPoolGrad, and the fused masked SGD update `UnpruneSgdStep`. Each reads its
+// inputs straight from the wasm heap and writes into an output the wasm backend allocated, so tensors stay wasm
+// tensors and every other op keeps running on wasm. Shapes outside what the addon handles (non-float32, dilation,
+// NCHW, batch broadcasting other than 1-to-n) go to the wasm kernel it replaces.
+import {
+  backend_util,
+  getKernel,
+  util,
+  type BatchMatMulAttrs,
+  type Conv2DAttrs,
+  type Conv2DBackpropFilterAttrs,
+  type Conv2DBackpropInputAttrs,
+  type KernelConfig,
+  type KernelFunc,
+  type MaxPoolGradAttrs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import type { NativeBlas } from './native-blas.js';
+import { convGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
+
+/** Name of the fused SGD kernel; MaskedOptimizer uses it where the current backend registers it. */
+export const SGD_STEP_KERNEL = 'UnpruneSgdStep';
+
+export interface SgdStepAttrs {
+  lr: number;
+  momentum: number;
+  first: boolean;
+  nesterov: boolean;
+  weightDecay: number;
+}
+
+type Args<I, A> = { inputs: I; backend: unknown; attrs: A };
+
+const isF32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
+
+function convDims(info: backend_util.Conv2DInfo): Int32Array {
+  return Int32Array.from([
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ]);
+}
+
+/** The native kernels, each falling back to `fallbacks[name]` (the wasm kernel being replaced) when it must. */
+export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string, KernelFunc>): KernelConfig[] {
+  const fallback = (name: string, args: unknown) => {
+    const f = fallbacks.get(name);
+    if (!f) throw new Error(`no wasm fallback for ${name}`);
+    return f(args as never);
+  };
+
+  const batchMatMul = (args: Args<{ a: TensorInfo; b: TensorInfo }, BatchMatMulAttrs>) => {
+    const { a, b } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const { transposeA, transposeB } = args.attrs;
+    const ra = a.shape.length;
+    const rb = b.shape.length;
+    if (!isF32(a, b) || ra < 2 || rb < 2) return fallback('BatchMatMul', args);
+    const m = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+    const k = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+    const n = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+    const batchShapeA = a.shape.slice(0, -2);
+    const batchShapeB = b.shape.slice(0, -2);
+    const ba = util.sizeFromShape(batchShapeA);
+    const bb = util.sizeFromShape(batchShapeB);
+    const sameBatch = ba === bb && util.arraysEqual(batchShapeA, batchShapeB);
+    if (!sameBatch && ba !== 1 && bb !== 1) return fallback('BatchMatMul', args);
+    const outBatch = ba >= bb ? batchShapeA : batchShapeB;
+    const batch = Math.max(ba, bb);
+    const out = backend.makeOutput([...outBatch, m, n], 'float32');
+    if (batch * m * n === 0) return out;
+    if (k === 0) {
+      backend.typedArrayFromHeap(out).fill(0);
+      return out;
+    }
+    addon.gemm(
+      backend.typedArrayFromHeap(a),
+      backend.typedArrayFromHeap(b),
+      backend.typedArrayFromHeap(out),
+      Int32Array.from([batch, m, n, k, transposeA ? 1 : 0, transposeB ? 1 : 0, ba, bb]),
+    );
+    return out;
+  };
+
+  const conv2d = (args: Args<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs>) => {
+    const { x, filter } = args.inputs;
+    const { dilations, dataFormat } = args.attrs;
+    const dil = typeof dilations === 'number' ? [dilations, dilations] : (dilations ?? [1, 1]);
+    if (!isF32(x, filter) || dataFormat !== 'NHWC' || dil[0] !== 1 || dil[1] !== 1) return fallback('Conv2D', args);
+    const backend = args.backend as WasmBackendLike;
+    const { info } = convGeometry('Conv2D', x.shape, filter.shape, args.attrs);
+    const y = backend.makeOutput(info.outShape as number[], 'float32');
+    if (util.sizeFromShape(info.outShape) === 0) return y;
+    addon.conv2d(
+      backend.typedArrayFromHeap(x),
+      backend.typedArrayFromHeap(filter),
+      backend.typedArrayFromHeap(y),
+      convDims(info),
+    );
+    return y;
+  };
+
+  const conv2dBackpropFilter = (args: Args<{ x: TensorInfo; dy: TensorInfo }, Conv2DBackpropFilterAttrs>) => {
+    const { x, dy } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const { info } = convGeometry('Conv2DBackpropFilter', x.shape, args.attrs.filterShape, args.attrs);
+    const dw = backend.makeOutput([...args.attrs.filterShape], 'float32');
+    if (util.sizeFromShape(dw.shape) === 0) return dw;
+    addon.conv2dBackpropFilter(
+      backend.typedArrayFromHeap(x),
+      backend.typedArrayFromHeap(dy),
+      backend.typedArrayFromHeap(dw),
+      convDims(info),
+    );
+    return dw;
+  };
+
+  const conv2dBackpropInput = (args: Args<{ dy: TensorInfo; filter: TensorInfo }, Conv2DBackpropInputAttrs>) => {
+    const { dy, filter } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const { info } = convGeometry('Conv2DBackpropInput', args.attrs.inputShape, filter.shape, args.attrs);
+    const dx = backend.makeOutput([...args.attrs.inputShape], 'float32');
+    if (util.sizeFromShape(dx.shape) === 0) return dx;
+    addon.conv2dBackpropInput(
+      backend.typedArrayFromHeap(dy),
+      backend.typedArrayFromHeap(filter),
+      backend.typedArrayFromHeap(dx),
+      convDims(info),
+    );
+    return dx;
+  };
+
+  const maxPoolGrad = (args: Args<{ dy: TensorInfo; input: TensorInfo; output: TensorInfo }, MaxPoolGradAttrs>) => {
+    const { dy, input } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
+    const info = backend_util.computePool2DInfo(
+      input.shape as [number, number, number, number],
+      filterSize,
+      strides,
+      1,
+      pad,
+      dimRoundingMode,
+    );
+    const dx = backend.makeOutput([...input.shape], 'float32');
+    if (util.sizeFromShape(dx.shape) === 0) return dx;
+    addon.maxPoolGrad(
+      backend.typedArrayFromHeap(input),
+      backend.typedArrayFromHeap(dy),
+      backend.typedArrayFromHeap(dx),
+      Int32Array.from([
+        info.batchSize,
+        info.inHeight,
+        info.inWidth,
+        info.inChannels,
+        info.outHeight,
+        info.outWidth,
+        info.filterHeight,
+        info.filterWidth,
+        info.strideHeight,
+        info.strideWidth,
+        info.padInfo.top,
+        info.padInfo.left,
+      ]),
+    );
+    return dx;
+  };
+
+  // Inputs: w, g, and optionally buf (momentum, from the second step on) and mask; outputs [w'] or [w', buf'].
+  const sgdStep = (
+    args: Args<{ w: TensorInfo; g: TensorInfo; buf?: TensorInfo; mask?: TensorInfo }, SgdStepAttrs>,
+  ): TensorInfo[] => {
+    const { w, g, buf, mask } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const { lr, momentum, first, nesterov, weightDecay } = args.attrs;
+    const outW = backend.makeOutput([...w.shape], 'float32');
+    const outBuf = momentum !== 0 ? backend.makeOutput([...w.shape], 'float32') : null;
+    const view = (t: TensorInfo | null | undefined) => (t ? backend.typedArrayFromHeap(t) : null);
+    addon.sgdStep(
+      view(w)!,
+      view(g)!,
+      first ? null : view(buf),
+      view(mask),
+      view(outW)!,
+      view(outBuf),
+      lr,
+      momentum,
+      first,
+      nesterov,
+      weightDecay,
+    );
+    return outBuf ? [outW, outBuf] : [outW];
+  };
+
+  const wasm = (kernelName: string, kernelFunc: unknown): KernelConfig => ({
+    kernelName,
+    backendName: 'wasm',
+    kernelFunc: kernelFunc as KernelFunc,
+  });
+  return [
+    wasm('BatchMatMul', batchMatMul),
+    wasm('Conv2D', conv2d),
+    wasm('Conv2DBackpropFilter', conv2dBackpropFilter),
+    wasm('Conv2DBackpropInput', conv2dBackpropInput),
+    wasm('MaxPoolGrad', maxPoolGrad),
+    wasm(SGD_STEP_KERNEL, sgdStep),
+  ];
+}
+
+/** The kernel functions currently registered on wasm for `names` (the fallbacks of the native kernels). */
+export function currentWasmKernels(names: string[]): Map<string, KernelFunc> {
+  const out = new Map<string, KernelFunc>();
+  for (const name of names) {
+    const k = getKernel(name, 'wasm');
+    if (k) out.set(name, k.kernelFunc);
+  }
+  return out;
+}

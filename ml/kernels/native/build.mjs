@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Builds the optional native kernel addon (unprune_blas.c → build/native/unprune_blas.node) over Debian's OpenBLAS.
+// Run by `npm install` (postinstall) and `npm run build:native`. It never fails the install: without a compiler,
+// Node's headers or OpenBLAS it says why and the wasm kernels are used. On Debian as root it installs
+// libopenblas-dev when missing (2 s); UNPRUNE_NATIVE=0 skips the whole build.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..', '..');
+const source = join(here, 'unprune_blas.c');
+const out = join(root, 'build', 'native', 'unprune_blas.node');
+const say = (msg) => console.log(`unprune native kernels: ${msg}`);
+
+function nodeIncludeDir() {
+  const candidates = [
+    join(dirname(process.execPath), '..', 'include', 'node'),
+    join(process.config.variables.node_prefix ?? '/usr', 'include', 'node'),
+    '/usr/include/node',
+  ];
+  return candidates.find((d) => existsSync(join(d, 'node_api.h')));
+}
+
+const hasCblas = () => ['/usr/include/cblas.h', '/usr/include/x86_64-linux-gnu/cblas.h'].some(existsSync);
+const hasOpenblas = () => spawnSync('sh', ['-c', 'ldconfig -p | grep -q "libopenblas\\.so "']).status === 0;
+
+function installOpenblas() {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return false;
+  say('installing libopenblas-dev (Debian) ...');
+  const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+  const r = spawnSync('apt-get', ['install', '-y', '-qq', 'libopenblas-dev'], { stdio: 'ignore', env });
+  return r.status === 0 && hasCblas() && hasOpenblas();
+}
+
+function main() {
+  if (process.env.UNPRUNE_NATIVE === '0') return say('skipped (UNPRUNE_NATIVE=0); the wasm kernels are used');
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs && !process.argv.includes('--force')) {
+    return say(`up to date (${relative(root, out)})`);
+  }
+  const include = nodeIncludeDir();
+  if (!include) return say("not built: Node's C headers (node_api.h) not found; the wasm kernels are used");
+  if ((!hasCblas() || !hasOpenblas()) && !installOpenblas()) {
+    return say('not built: OpenBLAS not found (apt-get install libopenblas-dev); the wasm kernels are used');
+  }
+  mkdirSync(dirname(out), { recursive: true });
+  const tmp = `${out}.${process.pid}.tmp`;
+  // -ffp-contract=off: no fused multiply-adds, so the fused SGD update rounds exactly like the op-by-op version.
+  const args = ['-O3', '-std=c11', '-Wall', '-ffp-contract=off', '-shared', '-fPIC', `-I${include}`];
+  args.push('-DNODE_GYP_MODULE_NAME=unprune_blas', source, '-o', tmp, '-lopenblas');
+  try {
+    execFileSync(process.env.CC ?? 'cc', args, { stdio: ['ignore', 'inherit', 'inherit'] });
+  } catch {
+    return say('not built: the C compiler failed (see above); the wasm kernels are used');
+  }
+  renameSync(tmp, out);
+  say(`built ${relative(root, out)} (OpenBLAS); \`--backend blas\` and \`auto\` use it`);
+}
+
+main();

@@ -1,0 +1,408 @@
+// Native training kernels for the wasm backend over Debian's OpenBLAS: matmul, conv2d and its two gradients
+// (im2col / col2im around one sgemm per chunk), max-pool gradient and a fused masked SGD-momentum update. Tensors
+// arrive as Float32Array views of the wasm heap (or any Float32Array); outputs are written in place into views the
+// caller allocated. Layouts are tfjs's: row-major, NHWC activations, [fh, fw, cin, cout] filters.
+// Everything runs on the calling (main) thread apart from OpenBLAS's own pool; the scratch buffer is not shared.
+#define NAPI_VERSION 8
+#include <node_api.h>
+#include <cblas.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+// OpenBLAS extensions (declared in its cblas.h on Debian, repeated here for other layouts).
+extern void openblas_set_num_threads(int);
+extern int openblas_get_num_threads(void);
+extern char *openblas_get_config(void);
+extern char *openblas_get_corename(void);
+
+#define MAX_ARGS 12
+// im2col works in row chunks of at most this many floats (4 MiB): bounded memory for big convs, cache-friendly.
+#define CHUNK_FLOATS (1 << 20)
+
+static float *scratch = NULL;
+static size_t scratch_len = 0;
+
+static float *scratch_floats(size_t n) {
+  if (n > scratch_len) {
+    float *p = realloc(scratch, n * sizeof(float));
+    if (!p) return NULL;
+    scratch = p;
+    scratch_len = n;
+  }
+  return scratch;
+}
+
+typedef struct {
+  napi_env env;
+  napi_value argv[MAX_ARGS];
+  size_t argc;
+  int failed;
+} Args;
+
+static int fail(Args *a, const char *msg) {
+  if (!a->failed) napi_throw_type_error(a->env, NULL, msg);
+  a->failed = 1;
+  return 0;
+}
+
+static int get_args(napi_env env, napi_callback_info info, Args *a, size_t want) {
+  a->env = env;
+  a->argc = MAX_ARGS;
+  a->failed = 0;
+  if (napi_get_cb_info(env, info, &a->argc, a->argv, NULL, NULL) != napi_ok) return fail(a, "bad call");
+  if (a->argc < want) return fail(a, "too few arguments");
+  return 1;
+}
+
+static float *f32_arg(Args *a, size_t i, size_t need) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (a->failed) return NULL;
+  if (napi_get_typedarray_info(a->env, a->argv[i], &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_float32_array) {
+    fail(a, "expected a Float32Array");
+    return NULL;
+  }
+  if (len < need) {
+    fail(a, "Float32Array is shorter than the shape needs");
+    return NULL;
+  }
+  return (float *)data;
+}
+
+static int32_t *i32_arg(Args *a, size_t i, size_t need) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (a->failed) return NULL;
+  if (napi_get_typedarray_info(a->env, a->argv[i], &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array || len < need) {
+    fail(a, "expected an Int32Array of dimensions");
+    return NULL;
+  }
+  return (int32_t *)data;
+}
+
+static double num_arg(Args *a, size_t i) {
+  double v = 0;
+  if (!a->failed && napi_get_value_double(a->env, a->argv[i], &v) != napi_ok) fail(a, "expected a number");
+  return v;
+}
+
+static int bool_arg(Args *a, size_t i) {
+  bool v = false;
+  if (!a->failed && napi_get_value_bool(a->env, a->argv[i], &v) != napi_ok) fail(a, "expected a boolean");
+  return v;
+}
+
+// gemm(a, b, c, dims Int32Array[batch, m, n, k, transA, transB, batchA, batchB]):
+// c[i] = op(a[i or 0]) · op(b[i or 0]) for i < batch; a batch of 1 broadcasts.
+static napi_value gemm(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  int32_t *d = i32_arg(&a, 3, 8);
+  if (!d) return NULL;
+  const int batch = d[0], m = d[1], n = d[2], k = d[3], ta = d[4], tb = d[5], ba = d[6], bb = d[7];
+  const size_t sa = (size_t)m * k, sb = (size_t)k * n, sc = (size_t)m * n;
+  float *A = f32_arg(&a, 0, sa * ba), *B = f32_arg(&a, 1, sb * bb), *C = f32_arg(&a, 2, sc * batch);
+  if (a.failed) return NULL;
+  for (int i = 0; i < batch; i++) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
+                A + (ba == 1 ? 0 : i * sa), ta ? m : k, B + (bb == 1 ? 0 : i * sb), tb ? k : n, 0.0f, C + i * sc, n);
+  }
+  return NULL;
+}
+
+// Convolution geometry, NHWC, dilation 1: [n, h, w, c, oh, ow, co, fh, fw, sh, sw, top, left].
+typedef struct {
+  int n, h, w, c, oh, ow, co, fh, fw, sh, sw, top, left;
+  size_t m, k;
+} Conv;
+
+static int conv_dims(Args *a, size_t i, Conv *g) {
+  int32_t *d = i32_arg(a, i, 13);
+  if (!d) return 0;
+  g->n = d[0], g->h = d[1], g->w = d[2], g->c = d[3], g->oh = d[4], g->ow = d[5], g->co = d[6];
+  g->fh = d[7], g->fw = d[8], g->sh = d[9], g->sw = d[10], g->top = d[11], g->left = d[12];
+  g->m = (size_t)g->n * g->oh * g->ow;
+  g->k = (size_t)g->fh * g->fw * g->c;
+  return 1;
+}
+
+static size_t chunk_rows(const Conv *g) {
+  size_t r = CHUNK_FLOATS / (g->k ? g->k : 1);
+  return r < 1 ? 1 : r;
+}
+
+// Rows [r0, r1) of the patch matrix: row (b, y, x) holds the receptive field in (kh, kw, ci) order, zero-padded.
+// Along kw the field is one contiguous run of fw·c floats in NHWC (stride-1 columns), copied as a block.
+static void im2col(const Conv *g, const float *x, float *cols, size_t r0, size_t r1) {
+  const size_t c = g->c, run = (size_t)g->fw * c;
+  for (size_t r = r0; r < r1; r++) {
+    const int xo = r % g->ow, yo = (r / g->ow) % g->oh, b = r / ((size_t)g->ow * g->oh);
+    const int iw0 = xo * g->sw - g->left;
+    const int inside = iw0 >= 0 && iw0 + g->fw <= g->w;
+    float *dst = cols + (r - r0) * g->k;
+    for (int kh = 0; kh < g->fh; kh++, dst += run) {
+      const int ih = yo * g->sh + kh - g->top;
+      if (ih < 0 || ih >= g->h) {
+        memset(dst, 0, run * sizeof(float));
+        continue;
+      }
+      const float *src = x + (((size_t)b * g->h + ih) * g->w) * c;
+      if (inside) {
+        src += (size_t)iw0 * c;
+        for (size_t i = 0; i < run; i++) dst[i] = src[i];
+        continue;
+      }
+      for (int kw = 0; kw < g->fw; kw++) {
+        const int iw = iw0 + kw;
+        float *d = dst + (size_t)kw * c;
+        if (iw < 0 || iw >= g->w) memset(d, 0, c * sizeof(float));
+        else memcpy(d, src + (size_t)iw * c, c * sizeof(float));
+      }
+    }
+  }
+}
+
+// Scatter-adds rows [r0, r1) of a patch-gradient matrix back into image layout (dx must start zeroed).
+static void col2im(const Conv *g, const float *cols, float *dx, size_t r0, size_t r1) {
+  const size_t c = g->c, run = (size_t)g->fw * c;
+  for (size_t r = r0; r < r1; r++) {
+    const int xo = r % g->ow, yo = (r / g->ow) % g->oh, b = r / ((size_t)g->ow * g->oh);
+    const int iw0 = xo * g->sw - g->left;
+    const int inside = iw0 >= 0 && iw0 + g->fw <= g->w;
+    const float *src = cols + (r - r0) * g->k;
+    for (int kh = 0; kh < g->fh; kh++, src += run) {
+      const int ih = yo * g->sh + kh - g->top;
+      if (ih < 0 || ih >= g->h) continue;
+      float *out = dx + (((size_t)b * g->h + ih) * g->w) * c;
+      if (inside) {
+        out += (size_t)iw0 * c;
+        for (size_t i = 0; i < run; i++) out[i] += src[i];
+        continue;
+      }
+      for (int kw = 0; kw < g->fw; kw++) {
+        const int iw = iw0 + kw;
+        if (iw < 0 || iw >= g->w) continue;
+        for (size_t ci = 0; ci < c; ci++) out[(size_t)iw * c + ci] += src[(size_t)kw * c + ci];
+      }
+    }
+  }
+}
+
+static int is_pointwise(const Conv *g) {
+  return g->fh == 1 && g->fw == 1 && g->sh == 1 && g->sw == 1 && g->top == 0 && g->left == 0;
+}
+
+// conv2d(x, filter, y, dims): y[M, co] = patches[M, K] · filter[K, co].
+static napi_value conv2d(napi_env env, napi_callback_info info) {
+  Args a;
+  Conv g;
+  if (!get_args(env, info, &a, 4) || !conv_dims(&a, 3, &g)) return NULL;
+  float *x = f32_arg(&a, 0, (size_t)g.n * g.h * g.w * g.c), *f = f32_arg(&a, 1, g.k * g.co),
+        *y = f32_arg(&a, 2, g.m * g.co);
+  if (a.failed) return NULL;
+  if (is_pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.m, g.co, g.k, 1.0f, x, g.k, f, g.co, 0.0f, y, g.co);
+    return NULL;
+  }
+  const size_t rows = chunk_rows(&g);
+  float *cols = scratch_floats(rows * g.k);
+  if (!cols) return fail(&a, "out of memory"), NULL;
+  for (size_t r0 = 0; r0 < g.m; r0 += rows) {
+    const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
+    im2col(&g, x, cols, r0, r1);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, g.co, g.k, 1.0f, cols, g.k, f, g.co, 0.0f,
+                y + r0 * g.co, g.co);
+  }
+  return NULL;
+}
+
+// conv2dBackpropFilter(x, dy, dw, dims): dw[K, co] = Σ_chunks patches[M, K]ᵀ · dy[M, co].
+static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
+  Args a;
+  Conv g;
+  if (!get_args(env, info, &a, 4) || !conv_dims(&a, 3, &g)) return NULL;
+  float *x = f32_arg(&a, 0, (size_t)g.n * g.h * g.w * g.c), *dy = f32_arg(&a, 1, g.m * g.co),
+        *dw = f32_arg(&a, 2, g.k * g.co);
+  if (a.failed) return NULL;
+  if (is_pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.k, g.co, g.m, 1.0f, x, g.k, dy, g.co, 0.0f, dw, g.co);
+    return NULL;
+  }
+  const size_t rows = chunk_rows(&g);
+  float *cols = scratch_floats(rows * g.k);
+  if (!cols) return fail(&a, "out of memory"), NULL;
+  for (size_t r0 = 0; r0 < g.m; r0 += rows) {
+    const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
+    im2col(&g, x, cols, r0, r1);
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.k, g.co, r1 - r0, 1.0f, cols, g.k, dy + r0 * g.co, g.co,
+                r0 == 0 ? 0.0f : 1.0f, dw, g.co);
+  }
+  return NULL;
+}
+
+// conv2dBackpropInput(dy, filter, dx, dims): dpatches[M, K] = dy[M, co] · filter[K, co]ᵀ, then col2im into dx.
+static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
+  Args a;
+  Conv g;
+  if (!get_args(env, info, &a, 4) || !conv_dims(&a, 3, &g)) return NULL;
+  const size_t xlen = (size_t)g.n * g.h * g.w * g.c;
+  float *dy = f32_arg(&a, 0, g.m * g.co), *f = f32_arg(&a, 1, g.k * g.co), *dx = f32_arg(&a, 2, xlen);
+  if (a.failed) return NULL;
+  if (is_pointwise(&g)) {
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.m, g.k, g.co, 1.0f, dy, g.co, f, g.co, 0.0f, dx, g.k);
+    return NULL;
+  }
+  memset(dx, 0, xlen * sizeof(float));
+  const size_t rows = chunk_rows(&g);
+  float *cols = scratch_floats(rows * g.k);
+  if (!cols) return fail(&a, "out of memory"), NULL;
+  for (size_t r0 = 0; r0 < g.m; r0 += rows) {
+    const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, g.k, g.co, 1.0f, dy + r0 * g.co, g.co, f, g.co,
+                0.0f, cols, g.k);
+    col2im(&g, cols, dx, r0, r1);
+  }
+  return NULL;
+}
+
+// maxPoolGrad(x, dy, dx, dims[n, h, w, c, oh, ow, fh, fw, sh, sw, top, left]): each window's gradient goes to its
+// first maximum in row-major scan order (tfjs cpu semantics: the first in-bounds value is taken, then only a
+// strictly greater one replaces it, so a leading NaN stays). One output row at a time, window offsets outermost
+// and branch-free selects: data-dependent branches here mispredicted half the time (3x slower, measured).
+static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  int32_t *d = i32_arg(&a, 3, 12);
+  if (!d) return NULL;
+  const int n = d[0], h = d[1], w = d[2], c = d[3], oh = d[4], ow = d[5], fh = d[6], fw = d[7];
+  const int sh = d[8], sw = d[9], top = d[10], left = d[11];
+  const size_t xlen = (size_t)n * h * w * c, q = (size_t)ow * c;
+  float *x = f32_arg(&a, 0, xlen), *dy = f32_arg(&a, 1, (size_t)n * oh * ow * c), *dx = f32_arg(&a, 2, xlen);
+  if (a.failed) return NULL;
+  float *best = malloc(q * sizeof(float));
+  int32_t *at = malloc(q * sizeof(int32_t));
+  if (!best || !at) return free(best), free(at), fail(&a, "out of memory"), NULL;
+  memset(dx, 0, xlen * sizeof(float));
+  for (int b = 0; b < n; b++)
+    for (int y = 0; y < oh; y++) {
+      for (size_t i = 0; i < q; i++) best[i] = 0, at[i] = -1;
+      for (int i = 0; i < fh; i++) {
+        const int ih = y * sh - top + i;
+        if (ih < 0 || ih >= h) continue;
+        const float *row = x + ((size_t)b * h + ih) * w * c;
+        for (int j = 0; j < fw; j++) {
+          const int32_t k = i * fw + j;
+          for (int xo = 0; xo < ow; xo++) {
+            const int iw = xo * sw - left + j;
+            if (iw < 0 || iw >= w) continue;
+            const float *src = row + (size_t)iw * c;
+            float *bb = best + (size_t)xo * c;
+            int32_t *aa = at + (size_t)xo * c;
+            for (int ch = 0; ch < c; ch++) {
+              const float v = src[ch];
+              const int32_t take = -(int32_t)(v > bb[ch] || aa[ch] < 0);
+              bb[ch] = take ? v : bb[ch];
+              aa[ch] = (k & take) | (aa[ch] & ~take);
+            }
+          }
+        }
+      }
+      const float *g = dy + ((size_t)b * oh + y) * q;
+      for (int xo = 0; xo < ow; xo++)
+        for (int ch = 0; ch < c; ch++) {
+          const int32_t k = at[(size_t)xo * c + ch];
+          if (k < 0) continue;
+          const int ih = y * sh - top + k / fw, iw = xo * sw - left + k % fw;
+          dx[(((size_t)b * h + ih) * w + iw) * c + ch] += g[(size_t)xo * c + ch];
+        }
+    }
+  free(best);
+  free(at);
+  return NULL;
+}
+
+// sgdStep(w, g, buf, mask|null, outW, outBuf, lr, momentum, first, nesterov, weightDecay):
+// PyTorch's SGD with the mask fused in: g' = (g + wd·w)·mask; buf' = first ? g' : mom·buf + g';
+// w' = (w − lr·(nesterov ? g' + mom·buf' : buf'))·mask. outBuf is ignored when momentum is 0.
+static napi_value sgd_step(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 11)) return NULL;
+  size_t len;
+  napi_typedarray_type type;
+  void *data;
+  if (napi_get_typedarray_info(env, a.argv[0], &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_float32_array)
+    return fail(&a, "expected a Float32Array"), NULL;
+  napi_valuetype mt;
+  napi_typeof(env, a.argv[3], &mt);
+  const float lr = num_arg(&a, 6), mom = num_arg(&a, 7), wd = num_arg(&a, 10);
+  const int first = bool_arg(&a, 8), nesterov = bool_arg(&a, 9);
+  float *w = f32_arg(&a, 0, len), *g = f32_arg(&a, 1, len), *ow = f32_arg(&a, 4, len);
+  float *mask = mt == napi_null || mt == napi_undefined ? NULL : f32_arg(&a, 3, len);
+  float *buf = mom != 0 && !first ? f32_arg(&a, 2, len) : NULL, *ob = mom != 0 ? f32_arg(&a, 5, len) : NULL;
+  if (a.failed) return NULL;
+  for (size_t i = 0; i < len; i++) {
+    float gi = g[i];
+    if (wd != 0) gi += wd * w[i];
+    if (mask) gi *= mask[i];
+    float d = gi;
+    if (mom != 0) {
+      const float b = first ? gi : mom * buf[i] + gi;
+      ob[i] = b;
+      d = nesterov ? gi + mom * b : b;
+    }
+    float next = w[i] - lr * d;
+    ow[i] = mask ? next * mask[i] : next;
+  }
+  return NULL;
+}
+
+static napi_value set_threads(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 1)) return NULL;
+  const double t = num_arg(&a, 0);
+  if (a.failed) return NULL;
+  openblas_set_num_threads(t < 1 ? 1 : (int)t);
+  return NULL;
+}
+
+static napi_value describe(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value out, v;
+  napi_create_object(env, &out);
+  napi_create_string_utf8(env, openblas_get_config(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "config", v);
+  napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &v);
+  napi_set_named_property(env, out, "core", v);
+  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_set_named_property(env, out, "threads", v);
+  return out;
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  const struct {
+    const char *name;
+    napi_callback fn;
+  } fns[] = {{"gemm", gemm},
+             {"conv2d", conv2d},
+             {"conv2dBackpropFilter", conv2d_backprop_filter},
+             {"conv2dBackpropInput", conv2d_backprop_input},
+             {"maxPoolGrad", max_pool_grad},
+             {"sgdStep", sgd_step},
+             {"setThreads", set_threads},
+             {"describe", describe}};
+  for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
+    napi_value f;
+    napi_create_function(env, fns[i].name, NAPI_AUTO_LENGTH, fns[i].fn, NULL, &f);
+    napi_set_named_property(env, exports, fns[i].name, f);
+  }
+  return exports;
+}
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, init)

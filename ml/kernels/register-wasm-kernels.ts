@@ -1,0 +1,41 @@
+// Kernels registered on the wasm backend once it has initialised. Always: Conv2DBackpropFilter, which
+// tfjs-backend-wasm lacks (conv nets cannot train without it); faster replacements for Conv2DBackpropInput and
+// MaxPoolGrad; and a fast path for transposed matmuls. With the native addon (the `blas` backend): OpenBLAS
+// versions of the matmul and conv kernels and the fused SGD update, with the wasm set above as their fallback.
+// Depthwise convolutions are not used by any unprune model, so their gradients are not provided.
+import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
+import { wrapWasmBatchMatMul } from './batch-matmul-wasm.js';
+import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter-wasm.js';
+import { conv2dBackpropInputWasmConfig } from './conv2d-backprop-input-wasm.js';
+import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
+import type { NativeBlas } from './native-blas.js';
+import { currentWasmKernels, nativeWasmKernelConfigs, SGD_STEP_KERNEL } from './native-wasm-kernels.js';
+
+const NATIVE_REPLACES = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'];
+
+let wasmFuncs: Map<string, KernelFunc> | undefined;
+let nativeActive = false;
+
+function replace(config: KernelConfig): void {
+  if (getKernel(config.kernelName, config.backendName)) unregisterKernel(config.kernelName, config.backendName);
+  registerKernel(config);
+}
+
+/** Registers the wasm kernel set, plus the native one when `native` is given (idempotent; switches both ways). */
+export function registerWasmKernels(native: NativeBlas | null = null): void {
+  if (!wasmFuncs) {
+    replace(conv2dBackpropFilterWasmConfig);
+    replace(conv2dBackpropInputWasmConfig);
+    replace(maxPoolGradWasmConfig);
+    wrapWasmBatchMatMul();
+    wasmFuncs = currentWasmKernels(NATIVE_REPLACES);
+  }
+  if (native) {
+    for (const config of nativeWasmKernelConfigs(native, wasmFuncs)) replace(config);
+    nativeActive = true;
+  } else if (nativeActive) {
+    for (const [kernelName, kernelFunc] of wasmFuncs) replace({ kernelName, backendName: 'wasm', kernelFunc });
+    unregisterKernel(SGD_STEP_KERNEL, 'wasm');
+    nativeActive = false;
+  }
+}

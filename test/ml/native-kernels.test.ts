@@ -1,0 +1,195 @@
+// The native OpenBLAS kernels (the `blas` backend) against tfjs's cpu backend, and the fused SGD update against the
+// op-by-op optimiser. The addon is built here first (ml/kernels/native/build.mjs, which installs Debian's
+// libopenblas-dev when missing), as `npm install` does; on a machine where it cannot be built the tests say why.
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { test } from 'node:test';
+import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import { SeededRandom } from '../../ml/data/seeded-random.js';
+
+execFileSync(process.execPath, ['ml/kernels/native/build.mjs'], { stdio: 'inherit' });
+const { availableBackends, initBackend, tf } = await import('../../ml/backend.js');
+const { nativeBlasUnavailableReason } = await import('../../ml/kernels/native-blas.js');
+const canInstall = process.platform === 'linux' && process.getuid?.() === 0;
+const available = (await availableBackends()).includes('blas');
+if (canInstall) assert.ok(available, `the native kernels should build here: ${nativeBlasUnavailableReason()}`);
+const skip = available ? false : `native kernels unavailable: ${nativeBlasUnavailableReason()}`;
+
+/** Runs `f` on the cpu backend and on blas; returns both results. */
+async function onBoth(f: () => Float32Array): Promise<{ ref: Float32Array; got: Float32Array }> {
+  await tf.setBackend('cpu');
+  const ref = tf.tidy(f);
+  await initBackend('blas');
+  const before = tf.memory().numTensors;
+  const got = tf.tidy(f);
+  assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+  return { ref, got };
+}
+
+function assertClose(ref: Float32Array, got: Float32Array, what: string, tol = 1e-4): void {
+  assert.equal(got.length, ref.length, `${what}: length`);
+  const scale = Math.max(1e-6, ...Array.from(ref, Math.abs));
+  let maxErr = 0;
+  for (let i = 0; i < ref.length; i++) maxErr = Math.max(maxErr, Math.abs(ref[i]! - got[i]!));
+  assert.ok(maxErr / scale < tol, `${what}: relative error ${maxErr / scale}`);
+}
+
+const data = (rng: SeededRandom, n: number) => Float32Array.from({ length: n }, () => rng.normal());
+
+test('native BatchMatMul: every transpose combination, batched and broadcast', { skip }, async () => {
+  const rng = new SeededRandom(1);
+  for (let t = 0; t < 24; t++) {
+    const [m, k, n] = [1 + rng.int(40), 1 + rng.int(40), 1 + rng.int(40)];
+    const [ta, tb] = [t % 2 === 1, (t >> 1) % 2 === 1];
+    const batch = 1 + rng.int(3);
+    const broadcast = t % 3; // 0: same batch, 1: a is [1, …], 2: b is rank 2
+    const aShape = [broadcast === 1 ? 1 : batch, ...(ta ? [k, m] : [m, k])];
+    const bShape = broadcast === 2 ? (tb ? [n, k] : [k, n]) : [batch, ...(tb ? [n, k] : [k, n])];
+    const as = data(
+      rng,
+      aShape.reduce((x, y) => x * y),
+    );
+    const bs = data(
+      rng,
+      bShape.reduce((x, y) => x * y),
+    );
+    const { ref, got } = await onBoth(
+      () => tf.matMul(tf.tensor(as, aShape), tf.tensor(bs, bShape), ta, tb).dataSync() as Float32Array,
+    );
+    assertClose(ref, got, `case ${JSON.stringify({ aShape, bShape, ta, tb })}`);
+  }
+});
+
+test('native Conv2D and both gradients match cpu on random shapes, strides and paddings', { skip }, async () => {
+  const rng = new SeededRandom(2);
+  const pads = ['same', 'valid', 0, 1, 2] as const;
+  let cases = 0;
+  for (let t = 0; t < 30; t++) {
+    const [n, h, w, c] = [1 + rng.int(3), 5 + rng.int(12), 5 + rng.int(12), 1 + rng.int(5)];
+    const [fh, fw, co, stride] = [1 + rng.int(5), 1 + rng.int(5), 1 + rng.int(6), 1 + rng.int(3)];
+    const pad = pads[rng.int(pads.length)]!;
+    const filterShape = [fh, fw, c, co] as [number, number, number, number];
+    const info = tf.backend_util.computeConv2DInfo([n, h, w, c], filterShape, stride, 1, pad);
+    if (info.outHeight < 1 || info.outWidth < 1) continue;
+    const xs = data(rng, n * h * w * c);
+    const fs = data(rng, fh * fw * c * co);
+    const ws = data(rng, info.outHeight * info.outWidth * co * n);
+    const what = JSON.stringify({ n, h, w, c, fh, fw, co, stride, pad });
+    // y = conv(x, f); loss = Σ y·r (r random) gives dy = r, so both gradient kernels see a dense dy.
+    const run = (part: 'y' | 'dx' | 'df') => () => {
+      const x = tf.tensor4d(xs, [n, h, w, c]);
+      const f = tf.tensor4d(fs, filterShape);
+      const r = tf.tensor4d(ws, [n, info.outHeight, info.outWidth, co]);
+      const loss = (xx: Tensor, ff: Tensor) =>
+        tf.sum(tf.mul(tf.conv2d(xx as Tensor4D, ff as Tensor4D, stride, pad), r));
+      if (part === 'y') return tf.conv2d(x, f, stride, pad).dataSync() as Float32Array;
+      const [dx, df] = tf.grads(loss)([x, f]);
+      return (part === 'dx' ? dx! : df!).dataSync() as Float32Array;
+    };
+    for (const part of ['y', 'dx', 'df'] as const) {
+      const { ref, got } = await onBoth(run(part));
+      assertClose(ref, got, `${part} ${what}`);
+    }
+    cases++;
+  }
+  assert.ok(cases >= 20, `ran ${cases} cases`);
+});
+
+test('native MaxPoolGrad equals cpu exactly, ties (ReLU zeros) and padding included', { skip }, async () => {
+  const rng = new SeededRandom(3);
+  for (let t = 0; t < 20; t++) {
+    const [n, h, w, c] = [1 + rng.int(3), 4 + rng.int(10), 4 + rng.int(10), 1 + rng.int(4)];
+    const [size, stride] = [2 + rng.int(2), 1 + rng.int(2)];
+    const pad = rng.int(2) ? 'same' : 'valid';
+    const xs = Float32Array.from({ length: n * h * w * c }, () => Math.max(0, rng.normal()));
+    const { ref, got } = await onBoth(() => {
+      const x = tf.tensor4d(xs, [n, h, w, c]);
+      return tf
+        .grad((xx: Tensor) => tf.sum(tf.mul(tf.maxPool(xx as Tensor4D, size, stride, pad), 1.5)))(x)
+        .dataSync() as Float32Array;
+    });
+    assert.deepEqual(Array.from(got), Array.from(ref), `case ${t}`);
+  }
+});
+
+test(
+  'the fused SGD kernel gives bit-identical weights to the op-by-op optimiser (mask, momentum, decay)',
+  {
+    skip,
+  },
+  async () => {
+    const { MaskedOptimizer } = await import('../../ml/optimizers.js');
+    const rng = new SeededRandom(4);
+    const w0 = data(rng, 500);
+    const keep = Float32Array.from({ length: 500 }, () => (rng.next() < 0.3 ? 0 : 1));
+    const grads = Array.from({ length: 4 }, () => data(rng, 500));
+    for (const cfg of [
+      { momentum: 0.9, nesterov: false, weightDecay: 0 },
+      { momentum: 0.9, nesterov: true, weightDecay: 5e-4 },
+      { momentum: 0, nesterov: false, weightDecay: 1e-3 },
+    ]) {
+      const run = async (backend: 'wasm' | 'blas') => {
+        await initBackend(backend);
+        const v = tf.variable(tf.tensor1d(w0), true, `w-${backend}`);
+        const mask = tf.tensor1d(keep);
+        const opt = new MaskedOptimizer({ optimizer: 'sgd', lr: 0.05, ...cfg }, new Map([['w', mask]]));
+        for (const g of grads) tf.tidy(() => opt.step(new Map([['w', v]]), { w: tf.tensor1d(g) }, 0.05));
+        const out = v.dataSync() as Float32Array;
+        const slots = opt.exportState().slots.w?.[0];
+        opt.dispose();
+        v.dispose();
+        mask.dispose();
+        return { out: Array.from(out), slots: slots ? Array.from(slots) : [] };
+      };
+      const ops = await run('wasm');
+      const fused = await run('blas');
+      assert.ok(tf.getKernel('UnpruneSgdStep', 'wasm'), 'blas registers the fused kernel');
+      assert.deepEqual(fused, ops, JSON.stringify(cfg));
+      assert.ok(
+        ops.out.every((x, i) => keep[i] === 1 || x === 0),
+        'pruned weights stay exactly zero',
+      );
+    }
+    await initBackend('wasm');
+    assert.equal(tf.getKernel('UnpruneSgdStep', 'wasm'), undefined, 'switching back to wasm removes it');
+  },
+);
+
+test('a LeNet-5 training step on blas: no tensor growth, deterministic, close to wasm', { skip }, async () => {
+  const { buildArch } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const { Network } = await import('../../ml/models/network.js');
+  const { MaskedOptimizer } = await import('../../ml/optimizers.js');
+  const { crossEntropy, trainStep } = await import('../../ml/train.js');
+  const rng = new SeededRandom(5);
+  const xs = data(rng, 16 * 28 * 28);
+  const ys = Int32Array.from({ length: 16 }, (_, i) => i % 10);
+  const train = async (backend: 'wasm' | 'blas') => {
+    await initBackend(backend);
+    const def = buildArch('lenet5', [28, 28, 1], 10);
+    const net = new Network(def, initWeights(def, 0));
+    const opt = new MaskedOptimizer({ optimizer: 'sgd', lr: 0.05, momentum: 0.9 });
+    const x = tf.tensor4d(xs, [16, 28, 28, 1]);
+    const y = tf.tensor1d(ys, 'int32');
+    const losses: number[] = [];
+    trainStep(net, opt, x, y, 0.05, crossEntropy).dispose();
+    const before = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      const l = trainStep(net, opt, x, y, 0.05, crossEntropy);
+      losses.push(l.dataSync()[0]!);
+      l.dispose();
+    }
+    assert.equal(tf.memory().numTensors, before, `${backend}: tensor count stable across steps`);
+    const w = Array.from(net.variable('conv1.w').dataSync());
+    opt.dispose();
+    net.dispose();
+    x.dispose();
+    y.dispose();
+    return { losses, w };
+  };
+  const a = await train('blas');
+  const b = await train('blas');
+  assert.deepEqual(a, b, 'seeded training on blas is deterministic');
+  const wasm = await train('wasm');
+  a.losses.forEach((l, i) => assert.ok(Math.abs(l - wasm.losses[i]!) < 1e-3, `loss ${l} vs wasm ${wasm.losses[i]}`));
+});
