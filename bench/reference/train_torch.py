@@ -39,9 +39,42 @@ class LeNet5(nn.Module):
         return self.fc3(F.relu(self.fc2(F.relu(self.fc1(x)))))
 
 
-def measure(model, batch, steps, warmup, lr):
+class VGGSmall(nn.Module):
+    """unprune's vgg-small: [32, 32, M, 64, 64, M, 128, M], conv3x3 (no bias) + BN + ReLU, global mean, fc."""
+
+    def __init__(self, cin=3, classes=10):
+        super().__init__()
+        layers = []
+        for item in [32, 32, "M", 64, 64, "M", 128, "M"]:
+            if item == "M":
+                layers.append(nn.MaxPool2d(2))
+                continue
+            layers += [nn.Conv2d(cin, item, 3, padding=1, bias=False), nn.BatchNorm2d(item), nn.ReLU()]
+            cin = item
+        self.features = nn.Sequential(*layers)
+        self.fc = nn.Linear(cin, classes)
+
+    def forward(self, x):
+        return self.fc(self.features(x).mean((2, 3)))
+
+
+MODELS = {"mlp": (MLP, (1, 28, 28)), "lenet5": (LeNet5, (1, 28, 28)), "vgg-small": (VGGSmall, (3, 32, 32))}
+
+
+def matmul_gflops(n=1024, seconds=1.0):
+    """The FLOP/s ceiling as PyTorch sees it: float32 n×n×n products for about `seconds`."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    torch.mm(a, b)
+    count, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        torch.mm(a, b)
+        count += 1
+    return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
+
+
+def measure(model, shape, batch, steps, warmup, lr):
     torch.manual_seed(0)
-    x = torch.randn(batch, 1, 28, 28)
+    x = torch.randn(batch, *shape)
     y = torch.randint(0, 10, (batch,))
     opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
 
@@ -63,17 +96,19 @@ def measure(model, batch, steps, warmup, lr):
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--models", default="mlp,lenet5")
-    p.add_argument("--batch", type=int, default=128)
+    p.add_argument("--batch", default="128", help="one batch size, or one per model (comma-separated)")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--lr", type=float, default=0.01)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    out = {"threads": torch.get_num_threads(), "torch": torch.__version__}
-    for name in a.models.split(","):
-        model = {"mlp": MLP, "lenet5": LeNet5}[name]()
-        out[name] = measure(model, a.batch, a.steps, a.warmup, a.lr)
+    out = {"threads": torch.get_num_threads(), "torch": torch.__version__, "matmul_gflops": matmul_gflops()}
+    names = a.models.split(",")
+    batches = [int(b) for b in a.batch.split(",")]
+    for i, name in enumerate(names):
+        cls, shape = MODELS[name]
+        out[name] = measure(cls(), shape, batches[min(i, len(batches) - 1)], a.steps, a.warmup, a.lr)
     print(json.dumps(out))
 
 
