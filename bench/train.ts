@@ -42,14 +42,23 @@ interface ModelCase {
   batch: number;
   /** Multiply-accumulates of one forward pass per example (conv and dense layers). */
   forwardMacs: number;
+  /** Those of the first layer, whose input gradient a training step does not compute. */
+  firstLayerMacs: number;
 }
 const MODELS: ModelCase[] = [
-  { name: 'mlp', input: [28, 28, 1], batch: 128, forwardMacs: 784 * 300 + 300 * 100 + 100 * 10 },
+  {
+    name: 'mlp',
+    input: [28, 28, 1],
+    batch: 128,
+    forwardMacs: 784 * 300 + 300 * 100 + 100 * 10,
+    firstLayerMacs: 784 * 300,
+  },
   {
     name: 'lenet5',
     input: [28, 28, 1],
     batch: 128,
     forwardMacs: 24 * 24 * 25 * 6 + 8 * 8 * 150 * 16 + 256 * 120 + 120 * 84 + 84 * 10,
+    firstLayerMacs: 24 * 24 * 25 * 6,
   },
   {
     name: 'vgg-small',
@@ -57,12 +66,17 @@ const MODELS: ModelCase[] = [
     batch: 64,
     forwardMacs:
       32 * 32 * 27 * 32 + 32 * 32 * 288 * 32 + 16 * 16 * 288 * 64 + 16 * 16 * 576 * 64 + 8 * 8 * 576 * 128 + 128 * 10,
+    firstLayerMacs: 32 * 32 * 27 * 32,
   },
 ];
-/** A training step is ~3 forward passes (forward, input gradients, weight gradients); 2 FLOPs per MAC. */
-const trainFlopsPerExample = (m: ModelCase) => 3 * 2 * m.forwardMacs;
+/** A training step: forward, weight gradients, and input gradients for every layer but the first; 2 FLOPs per MAC
+ *  (element-wise ops, pooling and the optimiser are not counted). */
+const trainFlopsPerExample = (m: ModelCase) => 2 * (3 * m.forwardMacs - m.firstLayerMacs);
 
-function tfjsThroughput(m: ModelCase): { exPerSec: number; steps: number } {
+function tfjsThroughput(m: ModelCase, matmulGflops: number): { exPerSec: number; steps: number } {
+  // A backend that could not do one step in maxSeconds / 2 even at its full matmul speed is skipped (the pure-JS
+  // cpu backend on vgg-small: one step takes minutes).
+  if ((m.batch * trainFlopsPerExample(m)) / (matmulGflops * 1e9) > maxSeconds / 2) return { exPerSec: NaN, steps: 0 };
   const def = buildArch(m.name, m.input, 10);
   const net = new Network(def, initWeights(def, 0));
   const opt = new MaskedOptimizer({ optimizer: 'sgd', lr: 0.01, momentum: 0.9 });
@@ -149,9 +163,10 @@ for (const backend of backends) {
   for (const threads of native ? blasThreadCounts : [1]) {
     native?.setThreads(threads);
     const models: TfjsRun['models'] = {};
-    for (const m of MODELS) models[m.name] = tfjsThroughput(m);
+    const matmulGflops = tfjsMatmulGflops();
+    for (const m of MODELS) models[m.name] = tfjsThroughput(m, matmulGflops);
     const label = native ? `${backend}(${threads}t)` : backend;
-    tfjsRuns.push({ label, backend, threads, matmulGflops: tfjsMatmulGflops(), models });
+    tfjsRuns.push({ label, backend, threads, matmulGflops, models });
   }
   native?.setThreads(1);
 }
@@ -170,10 +185,11 @@ console.log(`model (batch)     ${cols.map((c) => c.padStart(11)).join(' ')}   be
 const rows = MODELS.map((m) => {
   const tfjs = tfjsRuns.map((r) => r.models[m.name]!.exPerSec);
   const torch = torchRuns.map((t) => torchValue(t, m.name));
-  const bestTfjs = Math.max(...tfjs);
-  const bestTorch = Math.max(...torch.filter(Number.isFinite), NaN);
+  const bestTfjs = tfjs.some(Number.isFinite) ? Math.max(...tfjs.filter(Number.isFinite)) : NaN;
+  const finite = torch.filter(Number.isFinite);
+  const bestTorch = finite.length ? Math.max(...finite) : NaN;
   const bestTorchAt = torchRuns[torch.indexOf(bestTorch)]?.threads ?? null;
-  const bestRun = tfjsRuns[tfjs.indexOf(bestTfjs)]!;
+  const bestRun = tfjsRuns[Math.max(0, tfjs.indexOf(bestTfjs))]!;
   // Same thread count on both sides: blas at t threads against PyTorch at t threads.
   const sameThreads = Object.fromEntries(
     torchRuns.map((t) => {
@@ -197,6 +213,7 @@ for (const r of rows) {
   );
 }
 for (const t of torchRuns) if ('error' in t.result) console.log(`pytorch (${t.threads} threads): ${t.result.error}`);
+console.log('n/a for a tfjs backend: skipped, one step would take longer than --max-seconds / 2 at its matmul speed');
 console.log(
   `same threads (blas t threads / torch t threads): ${rows
     .map(
