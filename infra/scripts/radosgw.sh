@@ -106,8 +106,25 @@ echo $! >>"$D/pids"
 U=$(uuidgen)
 timeout 60 ceph $C osd new "$U" >/dev/null
 ceph-osd $C -i 0 --mkfs --osd-uuid "$U" >/dev/null 2>&1
-setsid ceph-osd $C -i 0 -f >"$D/log/osd.out" 2>&1 &
-echo $! >>"$D/pids"
+start_osd() {
+  setsid ceph-osd $C -i 0 -f >>"$D/log/osd.out" 2>&1 &
+  echo $! >>"$D/pids"
+}
+# setsid may fork, so the OSD is found by its command line rather than by $!.
+osd_alive() { pgrep -f "ceph-osd -c $D/ceph.conf -i 0 -f" >/dev/null; }
+# On a loaded machine the OSD can ask the monitor for its CRUSH class before its monitor client knows the cluster
+# fsid; the monitor refuses ('wrong fsid', "handle_command on fsid 0000…") and the OSD exits. A restart gets past it.
+start_osd
+for attempt in 1 2 3; do
+  for _ in $(seq 150); do
+    osd_alive || break
+    if timeout 10 ceph $C osd stat 2>/dev/null | grep -q ' 1 up'; then break 2; fi
+    sleep 0.2
+  done
+  osd_alive && break # alive but slow: the gateway waits for it
+  echo "osd.0 exited during start-up (attempt $attempt); restarting it" >&2
+  start_osd
+done
 start_gateway
 timeout 30 radosgw-admin $C user create --uid=unprune-test --display-name=unprune-test \
   --access-key=$ACCESS --secret=$SECRET >/dev/null
