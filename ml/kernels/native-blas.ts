@@ -24,6 +24,8 @@ export interface NativeBlas {
     nesterov: boolean,
     weightDecay: number,
   ): void;
+  biasAdd(x: Float32Array, bias: Float32Array, out: Float32Array, dims: Int32Array): void;
+  columnSum(x: Float32Array, out: Float32Array, dims: Int32Array): void;
   setThreads(n: number): void;
   describe(): { config: string; core: string; threads: number };
 }

@@ -1,7 +1,7 @@
 // Kernels for the wasm backend that run on the native addon (OpenBLAS sgemm, im2col/col2im in C): BatchMatMul,
-// Conv2D and both its gradients, MaxPoolGrad, and the fused masked SGD update `UnpruneSgdStep`. Each reads its
-// inputs straight from the wasm heap and writes into an output the wasm backend allocated, so tensors stay wasm
-// tensors and every other op keeps running on wasm. Shapes outside what the addon handles (non-float32, dilation,
+// Conv2D and both its gradients, MaxPoolGrad, bias Add and bias-gradient Sum, and the fused masked SGD update
+// `UnpruneSgdStep`. Each reads its inputs straight from the wasm heap and writes into an output the wasm backend
+// allocated, so tensors stay wasm tensors and every other op keeps running on wasm. Shapes outside what the addon handles (non-float32, dilation,
 // NCHW, batch broadcasting other than 1-to-n) go to the wasm kernel it replaces.
 import {
   backend_util,
@@ -203,6 +203,47 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     return outBuf ? [outW, outBuf] : [outW];
   };
 
+  // A bias over the last axis ([..., C] + [C], either order); any other broadcast goes to wasm.
+  const add = (args: Args<{ a: TensorInfo; b: TensorInfo }, object>) => {
+    const { a, b } = args.inputs;
+    const biasLike = (x: TensorInfo, v: TensorInfo) =>
+      v.shape.length === 1 && x.shape.length >= 2 && x.shape[x.shape.length - 1] === v.shape[0];
+    const [x, bias] = biasLike(a, b) ? [a, b] : biasLike(b, a) ? [b, a] : [null, null];
+    if (!x || !bias || !isF32(a, b)) return fallback('Add', args);
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput([...x.shape], 'float32');
+    const c = bias.shape[0]!;
+    const rows = util.sizeFromShape(x.shape) / Math.max(1, c);
+    if (rows * c === 0) return out;
+    addon.biasAdd(
+      backend.typedArrayFromHeap(x),
+      backend.typedArrayFromHeap(bias),
+      backend.typedArrayFromHeap(out),
+      Int32Array.from([rows, c]),
+    );
+    return out;
+  };
+
+  // A sum over every axis but the last (bias gradients); any other reduction goes to wasm.
+  const sum = (args: Args<{ x: TensorInfo }, { axis: number | number[]; keepDims: boolean }>) => {
+    const { x } = args.inputs;
+    const r = x.shape.length;
+    const axes = util.parseAxisParam(args.attrs.axis, x.shape).sort((p, q) => p - q);
+    const allButLast = r >= 2 && axes.length === r - 1 && axes.every((ax, i) => ax === i);
+    if (!allButLast || !isF32(x)) return fallback('Sum', args);
+    const backend = args.backend as WasmBackendLike;
+    const c = x.shape[r - 1]!;
+    const out = backend.makeOutput(args.attrs.keepDims ? [...axes.map(() => 1), c] : [c], 'float32');
+    const rows = util.sizeFromShape(x.shape) / Math.max(1, c);
+    if (c === 0) return out;
+    if (rows === 0) {
+      backend.typedArrayFromHeap(out).fill(0);
+      return out;
+    }
+    addon.columnSum(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), Int32Array.from([rows, c]));
+    return out;
+  };
+
   const wasm = (kernelName: string, kernelFunc: unknown): KernelConfig => ({
     kernelName,
     backendName: 'wasm',
@@ -214,6 +255,8 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     wasm('Conv2DBackpropFilter', conv2dBackpropFilter),
     wasm('Conv2DBackpropInput', conv2dBackpropInput),
     wasm('MaxPoolGrad', maxPoolGrad),
+    wasm('Add', add),
+    wasm('Sum', sum),
     wasm(SGD_STEP_KERNEL, sgdStep),
   ];
 }

@@ -11,7 +11,15 @@ import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
 import type { NativeBlas } from './native-blas.js';
 import { currentWasmKernels, nativeWasmKernelConfigs, SGD_STEP_KERNEL } from './native-wasm-kernels.js';
 
-const NATIVE_REPLACES = ['BatchMatMul', 'Conv2D', 'Conv2DBackpropFilter', 'Conv2DBackpropInput', 'MaxPoolGrad'];
+const NATIVE_REPLACES = [
+  'BatchMatMul',
+  'Conv2D',
+  'Conv2DBackpropFilter',
+  'Conv2DBackpropInput',
+  'MaxPoolGrad',
+  'Add',
+  'Sum',
+];
 
 let wasmFuncs: Map<string, KernelFunc> | undefined;
 let nativeActive = false;

@@ -95,6 +95,55 @@ test('native Conv2D and both gradients match cpu on random shapes, strides and p
   assert.ok(cases >= 20, `ran ${cases} cases`);
 });
 
+test(
+  'native bias Add and bias-gradient Sum match cpu; other broadcasts and reductions fall back',
+  { skip },
+  async () => {
+    const rng = new SeededRandom(6);
+    for (const shape of [
+      [5, 7],
+      [2, 3, 4, 6],
+      [1, 1, 1, 3],
+      [4, 0, 2],
+    ]) {
+      const c = shape.at(-1)!;
+      const xs = data(
+        rng,
+        shape.reduce((p, q) => p * q, 1),
+      );
+      const bs = data(rng, c);
+      for (const biasFirst of [false, true]) {
+        const { ref, got } = await onBoth(() => {
+          const x = tf.tensor(xs, shape);
+          const b = tf.tensor1d(bs);
+          return (biasFirst ? tf.add(b, x) : tf.add(x, b)).dataSync() as Float32Array;
+        });
+        assert.deepEqual(Array.from(got), Array.from(ref), `add ${shape} bias first: ${biasFirst}`);
+      }
+      for (const keepDims of [false, true]) {
+        const axes = shape.slice(0, -1).map((_, i) => (i % 2 ? i - shape.length : i)); // some negative
+        const { ref, got } = await onBoth(
+          () => tf.sum(tf.tensor(xs, shape), axes, keepDims).dataSync() as Float32Array,
+        );
+        assertClose(ref, got, `sum ${shape} over ${axes} keepDims ${keepDims}`, 1e-5);
+      }
+    }
+    // Not bias-shaped: row broadcast, equal shapes, a reduction over the last axis, and int32.
+    const xs = data(rng, 24);
+    const cases: (() => Float32Array | Int32Array)[] = [
+      () => tf.add(tf.tensor(xs, [4, 6]), tf.tensor(xs.slice(0, 4), [4, 1])).dataSync() as Float32Array,
+      () => tf.add(tf.tensor(xs, [4, 6]), tf.tensor(xs, [4, 6])).dataSync() as Float32Array,
+      () => tf.sum(tf.tensor(xs, [2, 3, 4]), [1, 2]).dataSync() as Float32Array,
+      () => tf.sum(tf.tensor(xs, [4, 6]), 1).dataSync() as Float32Array,
+      () => tf.add(tf.tensor([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([5, 6], 'int32')).dataSync() as Int32Array,
+    ];
+    for (const [i, f] of cases.entries()) {
+      const { ref, got } = await onBoth(f as () => Float32Array);
+      assertClose(Float32Array.from(ref), Float32Array.from(got), `fallback case ${i}`, 1e-5);
+    }
+  },
+);
+
 test('native MaxPoolGrad equals cpu exactly, ties (ReLU zeros) and padding included', { skip }, async () => {
   const rng = new SeededRandom(3);
   for (let t = 0; t < 20; t++) {
