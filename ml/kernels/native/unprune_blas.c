@@ -21,6 +21,19 @@ extern char *openblas_get_corename(void);
 // im2col works in row chunks of at most this many floats (4 MiB): bounded memory for big convs, cache-friendly.
 #define CHUNK_FLOATS (1 << 20)
 
+// Products smaller than this many multiply-adds run on one OpenBLAS thread even when more are allowed: handing a
+// small product to a second thread costs more than it saves (LeNet-5 on 2 threads was slower than on 1, measured).
+#define THREADED_MIN_MACS (8.0 * 1024 * 1024)
+
+static int max_threads = 1, current_threads = 1;
+
+static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, size_t m, size_t n, size_t k, const float *A,
+                  size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
+  const int want = (double)m * n * k >= THREADED_MIN_MACS ? max_threads : 1;
+  if (want != current_threads) openblas_set_num_threads(current_threads = want);
+  cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, A, lda, B, ldb, beta, C, ldc);
+}
+
 static float *scratch = NULL;
 static size_t scratch_len = 0;
 
@@ -110,8 +123,7 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   float *A = f32_arg(&a, 0, sa * ba), *B = f32_arg(&a, 1, sb * bb), *C = f32_arg(&a, 2, sc * batch);
   if (a.failed) return NULL;
   for (int i = 0; i < batch; i++) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0f,
-                A + (ba == 1 ? 0 : i * sa), ta ? m : k, B + (bb == 1 ? 0 : i * sb), tb ? k : n, 0.0f, C + i * sc, n);
+    sgemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, A + (ba == 1 ? 0 : i * sa), ta ? m : k, B + (bb == 1 ? 0 : i * sb), tb ? k : n, 0.0f, C + i * sc, n);
   }
   return NULL;
 }
@@ -207,7 +219,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
         *y = f32_arg(&a, 2, g.m * g.co);
   if (a.failed) return NULL;
   if (is_pointwise(&g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, g.m, g.co, g.k, 1.0f, x, g.k, f, g.co, 0.0f, y, g.co);
+    sgemm(CblasNoTrans, CblasNoTrans, g.m, g.co, g.k, x, g.k, f, g.co, 0.0f, y, g.co);
     return NULL;
   }
   const size_t rows = chunk_rows(&g);
@@ -216,8 +228,7 @@ static napi_value conv2d(napi_env env, napi_callback_info info) {
   for (size_t r0 = 0; r0 < g.m; r0 += rows) {
     const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
     im2col(&g, x, cols, r0, r1);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, r1 - r0, g.co, g.k, 1.0f, cols, g.k, f, g.co, 0.0f,
-                y + r0 * g.co, g.co);
+    sgemm(CblasNoTrans, CblasNoTrans, r1 - r0, g.co, g.k, cols, g.k, f, g.co, 0.0f, y + r0 * g.co, g.co);
   }
   return NULL;
 }
@@ -231,7 +242,7 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
         *dw = f32_arg(&a, 2, g.k * g.co);
   if (a.failed) return NULL;
   if (is_pointwise(&g)) {
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.k, g.co, g.m, 1.0f, x, g.k, dy, g.co, 0.0f, dw, g.co);
+    sgemm(CblasTrans, CblasNoTrans, g.k, g.co, g.m, x, g.k, dy, g.co, 0.0f, dw, g.co);
     return NULL;
   }
   const size_t rows = chunk_rows(&g);
@@ -240,8 +251,7 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   for (size_t r0 = 0; r0 < g.m; r0 += rows) {
     const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
     im2col(&g, x, cols, r0, r1);
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, g.k, g.co, r1 - r0, 1.0f, cols, g.k, dy + r0 * g.co, g.co,
-                r0 == 0 ? 0.0f : 1.0f, dw, g.co);
+    sgemm(CblasTrans, CblasNoTrans, g.k, g.co, r1 - r0, cols, g.k, dy + r0 * g.co, g.co, r0 == 0 ? 0.0f : 1.0f, dw, g.co);
   }
   return NULL;
 }
@@ -255,7 +265,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   float *dy = f32_arg(&a, 0, g.m * g.co), *f = f32_arg(&a, 1, g.k * g.co), *dx = f32_arg(&a, 2, xlen);
   if (a.failed) return NULL;
   if (is_pointwise(&g)) {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, g.m, g.k, g.co, 1.0f, dy, g.co, f, g.co, 0.0f, dx, g.k);
+    sgemm(CblasNoTrans, CblasTrans, g.m, g.k, g.co, dy, g.co, f, g.co, 0.0f, dx, g.k);
     return NULL;
   }
   memset(dx, 0, xlen * sizeof(float));
@@ -264,8 +274,7 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   if (!cols) return fail(&a, "out of memory"), NULL;
   for (size_t r0 = 0; r0 < g.m; r0 += rows) {
     const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, r1 - r0, g.k, g.co, 1.0f, dy + r0 * g.co, g.co, f, g.co,
-                0.0f, cols, g.k);
+    sgemm(CblasNoTrans, CblasTrans, r1 - r0, g.k, g.co, dy + r0 * g.co, g.co, f, g.co, 0.0f, cols, g.k);
     col2im(&g, cols, dx, r0, r1);
   }
   return NULL;
@@ -399,7 +408,8 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a, 1)) return NULL;
   const double t = num_arg(&a, 0);
   if (a.failed) return NULL;
-  openblas_set_num_threads(t < 1 ? 1 : (int)t);
+  max_threads = t < 1 ? 1 : (int)t;
+  openblas_set_num_threads(current_threads = max_threads);
   return NULL;
 }
 
