@@ -1,7 +1,8 @@
 // Kernels registered on the wasm backend once it has initialised. Always: Conv2DBackpropFilter, which
 // tfjs-backend-wasm lacks (conv nets cannot train without it); faster replacements for Conv2DBackpropInput and
 // MaxPoolGrad; and a fast path for transposed matmuls. With the native addon (the `blas` backend): OpenBLAS
-// versions of the matmul and conv kernels and the fused SGD update, with the wasm set above as their fallback.
+// versions of the matmul and conv kernels, bias Add and its gradient Sum, and the fused SGD update, with the wasm
+// set above as their fallback.
 // Depthwise convolutions are not used by any unprune model, so their gradients are not provided.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { wrapWasmBatchMatMul } from './batch-matmul-wasm.js';
