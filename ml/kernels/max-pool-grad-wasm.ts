@@ -1,14 +1,8 @@
 // MaxPoolGrad for wasm in JS: the gradient goes to the first maximum of each window in row-major scan order, as in
 // tfjs's cpu backend. tfjs-backend-wasm 4.22's version took 4 ms per call on a LeNet-5 batch (measured); this is a
 // single pass over the windows.
-import {
-  backend_util,
-  type KernelConfig,
-  type KernelFunc,
-  type MaxPoolGradAttrs,
-  type TensorInfo,
-} from '@tensorflow/tfjs-core';
-import type { WasmBackendLike } from './wasm-kernel-support.js';
+import { type KernelConfig, type KernelFunc, type MaxPoolGradAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import { poolGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
 
 export function maxPoolGradWasm(args: {
   inputs: { dy: TensorInfo; input: TensorInfo; output: TensorInfo };
@@ -17,15 +11,7 @@ export function maxPoolGradWasm(args: {
 }): TensorInfo {
   const { dy, input } = args.inputs;
   const backend = args.backend as WasmBackendLike;
-  const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
-  const info = backend_util.computePool2DInfo(
-    input.shape as [number, number, number, number],
-    filterSize,
-    strides,
-    1,
-    pad,
-    dimRoundingMode,
-  );
+  const info = poolGeometry(input.shape, args.attrs);
   const { batchSize: n, inHeight: h, inWidth: w, inChannels: c, outHeight: oh, outWidth: ow } = info;
   const { strideHeight: sh, strideWidth: sw, filterHeight: fh, filterWidth: fw, padInfo } = info;
   const dx = backend.makeOutput([n, h, w, c], 'float32');

@@ -17,7 +17,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { NativeBlas } from './native-blas.js';
-import { convGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
+import { convGeometry, poolGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
 
 /** Name of the fused SGD kernel; MaskedOptimizer uses it where the current backend registers it. */
 export const SGD_STEP_KERNEL = 'UnpruneSgdStep';
@@ -93,88 +93,65 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     return out;
   };
 
+  /** Allocates the output and, unless it is empty, runs `kernel` on heap views of (a, b, out). */
+  const runNative = (
+    backend: WasmBackendLike,
+    kernel: (a: Float32Array, b: Float32Array, out: Float32Array, dims: Int32Array) => void,
+    a: TensorInfo,
+    b: TensorInfo,
+    outShape: readonly number[],
+    dims: Int32Array,
+  ): TensorInfo => {
+    const out = backend.makeOutput([...outShape], 'float32');
+    if (util.sizeFromShape(out.shape) === 0) return out;
+    // Views are taken after the allocation: growing wasm memory detaches earlier views.
+    kernel(backend.typedArrayFromHeap(a), backend.typedArrayFromHeap(b), backend.typedArrayFromHeap(out), dims);
+    return out;
+  };
+
   const conv2d = (args: Args<{ x: TensorInfo; filter: TensorInfo }, Conv2DAttrs>) => {
     const { x, filter } = args.inputs;
     const { dilations, dataFormat } = args.attrs;
     const dil = typeof dilations === 'number' ? [dilations, dilations] : (dilations ?? [1, 1]);
     if (!isF32(x, filter) || dataFormat !== 'NHWC' || dil[0] !== 1 || dil[1] !== 1) return fallback('Conv2D', args);
-    const backend = args.backend as WasmBackendLike;
     const { info } = convGeometry('Conv2D', x.shape, filter.shape, args.attrs);
-    const y = backend.makeOutput(info.outShape as number[], 'float32');
-    if (util.sizeFromShape(info.outShape) === 0) return y;
-    addon.conv2d(
-      backend.typedArrayFromHeap(x),
-      backend.typedArrayFromHeap(filter),
-      backend.typedArrayFromHeap(y),
-      convDims(info),
-    );
-    return y;
+    return runNative(args.backend as WasmBackendLike, addon.conv2d, x, filter, info.outShape, convDims(info));
   };
 
   const conv2dBackpropFilter = (args: Args<{ x: TensorInfo; dy: TensorInfo }, Conv2DBackpropFilterAttrs>) => {
     const { x, dy } = args.inputs;
+    const { filterShape } = args.attrs;
+    const { info } = convGeometry('Conv2DBackpropFilter', x.shape, filterShape, args.attrs);
     const backend = args.backend as WasmBackendLike;
-    const { info } = convGeometry('Conv2DBackpropFilter', x.shape, args.attrs.filterShape, args.attrs);
-    const dw = backend.makeOutput([...args.attrs.filterShape], 'float32');
-    if (util.sizeFromShape(dw.shape) === 0) return dw;
-    addon.conv2dBackpropFilter(
-      backend.typedArrayFromHeap(x),
-      backend.typedArrayFromHeap(dy),
-      backend.typedArrayFromHeap(dw),
-      convDims(info),
-    );
-    return dw;
+    return runNative(backend, addon.conv2dBackpropFilter, x, dy, filterShape, convDims(info));
   };
 
   const conv2dBackpropInput = (args: Args<{ dy: TensorInfo; filter: TensorInfo }, Conv2DBackpropInputAttrs>) => {
     const { dy, filter } = args.inputs;
+    const { inputShape } = args.attrs;
+    const { info } = convGeometry('Conv2DBackpropInput', inputShape, filter.shape, args.attrs);
     const backend = args.backend as WasmBackendLike;
-    const { info } = convGeometry('Conv2DBackpropInput', args.attrs.inputShape, filter.shape, args.attrs);
-    const dx = backend.makeOutput([...args.attrs.inputShape], 'float32');
-    if (util.sizeFromShape(dx.shape) === 0) return dx;
-    addon.conv2dBackpropInput(
-      backend.typedArrayFromHeap(dy),
-      backend.typedArrayFromHeap(filter),
-      backend.typedArrayFromHeap(dx),
-      convDims(info),
-    );
-    return dx;
+    return runNative(backend, addon.conv2dBackpropInput, dy, filter, inputShape, convDims(info));
   };
 
   const maxPoolGrad = (args: Args<{ dy: TensorInfo; input: TensorInfo; output: TensorInfo }, MaxPoolGradAttrs>) => {
     const { dy, input } = args.inputs;
-    const backend = args.backend as WasmBackendLike;
-    const { filterSize, strides, pad, dimRoundingMode } = args.attrs;
-    const info = backend_util.computePool2DInfo(
-      input.shape as [number, number, number, number],
-      filterSize,
-      strides,
-      1,
-      pad,
-      dimRoundingMode,
-    );
-    const dx = backend.makeOutput([...input.shape], 'float32');
-    if (util.sizeFromShape(dx.shape) === 0) return dx;
-    addon.maxPoolGrad(
-      backend.typedArrayFromHeap(input),
-      backend.typedArrayFromHeap(dy),
-      backend.typedArrayFromHeap(dx),
-      Int32Array.from([
-        info.batchSize,
-        info.inHeight,
-        info.inWidth,
-        info.inChannels,
-        info.outHeight,
-        info.outWidth,
-        info.filterHeight,
-        info.filterWidth,
-        info.strideHeight,
-        info.strideWidth,
-        info.padInfo.top,
-        info.padInfo.left,
-      ]),
-    );
-    return dx;
+    const info = poolGeometry(input.shape, args.attrs);
+    const dims = Int32Array.from([
+      info.batchSize,
+      info.inHeight,
+      info.inWidth,
+      info.inChannels,
+      info.outHeight,
+      info.outWidth,
+      info.filterHeight,
+      info.filterWidth,
+      info.strideHeight,
+      info.strideWidth,
+      info.padInfo.top,
+      info.padInfo.left,
+    ]);
+    return runNative(args.backend as WasmBackendLike, addon.maxPoolGrad, input, dy, input.shape, dims);
   };
 
   // Inputs: w, g, and optionally buf (momentum, from the second step on) and mask; outputs [w'] or [w', buf'].

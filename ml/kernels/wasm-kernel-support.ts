@@ -1,5 +1,11 @@
 // What our wasm kernels need from tfjs-backend-wasm's BackendWasm (its class is not exported from the typings root).
-import { backend_util, getKernel, type Conv2DBackpropFilterAttrs, type TensorInfo } from '@tensorflow/tfjs-core';
+import {
+  backend_util,
+  getKernel,
+  type Conv2DBackpropFilterAttrs,
+  type MaxPoolGradAttrs,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
 
 export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
@@ -42,4 +48,19 @@ export function convGeometry(
     m: info.batchSize * info.outHeight * info.outWidth,
     k: info.filterHeight * info.filterWidth * info.inChannels,
   };
+}
+
+/** The pooling geometry of a MaxPoolGrad (NHWC, dilation 1). */
+export function poolGeometry(
+  inputShape: readonly number[],
+  attrs: Pick<MaxPoolGradAttrs, 'filterSize' | 'strides' | 'pad' | 'dimRoundingMode'>,
+): backend_util.Conv2DInfo {
+  return backend_util.computePool2DInfo(
+    inputShape as Shape4,
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
+  );
 }

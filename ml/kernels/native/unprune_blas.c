@@ -210,50 +210,38 @@ static int is_pointwise(const Conv *g) {
   return g->fh == 1 && g->fw == 1 && g->sh == 1 && g->sw == 1 && g->top == 0 && g->left == 0;
 }
 
-// conv2d(x, filter, y, dims): y[M, co] = patches[M, K] · filter[K, co].
-static napi_value conv2d(napi_env env, napi_callback_info info) {
+// The two products over the patch matrix, built chunk by chunk: the forward pass (x, filter, y) computes
+// y[M, co] = patches[M, K] · filter[K, co]; the filter gradient (x, dy, dw) computes
+// dw[K, co] = Σ_chunks patches[M, K]ᵀ · dy[M, co].
+static napi_value patch_product(napi_env env, napi_callback_info info, int filter_gradient) {
   Args a;
   Conv g;
   if (!get_args(env, info, &a, 4) || !conv_dims(&a, 3, &g)) return NULL;
-  float *x = f32_arg(&a, 0, (size_t)g.n * g.h * g.w * g.c), *f = f32_arg(&a, 1, g.k * g.co),
-        *y = f32_arg(&a, 2, g.m * g.co);
+  float *x = f32_arg(&a, 0, (size_t)g.n * g.h * g.w * g.c);
+  float *other = f32_arg(&a, 1, filter_gradient ? g.m * g.co : g.k * g.co);
+  float *out = f32_arg(&a, 2, filter_gradient ? g.k * g.co : g.m * g.co);
   if (a.failed) return NULL;
-  if (is_pointwise(&g)) {
-    sgemm(CblasNoTrans, CblasNoTrans, g.m, g.co, g.k, x, g.k, f, g.co, 0.0f, y, g.co);
-    return NULL;
-  }
-  const size_t rows = chunk_rows(&g);
-  float *cols = scratch_floats(rows * g.k);
+  const size_t rows = is_pointwise(&g) ? g.m : chunk_rows(&g);
+  float *cols = is_pointwise(&g) ? x : scratch_floats(rows * g.k);
   if (!cols) return fail(&a, "out of memory"), NULL;
   for (size_t r0 = 0; r0 < g.m; r0 += rows) {
     const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
-    im2col(&g, x, cols, r0, r1);
-    sgemm(CblasNoTrans, CblasNoTrans, r1 - r0, g.co, g.k, cols, g.k, f, g.co, 0.0f, y + r0 * g.co, g.co);
+    if (!is_pointwise(&g)) im2col(&g, x, cols, r0, r1);
+    if (filter_gradient)
+      sgemm(CblasTrans, CblasNoTrans, g.k, g.co, r1 - r0, cols, g.k, other + r0 * g.co, g.co, r0 == 0 ? 0.0f : 1.0f,
+            out, g.co);
+    else
+      sgemm(CblasNoTrans, CblasNoTrans, r1 - r0, g.co, g.k, cols, g.k, other, g.co, 0.0f, out + r0 * g.co, g.co);
   }
   return NULL;
 }
 
-// conv2dBackpropFilter(x, dy, dw, dims): dw[K, co] = Σ_chunks patches[M, K]ᵀ · dy[M, co].
+// conv2d(x, filter, y, dims)
+static napi_value conv2d(napi_env env, napi_callback_info info) { return patch_product(env, info, 0); }
+
+// conv2dBackpropFilter(x, dy, dw, dims)
 static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) {
-  Args a;
-  Conv g;
-  if (!get_args(env, info, &a, 4) || !conv_dims(&a, 3, &g)) return NULL;
-  float *x = f32_arg(&a, 0, (size_t)g.n * g.h * g.w * g.c), *dy = f32_arg(&a, 1, g.m * g.co),
-        *dw = f32_arg(&a, 2, g.k * g.co);
-  if (a.failed) return NULL;
-  if (is_pointwise(&g)) {
-    sgemm(CblasTrans, CblasNoTrans, g.k, g.co, g.m, x, g.k, dy, g.co, 0.0f, dw, g.co);
-    return NULL;
-  }
-  const size_t rows = chunk_rows(&g);
-  float *cols = scratch_floats(rows * g.k);
-  if (!cols) return fail(&a, "out of memory"), NULL;
-  for (size_t r0 = 0; r0 < g.m; r0 += rows) {
-    const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
-    im2col(&g, x, cols, r0, r1);
-    sgemm(CblasTrans, CblasNoTrans, g.k, g.co, r1 - r0, cols, g.k, dy + r0 * g.co, g.co, r0 == 0 ? 0.0f : 1.0f, dw, g.co);
-  }
-  return NULL;
+  return patch_product(env, info, 1);
 }
 
 // conv2dBackpropInput(dy, filter, dx, dims): dpatches[M, K] = dy[M, co] · filter[K, co]ᵀ, then col2im into dx.
