@@ -1,6 +1,6 @@
 // Kernels registered on the wasm backend once it has initialised. Always: Conv2DBackpropFilter, which
 // tfjs-backend-wasm lacks (conv nets cannot train without it); faster replacements for Conv2DBackpropInput and
-// MaxPoolGrad; and a fast path for transposed matmuls. With the native addon (the `blas` backend): OpenBLAS
+// MaxPoolGrad; a fast path for transposed matmuls; and Identity/same-dtype Cast without copies. With the native addon (the `blas` backend): OpenBLAS
 // versions of the matmul and conv kernels, bias Add and its gradient Sum, and the fused SGD update, with the wasm
 // set above as their fallback.
 // Depthwise convolutions are not used by any unprune model, so their gradients are not provided.
@@ -10,6 +10,7 @@ import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter-wasm.js
 import { conv2dBackpropInputWasmConfig } from './conv2d-backprop-input-wasm.js';
 import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
 import type { NativeBlas } from './native-blas.js';
+import { sharedDataWasmConfigs } from './shared-data-wasm.js';
 import { currentWasmKernels, nativeWasmKernelConfigs, SGD_STEP_KERNEL } from './native-wasm-kernels.js';
 
 const NATIVE_REPLACES = [
@@ -37,6 +38,7 @@ export function registerWasmKernels(native: NativeBlas | null = null): void {
     replace(conv2dBackpropInputWasmConfig);
     replace(maxPoolGradWasmConfig);
     wrapWasmBatchMatMul();
+    for (const config of sharedDataWasmConfigs()) replace(config);
     wasmFuncs = currentWasmKernels(NATIVE_REPLACES);
   }
   if (native) {

@@ -1,4 +1,5 @@
-// The project's wasm kernels (Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad) against tfjs's cpu backend.
+// The project's wasm kernels (Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad, Identity and Cast) against
+// tfjs's cpu backend.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { initBackend, tf } from '../../ml/backend.js';
@@ -136,4 +137,34 @@ test('wasm MaxPoolGrad matches the cpu backend, ties included (ReLU zeros)', asy
     const got = await run('wasm');
     assert.deepEqual(Array.from(got), Array.from(ref), `case ${t}`);
   }
+});
+
+test('wasm Identity and same-dtype Cast share their input without copying; conversions and strings still work', async () => {
+  await initBackend('wasm');
+  const x = tf.tensor2d([1.5, -2, 0, 3], [2, 2]);
+  const copy = tf.clone(x);
+  const same = tf.cast(x, 'float32');
+  assert.equal(copy.dataId, x.dataId, 'Identity shares the data');
+  assert.equal(same.dataId, x.dataId, 'a same-dtype Cast shares the data');
+  x.dispose();
+  assert.deepEqual(Array.from(copy.dataSync()), [1.5, -2, 0, 3], 'a clone outlives the tensor it shares with');
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2, 0, 3]);
+  copy.dispose();
+  assert.deepEqual(Array.from(same.dataSync()), [1.5, -2, 0, 3]);
+  const ints = tf.cast(same, 'int32');
+  assert.equal(ints.dtype, 'int32');
+  assert.deepEqual(Array.from(ints.dataSync()), [1, -2, 0, 3], 'a real conversion still converts');
+  const back = tf.cast(ints, 'float32');
+  assert.notEqual(back.dataId, ints.dataId);
+  assert.equal(back.dtype, 'float32');
+  assert.deepEqual(Array.from(back.dataSync()), [1, -2, 0, 3]);
+  const words = tf.tensor1d(['a', 'b'], 'string');
+  assert.deepEqual(tf.clone(words).dataSync(), ['a', 'b']);
+  // A variable's clone keeps the old value after the variable is reassigned.
+  const v = tf.variable(tf.tensor1d([1, 2]));
+  const snapshot = tf.clone(v);
+  v.assign(tf.tensor1d([5, 6]));
+  assert.deepEqual(Array.from(snapshot.dataSync()), [1, 2]);
+  assert.deepEqual(Array.from(v.dataSync()), [5, 6]);
+  tf.dispose([same, ints, back, words, v, snapshot]);
 });

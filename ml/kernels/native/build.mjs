@@ -46,8 +46,12 @@ function main() {
   }
   mkdirSync(dirname(out), { recursive: true });
   const tmp = `${out}.${process.pid}.tmp`;
-  // -ffp-contract=off: no fused multiply-adds, so the fused SGD update rounds exactly like the op-by-op version.
-  const args = ['-O3', '-std=c11', '-Wall', '-ffp-contract=off', '-shared', '-fPIC', `-I${include}`];
+  // -ffp-contract=off: no implicit fused multiply-adds, so the fused SGD update rounds exactly like the op-by-op
+  // version (the direct convolution asks for FMA explicitly). -march=native: the addon is built on the machine that
+  // runs it (AVX2/FMA for the vector kernels); UNPRUNE_NATIVE_MARCH picks another target, e.g. for an image built
+  // on one machine and run on others.
+  const march = process.env.UNPRUNE_NATIVE_MARCH ?? 'native';
+  const args = ['-O3', '-std=c11', '-Wall', '-ffp-contract=off', `-march=${march}`, '-shared', '-fPIC', `-I${include}`];
   args.push('-DNODE_GYP_MODULE_NAME=unprune_blas', source, '-o', tmp, '-lopenblas');
   try {
     execFileSync(process.env.CC ?? 'cc', args, { stdio: ['ignore', 'inherit', 'inherit'] });

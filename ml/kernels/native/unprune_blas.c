@@ -10,6 +10,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__FMA__)
+#include <immintrin.h>
+#endif
 
 // OpenBLAS extensions (declared in its cblas.h on Debian, repeated here for other layouts).
 extern void openblas_set_num_threads(int);
@@ -206,6 +209,176 @@ static void col2im(const Conv *g, const float *cols, float *dx, size_t r0, size_
   }
 }
 
+// Direct convolution for few input channels (a first layer: 1 or 3 channels). Its im2col rows are a handful of
+// floats and the product is 25×6-thin, so sgemm ran LeNet-5's conv1 at 15 GFLOP/s. Instead each image is copied
+// into zero-padded channel planes of row stride wp = ow + fw − 1, which makes the convolution one-dimensional: the
+// output at flat position o = oy·wp + ox reads plane position o + kh·wp + kw. Outputs are computed 8 flat positions
+// per vector (the fw − 1 positions per row with ox ≥ ow are computed and dropped), one vector per output channel,
+// two vectors (or two taps) at a time so that each load feeds two fused multiply-adds. Stride 1 only.
+#define DIRECT_MAX_CIN 4
+typedef float v8 __attribute__((vector_size(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+
+static inline v8 load8(const float *p) { return *(const v8u *)p; }
+static inline v8 splat8(float s) { return (v8){s, s, s, s, s, s, s, s}; }
+static inline v8 fma8(v8 a, v8 b, v8 c) {
+#if defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+static int is_direct(const Conv *g) { return g->c <= DIRECT_MAX_CIN && g->sh == 1 && g->sw == 1; }
+
+typedef struct {
+  size_t wp, flat, flat16, plen;  // row stride, flat outputs oh·wp, rounded up to 16, one plane's length
+} Planes;
+
+static Planes planes_of(const Conv *g) {
+  Planes p;
+  p.wp = (size_t)g->ow + g->fw - 1;
+  p.flat = (size_t)g->oh * p.wp;
+  p.flat16 = (p.flat + 15) / 16 * 16;
+  p.plen = p.flat16 + (size_t)(g->fh - 1) * p.wp + g->fw - 1;
+  return p;
+}
+
+// Copies image b into the planes. Positions outside the image are never written, so the zeros the caller put
+// there once stay valid for every image.
+static void fill_planes(const Conv *g, const Planes *p, const float *x, int b, float *planes) {
+  const long ix0 = g->left < 0 ? -g->left : 0, ix1 = (long)p->wp - g->left < g->w ? (long)p->wp - g->left : g->w;
+  for (int iy = 0; iy < g->h; iy++) {
+    const long py = (long)iy + g->top;
+    if (py < 0 || py >= g->oh + g->fh - 1 || ix1 <= ix0) continue;
+    const float *row = x + (((size_t)b * g->h + iy) * g->w) * g->c;
+    float *dst = planes + py * p->wp + g->left;
+    if (g->c == 1) {
+      memcpy(dst + ix0, row + ix0, (ix1 - ix0) * sizeof(float));
+      continue;
+    }
+    for (int ci = 0; ci < g->c; ci++, dst += p->plen)
+      for (long ix = ix0; ix < ix1; ix++) dst[ix] = row[ix * g->c + ci];
+  }
+}
+
+// Flat outputs [o0, o0 + 16) of channels [c0, c0 + CB) of image b; CB is a compile-time constant at each call.
+static inline __attribute__((always_inline)) void direct_tile(const Conv *g, const Planes *p, const float *planes,
+                                                              const float *f, float *y, int b, size_t o0, int c0,
+                                                              const int CB) {
+  v8 a0[8], a1[8];
+  for (int j = 0; j < CB; j++) a0[j] = a1[j] = splat8(0);
+  const float *w = f + c0;
+  for (int kh = 0; kh < g->fh; kh++)
+    for (int kw = 0; kw < g->fw; kw++)
+      for (int ci = 0; ci < g->c; ci++, w += g->co) {
+        const float *src = planes + ci * p->plen + kh * p->wp + kw + o0;
+        const v8 r0 = load8(src), r1 = load8(src + 8);
+        for (int j = 0; j < CB; j++) {
+          const v8 wj = splat8(w[j]);
+          a0[j] = fma8(r0, wj, a0[j]);
+          a1[j] = fma8(r1, wj, a1[j]);
+        }
+      }
+  for (int i = 0; i < 16 && o0 + i < p->flat; i++) {
+    const size_t oy = (o0 + i) / p->wp, ox = (o0 + i) % p->wp;
+    if (ox >= (size_t)g->ow) continue;
+    float *out = y + (((size_t)b * g->oh + oy) * g->ow + ox) * g->co + c0;
+    for (int j = 0; j < CB; j++) out[j] = i < 8 ? a0[j][i] : a1[j][i - 8];
+  }
+}
+
+// y[b, oy, ox, co] = Σ_{kh, kw, ci} x[b, oy + kh − top, ox + kw − left, ci] · f[kh, kw, ci, co].
+static int direct_conv2d(const Conv *g, const float *x, const float *f, float *y) {
+  const Planes p = planes_of(g);
+  float *planes = scratch_floats((size_t)g->c * p.plen);
+  if (!planes) return 0;
+  memset(planes, 0, (size_t)g->c * p.plen * sizeof(float));
+  for (int b = 0; b < g->n; b++) {
+    fill_planes(g, &p, x, b, planes);
+    for (size_t o0 = 0; o0 < p.flat; o0 += 16)
+      for (int c0 = 0; c0 < g->co; c0 += 8) switch (g->co - c0 < 8 ? g->co - c0 : 8) {
+#define TILE(n) \
+  case n:       \
+    direct_tile(g, &p, planes, f, y, b, o0, c0, n); \
+    break;
+          TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8)
+#undef TILE
+        }
+  }
+  return 1;
+}
+
+// Lane-wise partial sums for taps t0 and t0 + 1 (plane offsets s0, s1) and channels [c0, c0 + CB) over one image's
+// dy tiles; `lanes` holds 8 lanes per (tap, channel).
+static inline __attribute__((always_inline)) void direct_filter_pair(const Conv *g, const float *s0, const float *s1,
+                                                                     const float *dtiles, size_t ntiles, float *l0,
+                                                                     float *l1, const int CB) {
+  v8 a0[8], a1[8];
+  for (int j = 0; j < CB; j++) a0[j] = load8(l0 + 8 * j), a1[j] = load8(l1 + 8 * j);
+  for (size_t k = 0; k < ntiles; k++, s0 += 8, s1 += 8, dtiles += 64) {
+    const v8 r0 = load8(s0), r1 = load8(s1);
+    for (int j = 0; j < CB; j++) {
+      const v8 d = load8(dtiles + 8 * j);
+      a0[j] = fma8(r0, d, a0[j]);
+      a1[j] = fma8(r1, d, a1[j]);
+    }
+  }
+  for (int j = 0; j < CB; j++) *(v8u *)(l0 + 8 * j) = a0[j], *(v8u *)(l1 + 8 * j) = a1[j];
+}
+
+// dw[kh, kw, ci, co] = Σ_{b, oy, ox} x[b, oy + kh − top, ox + kw − left, ci] · dy[b, oy, ox, co]. dy is laid out
+// as tiles of 8 flat positions × 8 channels (zero where ox ≥ ow, so dropped positions add nothing); each
+// (tap, channel) keeps 8 lane-wise sums over the whole batch, added up lane by lane at the end: a fixed order.
+static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const float *dy, float *dw) {
+  const Planes p = planes_of(g);
+  const size_t taps = (size_t)g->fh * g->fw * g->c, ntiles = p.flat16 / 8, nblocks = ((size_t)g->co + 7) / 8;
+  const size_t lanes_len = (taps + 1) * g->co * 8, dlen = nblocks * ntiles * 64;
+  float *lanes = scratch_floats(lanes_len + (size_t)g->c * p.plen + dlen);
+  if (!lanes) return 0;
+  float *planes = lanes + lanes_len, *dtiles = planes + (size_t)g->c * p.plen;
+  memset(lanes, 0, lanes_len * sizeof(float));  // one spare tap: an odd tap count pairs its last tap with it
+  // Zeros once: padding positions of the planes and dropped positions of the dy tiles are never written.
+  memset(planes, 0, ((size_t)g->c * p.plen + dlen) * sizeof(float));
+  for (int b = 0; b < g->n; b++) {
+    fill_planes(g, &p, x, b, planes);
+    const float *img = dy + (size_t)b * g->oh * g->ow * g->co;
+    for (int co = 0; co < g->co; co++) {
+      float *dst = dtiles + (co / 8) * ntiles * 64 + (co % 8) * 8;
+      const float *src = img + co;
+      for (int oy = 0; oy < g->oh; oy++)
+        for (size_t o = (size_t)oy * p.wp, end = o + g->ow; o < end; o++, src += g->co) dst[(o / 8) * 64 + o % 8] = *src;
+    }
+    for (size_t t = 0; t < taps; t += 2) {
+      const size_t t1 = t + 1 < taps ? t + 1 : t;  // the spare slot's pair reads tap t again
+      const size_t ci0 = t % g->c, kw0 = (t / g->c) % g->fw, kh0 = t / g->c / g->fw;
+      const size_t ci1 = t1 % g->c, kw1 = (t1 / g->c) % g->fw, kh1 = t1 / g->c / g->fw;
+      const float *s0 = planes + ci0 * p.plen + kh0 * p.wp + kw0, *s1 = planes + ci1 * p.plen + kh1 * p.wp + kw1;
+      for (size_t blk = 0; blk < nblocks; blk++) {
+        const int c0 = blk * 8;
+        float *l0 = lanes + (t * g->co + c0) * 8, *l1 = lanes + ((t + 1) * g->co + c0) * 8;
+        const float *d = dtiles + blk * ntiles * 64;
+        switch (g->co - c0 < 8 ? g->co - c0 : 8) {
+#define PAIR(n) \
+  case n:       \
+    direct_filter_pair(g, s0, s1, d, ntiles, l0, l1, n); \
+    break;
+          PAIR(1) PAIR(2) PAIR(3) PAIR(4) PAIR(5) PAIR(6) PAIR(7) PAIR(8)
+#undef PAIR
+        }
+      }
+    }
+  }
+  for (size_t t = 0; t < taps; t++)
+    for (int co = 0; co < g->co; co++) {
+      const float *l = lanes + (t * g->co + co) * 8;
+      float s = 0;
+      for (int i = 0; i < 8; i++) s += l[i];
+      dw[t * g->co + co] = s;
+    }
+  return 1;
+}
+
 static int is_pointwise(const Conv *g) {
   return g->fh == 1 && g->fw == 1 && g->sh == 1 && g->sw == 1 && g->top == 0 && g->left == 0;
 }
@@ -221,6 +394,11 @@ static napi_value patch_product(napi_env env, napi_callback_info info, int filte
   float *other = f32_arg(&a, 1, filter_gradient ? g.m * g.co : g.k * g.co);
   float *out = f32_arg(&a, 2, filter_gradient ? g.k * g.co : g.m * g.co);
   if (a.failed) return NULL;
+  if (is_direct(&g)) {
+    const int ok = filter_gradient ? direct_conv2d_backprop_filter(&g, x, other, out) : direct_conv2d(&g, x, other, out);
+    if (!ok) fail(&a, "out of memory");
+    return NULL;
+  }
   const size_t rows = is_pointwise(&g) ? g.m : chunk_rows(&g);
   float *cols = is_pointwise(&g) ? x : scratch_floats(rows * g.k);
   if (!cols) return fail(&a, "out of memory"), NULL;
@@ -271,8 +449,10 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
 // maxPoolGrad(x, dy, dx, dims[n, h, w, c, oh, ow, fh, fw, sh, sw, top, left]): each window's gradient goes to its
 // first maximum in row-major scan order (tfjs cpu semantics: the first in-bounds value is taken, then only a
 // strictly greater one replaces it, so a leading NaN stays). One output row at a time, window offsets outermost
-// and branch-free selects: data-dependent branches here mispredicted half the time (3x slower, measured).
-static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
+// and branch-free selects (bit masks: GCC turns `take ? v : b` back into a branch) — data-dependent branches here
+// mispredicted half the time (3x slower, measured). 128-bit vectors: GCC's 256/512-bit versions of these short
+// channel loops ran 3x slower than SSE (0.36 ms for LeNet-5's pool 1, measured).
+__attribute__((target("prefer-vector-width=128"))) static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 4)) return NULL;
   int32_t *d = i32_arg(&a, 3, 12);
@@ -303,8 +483,12 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
             int32_t *aa = at + (size_t)xo * c;
             for (int ch = 0; ch < c; ch++) {
               const float v = src[ch];
-              const int32_t take = -(int32_t)(v > bb[ch] || aa[ch] < 0);
-              bb[ch] = take ? v : bb[ch];
+              const int32_t take = -(int32_t)((v > bb[ch]) | (aa[ch] < 0));
+              int32_t vb, bbits;
+              memcpy(&vb, &v, 4);
+              memcpy(&bbits, bb + ch, 4);
+              bbits = (vb & take) | (bbits & ~take);
+              memcpy(bb + ch, &bbits, 4);
               aa[ch] = (k & take) | (aa[ch] & ~take);
             }
           }
