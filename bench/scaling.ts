@@ -1,7 +1,9 @@
 // Scaling of the local engine: one fixed small sweep run with 1 and with 2 worker processes (fresh stores), wall time
-// and speed-up measured in the same run. A benchmark: it prints figures and never fails on speed.
+// and speed-up measured in the same run, and the CPU time each run used (this process and its reaped worker
+// processes, from /proc on Linux): cores used = CPU time / wall time shows how much of a second core a single
+// worker's process already takes (V8's background threads). A benchmark: it prints figures and never fails on speed.
 //   npm run bench:scaling -- [--spec FILE] [--workers 1,2] [--json]
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -17,21 +19,31 @@ const { values: args } = parseArgs({
   },
 });
 const plan = planSweep(parseSweep(readFileSync(args.spec!, 'utf8'), { source: args.spec }));
-const results: { workers: number; seconds: number; stages: number }[] = [];
+/** CPU seconds of this process plus its reaped children (utime, stime, cutime, cstime of /proc/self/stat). */
+function cpuSeconds(): number {
+  if (!existsSync('/proc/self/stat')) return NaN;
+  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]!.split(' ');
+  // Fields 14–17 of stat(5), counted from the state field (3), in clock ticks of 1/100 s on Linux.
+  return fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / 100;
+}
+
+const results: { workers: number; seconds: number; stages: number; cpuSeconds: number }[] = [];
 for (const workers of args.workers!.split(',').map(Number)) {
   const store = mkdtempSync(join(tmpdir(), 'unprune-bench-scaling-'));
   const start = performance.now();
+  const cpuStart = cpuSeconds();
   const r = await runSweepLocally(plan, { store, workers });
   const seconds = (performance.now() - start) / 1000;
+  const cpu = cpuSeconds() - cpuStart;
   rmSync(store, { recursive: true, force: true });
   if (r.summary.progress.failed) throw new Error(`${r.summary.progress.failed} stages failed`);
-  results.push({ workers, seconds, stages: r.summary.progress.done });
+  results.push({ workers, seconds, stages: r.summary.progress.done, cpuSeconds: cpu });
 }
 const base = results[0]!.seconds;
 console.log(`sweep ${plan.id}: ${plan.stages.length} stages, ${plan.cells.length} cells`);
-console.log('workers  wall s  stages/s  speed-up');
+console.log('workers  wall s  stages/s  speed-up   CPU s  cores used');
 for (const r of results)
   console.log(
-    `${String(r.workers).padStart(7)}  ${r.seconds.toFixed(1).padStart(6)}  ${(r.stages / r.seconds).toFixed(1).padStart(8)}  ${(base / r.seconds).toFixed(2).padStart(8)}`,
+    `${String(r.workers).padStart(7)}  ${r.seconds.toFixed(1).padStart(6)}  ${(r.stages / r.seconds).toFixed(1).padStart(8)}  ${(base / r.seconds).toFixed(2).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(6)}  ${(r.cpuSeconds / r.seconds).toFixed(2).padStart(10)}`,
   );
 if (args.json) console.log(JSON.stringify({ sweep: plan.id, results, speedup: base / results.at(-1)!.seconds }));

@@ -149,10 +149,13 @@ class WorkerPool {
     }
   }
 
-  /** Kills every worker (running stages leave no manifest). */
-  close(): void {
+  /** Kills every worker (running stages leave no manifest); resolves once they have all exited. */
+  close(): Promise<void> {
     this.closed = true;
-    for (const w of this.workers) if (w.child.exitCode === null) w.child.kill('SIGKILL');
+    const alive = this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const exited = alive.map((w) => new Promise<void>((resolve) => w.child.once('exit', () => resolve())));
+    for (const w of alive) w.child.kill('SIGKILL');
+    return Promise.all(exited).then(() => undefined);
   }
 }
 
@@ -214,7 +217,7 @@ export async function runStagesLocally<S extends EngineStage>(
   const kindOfStore = storeKind(opts.store);
   const baseDelay = opts.retryDelayMs ?? 1000;
   const maxDelay = 30_000;
-  const onAbort = () => pool.close();
+  const onAbort = () => void pool.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const summary = await runStages(stages, {
@@ -275,6 +278,6 @@ export async function runStagesLocally<S extends EngineStage>(
     return { summary, store, backend: pool.backend };
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    pool.close();
+    await pool.close();
   }
 }
