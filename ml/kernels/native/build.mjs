@@ -51,7 +51,17 @@ function main() {
   // runs it (AVX2/FMA for the vector kernels); UNPRUNE_NATIVE_MARCH picks another target, e.g. for an image built
   // on one machine and run on others.
   const march = process.env.UNPRUNE_NATIVE_MARCH ?? 'native';
-  const args = ['-O3', '-std=c11', '-Wall', '-Wno-psabi', '-ffp-contract=off', `-march=${march}`, '-shared', '-fPIC', `-I${include}`];
+  const args = [
+    '-O3',
+    '-std=c11',
+    '-Wall',
+    '-Wno-psabi',
+    '-ffp-contract=off',
+    `-march=${march}`,
+    '-shared',
+    '-fPIC',
+    `-I${include}`,
+  ];
   args.push('-DNODE_GYP_MODULE_NAME=unprune_blas', source, '-o', tmp, '-lopenblas');
   try {
     execFileSync(process.env.CC ?? 'cc', args, { stdio: ['ignore', 'inherit', 'inherit'] });
