@@ -1,5 +1,6 @@
 // Native training kernels for the wasm backend over Debian's OpenBLAS: matmul, conv2d and its two gradients
-// (im2col / col2im around one sgemm per chunk), max-pool gradient and a fused masked SGD-momentum update. Tensors
+// (im2col / col2im around one sgemm per chunk; a direct vector kernel for inputs of few channels), max-pool
+// gradient, bias add and bias gradient, and a fused masked SGD-momentum update. Tensors
 // arrive as Float32Array views of the wasm heap (or any Float32Array); outputs are written in place into views the
 // caller allocated. Layouts are tfjs's: row-major, NHWC activations, [fh, fw, cin, cout] filters.
 // Everything runs on the calling (main) thread apart from OpenBLAS's own pool; the scratch buffer is not shared.
