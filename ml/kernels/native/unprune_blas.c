@@ -310,6 +310,12 @@ static int direct_conv2d(const Conv *g, const float *x, const float *f, float *y
   return 1;
 }
 
+// Where tap t — filter index (kh, kw, ci) flattened as [fh, fw, cin] — starts reading in the planes.
+static size_t tap_offset(const Conv *g, const Planes *p, size_t t) {
+  const size_t ci = t % g->c, kw = (t / g->c) % g->fw, kh = t / g->c / g->fw;
+  return ci * p->plen + kh * p->wp + kw;
+}
+
 // Lane-wise partial sums for taps t0 and t0 + 1 (plane offsets s0, s1) and channels [c0, c0 + CB) over one image's
 // dy tiles; `lanes` holds 8 lanes per (tap, channel).
 static inline __attribute__((always_inline)) void direct_filter_pair(const Conv *g, const float *s0, const float *s1,
@@ -338,9 +344,9 @@ static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const fl
   float *lanes = scratch_floats(lanes_len + (size_t)g->c * p.plen + dlen);
   if (!lanes) return 0;
   float *planes = lanes + lanes_len, *dtiles = planes + (size_t)g->c * p.plen;
-  memset(lanes, 0, lanes_len * sizeof(float));  // one spare tap: an odd tap count pairs its last tap with it
-  // Zeros once: padding positions of the planes and dropped positions of the dy tiles are never written.
-  memset(planes, 0, ((size_t)g->c * p.plen + dlen) * sizeof(float));
+  // Zeros once: the sums (with one spare tap, which an odd tap count pairs its last tap with), and the planes' padding
+  // and the dy tiles' dropped positions, which are never written.
+  memset(lanes, 0, (lanes_len + (size_t)g->c * p.plen + dlen) * sizeof(float));
   for (int b = 0; b < g->n; b++) {
     fill_planes(g, &p, x, b, planes);
     const float *img = dy + (size_t)b * g->oh * g->ow * g->co;
@@ -352,9 +358,7 @@ static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const fl
     }
     for (size_t t = 0; t < taps; t += 2) {
       const size_t t1 = t + 1 < taps ? t + 1 : t;  // the spare slot's pair reads tap t again
-      const size_t ci0 = t % g->c, kw0 = (t / g->c) % g->fw, kh0 = t / g->c / g->fw;
-      const size_t ci1 = t1 % g->c, kw1 = (t1 / g->c) % g->fw, kh1 = t1 / g->c / g->fw;
-      const float *s0 = planes + ci0 * p.plen + kh0 * p.wp + kw0, *s1 = planes + ci1 * p.plen + kh1 * p.wp + kw1;
+      const float *s0 = planes + tap_offset(g, &p, t), *s1 = planes + tap_offset(g, &p, t1);
       for (size_t blk = 0; blk < nblocks; blk++) {
         const int c0 = blk * 8;
         float *l0 = lanes + (t * g->co + c0) * 8, *l1 = lanes + ((t + 1) * g->co + c0) * 8;
