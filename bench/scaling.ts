@@ -1,8 +1,10 @@
 // Scaling of the local engine: one fixed small sweep run with 1 and with 2 worker processes (fresh stores), wall time
 // and speed-up measured in the same run, and the CPU time each run used (this process and its reaped worker
 // processes, from /proc on Linux): cores used = CPU time / wall time shows how much of a second core a single
-// worker's process already takes (V8's background threads). A benchmark: it prints figures and never fails on speed.
-//   npm run bench:scaling -- [--spec FILE] [--workers 1,2] [--json]
+// worker's process already takes (V8's background threads). These machines drift by 10% over minutes, so the
+// worker counts run in mirrored order over the rounds (1, 2 | 2, 1 | ...) and the speed-up compares their total
+// times. A benchmark: it prints figures and never fails on speed.
+//   npm run bench:scaling -- [--spec FILE] [--workers 1,2] [--rounds 2] [--json]
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ const { values: args } = parseArgs({
   options: {
     spec: { type: 'string', default: new URL('../examples/quickstart.yaml', import.meta.url).pathname },
     workers: { type: 'string', default: '1,2' },
+    rounds: { type: 'string', default: '2' },
     json: { type: 'boolean', default: false },
   },
 });
@@ -27,23 +30,39 @@ function cpuSeconds(): number {
   return fields.slice(11, 15).reduce((a, f) => a + Number(f), 0) / 100;
 }
 
-const results: { workers: number; seconds: number; stages: number; cpuSeconds: number }[] = [];
-for (const workers of args.workers!.split(',').map(Number)) {
-  const store = mkdtempSync(join(tmpdir(), 'unprune-bench-scaling-'));
-  const start = performance.now();
-  const cpuStart = cpuSeconds();
-  const r = await runSweepLocally(plan, { store, workers });
-  const seconds = (performance.now() - start) / 1000;
-  const cpu = cpuSeconds() - cpuStart;
-  rmSync(store, { recursive: true, force: true });
-  if (r.summary.progress.failed) throw new Error(`${r.summary.progress.failed} stages failed`);
-  results.push({ workers, seconds, stages: r.summary.progress.done, cpuSeconds: cpu });
+const counts = args.workers!.split(',').map(Number);
+const rounds = Math.max(1, Number(args.rounds));
+const results: { workers: number; round: number; seconds: number; stages: number; cpuSeconds: number }[] = [];
+for (let round = 0; round < rounds; round++) {
+  for (const workers of round % 2 === 0 ? counts : [...counts].reverse()) {
+    const store = mkdtempSync(join(tmpdir(), 'unprune-bench-scaling-'));
+    const start = performance.now();
+    const cpuStart = cpuSeconds();
+    const r = await runSweepLocally(plan, { store, workers });
+    const seconds = (performance.now() - start) / 1000;
+    const cpu = cpuSeconds() - cpuStart;
+    rmSync(store, { recursive: true, force: true });
+    if (r.summary.progress.failed) throw new Error(`${r.summary.progress.failed} stages failed`);
+    results.push({ workers, round, seconds, stages: r.summary.progress.done, cpuSeconds: cpu });
+  }
 }
-const base = results[0]!.seconds;
-console.log(`sweep ${plan.id}: ${plan.stages.length} stages, ${plan.cells.length} cells`);
-console.log('workers  wall s  stages/s  speed-up   CPU s  cores used');
-for (const r of results)
+const total = (workers: number) =>
+  results.filter((r) => r.workers === workers).reduce((a, r) => a + r.seconds, 0) / rounds;
+const base = total(counts[0]!);
+console.log(`sweep ${plan.id}: ${plan.stages.length} stages, ${plan.cells.length} cells; ${rounds} round(s)`);
+console.log('round  workers  wall s  stages/s  speed-up   CPU s  cores used');
+for (const r of results) {
+  const ref = results.find((q) => q.round === r.round && q.workers === counts[0])!.seconds;
   console.log(
-    `${String(r.workers).padStart(7)}  ${r.seconds.toFixed(1).padStart(6)}  ${(r.stages / r.seconds).toFixed(1).padStart(8)}  ${(base / r.seconds).toFixed(2).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(6)}  ${(r.cpuSeconds / r.seconds).toFixed(2).padStart(10)}`,
+    `${String(r.round + 1).padStart(5)}  ${String(r.workers).padStart(7)}  ${r.seconds.toFixed(1).padStart(6)}  ${(r.stages / r.seconds).toFixed(1).padStart(8)}  ${(ref / r.seconds).toFixed(2).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(6)}  ${(r.cpuSeconds / r.seconds).toFixed(2).padStart(10)}`,
   );
-if (args.json) console.log(JSON.stringify({ sweep: plan.id, results, speedup: base / results.at(-1)!.seconds }));
+}
+const speedups = Object.fromEntries(counts.map((w) => [w, base / total(w)]));
+console.log(
+  `mean wall s: ${counts.map((w) => `${w} worker(s) ${total(w).toFixed(1)}`).join(', ')}; speed-up ` +
+    counts
+      .slice(1)
+      .map((w) => `${w} workers ${speedups[w]!.toFixed(2)}×`)
+      .join(', '),
+);
+if (args.json) console.log(JSON.stringify({ sweep: plan.id, results, speedup: speedups[counts.at(-1)!] }));

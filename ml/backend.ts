@@ -1,11 +1,8 @@
 // Compute backend selection. `auto` prefers native TensorFlow (GPU, then CPU), then `blas` (the wasm backend with
 // the project's native OpenBLAS kernels for matmul and conv), then plain wasm, then the pure-JS cpu backend. The tfjs-node packages are optional dependencies: they download libtensorflow at install time and are
 // absent on machines without internet, so they are loaded dynamically and their absence is not an error.
+import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-// The union package registers every op's gradient (tfjs-core alone registers none) and the chained ops.
-import '@tensorflow/tfjs';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
 import { loadNativeBlas, nativeBlasUnavailableReason } from './kernels/native-blas.js';
 import { registerWasmKernels } from './kernels/register-wasm-kernels.js';
 
@@ -35,6 +32,14 @@ export class BackendUnavailableError extends Error {
     this.name = 'BackendUnavailableError';
   }
 }
+
+// Side-effect loads, by require: an ES import of a CommonJS package makes Node lex its source (and every package
+// it re-exports: tfjs-layers, -converter, -data, -backend-webgl) for named exports, 0.4 s of every worker's start
+// (measured). The union package registers every op's gradient (tfjs-core alone registers none) and the chained ops.
+const requireCjs = createRequire(import.meta.url);
+requireCjs('@tensorflow/tfjs');
+requireCjs('@tensorflow/tfjs-backend-cpu');
+requireCjs('@tensorflow/tfjs-backend-wasm');
 
 const NODE_PACKAGES: Record<'node-gpu' | 'node', string> = {
   'node-gpu': '@tensorflow/tfjs-node-gpu',

@@ -50,6 +50,10 @@ function unframe<H>(m: number[], bytes: Uint8Array, what: string): { header: H; 
 
 const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
+// Payloads are little-endian. On a little-endian host (every platform Node runs on in practice) they are copied
+// as whole arrays; element-by-element DataView access allocated a number per weight and was the codec's cost.
+const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
 export function encodeMask(mask: MaskData): Uint8Array {
   const bits = mask.layers.reduce((s, l) => s + l.keep.length, 0);
   const { out, payloadAt } = frame(
@@ -90,10 +94,10 @@ export function encodeWeights(weights: WeightsData): Uint8Array {
   const view = new DataView(out.buffer);
   let at = payloadAt;
   for (const n of names) {
-    for (const v of weights[n]!) {
-      view.setFloat32(at, v, true);
-      at += 4;
-    }
+    const w = weights[n]!;
+    if (HOST_IS_LITTLE_ENDIAN) new Float32Array(out.buffer, at, w.length).set(w);
+    else for (let i = 0; i < w.length; i++) view.setFloat32(at + 4 * i, w[i]!, true);
+    at += 4 * w.length;
   }
   return out;
 }
@@ -110,23 +114,28 @@ export function decodeWeights(bytes: Uint8Array): WeightsData {
   const out: WeightsData = {};
   let at = payloadAt;
   for (const t of header.tensors) {
-    const a = new Float32Array(t.length);
-    for (let i = 0; i < t.length; i++, at += 4) a[i] = view.getFloat32(at, true);
-    out[t.name] = a;
+    // slice() copies into a fresh, aligned buffer (the blob's own offset need not be a multiple of 4).
+    if (HOST_IS_LITTLE_ENDIAN) out[t.name] = new Float32Array(bytes.slice(at, at + 4 * t.length).buffer);
+    else out[t.name] = Float32Array.from({ length: t.length }, (_, i) => view.getFloat32(at + 4 * i, true));
+    at += 4 * t.length;
   }
   return out;
 }
 
 export function encodeIndices(indices: ArrayLike<number>): Uint8Array {
   const { out, payloadAt } = frame(INDEX_MAGIC, { count: indices.length }, indices.length * 4);
-  const view = new DataView(out.buffer);
-  for (let i = 0; i < indices.length; i++) view.setInt32(payloadAt + 4 * i, indices[i]!, true);
+  if (HOST_IS_LITTLE_ENDIAN) new Int32Array(out.buffer, payloadAt, indices.length).set(indices);
+  else {
+    const view = new DataView(out.buffer);
+    for (let i = 0; i < indices.length; i++) view.setInt32(payloadAt + 4 * i, indices[i]!, true);
+  }
   return out;
 }
 
 export function decodeIndices(bytes: Uint8Array): Int32Array {
   const { header, payloadAt } = unframe<{ count: number }>(INDEX_MAGIC, bytes, 'index set');
   if (payloadAt + header.count * 4 !== bytes.length) throw new CodecError('index set blob has the wrong length');
+  if (HOST_IS_LITTLE_ENDIAN) return new Int32Array(bytes.slice(payloadAt).buffer);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return Int32Array.from({ length: header.count }, (_, i) => view.getInt32(payloadAt + 4 * i, true));
 }

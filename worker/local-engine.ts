@@ -60,11 +60,30 @@ interface Worker {
 }
 
 /**
- * Child processes running stages. When the pool fills every core, each child runs V8 single-threaded (no
- * background JIT or GC threads): those threads would take time from the other workers' stages (the quickstart
- * on 2 workers, 2 cores: 32.6–33.1 s against 34.0–34.4 s with them, measured). A smaller pool leaves V8 its
- * helper threads, which then run on the spare cores.
+ * Node/V8 flags of every worker process (UNPRUNE_WORKER_NODE_FLAGS, space-separated, replaces them, for
+ * measuring). Measured on the quickstart (2 cores, per-thread CPU from /proc):
+ * - `--single-threaded-gc`: V8's parallel and concurrent GC threads took 12.8 CPU s next to a 68.5 s main thread
+ *   on 1 worker; GC on the main thread alone cost it nothing measurable (67.6 s) and left 2.5 s of helper time (the
+ *   optimising compiler). On a full pool that helper time comes out of the other workers' stages.
+ * - `--heap-growing-percent=100`: the old generation may grow to twice the live heap (~65 MB) before the next full
+ *   GC. V8's default factor gave a full GC every ~0.1 s (111–315 per run), each of which also drops the optimised
+ *   code of tfjs's short-lived closures, so the compiler redid it: 640 instead of 982 compilations, 18 full GCs.
+ * - Not `--single-threaded`: it also turns off concurrent compilation and costs the main thread ~7 s per run.
  */
+const WORKER_NODE_FLAGS = [
+  '--single-threaded-gc',
+  '--heap-growing-percent=100',
+  // tsx turns source maps on; in a worker they only cost: Node keeps the maps of tfjs's bundles (18 MB of the
+  // 57 MB live heap that every full GC marks) and reading them adds 0.1 s to the start. Errors travel as messages.
+  '--import=data:text/javascript,process.setSourceMapsEnabled(false)',
+];
+
+function workerNodeFlags(): string[] {
+  const override = process.env.UNPRUNE_WORKER_NODE_FLAGS;
+  return override === undefined ? WORKER_NODE_FLAGS : override.split(/\s+/).filter(Boolean);
+}
+
+/** Child processes running stages, started on demand up to the pool size. */
 class WorkerPool {
   private readonly workers: Worker[] = [];
   private readonly waiters: ((w: Worker) => void)[] = [];
@@ -78,7 +97,7 @@ class WorkerPool {
 
   private spawn(): Worker {
     const child = fork(STAGE_PROCESS, [], {
-      execArgv: ['--import', 'tsx', ...(this.size >= availableParallelism() ? ['--single-threaded'] : [])],
+      execArgv: ['--import', 'tsx', ...workerNodeFlags()],
       env: this.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });

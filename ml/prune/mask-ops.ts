@@ -37,32 +37,68 @@ export function keepCount(n: number, sparsity: number): number {
 
 /**
  * Indices of the k largest scores; ties broken by lower index, so the choice is deterministic. Entries whose
- * `eligible` flag is 0 are never chosen (they count as already pruned).
+ * `eligible` flag is 0 are never chosen (they count as already pruned). Scores are ordered as
+ * `Float32Array.prototype.sort` orders them (−0 below +0, every NaN above +∞), so exactly k are always kept.
+ * The threshold comes from a radix select (linear time), not a sort: SynFlow calls this 100 times per mask.
  */
 export function topK(scores: Float32Array, k: number, eligible?: Uint8Array): Uint8Array {
   const n = scores.length;
   const keep = new Uint8Array(n);
   if (k <= 0) return keep;
-  const pool: number[] = [];
-  const vals = new Float32Array(eligible ? countOnes(eligible) : n);
-  let j = 0;
-  for (let i = 0; i < n; i++) if (!eligible || eligible[i]) vals[j++] = scores[i]!;
-  if (k >= vals.length) {
+  const keys = float32SortKeys(scores);
+  const m = eligible ? countOnes(eligible) : n;
+  if (k >= m) {
     for (let i = 0; i < n; i++) keep[i] = !eligible || eligible[i] ? 1 : 0;
     return keep;
   }
-  vals.sort();
-  const threshold = vals[vals.length - k]!;
-  let kept = 0;
+  const threshold = selectNth(keys, m - k, eligible);
+  let above = 0;
   for (let i = 0; i < n; i++) {
-    if (eligible && !eligible[i]) continue;
-    if (scores[i]! > threshold) {
+    if (keys[i]! > threshold && (!eligible || eligible[i])) {
       keep[i] = 1;
-      kept++;
-    } else if (scores[i] === threshold) pool.push(i);
+      above++;
+    }
   }
-  for (let t = 0; t < pool.length && kept < k; t++, kept++) keep[pool[t]!] = 1;
+  for (let i = 0, ties = k - above; i < n && ties > 0; i++) {
+    if (keys[i] === threshold && (!eligible || eligible[i])) {
+      keep[i] = 1;
+      ties--;
+    }
+  }
   return keep;
+}
+
+/**
+ * Unsigned keys whose order is the float order: the sign bit is flipped for positives and every bit for
+ * negatives (a negative float's bits count down as it grows); NaNs (either sign) get the largest key.
+ */
+function float32SortKeys(scores: Float32Array): Uint32Array {
+  const bits = new Uint32Array(scores.buffer, scores.byteOffset, scores.length);
+  const keys = new Uint32Array(scores.length);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i]!;
+    keys[i] = (b & 0x7fffffff) > 0x7f800000 ? 0xffffffff : b & 0x80000000 ? ~b : b | 0x80000000;
+  }
+  return keys;
+}
+
+/**
+ * The key that would sit at index `nth` if the eligible keys were sorted ascending: a 16-bit histogram of the
+ * high halves finds the bucket holding it, a second histogram over that bucket's low halves the key itself.
+ */
+function selectNth(keys: Uint32Array, nth: number, eligible?: Uint8Array): number {
+  const hist = new Uint32Array(65536);
+  for (let i = 0; i < keys.length; i++) if (!eligible || eligible[i]) hist[keys[i]! >>> 16]++;
+  let rank = nth;
+  let high = 0;
+  while (rank >= hist[high]!) rank -= hist[high++]!;
+  hist.fill(0);
+  for (let i = 0; i < keys.length; i++) {
+    if (keys[i]! >>> 16 === high && (!eligible || eligible[i])) hist[keys[i]! & 0xffff]++;
+  }
+  let low = 0;
+  while (rank >= hist[low]!) rank -= hist[low++]!;
+  return ((high << 16) | low) >>> 0;
 }
 
 function countOnes(a: Uint8Array): number {
@@ -116,8 +152,15 @@ export function maskFromScores(
   };
 }
 
+/** |w| element-wise (a plain loop: `map(Math.abs)` calls back per weight, `Float32Array.from` also boxes each). */
+export function absValues(w: Float32Array): Float32Array {
+  const out = new Float32Array(w.length);
+  for (let i = 0; i < w.length; i++) out[i] = Math.abs(w[i]!);
+  return out;
+}
+
 export function absWeights(def: ArchDefinition, weights: Weights): Weights {
   const out: Weights = {};
-  for (const p of prunableParams(def)) out[p.name] = weights[p.name]!.map(Math.abs);
+  for (const p of prunableParams(def)) out[p.name] = absValues(weights[p.name]!);
   return out;
 }

@@ -4,11 +4,11 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Mask } from '../metrics/masks.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
-import { fullMask, maskFromScores, prunableParams } from './mask-ops.js';
+import { absValues, fullMask, maskFromScores, prunableParams } from './mask-ops.js';
 
 export function synflowMask(def: ArchDefinition, init: Weights, sparsity: number, iterations = 100): Mask {
   const absInit: Weights = {};
-  for (const p of def.params) absInit[p.name] = init[p.name]!.map(Math.abs);
+  for (const p of def.params) absInit[p.name] = absValues(init[p.name]!);
   const net = new Network(def, absInit);
   const prunable = prunableParams(def);
   let mask = fullMask(def);
@@ -19,7 +19,7 @@ export function synflowMask(def: ArchDefinition, init: Weights, sparsity: number
       tf.tidy(() => {
         const masked = new Map<string, tf.Tensor>();
         for (const [i, p] of prunable.entries()) {
-          masked.set(p.name, tf.mul(net.variable(p.name), tf.tensor(Float32Array.from(mask.layers[i]!.keep), p.shape)));
+          masked.set(p.name, tf.mul(net.variable(p.name), tf.tensor(new Float32Array(mask.layers[i]!.keep), p.shape)));
         }
         const vars = prunable.map((p) => masked.get(p.name)!);
         const grads = tf.grads((...ws: tf.Tensor[]) => {

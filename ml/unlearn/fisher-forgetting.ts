@@ -43,7 +43,12 @@ export function diagonalFisher(inputs: UnlearnInputs, batchSize = 32): Weights {
       });
     }
     const out: Weights = {};
-    params.forEach((p, i) => (out[p.name] = Float32Array.from(acc[i]!.dataSync(), (v) => v / Math.max(1, batches))));
+    params.forEach((p, i) => {
+      const sum = acc[i]!.dataSync() as Float32Array;
+      const mean = new Float32Array(sum.length);
+      for (let j = 0; j < sum.length; j++) mean[j] = sum[j]! / Math.max(1, batches);
+      out[p.name] = mean;
+    });
     return out;
   } finally {
     for (const a of acc) a.dispose();
@@ -77,11 +82,14 @@ export function fisherForgetting(inputs: UnlearnInputs, params: UnlearnParams): 
   const out: Weights = { ...inputs.weights };
   for (const p of inputs.def.params.filter((q) => q.trainable)) {
     const cap = p.output ? 1e2 : 1e3;
-    const variance = averageOverInputs(
-      Float32Array.from(fisher[p.name]!, (f) => alpha * Math.min(1 / (f + 1e-8), cap)),
-      p,
-    );
-    out[p.name] = Float32Array.from(inputs.weights[p.name]!, (w, i) => w + Math.sqrt(variance[i]!) * rng.normal());
+    const f = fisher[p.name]!;
+    const perWeight = new Float32Array(f.length);
+    for (let i = 0; i < f.length; i++) perWeight[i] = alpha * Math.min(1 / (f[i]! + 1e-8), cap);
+    const variance = averageOverInputs(perWeight, p);
+    const w = inputs.weights[p.name]!;
+    const noisy = new Float32Array(w.length);
+    for (let i = 0; i < w.length; i++) noisy[i] = w[i]! + Math.sqrt(variance[i]!) * rng.normal();
+    out[p.name] = noisy;
   }
   return Promise.resolve(applyMask(out, inputs.mask));
 }

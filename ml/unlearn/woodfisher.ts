@@ -72,7 +72,9 @@ export function woodfisherUnlearn(inputs: UnlearnInputs, params: WoodFisherParam
     let off = 0;
     for (const name of names) {
       const w = inputs.weights[name]!;
-      out[name] = Float32Array.from(w, (x, i) => x + alpha * k[off + i]!);
+      const moved = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) moved[i] = w[i]! + alpha * k[off + i]!;
+      out[name] = moved;
       off += w.length;
     }
     return Promise.resolve(applyMask(out, inputs.mask));

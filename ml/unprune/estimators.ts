@@ -57,7 +57,9 @@ export function influenceEstimate(inputs: EstimatorInputs): Weights {
       const w = inputs.dense[name]!;
       const lambda = damping * (f.reduce((s, x) => s + x, 0) / f.length / sample + 1e-12);
       // ∇L_f = g / n_f, so (n_f/n_r)·∇L_f = g / n_r.
-      out[name] = Float32Array.from(w, (v, i) => v + g[i]! / nr / (f[i]! / sample + lambda));
+      const step = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) step[i] = w[i]! + g[i]! / nr / (f[i]! / sample + lambda);
+      out[name] = step;
     }
     return out;
   } finally {

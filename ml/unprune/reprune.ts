@@ -4,7 +4,7 @@
 import type { Mask } from '../metrics/masks.js';
 import type { ArchDefinition, Weights } from '../models/network.js';
 import type { PruneMethod } from '../prune/prune-network.js';
-import { prunableParams, topK } from '../prune/mask-ops.js';
+import { absValues, prunableParams, topK } from '../prune/mask-ops.js';
 import { filterNorms } from '../prune/structured.js';
 
 /** Data-free or data-independent masks (SynFlow's depends only on the init; random on a seed): nothing to repair. */
@@ -26,8 +26,10 @@ export function criterionScores(def: ArchDefinition, method: PruneMethod, weight
     if (method === 'structured') {
       const units = p.shape[p.shape.length - 1]!;
       const norms = filterNorms(w, units);
-      out[p.name] = Float32Array.from(w, (_, i) => norms[i % units]!);
-    } else out[p.name] = w.map(Math.abs);
+      const s = new Float32Array(w.length);
+      for (let i = 0; i < w.length; i++) s[i] = norms[i % units]!;
+      out[p.name] = s;
+    } else out[p.name] = absValues(w);
   }
   return out;
 }
@@ -47,9 +49,11 @@ export function repruneMask(def: ArchDefinition, method: PruneMethod, estimate: 
         const keptUnits = new Uint8Array(units);
         for (let i = 0; i < layer.keep.length; i++) if (layer.keep[i]) keptUnits[i % units] = 1;
         const chosen = topK(filterNorms(w, units), keptCount(keptUnits));
-        return { ...layer, keep: Uint8Array.from(layer.keep, (_, i) => chosen[i % units]!) };
+        const keep = new Uint8Array(layer.keep.length);
+        for (let i = 0; i < keep.length; i++) keep[i] = chosen[i % units]!;
+        return { ...layer, keep };
       }
-      return { ...layer, keep: topK(Float32Array.from(w, Math.abs), keptCount(layer.keep)) };
+      return { ...layer, keep: topK(absValues(w), keptCount(layer.keep)) };
     }),
   };
 }
@@ -98,7 +102,9 @@ export function repairedWeights(unlearned: Weights, estimate: Weights, m: Mask, 
     const old = m.layers[li]!.keep;
     const u = unlearned[layer.name]!;
     const e = estimate[layer.name]!;
-    out[layer.name] = Float32Array.from(u, (v, i) => (layer.keep[i] ? (old[i] ? v : e[i]!) : 0));
+    const w = new Float32Array(u.length);
+    for (let i = 0; i < w.length; i++) w[i] = layer.keep[i] ? (old[i] ? u[i]! : e[i]!) : 0;
+    out[layer.name] = w;
   });
   return out;
 }

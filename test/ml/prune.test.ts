@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import { fullView } from '../../ml/data/dataset.js';
 import { makeSynthetic } from '../../ml/data/synthetic.js';
 import { layerSparsity, maskIoU, maskSparsity } from '../../ml/metrics/masks.js';
@@ -24,6 +25,68 @@ test('topK keeps exactly k, prefers larger scores and breaks ties by index', () 
   assert.deepEqual(Array.from(topK(Float32Array.from([3, 3, 3, 3]), 2)), [1, 1, 0, 0]);
   assert.deepEqual(Array.from(topK(Float32Array.from([5, 4, 3]), 2, Uint8Array.from([0, 1, 1]))), [0, 1, 1]);
   assert.equal(keepCount(10, 0.8), 2);
+});
+
+/** The order of Float32Array.prototype.sort: numeric, −0 before +0, every NaN last. */
+function sortOrder(a: number, b: number): number {
+  if (Number.isNaN(a) || Number.isNaN(b)) return Number(Number.isNaN(a)) - Number(Number.isNaN(b));
+  if (a !== b) return a < b ? -1 : 1;
+  return Number(Object.is(b, -0)) - Number(Object.is(a, -0));
+}
+
+/** The definition: sort the eligible scores; the k-th largest is the threshold; keep all above it, then ties by index. */
+function topKBySorting(scores: Float32Array, k: number, eligible?: Uint8Array): number[] {
+  const order = Array.from(scores.keys()).filter((i) => !eligible || eligible[i]);
+  const keep = new Array<number>(scores.length).fill(0);
+  if (k <= 0) return keep;
+  if (k >= order.length) {
+    for (const i of order) keep[i] = 1;
+    return keep;
+  }
+  const sorted = order.map((i) => scores[i]!).sort(sortOrder);
+  const threshold = sorted[sorted.length - k]!;
+  let taken = 0;
+  for (const i of order) {
+    if (sortOrder(scores[i]!, threshold) > 0) {
+      keep[i] = 1;
+      taken++;
+    }
+  }
+  for (const i of order) {
+    if (taken < k && sortOrder(scores[i]!, threshold) === 0) {
+      keep[i] = 1;
+      taken++;
+    }
+  }
+  return keep;
+}
+
+test('topK (radix select) matches sorting on ties, negatives, ±0, NaN, ±∞ and eligibility masks', () => {
+  const score = fc.oneof(
+    fc.constantFrom(0, -0, 1, -1, 2, NaN, Infinity, -Infinity, 1e-45, -1e-45, 3.4e38),
+    fc.float({ noDefaultInfinity: false }),
+    fc.integer({ min: -3, max: 3 }),
+  );
+  fc.assert(
+    fc.property(
+      fc.array(score, { minLength: 1, maxLength: 60 }),
+      fc.nat(70),
+      fc.option(fc.array(fc.boolean(), { minLength: 60, maxLength: 60 })),
+      (values, k, flags) => {
+        const scores = Float32Array.from(values);
+        const eligible = flags ? Uint8Array.from(flags.slice(0, values.length), Number) : undefined;
+        assert.deepEqual(Array.from(topK(scores, k, eligible)), topKBySorting(scores, k, eligible));
+      },
+    ),
+    { numRuns: 3000, seed: 7 },
+  );
+  // NaN scores sort above +∞, so they are kept first and exactly k entries are always kept.
+  assert.deepEqual(Array.from(topK(Float32Array.from([1, NaN, Infinity, NaN]), 3)), [0, 1, 1, 1]);
+  // −0 sorts below +0.
+  assert.deepEqual(Array.from(topK(Float32Array.from([-0, 0, -0]), 1)), [0, 1, 0]);
+  // A large layer, every key distinct in its high 16 bits or not: the same choice as sorting.
+  const big = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i) * (i % 7 === 0 ? 1e-30 : 1));
+  assert.deepEqual(Array.from(topK(big, 12_345)), topKBySorting(big, 12_345));
 });
 
 test('OMP keeps the largest magnitudes per layer or globally at the exact sparsity', () => {

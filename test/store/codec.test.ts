@@ -45,11 +45,28 @@ test('weights round-trip bit-exactly (including -0, NaN, subnormals) and detect 
   }
   const bytes = encodeWeights(w);
   assert.throws(() => decodeWeights(bytes.subarray(0, bytes.length - 4)), /wrong length/);
+  // The payload is little-endian float32 whatever the host: 1.5 is 0x3fc00000.
+  const header = JSON.stringify({ tensors: Object.entries(w).map(([name, a]) => ({ name, length: a.length })) });
+  const payloadAt = Math.ceil((9 + header.length) / 4) * 4;
+  assert.deepEqual(Array.from(bytes.subarray(payloadAt, payloadAt + 4)), [0x00, 0x00, 0xc0, 0x3f]);
+  // A blob read into a larger buffer at an odd offset (not float-aligned) decodes the same.
+  for (const offset of [1, 2, 3]) {
+    const shifted = new Uint8Array(bytes.length + offset);
+    shifted.set(bytes, offset);
+    const again = decodeWeights(shifted.subarray(offset));
+    for (const k of Object.keys(w))
+      assert.deepEqual(new Uint32Array(again[k]!.buffer), new Uint32Array(back[k]!.buffer));
+  }
 });
 
 test('index sets and JSON round-trip', () => {
   const idx = Int32Array.from([5, 0, 59999, 17]);
   assert.deepEqual(decodeIndices(encodeIndices(idx)), idx);
   assert.deepEqual(decodeIndices(encodeIndices([])), new Int32Array(0));
+  const blob = encodeIndices(idx);
+  assert.deepEqual(Array.from(blob.subarray(blob.length - 4)), [17, 0, 0, 0]);
+  const shifted = new Uint8Array(blob.length + 1);
+  shifted.set(blob, 1);
+  assert.deepEqual(decodeIndices(shifted.subarray(1)), idx);
   assert.deepEqual(decodeJson(encodeJson({ a: [1, 'x'], b: null })), { a: [1, 'x'], b: null });
 });
