@@ -18,7 +18,8 @@ import {
   encodeMask,
   encodeWeights,
 } from '../store/codec.js';
-import { kindOfKey, type AnyStage, type DatasetRef, type StageNode } from '../sweep/plan.js';
+import type { AnyStage, DatasetRef, StageNode } from '../sweep/plan.js';
+import { kindOfKey } from '../sweep/stage-kinds.js';
 import type { TrainSpec } from '../sweep/spec.js';
 
 /** What one stage run measured, for metrics (a worker process sends it to the engine with the result). */

@@ -1,6 +1,6 @@
 // The S3 store through the npm `minio` client (MinIO in a deployment; any S3 server, e.g. Ceph radosgw in tests).
 // An S3 PUT is atomic per object, so no temp-and-rename is needed.
-import { Client, S3Error } from 'minio';
+import type { Client } from 'minio';
 import { checkPath, InvalidStorePathError, StoreError, type BlobStore } from './blob-store.js';
 
 export interface S3Settings {
@@ -31,24 +31,36 @@ export function s3SettingsFromUrl(url: string, env: NodeJS.ProcessEnv = process.
   };
 }
 
-const isMissing = (err: unknown) =>
-  err instanceof S3Error && (err.code === 'NoSuchKey' || err.code === 'NotFound' || err.code === 'NoSuchBucket');
+// minio and its XML stack take ~0.2 s to import; a process whose store is a folder (every local worker by
+// default, every CLI command on one) never loads them.
+type Minio = typeof import('minio');
+let minio: Minio | undefined;
+const loadMinio = async (): Promise<Minio> => (minio ??= await import('minio'));
+
+/** An S3 error response with one of these codes (only minio's own errors carry them, so minio is loaded). */
+const isS3Error = (err: unknown, codes: RegExp) =>
+  minio !== undefined && err instanceof minio.S3Error && codes.test(err.code ?? '');
+const isMissing = (err: unknown) => isS3Error(err, /^(NoSuchKey|NotFound|NoSuchBucket)$/);
 
 export class S3BlobStore implements BlobStore {
-  private readonly client: Client;
+  private readonly clientReady: Promise<Client>;
   private bucketReady: Promise<void> | undefined;
 
   constructor(private readonly settings: S3Settings) {
     const u = new URL(settings.endpoint);
-    this.client = new Client({
-      endPoint: u.hostname,
-      port: u.port ? Number(u.port) : undefined,
-      useSSL: u.protocol === 'https:',
-      accessKey: settings.accessKey,
-      secretKey: settings.secretKey,
-      region: settings.region ?? 'us-east-1',
-      pathStyle: true,
-    });
+    this.clientReady = loadMinio().then(
+      ({ Client }) =>
+        new Client({
+          endPoint: u.hostname,
+          port: u.port ? Number(u.port) : undefined,
+          useSSL: u.protocol === 'https:',
+          accessKey: settings.accessKey,
+          secretKey: settings.secretKey,
+          region: settings.region ?? 'us-east-1',
+          pathStyle: true,
+        }),
+    );
+    this.clientReady.catch(() => undefined); // reported by the first operation that awaits it
   }
 
   get location(): string {
@@ -73,12 +85,12 @@ export class S3BlobStore implements BlobStore {
   private ensureBucket(): Promise<void> {
     this.bucketReady ??= (async () => {
       const { bucket, region } = this.settings;
-      if (!(await this.client.bucketExists(bucket))) {
+      const client = await this.clientReady;
+      if (!(await client.bucketExists(bucket))) {
         try {
-          await this.client.makeBucket(bucket, region ?? 'us-east-1');
+          await client.makeBucket(bucket, region ?? 'us-east-1');
         } catch (err) {
-          if (!(err instanceof S3Error && /BucketAlreadyOwnedByYou|BucketAlreadyExists/.test(err.code ?? '')))
-            throw err;
+          if (!isS3Error(err, /BucketAlreadyOwnedByYou|BucketAlreadyExists/)) throw err;
         }
       }
     })().catch((err) => {
@@ -91,7 +103,9 @@ export class S3BlobStore implements BlobStore {
   async put(path: string, bytes: Uint8Array): Promise<void> {
     try {
       await this.ensureBucket();
-      await this.client.putObject(
+      await (
+        await this.clientReady
+      ).putObject(
         this.settings.bucket,
         this.object(path),
         Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -104,7 +118,7 @@ export class S3BlobStore implements BlobStore {
 
   async get(path: string): Promise<Uint8Array | null> {
     try {
-      const stream = await this.client.getObject(this.settings.bucket, this.object(path));
+      const stream = await (await this.clientReady).getObject(this.settings.bucket, this.object(path));
       const chunks: Buffer[] = [];
       for await (const c of stream) chunks.push(c as Buffer);
       const b = Buffer.concat(chunks);
@@ -117,7 +131,7 @@ export class S3BlobStore implements BlobStore {
 
   async size(path: string): Promise<number | null> {
     try {
-      return (await this.client.statObject(this.settings.bucket, this.object(path))).size;
+      return (await (await this.clientReady).statObject(this.settings.bucket, this.object(path))).size;
     } catch (err) {
       if (isMissing(err)) return null;
       this.fail('HEAD', path, err);
@@ -129,7 +143,7 @@ export class S3BlobStore implements BlobStore {
     const strip = this.settings.prefix ? this.settings.prefix.length + 1 : 0;
     try {
       const out: string[] = [];
-      for await (const o of this.client.listObjectsV2(this.settings.bucket, full, true)) {
+      for await (const o of (await this.clientReady).listObjectsV2(this.settings.bucket, full, true)) {
         const name = (o as { name?: string }).name;
         if (name) out.push(name.slice(strip));
       }
@@ -142,7 +156,7 @@ export class S3BlobStore implements BlobStore {
 
   async remove(path: string): Promise<void> {
     try {
-      await this.client.removeObject(this.settings.bucket, this.object(path));
+      await (await this.clientReady).removeObject(this.settings.bucket, this.object(path));
     } catch (err) {
       if (!isMissing(err)) this.fail('DELETE', path, err);
     }

@@ -14,21 +14,9 @@ import {
   type UnpruneSpec,
 } from './spec.js';
 
-export const STAGE_KINDS = ['train', 'forget', 'prune', 'gold', 'estimate', 'unlearn', 'unprune', 'evaluate'] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
+import { STAGE_KINDS, STAGE_VERSIONS, type StageKind } from './stage-kinds.js';
 
-/** Bumped when a stage kind's implementation changes its output, so old artifacts are not reused. */
-export const STAGE_VERSIONS: Record<StageKind, number> = {
-  train: 1,
-  forget: 1,
-  // 2: wall times moved from blobs to manifests (blobs are byte-identical across runs).
-  prune: 2,
-  gold: 2,
-  estimate: 1,
-  unlearn: 2,
-  unprune: 2,
-  evaluate: 2,
-};
+export { kindOfKey, STAGE_KINDS, STAGE_VERSIONS, type StageKind } from './stage-kinds.js';
 
 /** The data set as far as content goes (its folder is where, not what: it lives in `runtime`). */
 export interface DatasetRef {
@@ -140,13 +128,6 @@ export function hashText(text: string): string {
 
 export function stageKey(kind: StageKind, params: unknown, inputs: Record<string, string | undefined>): string {
   return `${kind}-${hashText(canonicalJson({ kind, version: STAGE_VERSIONS[kind], params, inputs })).slice(0, 24)}`;
-}
-
-/** Keys name their kind (`prune-3fa…`), so an input key locates its artifacts without a lookup. */
-export function kindOfKey(key: string): StageKind {
-  const kind = key.slice(0, key.indexOf('-')) as StageKind;
-  if (!STAGE_KINDS.includes(kind)) throw new Error(`"${key}" is not a stage key`);
-  return kind;
 }
 
 /** Data-free pruning (SynFlow, random) scores no data, so its mask needs no repair: un-pruning is the identity. */
