@@ -60,15 +60,14 @@ interface Worker {
 }
 
 /**
- * Node/V8 flags of every worker process (UNPRUNE_WORKER_NODE_FLAGS, space-separated, replaces them, for
- * measuring). Measured on the quickstart (2 cores, per-thread CPU from /proc):
+ * Node/V8 flags of the worker processes (UNPRUNE_WORKER_NODE_FLAGS, space-separated, replaces them, for
+ * measuring). Measured on the quickstart (2 cores, per-thread CPU from /proc/<pid>/task):
  * - `--single-threaded-gc`: V8's parallel and concurrent GC threads took 12.8 CPU s next to a 68.5 s main thread
- *   on 1 worker; GC on the main thread alone cost it nothing measurable (67.6 s) and left 2.5 s of helper time (the
- *   optimising compiler). On a full pool that helper time comes out of the other workers' stages.
- * - `--heap-growing-percent=100`: the old generation may grow to twice the live heap (~65 MB) before the next full
- *   GC. V8's default factor gave a full GC every ~0.1 s (111–315 per run), each of which also drops the optimised
- *   code of tfjs's short-lived closures, so the compiler redid it: 640 instead of 982 compilations, 18 full GCs.
- * - Not `--single-threaded`: it also turns off concurrent compilation and costs the main thread ~7 s per run.
+ *   on 1 worker; GC on the main thread alone cost it nothing measurable (67.6 s).
+ * - `--heap-growing-percent=100`: the old generation may grow to twice the live heap before the next full GC.
+ *   V8's default factor gave a full GC every ~0.1 s (111–315 per run), each of which also drops the optimised code
+ *   of tfjs's short-lived closures, so the compiler redid it: 640 instead of 982 compilations, 18 full GCs.
+ * - Not `--single-threaded`: it also stops wasm's background tier-up and cost the main thread ~7 s per run.
  */
 const WORKER_NODE_FLAGS = [
   '--single-threaded-gc',
@@ -78,9 +77,18 @@ const WORKER_NODE_FLAGS = [
   '--import=data:text/javascript,process.setSourceMapsEnabled(false)',
 ];
 
-function workerNodeFlags(): string[] {
+/**
+ * When the pool fills every core there is no idle core for V8's background compiler (1.7 CPU s per worker per
+ * quickstart): it preempts the other worker's stage instead, so the optimising compiler runs on the main thread.
+ * Quickstart on 2 workers 30.1 s (twice) against 30.5–30.8 s with background compilation; on 1 worker the
+ * background compiler has a core to itself, and compiling on the main thread cost 2–4 s.
+ */
+const FULL_POOL_NODE_FLAGS = ['--no-concurrent-recompilation'];
+
+function workerNodeFlags(poolSize: number): string[] {
   const override = process.env.UNPRUNE_WORKER_NODE_FLAGS;
-  return override === undefined ? WORKER_NODE_FLAGS : override.split(/\s+/).filter(Boolean);
+  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+  return poolSize >= availableParallelism() ? [...WORKER_NODE_FLAGS, ...FULL_POOL_NODE_FLAGS] : WORKER_NODE_FLAGS;
 }
 
 /** Child processes running stages, started on demand up to the pool size. */
@@ -97,7 +105,7 @@ class WorkerPool {
 
   private spawn(): Worker {
     const child = fork(STAGE_PROCESS, [], {
-      execArgv: ['--import', 'tsx', ...workerNodeFlags()],
+      execArgv: ['--import', 'tsx', ...workerNodeFlags(this.size)],
       env: this.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
