@@ -1,8 +1,8 @@
 // The engine path bench/scheduler.ts measures: no-op stages through the real scheduler, worker processes and
 // filesystem store. Dependencies are honoured, every stage leaves a manifest, and a rerun finds them all cached.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { NoopStage } from '../../activities/noop.js';
@@ -39,3 +39,58 @@ test('no-op stages run in dependency order on 2 workers, write manifests, and ar
     rmSync(store, { recursive: true, force: true });
   }
 });
+
+/** The node options of this process's child processes (Linux /proc), read while they run a stage. */
+function childNodeArgs(): string[][] {
+  const out: string[][] = [];
+  for (const pid of readdirSync('/proc').filter((d) => /^\d+$/.test(d))) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
+      const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+      if (args.some((a) => a.endsWith('stage-process.ts'))) out.push(args);
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
+
+test(
+  'worker processes run with the measured V8 flags; a pool that fills every core compiles on its main threads',
+  {
+    skip: existsSync('/proc/self/stat') ? false : 'needs Linux /proc',
+  },
+  async () => {
+    const store = mkdtempSync(join(tmpdir(), 'unprune-noop-flags-'));
+    try {
+      const seen = new Map<number, string[][]>();
+      for (const workers of [1, availableParallelism()]) {
+        const stages: NoopStage[] = Array.from({ length: workers }, (_, i) => ({
+          key: `noop-${(workers * 100 + i).toString(16).padStart(24, '0')}`,
+          kind: 'noop',
+          params: { index: i, sleepMs: 3000 },
+          inputs: {},
+        }));
+        const run = runStagesLocally(stages, { store, workers, retries: 0 }, 'noop-flags');
+        // Workers start on demand; look once all of them are up (their stages sleep long enough).
+        let args = childNodeArgs();
+        for (let t = 0; t < 25 && args.length < workers; t++) {
+          await new Promise((r) => setTimeout(r, 100));
+          args = childNodeArgs();
+        }
+        seen.set(workers, args);
+        assert.equal((await run).summary.progress.done, workers);
+      }
+      const [single] = seen.get(1)!;
+      assert.ok(single, 'a worker process was running');
+      for (const flag of ['--single-threaded-gc', '--heap-growing-percent=100']) assert.ok(single.includes(flag), flag);
+      if (availableParallelism() > 1) assert.ok(!single.includes('--no-concurrent-recompilation'), 'spare cores');
+      const full = seen.get(availableParallelism())!;
+      assert.equal(full.length, availableParallelism());
+      for (const args of full) assert.ok(args.includes('--no-concurrent-recompilation'), args.join(' '));
+    } finally {
+      rmSync(store, { recursive: true, force: true });
+    }
+  },
+);
