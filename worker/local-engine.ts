@@ -2,7 +2,7 @@
 // each (the wasm backend is single-threaded, so processes are the parallelism). A stage whose manifest exists is
 // counted as cached; a failed stage is retried with backoff, then reported while independent stages go on; a
 // cancel kills the running stages (they leave no manifest) and a rerun resumes from the store.
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
 import type { StageStats } from '../activities/stage-context.js';
@@ -79,16 +79,47 @@ const WORKER_NODE_FLAGS = [
 
 /**
  * When the pool fills every core there is no idle core for V8's background compiler (1.7 CPU s per worker per
- * quickstart): it preempts the other worker's stage instead, so the optimising compiler runs on the main thread.
- * Quickstart on 2 workers 30.1 s (twice) against 30.5–30.8 s with background compilation; on 1 worker the
- * background compiler has a core to itself, and compiling on the main thread cost 2–4 s.
+ * quickstart): it preempts the other worker's stage instead. So the optimising compiler runs on the main thread
+ * (quickstart on 2 workers 30.1 s, twice, against 30.5–30.8 s), and, being on the critical path now, does less:
+ * functions tier up after 4× the default interrupt budget and inline half the default cumulative bytecode (six
+ * alternating pairs: 0.2–1.5 s faster, 1.0 s on average, of ~31 s). With spare cores the background compiler is
+ * free and none of this applies (main-thread compiling cost a 1-worker run 2–4 s).
  */
-const FULL_POOL_NODE_FLAGS = ['--no-concurrent-recompilation'];
+const FULL_POOL_NODE_FLAGS = [
+  '--no-concurrent-recompilation',
+  '--interrupt-budget=270336',
+  '--max-inlined-bytecode-size-cumulative=460',
+];
+
+const acceptedFlags = new Map<string, string[]>();
+
+/**
+ * The flags this Node accepts, dropping any a newer V8 no longer knows (a worker given an unknown flag would not
+ * start at all). One `node -e ''` per distinct list and parent process (~40 ms); one per flag if that fails.
+ */
+export function acceptedNodeFlags(flags: string[]): string[] {
+  const key = flags.join('\0');
+  let ok = acceptedFlags.get(key);
+  if (!ok) {
+    const accepts = (list: string[]) => {
+      try {
+        execFileSync(process.execPath, [...list, '-e', ''], { stdio: 'ignore', timeout: 30_000 });
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    ok = accepts(flags) ? flags : flags.filter((f) => accepts([f]));
+    acceptedFlags.set(key, ok);
+  }
+  return ok;
+}
 
 function workerNodeFlags(poolSize: number): string[] {
   const override = process.env.UNPRUNE_WORKER_NODE_FLAGS;
   if (override !== undefined) return override.split(/\s+/).filter(Boolean);
-  return poolSize >= availableParallelism() ? [...WORKER_NODE_FLAGS, ...FULL_POOL_NODE_FLAGS] : WORKER_NODE_FLAGS;
+  const full = poolSize >= availableParallelism();
+  return acceptedNodeFlags(full ? [...WORKER_NODE_FLAGS, ...FULL_POOL_NODE_FLAGS] : WORKER_NODE_FLAGS);
 }
 
 /** Child processes running stages, started on demand up to the pool size. */

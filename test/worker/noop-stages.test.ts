@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import type { NoopStage } from '../../activities/noop.js';
 import { openStore } from '../../store/artifact-store.js';
-import { runStagesLocally } from '../../worker/local-engine.js';
+import { acceptedNodeFlags, runStagesLocally } from '../../worker/local-engine.js';
 
 test('no-op stages run in dependency order on 2 workers, write manifests, and are cached on rerun', async () => {
   const store = mkdtempSync(join(tmpdir(), 'unprune-noop-'));
@@ -94,3 +94,11 @@ test(
     }
   },
 );
+
+test('a V8 flag this Node does not know is dropped instead of stopping every worker from starting', () => {
+  assert.deepEqual(
+    acceptedNodeFlags(['--single-threaded-gc', '--no-such-v8-flag-unprune', '--heap-growing-percent=100']),
+    ['--single-threaded-gc', '--heap-growing-percent=100'],
+  );
+  assert.deepEqual(acceptedNodeFlags(['--single-threaded-gc']), ['--single-threaded-gc']);
+});
