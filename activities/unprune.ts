@@ -61,7 +61,15 @@ export async function unpruneStage(stage: StageNode<'unprune'>, ctx: StageContex
     readModel(ctx, stage.inputs.model),
     readWeights(ctx, stage.inputs.estimate),
   ]);
-  const u = await unprune(p.variant, p.estimator, p.pruneMethod, model.mask, model.weights, inputs, estimate);
+  const u = await unprune(
+    p.variant,
+    p.estimator,
+    p.prune,
+    model.mask,
+    model.weights,
+    { ...inputs, epochs: p.epochs ?? undefined },
+    estimate,
+  );
   const info = { ...model.info, epsilon: u.epsilon, near_threshold: u.nearThreshold };
   await writeOutputs(ctx, stage, modelBlobs(u.weights, u.mask, info), (performance.now() - start) / 1000, {
     unlearn_s: model.timing.unlearn_s,

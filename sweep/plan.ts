@@ -52,7 +52,9 @@ export interface StageParams {
   unprune: LineageParams & {
     variant: Exclude<UnpruneSpec['variant'], 'none'>;
     estimator: UnpruneSpec['estimator'];
-    pruneMethod: PruneSpec['method'];
+    /** The retrain estimator's epochs (IMP cells replay their rounds with as many). */
+    epochs: number | null;
+    prune: PruneParams;
   };
   evaluate: { dataset: DatasetRef; arch: string; evaluate: EvaluateSpec; seed: number };
 }
@@ -213,7 +215,8 @@ export function planSweep(sweep: Sweep): Plan {
                           ...lineage,
                           variant: variant as 'reprune' | 'swap',
                           estimator: up.estimator,
-                          pruneMethod: p.method,
+                          epochs: up.epochs ?? null,
+                          prune: pp,
                         },
                         { model: m, prune, train: trainD, forget, estimate },
                         runtime,

@@ -135,7 +135,10 @@ const UnpruneObject = z.strictObject({
   name: z.string().min(1).optional(),
   estimator: z.enum(ESTIMATORS).default('retrain'),
   order: z.enum(UNPRUNE_ORDERS).default('unprune-first'),
-  /** Estimator epochs (retrain/finetune); default half the training epochs for retrain, 1 for finetune. */
+  /**
+   * Estimator epochs (retrain/finetune); default all training epochs but the last for retrain (also each replayed
+   * IMP round's), 1 for finetune.
+   */
   epochs: int(1, 10_000).optional(),
 });
 export const UnpruneSpec = z.preprocess((v) => (typeof v === 'string' ? { variant: v } : v), UnpruneObject);

@@ -12,7 +12,8 @@ export const STAGE_VERSIONS: Record<StageKind, number> = {
   gold: 2,
   estimate: 1,
   unlearn: 2,
-  unprune: 2,
+  // 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r (was a one-shot top-k); params carry the pruning.
+  unprune: 3,
   evaluate: 2,
 };
 

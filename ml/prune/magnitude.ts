@@ -8,6 +8,8 @@ import { absWeights, applyMask, maskFromScores } from './mask-ops.js';
 
 export type PruneScope = 'layer' | 'global';
 
+export const DEFAULT_IMP_ROUNDS = 3;
+
 /** OMP: keep the largest-magnitude weights at the target sparsity. */
 export function magnitudeMask(
   def: ArchDefinition,
@@ -23,12 +25,69 @@ export function impRoundSparsity(target: number, rounds: number, round: number):
   return 1 - Math.pow(1 - target, round / rounds);
 }
 
-export interface ImpResult {
+export interface ImpOptions {
+  sparsity: number;
+  rounds: number;
+  scope?: PruneScope;
+  hooks?: TrainHooks;
+}
+
+export interface ImpMask {
   mask: Mask;
-  /** Trained sparse weights after the final round. */
-  weights: Weights;
+  /** The weights the last round scored (the dense weights when rounds = 1). */
+  scored: Weights;
   /** Mask sparsity after each pruning round. */
   roundSparsities: number[];
+}
+
+export interface ImpResult extends ImpMask {
+  /** Trained sparse weights after the final round. */
+  weights: Weights;
+}
+
+/** One IMP retraining: survivors rewound to the init, trained with the mask (seeded per round). */
+async function trainRewound(
+  def: ArchDefinition,
+  init: Weights,
+  mask: Mask,
+  view: DataView,
+  train: TrainConfig,
+  round: number,
+  hooks?: TrainHooks,
+): Promise<Weights> {
+  const net = new Network(def, applyMask(init, mask));
+  try {
+    await trainNetwork(net, view, { ...train, seed: train.seed + round }, { mask, hooks });
+    return net.getWeights();
+  } finally {
+    net.dispose();
+  }
+}
+
+/**
+ * IMP's mask alone: prune the same fraction of the remaining weights in each of `rounds` rounds, rewinding and
+ * retraining between rounds. The last round's retraining cannot change the mask, so it is not run.
+ */
+export async function iterativeMagnitudeMask(
+  def: ArchDefinition,
+  init: Weights,
+  dense: Weights,
+  view: DataView,
+  train: TrainConfig,
+  opts: ImpOptions,
+): Promise<ImpMask> {
+  if (!Number.isInteger(opts.rounds) || opts.rounds < 1)
+    throw new RangeError(`IMP rounds must be ≥ 1, got ${opts.rounds}`);
+  let mask: Mask | undefined;
+  let scored = dense;
+  const roundSparsities: number[] = [];
+  for (let r = 1; r <= opts.rounds; r++) {
+    if (r > 1) scored = await trainRewound(def, init, mask!, view, train, r - 1, opts.hooks);
+    const s = impRoundSparsity(opts.sparsity, opts.rounds, r);
+    mask = maskFromScores(def, absWeights(def, scored), s, opts.scope ?? 'layer', mask);
+    roundSparsities.push(s);
+  }
+  return { mask: mask!, scored, roundSparsities };
 }
 
 /**
@@ -42,24 +101,9 @@ export async function iterativeMagnitudePrune(
   dense: Weights,
   view: DataView,
   train: TrainConfig,
-  opts: { sparsity: number; rounds: number; scope?: PruneScope; hooks?: TrainHooks },
+  opts: ImpOptions,
 ): Promise<ImpResult> {
-  if (!Number.isInteger(opts.rounds) || opts.rounds < 1)
-    throw new RangeError(`IMP rounds must be ≥ 1, got ${opts.rounds}`);
-  let mask: Mask | undefined;
-  let current = dense;
-  const roundSparsities: number[] = [];
-  for (let r = 1; r <= opts.rounds; r++) {
-    const s = impRoundSparsity(opts.sparsity, opts.rounds, r);
-    mask = maskFromScores(def, absWeights(def, current), s, opts.scope ?? 'layer', mask);
-    roundSparsities.push(s);
-    const net = new Network(def, applyMask(init, mask));
-    try {
-      await trainNetwork(net, view, { ...train, seed: train.seed + r }, { mask, hooks: opts.hooks });
-      current = net.getWeights();
-    } finally {
-      net.dispose();
-    }
-  }
-  return { mask: mask!, weights: current, roundSparsities };
+  const m = await iterativeMagnitudeMask(def, init, dense, view, train, opts);
+  const weights = await trainRewound(def, init, m.mask, view, train, opts.rounds, opts.hooks);
+  return { ...m, weights };
 }

@@ -4,7 +4,7 @@ import type { DataView } from '../data/dataset.js';
 import { layerSparsity, maskSparsity, type Mask } from '../metrics/masks.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
-import { iterativeMagnitudePrune, magnitudeMask, type PruneScope } from './magnitude.js';
+import { DEFAULT_IMP_ROUNDS, iterativeMagnitudePrune, magnitudeMask, type PruneScope } from './magnitude.js';
 import { applyMask } from './mask-ops.js';
 import { randomMask } from './random-pruning.js';
 import { softFilterPrune } from './structured.js';
@@ -77,7 +77,7 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
     case 'imp': {
       const r = await iterativeMagnitudePrune(def, init, dense, view, train, {
         sparsity: req.sparsity,
-        rounds: req.rounds ?? 3,
+        rounds: req.rounds ?? DEFAULT_IMP_ROUNDS,
         scope: req.scope,
         hooks,
       });

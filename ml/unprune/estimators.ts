@@ -101,6 +101,11 @@ export async function unlearnEstimate(inputs: EstimatorInputs): Promise<Weights>
   return r.weights;
 }
 
+/** The truncated retrain's epochs: `epochs`, else all training epochs but the last (at least one). */
+export function truncatedRetrainEpochs(inputs: Pick<EstimatorInputs, 'epochs' | 'train'>): number {
+  return inputs.epochs ?? Math.max(1, inputs.train.epochs - 1);
+}
+
 /**
  * A truncated retrain: train from the init on D_r for fewer epochs than the original (default all but the last,
  * at least one). Because D_r keeps D's batch order, this is the gold run's late checkpoint. On MNIST/MLP with 3
@@ -110,8 +115,7 @@ export async function unlearnEstimate(inputs: EstimatorInputs): Promise<Weights>
 export async function truncatedRetrainEstimate(inputs: EstimatorInputs): Promise<Weights> {
   const net = new Network(inputs.def, inputs.init);
   try {
-    const epochs = inputs.epochs ?? Math.max(1, inputs.train.epochs - 1);
-    await trainNetwork(net, inputs.retain, { ...inputs.train, epochs });
+    await trainNetwork(net, inputs.retain, { ...inputs.train, epochs: truncatedRetrainEpochs(inputs) });
     return net.getWeights();
   } finally {
     net.dispose();

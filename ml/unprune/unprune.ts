@@ -5,15 +5,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch } from '../data/dataset.js';
 import type { Mask } from '../metrics/masks.js';
 import { Network, type Weights } from '../models/network.js';
-import type { PruneMethod } from '../prune/prune-network.js';
+import type { PruneRequest } from '../prune/prune-network.js';
 import { crossEntropy } from '../train.js';
 import type { UnlearnParams } from '../unlearn/unlearn-context.js';
 import { unlearn, type UnlearnMethod } from '../unlearn/unlearn.js';
-import { estimateRetainedWeights, type Estimator, type EstimatorInputs } from './estimators.js';
+import { estimateRetainedWeights, truncatedRetrainEpochs, type Estimator, type EstimatorInputs } from './estimators.js';
 import {
   criterionScores,
   errorBound,
   estimateEpsilon,
+  iterativeRepruneMask,
   maskNeedsRepair,
   repairedWeights,
   repruneMask,
@@ -59,36 +60,45 @@ function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: stri
   }
 }
 
+/** The pruning a cell's mask came from: its method, and for IMP the sparsity, rounds and scope to replay. */
+export type PruneTarget = Pick<PruneRequest, 'method' | 'sparsity' | 'rounds' | 'scope'>;
+
 /**
- * Repairs mask m of the current weights (pruned or unlearned) for a cell pruned with `method`. `precomputed` is
- * θ̂_r when the estimator already ran (a sweep shares one estimate across pruning methods and algorithms).
+ * Repairs mask m of the current weights (pruned or unlearned) for a cell pruned by `prune`. `precomputed` is θ̂_r
+ * when the estimator already ran (a sweep shares one estimate across pruning methods and algorithms).
  */
 export async function unprune(
   variant: UnpruneVariant,
   estimator: Estimator,
-  method: PruneMethod,
+  prune: PruneTarget,
   m: Mask,
   current: Weights,
   inputs: EstimatorInputs,
   precomputed?: Weights,
 ): Promise<UnpruneResult> {
   const start = performance.now();
+  const { method } = prune;
   if (variant === 'none' || !maskNeedsRepair(method)) {
     return { mask: m, weights: current, epsilon: 0, nearThreshold: 0, seconds: (performance.now() - start) / 1000 };
   }
   const estimate = precomputed ?? (await estimateRetainedWeights(estimator, inputs));
   const names = m.layers.map((l) => l.name);
   let mu: Mask;
-  let scores: Weights;
-  if (variant === 'reprune') {
+  // The weights whose criterion scores decided m_u (for IMP, those its last replayed round scored).
+  let scored = estimate;
+  if (variant === 'reprune' && method === 'imp') {
+    // The retrain estimator's truncation, per round: with the other estimators `epochs` means something else.
+    const roundEpochs = truncatedRetrainEpochs(estimator === 'retrain' ? inputs : { train: inputs.train });
+    const r = await iterativeRepruneMask({ ...inputs, roundEpochs }, prune, estimate);
+    mu = r.mask;
+    scored = r.scored;
+  } else if (variant === 'reprune') {
     mu = repruneMask(inputs.def, method, estimate, m);
-    scores = criterionScores(inputs.def, method, estimate);
   } else {
-    scores = retainedSaliency(inputs, estimate, names);
-    mu = swapMask(m, scores);
+    mu = swapMask(m, retainedSaliency(inputs, estimate, names));
   }
   const epsilon = estimateEpsilon(inputs.dense, estimate, names);
-  const { nearThreshold } = errorBound(criterionScores(inputs.def, method, estimate), mu, epsilon);
+  const { nearThreshold } = errorBound(criterionScores(inputs.def, method, scored), mu, epsilon);
   return {
     mask: mu,
     weights: repairedWeights(current, estimate, m, mu),
@@ -110,7 +120,7 @@ export async function unlearnWithUnpruning(
   order: UnpruneOrder,
   variant: UnpruneVariant,
   estimator: Estimator,
-  method: PruneMethod,
+  prune: PruneTarget,
   pruned: { weights: Weights; mask: Mask },
   algorithm: UnlearnMethod,
   params: UnlearnParams,
@@ -136,11 +146,11 @@ export async function unlearnWithUnpruning(
     unlearnParams: inputs.unlearnParams ?? params,
   };
   if (order === 'unprune-first') {
-    const u = await unprune(variant, estimator, method, pruned.mask, pruned.weights, est);
+    const u = await unprune(variant, estimator, prune, pruned.mask, pruned.weights, est);
     const r = await run(u.weights, u.mask);
     return { weights: r.weights, mask: u.mask, unlearnSeconds: r.seconds, unprune: u };
   }
   const r = await run(pruned.weights, pruned.mask);
-  const u = await unprune(variant, estimator, method, pruned.mask, r.weights, est);
+  const u = await unprune(variant, estimator, prune, pruned.mask, r.weights, est);
   return { weights: u.weights, mask: u.mask, unlearnSeconds: r.seconds, unprune: u };
 }

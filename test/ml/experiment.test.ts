@@ -38,7 +38,7 @@ test('deleted data changes the mask; reprune moves it toward m_r; Retrain forget
     const retain = without(fullView(ds, 'train'), df);
     const forget = viewOf(ds, df);
     const gold = await goldStandard(def, init, retain, train, req);
-    const u = await unprune('reprune', 'retrain', 'omp', pruned.mask, pruned.weights, {
+    const u = await unprune('reprune', 'retrain', req, pruned.mask, pruned.weights, {
       def,
       init,
       dense,

@@ -4,7 +4,12 @@ import fc from 'fast-check';
 import { fullView } from '../../ml/data/dataset.js';
 import { makeSynthetic } from '../../ml/data/synthetic.js';
 import { layerSparsity, maskIoU, maskSparsity } from '../../ml/metrics/masks.js';
-import { impRoundSparsity, iterativeMagnitudePrune, magnitudeMask } from '../../ml/prune/magnitude.js';
+import {
+  impRoundSparsity,
+  iterativeMagnitudeMask,
+  iterativeMagnitudePrune,
+  magnitudeMask,
+} from '../../ml/prune/magnitude.js';
 import { keepCount, topK } from '../../ml/prune/mask-ops.js';
 import { pruneNetwork } from '../../ml/prune/prune-network.js';
 import { randomMask } from '../../ml/prune/random-pruning.js';
@@ -128,6 +133,10 @@ test('IMP reaches its target sparsity in the stated rounds, pruning within the p
     const w = r.weights[l.name]!;
     for (let i = 0; i < w.length; i++) if (!l.keep[i]) assert.ok(w[i] === 0);
   }
+  // The mask alone (no final retraining) is the same mask, scored from the same weights.
+  const m = await iterativeMagnitudeMask(def, init, init, fullView(ds, 'train'), train, { sparsity: 0.9, rounds: 3 });
+  assert.deepEqual(m.mask, r.mask);
+  assert.deepEqual(m.scored, r.scored);
 });
 
 test("SynFlow's mask depends only on the init and the seed: the same for two different data sets", async () => {

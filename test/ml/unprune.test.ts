@@ -43,6 +43,45 @@ test('re-pruning with the exact estimate (θ̂_r := θ_r) returns m_r exactly, f
   );
 });
 
+test('IMP re-pruning replays the rounds: with θ̂_r := θ_r and full rounds it returns m_r exactly; one-shot top-k is refused', async () => {
+  const { iterativeRepruneMask } = await import('../../ml/unprune/reprune.js');
+  const { unprune } = await import('../../ml/unprune/unprune.js');
+  const { viewOf } = await import('../../ml/data/dataset.js');
+  const ds = makeSynthetic({ train: 240, test: 40, inputShape: [6, 6, 1], numClasses: 3, noise: 2, seed: 8 });
+  const def = buildArch('mlp', ds.inputShape, 3);
+  const init = initWeights(def, 2);
+  const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
+  const net = new Network(def, init);
+  await trainNetwork(net, fullView(ds, 'train'), train);
+  const dense = net.getWeights();
+  net.dispose();
+  const df = forgetSet(ds.train.y, 3, { kind: 'random', size: 0.25, seed: 0 });
+  const retain = without(fullView(ds, 'train'), df);
+  const req = { method: 'imp' as const, sparsity: 0.7, rounds: 3, seed: 0 };
+  const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
+  const gold = await goldStandard(def, init, retain, train, req);
+  assert.ok(maskIoU(pruned.mask, gold.mask) < 1, 'the deleted data changed the IMP mask');
+  const exact = await iterativeRepruneMask({ def, init, retain, train, roundEpochs: train.epochs }, req, gold.dense);
+  assert.deepEqual(exact.mask, gold.mask, 'm_u = m_r');
+  assert.throws(() => repruneMask(def, 'imp', gold.dense, pruned.mask), /replaying the rounds/);
+  // Through unprune: the retrain estimator's epochs set each replayed round's; the budget is m's.
+  const inputs = { def, init, dense, retain, forget: viewOf(ds, df), train, epochs: train.epochs };
+  const u = await unprune('reprune', 'retrain', req, pruned.mask, pruned.weights, inputs, gold.dense);
+  assert.deepEqual(u.mask, gold.mask, 'unprune replays full rounds when the retrain estimator has all epochs');
+  assert.equal(countKept(u.mask), countKept(pruned.mask), 'same budget');
+  const short = await unprune(
+    'reprune',
+    'retrain',
+    req,
+    pruned.mask,
+    pruned.weights,
+    { ...inputs, epochs: 1 },
+    gold.dense,
+  );
+  assert.equal(countKept(short.mask), countKept(pruned.mask), 'same budget with truncated rounds');
+  assert.notDeepEqual(short.mask, gold.mask, 'truncated rounds are an estimate, not the gold run');
+});
+
 test('swap keeps the number of kept weights exactly and moves toward higher saliency', () => {
   const m: Mask = { layers: [{ name: 'w', shape: [6], keep: Uint8Array.from([1, 1, 1, 0, 0, 0]) }] };
   const saliency = { w: Float32Array.from([0.1, 5, 0.3, 4, 0.05, 0.2]) };
@@ -77,18 +116,16 @@ test('unprune with every estimator and variant, in both orders: budget kept, m_u
   await trainNetwork(net, fullView(ds, 'train'), train);
   const dense = net.getWeights();
   net.dispose();
-  const pruned = await pruneNetwork(
-    { def, init, dense, view: fullView(ds, 'train'), train },
-    { method: 'omp', sparsity: 0.6, seed: 0 },
-  );
+  const req = { method: 'omp' as const, sparsity: 0.6, seed: 0 };
+  const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
   const df = forgetSet(ds.train.y, 3, { kind: 'random', size: 0.2, seed: 0 });
   const inputs = { def, init, dense, retain: without(fullView(ds, 'train'), df), forget: viewOf(ds, df), train };
   for (const order of UNPRUNE_ORDERS) {
-    const none = await unlearnWithUnpruning(order, 'none', 'finetune', 'omp', pruned, 'ft', { epochs: 1 }, inputs);
+    const none = await unlearnWithUnpruning(order, 'none', 'finetune', req, pruned, 'ft', { epochs: 1 }, inputs);
     assert.equal(maskIoU(none.mask, pruned.mask), 1);
     for (const variant of ['reprune', 'swap'] as const) {
       for (const estimator of ESTIMATORS) {
-        const r = await unlearnWithUnpruning(order, variant, estimator, 'omp', pruned, 'ft', { epochs: 1 }, inputs);
+        const r = await unlearnWithUnpruning(order, variant, estimator, req, pruned, 'ft', { epochs: 1 }, inputs);
         const what = `${order}/${variant}/${estimator}`;
         assert.equal(countKept(r.mask), countKept(pruned.mask), `${what}: budget`);
         for (const l of r.mask.layers) {
