@@ -3,7 +3,7 @@
 import type { DataView } from '../data/dataset.js';
 import type { Network } from '../models/network.js';
 import { evaluate } from './accuracy.js';
-import type { Outputs } from './mia.js';
+import { headOutputs, type Outputs } from './mia.js';
 
 export interface AccuracyMetrics {
   ua: number;
@@ -26,16 +26,17 @@ export function modelOutputs(
 ): ModelOutputs {
   const classes = net.def.numClasses;
   const run = (v: DataView) => evaluate(net, v, { withProbs: true });
-  const r = run(
-    views.retain.indices.length > retainLimit
-      ? { ...views.retain, indices: views.retain.indices.subarray(0, retainLimit) }
-      : views.retain,
-  );
-  const ra = views.retain.indices.length > retainLimit ? evaluate(net, views.retain).accuracy : r.accuracy;
+  // One pass over D_r gives RA and the head of its outputs (a second pass over the head cost 15% of the forwards).
+  const r = run(views.retain);
   const f = run(views.forget);
   const t = run(views.test);
   const out = (e: ReturnType<typeof run>): Outputs => ({ probs: e.probs!, labels: e.labels!, classes });
-  return { metrics: { ua: 100 - f.accuracy, ra, ta: t.accuracy }, retain: out(r), forget: out(f), test: out(t) };
+  return {
+    metrics: { ua: 100 - f.accuracy, ra: r.accuracy, ta: t.accuracy },
+    retain: headOutputs(out(r), retainLimit),
+    forget: out(f),
+    test: out(t),
+  };
 }
 
 /** Each metric minus the gold model's (e.g. ua_gap = UA − UA_gold). */
