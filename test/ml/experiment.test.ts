@@ -81,3 +81,39 @@ test('deleted data changes the mask; reprune moves it toward m_r; Retrain forget
     'GA lowers forget accuracy',
   );
 });
+
+test('IMP: re-pruning by replaying the rounds from θ̂_r moves the mask toward m_r (a one-shot top-k moved it away)', async () => {
+  const { iterativeRepruneMask, criterionScores } = await import('../../ml/unprune/reprune.js');
+  const { truncatedRetrainEstimate } = await import('../../ml/unprune/estimators.js');
+  const { maskFromScores } = await import('../../ml/prune/mask-ops.js');
+  const ds = loadMnist({ train: 5000, test: 100 });
+  const rows: { base: number; replayed: number; oneShot: number }[] = [];
+  for (const seed of [0, 1, 2]) {
+    const { def, init, net } = makeNet('mlp', ds.inputShape, 10, seed);
+    const train = { epochs: 3, batchSize: 128, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed };
+    await trainNetwork(net, fullView(ds, 'train'), train);
+    const dense = net.getWeights();
+    net.dispose();
+    const req = { method: 'imp' as const, sparsity: 0.8, rounds: 3, seed };
+    const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
+    const df = forgetSet(ds.train.y, 10, { kind: 'random', size: 0.1, seed });
+    const retain = without(fullView(ds, 'train'), df);
+    const gold = await goldStandard(def, init, retain, train, req);
+    const estimate = await truncatedRetrainEstimate({ def, init, dense, retain, forget: viewOf(ds, df), train });
+    const replayed = await iterativeRepruneMask({ def, init, retain, train, roundEpochs: 2 }, req, estimate);
+    // What the one-shot criterion would have kept: the top 20% of |θ̂_r| per layer.
+    const oneShot = maskFromScores(def, criterionScores(def, 'omp', estimate), 0.8, 'layer');
+    rows.push({
+      base: maskIoU(pruned.mask, gold.mask),
+      replayed: maskIoU(replayed.mask, gold.mask),
+      oneShot: maskIoU(oneShot, gold.mask),
+    });
+  }
+  for (const r of rows)
+    console.log(
+      `# IMP IoU to m_r: none ${r.base.toFixed(4)}, replayed ${r.replayed.toFixed(4)}, one-shot ${r.oneShot.toFixed(4)}`,
+    );
+  const mean = (k: 'base' | 'replayed' | 'oneShot') => rows.reduce((s, r) => s + r[k], 0) / rows.length;
+  assert.ok(mean('replayed') > mean('base'), `replayed ${mean('replayed')} vs none ${mean('base')}`);
+  assert.ok(mean('oneShot') < mean('base'), `one-shot ${mean('oneShot')} vs none ${mean('base')}`);
+});
