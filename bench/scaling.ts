@@ -2,8 +2,8 @@
 // and speed-up measured in the same run, and the CPU time each run used (this process and its reaped worker
 // processes, from /proc on Linux): cores used = CPU time / wall time shows how much of a second core a single
 // worker's process already takes (V8's background threads). These machines drift by 10% over minutes, so the
-// worker counts run in mirrored order over the rounds (1, 2 | 2, 1 | ...) and the speed-up compares their total
-// times. A benchmark: it prints figures and never fails on speed.
+// worker counts run in mirrored order over the rounds (1, 2 | 2, 1 | ...) and the speed-up compares their
+// mean times. A benchmark: it prints figures and never fails on speed.
 //   npm run bench:scaling -- [--spec FILE] [--workers 1,2] [--rounds 2] [--json]
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,9 +46,9 @@ for (let round = 0; round < rounds; round++) {
     results.push({ workers, round, seconds, stages: r.summary.progress.done, cpuSeconds: cpu });
   }
 }
-const total = (workers: number) =>
+const meanSeconds = (workers: number) =>
   results.filter((r) => r.workers === workers).reduce((a, r) => a + r.seconds, 0) / rounds;
-const base = total(counts[0]!);
+const base = meanSeconds(counts[0]!);
 console.log(`sweep ${plan.id}: ${plan.stages.length} stages, ${plan.cells.length} cells; ${rounds} round(s)`);
 console.log('round  workers  wall s  stages/s  speed-up   CPU s  cores used');
 for (const r of results) {
@@ -57,9 +57,9 @@ for (const r of results) {
     `${String(r.round + 1).padStart(5)}  ${String(r.workers).padStart(7)}  ${r.seconds.toFixed(1).padStart(6)}  ${(r.stages / r.seconds).toFixed(1).padStart(8)}  ${(ref / r.seconds).toFixed(2).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(6)}  ${(r.cpuSeconds / r.seconds).toFixed(2).padStart(10)}`,
   );
 }
-const speedups = Object.fromEntries(counts.map((w) => [w, base / total(w)]));
+const speedups = Object.fromEntries(counts.map((w) => [w, base / meanSeconds(w)]));
 console.log(
-  `mean wall s: ${counts.map((w) => `${w} worker(s) ${total(w).toFixed(1)}`).join(', ')}; speed-up ` +
+  `mean wall s: ${counts.map((w) => `${w} worker(s) ${meanSeconds(w).toFixed(1)}`).join(', ')}; speed-up ` +
     counts
       .slice(1)
       .map((w) => `${w} workers ${speedups[w]!.toFixed(2)}×`)

@@ -43,10 +43,11 @@ export function diagonalFisher(inputs: UnlearnInputs, batchSize = 32): Weights {
       });
     }
     const out: Weights = {};
+    const count = Math.max(1, batches);
     params.forEach((p, i) => {
       const sum = acc[i]!.dataSync() as Float32Array;
       const mean = new Float32Array(sum.length);
-      for (let j = 0; j < sum.length; j++) mean[j] = sum[j]! / Math.max(1, batches);
+      for (let j = 0; j < sum.length; j++) mean[j] = sum[j]! / count;
       out[p.name] = mean;
     });
     return out;

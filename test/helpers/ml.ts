@@ -2,7 +2,9 @@
 import { initBackend } from '../../ml/backend.js';
 import { buildArch, type ArchName } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
-import { Network } from '../../ml/models/network.js';
+import type { DataView } from '../../ml/data/dataset.js';
+import { Network, type ArchDefinition, type Weights } from '../../ml/models/network.js';
+import { trainNetwork, type TrainConfig } from '../../ml/train.js';
 
 export async function useBackend(name = process.env.UNPRUNE_TEST_BACKEND ?? 'wasm') {
   return initBackend(name);
@@ -12,4 +14,20 @@ export function makeNet(arch: ArchName, inputShape: [number, number, number], cl
   const def = buildArch(arch, inputShape, classes);
   const init = initWeights(def, seed);
   return { def, init, net: new Network(def, init) };
+}
+
+/** Dense weights trained from `init` on `view` (the network is disposed). */
+export async function trainedWeights(
+  def: ArchDefinition,
+  init: Weights,
+  view: DataView,
+  train: TrainConfig,
+): Promise<Weights> {
+  const net = new Network(def, init);
+  try {
+    await trainNetwork(net, view, train);
+    return net.getWeights();
+  } finally {
+    net.dispose();
+  }
 }

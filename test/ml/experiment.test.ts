@@ -1,20 +1,29 @@
 // The seeded science check on real MNIST: MLP, OMP at 80%, random deletion of 10%, 3 seeds.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { fullView, viewOf, without } from '../../ml/data/dataset.js';
+import { fullView, viewOf, without, type Dataset } from '../../ml/data/dataset.js';
 import { forgetSet } from '../../ml/data/forget-set.js';
 import { loadMnist } from '../../ml/data/mnist.js';
 import { evaluate } from '../../ml/metrics/accuracy.js';
 import { maskIoU } from '../../ml/metrics/masks.js';
+import { buildArch } from '../../ml/models/architectures.js';
+import { initWeights } from '../../ml/models/init-weights.js';
 import { Network } from '../../ml/models/network.js';
 import { pruneNetwork } from '../../ml/prune/prune-network.js';
-import { trainNetwork } from '../../ml/train.js';
 import { goldStandard } from '../../ml/unlearn/gold.js';
 import { unlearn } from '../../ml/unlearn/unlearn.js';
 import { unprune } from '../../ml/unprune/unprune.js';
-import { makeNet, useBackend } from '../helpers/ml.js';
+import { trainedWeights, useBackend } from '../helpers/ml.js';
 
 await useBackend();
+
+/** The seeded MLP trained densely on all of `ds` (SGD, batch 128). */
+async function denseMlp(ds: Dataset, seed: number, epochs: number) {
+  const def = buildArch('mlp', ds.inputShape, 10);
+  const init = initWeights(def, seed);
+  const train = { epochs, batchSize: 128, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed };
+  return { def, init, train, dense: await trainedWeights(def, init, fullView(ds, 'train'), train) };
+}
 
 test('deleted data changes the mask; reprune moves it toward m_r; Retrain forgets like test data; GA forgets', async () => {
   const ds = loadMnist({ train: 5000, test: 1000 });
@@ -27,11 +36,7 @@ test('deleted data changes the mask; reprune moves it toward m_r; Retrain forget
     gaAfter: number;
   }[] = [];
   for (const seed of [0, 1, 2]) {
-    const { def, init, net } = makeNet('mlp', ds.inputShape, 10, seed);
-    const train = { epochs: 2, batchSize: 128, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed };
-    await trainNetwork(net, fullView(ds, 'train'), train);
-    const dense = net.getWeights();
-    net.dispose();
+    const { def, init, train, dense } = await denseMlp(ds, seed, 2);
     const req = { method: 'omp' as const, sparsity: 0.8, seed };
     const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
     const df = forgetSet(ds.train.y, 10, { kind: 'random', size: 0.1, seed });
@@ -89,11 +94,7 @@ test('IMP: re-pruning by replaying the rounds from θ̂_r moves the mask toward 
   const ds = loadMnist({ train: 5000, test: 100 });
   const rows: { base: number; replayed: number; oneShot: number }[] = [];
   for (const seed of [0, 1, 2]) {
-    const { def, init, net } = makeNet('mlp', ds.inputShape, 10, seed);
-    const train = { epochs: 3, batchSize: 128, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed };
-    await trainNetwork(net, fullView(ds, 'train'), train);
-    const dense = net.getWeights();
-    net.dispose();
+    const { def, init, train, dense } = await denseMlp(ds, seed, 3);
     const req = { method: 'imp' as const, sparsity: 0.8, rounds: 3, seed };
     const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
     const df = forgetSet(ds.train.y, 10, { kind: 'random', size: 0.1, seed });

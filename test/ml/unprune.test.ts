@@ -6,12 +6,10 @@ import { makeSynthetic } from '../../ml/data/synthetic.js';
 import { countKept, maskIoU, type Mask } from '../../ml/metrics/masks.js';
 import { buildArch } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
-import { Network } from '../../ml/models/network.js';
 import { pruneNetwork } from '../../ml/prune/prune-network.js';
-import { trainNetwork } from '../../ml/train.js';
 import { goldStandard } from '../../ml/unlearn/gold.js';
 import { criterionScores, errorBound, repairedWeights, repruneMask, swapMask } from '../../ml/unprune/reprune.js';
-import { useBackend } from '../helpers/ml.js';
+import { trainedWeights, useBackend } from '../helpers/ml.js';
 
 await useBackend();
 
@@ -20,10 +18,7 @@ test('re-pruning with the exact estimate (θ̂_r := θ_r) returns m_r exactly, f
   const def = buildArch('mlp', ds.inputShape, 3);
   const init = initWeights(def, 2);
   const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
-  const net = new Network(def, init);
-  await trainNetwork(net, fullView(ds, 'train'), train);
-  const dense = net.getWeights();
-  net.dispose();
+  const dense = await trainedWeights(def, init, fullView(ds, 'train'), train);
   const retain = without(fullView(ds, 'train'), forgetSet(ds.train.y, 3, { kind: 'random', size: 0.25, seed: 0 }));
   for (const method of ['omp', 'structured'] as const) {
     const req = { method, sparsity: 0.5, seed: 0, softEpochs: 0 };
@@ -51,10 +46,7 @@ test('IMP re-pruning replays the rounds: with θ̂_r := θ_r and full rounds it 
   const def = buildArch('mlp', ds.inputShape, 3);
   const init = initWeights(def, 2);
   const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
-  const net = new Network(def, init);
-  await trainNetwork(net, fullView(ds, 'train'), train);
-  const dense = net.getWeights();
-  net.dispose();
+  const dense = await trainedWeights(def, init, fullView(ds, 'train'), train);
   const df = forgetSet(ds.train.y, 3, { kind: 'random', size: 0.25, seed: 0 });
   const retain = without(fullView(ds, 'train'), df);
   const req = { method: 'imp' as const, sparsity: 0.7, rounds: 3, seed: 0 };
@@ -112,10 +104,7 @@ test('unprune with every estimator and variant, in both orders: budget kept, m_u
   const def = buildArch('mlp', ds.inputShape, 3);
   const init = initWeights(def, 3);
   const train = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
-  const net = new Network(def, init);
-  await trainNetwork(net, fullView(ds, 'train'), train);
-  const dense = net.getWeights();
-  net.dispose();
+  const dense = await trainedWeights(def, init, fullView(ds, 'train'), train);
   const req = { method: 'omp' as const, sparsity: 0.6, seed: 0 };
   const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
   const df = forgetSet(ds.train.y, 3, { kind: 'random', size: 0.2, seed: 0 });
