@@ -4,7 +4,8 @@ import { currentBackend, tf } from '../ml/backend.js';
 import { fullView, type Dataset, type DataView } from '../ml/data/dataset.js';
 import { loadDataset } from '../ml/data/load-dataset.js';
 import type { Mask } from '../ml/metrics/masks.js';
-import { buildArch, type ArchName } from '../ml/models/architectures.js';
+import type { ArchName } from '../ml/catalog.js';
+import { buildArch } from '../ml/models/architectures.js';
 import type { ArchDefinition, Weights } from '../ml/models/network.js';
 import type { TrainConfig, TrainHooks } from '../ml/train.js';
 import type { ArtifactStore, StageManifest } from '../store/artifact-store.js';
@@ -19,7 +20,7 @@ import {
   encodeWeights,
 } from '../store/codec.js';
 import type { AnyStage, DatasetRef, StageNode } from '../sweep/plan.js';
-import { kindOfKey } from '../sweep/stage-kinds.js';
+import { kindOfKey, STAGE_KIND } from '../sweep/stage-kinds.js';
 import type { TrainSpec } from '../sweep/spec.js';
 
 /** What one stage run measured, for metrics (a worker process sends it to the engine with the result). */
@@ -172,6 +173,12 @@ export async function writeOutputs(
   seconds: number,
   run: Record<string, number> = {},
 ): Promise<StageManifest> {
+  const declared = STAGE_KIND[stage.kind].outputs;
+  const names = Object.keys(blobs);
+  if (names.length !== declared.length || names.some((n) => !declared.includes(n)))
+    throw new Error(
+      `${stage.kind} wrote ${names.join(', ') || 'no blobs'}; its declaration says ${declared.join(', ') || 'none'}`,
+    );
   const backend = currentBackend();
   return ctx.store.writeStage(stage.kind, stage.key, blobs, {
     params: stage.params,

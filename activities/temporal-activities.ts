@@ -5,7 +5,8 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
 import { emptyStats, type StageStats } from './stage-context.js';
-import { planSweep, type AnyStage, type StageKind } from '../sweep/plan.js';
+import { planSweep } from '../sweep/plan.js';
+import { STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/stage-kinds.js';
 import type { Sweep } from '../sweep/spec.js';
 import { writeRows } from './write-rows.js';
 import type { StageOutcome } from '../sweep/runner.js';
@@ -102,17 +103,12 @@ async function writeSweepRows(input: WriteRowsInput): Promise<{ rows: number; mi
   return { rows: r.rows.length, missing: r.missing, path: r.path };
 }
 
-export const activities = {
-  train: stageActivity,
-  forget: stageActivity,
-  prune: stageActivity,
-  gold: stageActivity,
-  estimate: stageActivity,
-  unlearn: stageActivity,
-  unprune: stageActivity,
-  evaluate: stageActivity,
-  findDone,
-  writeSweepRows,
-} satisfies Record<StageKind, (t: StageTask) => Promise<StageOutcome>> & Record<string, unknown>;
+/** One activity per stage kind (named after it: the workflow schedules `kind` on that kind's queue). */
+const stageActivities = Object.fromEntries(STAGE_KINDS.map((k) => [k, stageActivity])) as Record<
+  StageKind,
+  (task: StageTask) => Promise<StageOutcome>
+>;
+
+export const activities = { ...stageActivities, findDone, writeSweepRows };
 
 export type StageActivities = typeof activities;

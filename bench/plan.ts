@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { openStore } from '../store/artifact-store.js';
-import { planCounts, planSweep, STAGE_KINDS, type StageKind } from '../sweep/plan.js';
+import { PLANNED_KINDS as STAGE_KINDS, planCounts, planSweep, type StageKind } from '../sweep/plan.js';
 import { parseSweep } from '../sweep/spec.js';
 import { runSweepLocally } from '../worker/local-engine.js';
 

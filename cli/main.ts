@@ -6,7 +6,7 @@ import { availableBackends, BACKEND_CHOICES, BackendUnavailableError, initBacken
 import { DEFAULT_STORE, openStore } from '../store/artifact-store.js';
 import { InvalidStorePathError } from '../store/blob-store.js';
 import { loadNativeBlas, nativeBlasUnavailableReason } from '../ml/kernels/native-blas.js';
-import { planCounts, planSweep, STAGE_KINDS, type Plan } from '../sweep/plan.js';
+import { PLANNED_KINDS, planCounts, planSweep, type Plan } from '../sweep/plan.js';
 import { formatCsv, formatJson, formatMarkdown, formatTable, rowsFromJsonl, type ResultRow } from '../sweep/results.js';
 import { htmlReport } from '../sweep/report/html-report.js';
 import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
@@ -108,7 +108,7 @@ function planText(plan: Plan): string {
     `sweep ${plan.id}: ${c.cells} cells`,
     '',
     `${'stage'.padEnd(10)} ${'planned'.padStart(9)} ${'naive'.padStart(9)}`,
-    ...STAGE_KINDS.map(
+    ...PLANNED_KINDS.map(
       (k) => `${k.padEnd(10)} ${String(c.byKind[k]).padStart(9)} ${String(c.naiveByKind[k]).padStart(9)}`,
     ),
     `${'total'.padEnd(10)} ${String(c.planned).padStart(9)} ${String(c.naive).padStart(9)}`,

@@ -3,84 +3,24 @@
 // Pure and deterministic (workflows import it): the hash is @noble/hashes' sha256, not node:crypto.
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
+import { maskDependsOnData } from '../ml/catalog.js';
+import { deletionInstances, type PruneSpec, type Sweep, type UnlearnSpec, type UnpruneSpec } from './spec.js';
 import {
-  deletionInstances,
-  type DatasetSpec,
-  type EvaluateSpec,
-  type PruneSpec,
-  type Sweep,
-  type TrainSpec,
-  type UnlearnSpec,
-  type UnpruneSpec,
-} from './spec.js';
+  inputKeys,
+  PLANNED_KINDS,
+  STAGE_KIND,
+  type AnyStage,
+  type DatasetRef,
+  type DeletionRef,
+  type LineageParams,
+  type PruneParams,
+  type StageInputs,
+  type StageKind,
+  type StageNode,
+  type StageParams,
+} from './stage-kinds.js';
 
-import { STAGE_KINDS, STAGE_VERSIONS, type StageKind } from './stage-kinds.js';
-
-export { kindOfKey, STAGE_KINDS, STAGE_VERSIONS, type StageKind } from './stage-kinds.js';
-
-/** The data set as far as content goes (its folder is where, not what: it lives in `runtime`). */
-export interface DatasetRef {
-  name: DatasetSpec['name'];
-  train: number | null;
-  test: number | null;
-  subsetSeed: number;
-}
-
-/** What every model-touching stage needs to rebuild its inputs. */
-export interface LineageParams {
-  dataset: DatasetRef;
-  arch: string;
-  train: TrainSpec;
-  seed: number;
-}
-
-export interface DeletionRef {
-  kind: 'random' | 'class';
-  size: number;
-  classes: number[] | null;
-}
-
-export type PruneParams = Omit<PruneSpec, 'sparsity'> & { sparsity: number };
-
-export interface StageParams {
-  train: LineageParams & { sample: 'all' | 'retain' };
-  forget: { dataset: DatasetRef; deletion: DeletionRef; seed: number };
-  prune: LineageParams & { prune: PruneParams };
-  gold: LineageParams & { prune: PruneParams };
-  estimate: LineageParams & { estimator: UnpruneSpec['estimator']; epochs: number | null; unlearn: UnlearnSpec | null };
-  unlearn: LineageParams & { unlearn: UnlearnSpec };
-  unprune: LineageParams & {
-    variant: Exclude<UnpruneSpec['variant'], 'none'>;
-    estimator: UnpruneSpec['estimator'];
-    /** The retrain estimator's epochs (IMP cells replay their rounds with as many). */
-    epochs: number | null;
-    prune: PruneParams;
-  };
-  evaluate: { dataset: DatasetRef; arch: string; evaluate: EvaluateSpec; seed: number };
-}
-
-/** Input roles per kind (keys of other stages). */
-export interface StageInputs {
-  train: { forget?: string };
-  forget: Record<string, never>;
-  prune: { train: string };
-  gold: { train: string; forget: string };
-  estimate: { train: string; forget: string };
-  unlearn: { model: string; train: string; forget: string };
-  unprune: { model: string; prune: string; train: string; forget: string; estimate: string };
-  evaluate: { model: string; prune: string; gold: string; forget: string };
-}
-
-export interface StageNode<K extends StageKind = StageKind> {
-  key: string;
-  kind: K;
-  params: StageParams[K];
-  inputs: StageInputs[K];
-  /** Execution details that do not change the output (not hashed). */
-  runtime?: { datasetDir?: string };
-}
-
-export type AnyStage = { [K in StageKind]: StageNode<K> }[StageKind];
+export * from './stage-kinds.js';
 
 /** The axes of one cell, named as result columns. */
 export interface CellAxes {
@@ -129,12 +69,8 @@ export function hashText(text: string): string {
 }
 
 export function stageKey(kind: StageKind, params: unknown, inputs: Record<string, string | undefined>): string {
-  return `${kind}-${hashText(canonicalJson({ kind, version: STAGE_VERSIONS[kind], params, inputs })).slice(0, 24)}`;
-}
-
-/** Data-free pruning (SynFlow, random) scores no data, so its mask needs no repair: un-pruning is the identity. */
-export function maskDependsOnData(method: PruneSpec['method']): boolean {
-  return method !== 'synflow' && method !== 'random';
+  const version = STAGE_KIND[kind].version;
+  return `${kind}-${hashText(canonicalJson({ kind, version, params, inputs })).slice(0, 24)}`;
 }
 
 export function unlearnLabel(u: UnlearnSpec): string {
@@ -154,8 +90,8 @@ export function planSweep(sweep: Sweep): Plan {
   const stages = new Map<string, AnyStage>();
   const add = <K extends StageKind>(
     kind: K,
-    params: StageParams[K],
-    inputs: StageInputs[K],
+    params: StageParams<K>,
+    inputs: StageInputs<K>,
     runtime?: StageNode['runtime'],
   ): string => {
     const key = stageKey(kind, params, inputs as Record<string, string>);
@@ -273,7 +209,7 @@ export function closure(byKey: Map<string, AnyStage>, roots: string[]): Set<stri
     if (seen.has(k)) continue;
     seen.add(k);
     const s = byKey.get(k);
-    if (s) for (const dep of Object.values(s.inputs as Record<string, string>)) if (dep) stack.push(dep);
+    if (s) stack.push(...inputKeys(s));
   }
   return seen;
 }
@@ -289,7 +225,7 @@ export interface PlanCounts {
 
 export function planCounts(plan: Plan): PlanCounts {
   const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
-  const zero = () => Object.fromEntries(STAGE_KINDS.map((k) => [k, 0])) as Record<StageKind, number>;
+  const zero = () => Object.fromEntries(PLANNED_KINDS.map((k) => [k, 0])) as Record<StageKind, number>;
   const byKind = zero();
   for (const s of plan.stages) byKind[s.kind]++;
   const naiveByKind = zero();

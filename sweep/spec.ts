@@ -2,58 +2,29 @@
 // name the offending field's path and the allowed values. Pure: no file access, so workflows may import it.
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { DatasetName } from '../ml/data/dataset.js';
-import type { ArchName } from '../ml/models/architectures.js';
-import type { PruneMethod } from '../ml/prune/prune-network.js';
-import type { UnlearnMethod } from '../ml/unlearn/unlearn.js';
-import type { MiaFeature } from '../ml/metrics/mia.js';
-import type { Estimator } from '../ml/unprune/estimators.js';
-import type { UnpruneOrder, UnpruneVariant } from '../ml/unprune/unprune.js';
+import {
+  ARCH_NAMES,
+  DATASET_FACTS,
+  DATASET_NAMES,
+  ESTIMATORS,
+  MIA_FEATURES,
+  PRUNE_METHODS,
+  UNLEARN_METHODS,
+  UNPRUNE_ORDERS,
+  UNPRUNE_VARIANTS,
+} from '../ml/catalog.js';
 
-// The allowed names live here (sweep/ may import ml/ types only); `Exact` fails to compile if ml/ adds or drops one.
-type Exact<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const exact = <T extends true>(t: T) => t;
-export const DATASETS = ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'] as const;
-export const ARCHS = ['mlp', 'lenet5', 'vgg-small', 'resnet8', 'resnet20'] as const;
-export const PRUNE_METHODS = ['omp', 'imp', 'synflow', 'structured', 'random'] as const;
-export const UNLEARN_METHODS = [
-  'retrain',
-  'ft',
-  'ga',
-  'neggrad+',
-  'rl',
-  'l1-sparse',
-  'salun',
-  'scrub',
-  'ff',
-  'iu',
-] as const;
-export const UNPRUNE_VARIANTS = ['none', 'reprune', 'swap'] as const;
-export const UNPRUNE_ORDERS = ['unprune-first', 'unlearn-first'] as const;
-export const ESTIMATORS = ['retrain', 'influence', 'finetune', 'unlearn'] as const;
-export const MIA_FEATURES = ['confidence', 'correctness', 'entropy', 'm_entropy', 'prob'] as const;
-exact<Exact<(typeof DATASETS)[number], DatasetName>>(true);
-exact<Exact<(typeof ARCHS)[number], ArchName>>(true);
-exact<Exact<(typeof PRUNE_METHODS)[number], PruneMethod>>(true);
-exact<Exact<(typeof UNLEARN_METHODS)[number], UnlearnMethod>>(true);
-exact<Exact<(typeof UNPRUNE_VARIANTS)[number], UnpruneVariant>>(true);
-exact<Exact<(typeof UNPRUNE_ORDERS)[number], UnpruneOrder>>(true);
-exact<Exact<(typeof ESTIMATORS)[number], Estimator>>(true);
-exact<Exact<(typeof MIA_FEATURES)[number], MiaFeature>>(true);
-
-/** Training-set sizes of the full data sets (synthetic: its default), for checking deletion sizes. */
-export const TRAIN_SIZES: Record<(typeof DATASETS)[number], number> = {
-  mnist: 60000,
-  'fashion-mnist': 60000,
-  cifar10: 50000,
-  synthetic: 512,
-};
-export const NUM_CLASSES: Record<(typeof DATASETS)[number], number> = {
-  mnist: 10,
-  'fashion-mnist': 10,
-  cifar10: 10,
-  synthetic: 4,
-};
+// The allowed names come from ml/'s catalog (a module without tfjs, which sweep/ may load).
+export {
+  ARCH_NAMES,
+  DATASET_NAMES,
+  ESTIMATORS,
+  MIA_FEATURES,
+  PRUNE_METHODS,
+  UNLEARN_METHODS,
+  UNPRUNE_ORDERS,
+  UNPRUNE_VARIANTS,
+} from '../ml/catalog.js';
 
 /** Whole numbers with a sane upper bound (a typo like 1e9 epochs is an error, not a very long run). */
 const int = (min: number, max = 2 ** 31 - 1) => z.number().int().min(min).max(max);
@@ -63,7 +34,7 @@ const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).min(1, { error: 'empty list' }));
 
 export const DatasetSpec = z.strictObject({
-  name: z.enum(DATASETS),
+  name: z.enum(DATASET_NAMES),
   train: int(1, 10_000_000).optional(),
   test: int(1, 10_000_000).optional(),
   subsetSeed: int(0).default(0),
@@ -72,7 +43,7 @@ export const DatasetSpec = z.strictObject({
 });
 export type DatasetSpec = z.infer<typeof DatasetSpec>;
 
-export const ModelSpec = z.strictObject({ arch: z.enum(ARCHS) });
+export const ModelSpec = z.strictObject({ arch: z.enum(ARCH_NAMES) });
 export type ModelSpec = z.infer<typeof ModelSpec>;
 
 export const TrainSpec = z.strictObject({
@@ -293,9 +264,11 @@ function semanticProblems(s: Sweep, maxCells: number): string[] {
   for (const [field, n] of axes) if (n === 0) problems.push(`${field}: empty list; the grid would have 0 cells`);
   s.dataset.forEach((ds, di) => {
     const where = s.dataset.length > 1 ? `dataset[${di}]` : 'dataset';
-    const trainSize = ds.train ?? TRAIN_SIZES[ds.name];
-    if (ds.train !== undefined && ds.train > TRAIN_SIZES[ds.name] && ds.name !== 'synthetic')
-      problems.push(`${where}.train: ${ds.train} is larger than ${ds.name}'s ${TRAIN_SIZES[ds.name]} training images`);
+    const trainSize = ds.train ?? DATASET_FACTS[ds.name].trainSize;
+    if (ds.train !== undefined && ds.train > DATASET_FACTS[ds.name].trainSize && ds.name !== 'synthetic')
+      problems.push(
+        `${where}.train: ${ds.train} is larger than ${ds.name}'s ${DATASET_FACTS[ds.name].trainSize} training images`,
+      );
     s.deletion.forEach((d, i) => {
       const at = s.deletion.length > 1 ? `deletion[${i}]` : 'deletion';
       (d.sizes ?? []).forEach((size, j) => {
@@ -310,9 +283,9 @@ function semanticProblems(s: Sweep, maxCells: number): string[] {
           );
       });
       (d.classes ?? []).forEach((c, j) => {
-        if (c >= NUM_CLASSES[ds.name])
+        if (c >= DATASET_FACTS[ds.name].numClasses)
           problems.push(
-            `${at}.classes${d.classes!.length > 1 ? `[${j}]` : ''}: class ${c} does not exist in ${ds.name} (classes 0-${NUM_CLASSES[ds.name] - 1})`,
+            `${at}.classes${d.classes!.length > 1 ? `[${j}]` : ''}: class ${c} does not exist in ${ds.name} (classes 0-${DATASET_FACTS[ds.name].numClasses - 1})`,
           );
       });
     });

@@ -1,25 +1,147 @@
-// The stage kinds, their implementation versions, and the kind a content key names. Apart from plan.ts (which
-// re-exports it) so that a worker process can read keys without loading the spec's parser (zod, yaml).
-export const STAGE_KINDS = ['train', 'forget', 'prune', 'gold', 'estimate', 'unlearn', 'unprune', 'evaluate'] as const;
-export type StageKind = (typeof STAGE_KINDS)[number];
+// The stage-kind registry: every kind declared once — name, version, task queue, params and inputs types, output
+// blobs. The plan's node types, the versions hashed into keys, the Temporal queues and activity map, the dispatch
+// (activities/run-stage.ts binds one run function per kind, checked exhaustive by the compiler) and the manifest
+// check of outputs all derive from this table. It lives in sweep/ (not beside the run functions) because the plan
+// hashes each kind's version into its keys and sweep/ sits below activities/. Apart from plan.ts so that a worker
+// process can read keys without loading the spec's parser (zod, yaml): spec types are imported as types only.
+import type { DatasetSpec, EvaluateSpec, PruneSpec, TrainSpec, UnlearnSpec, UnpruneSpec } from './spec.js';
 
-/** Bumped when a stage kind's implementation changes its output, so old artifacts are not reused. */
-export const STAGE_VERSIONS: Record<StageKind, number> = {
-  train: 1,
-  forget: 1,
-  // 2: wall times moved from blobs to manifests (blobs are byte-identical across runs).
-  prune: 2,
-  gold: 2,
-  estimate: 1,
-  unlearn: 2,
-  // 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r (was a one-shot top-k); params carry the pruning.
-  unprune: 3,
-  evaluate: 2,
+/** The data set as far as content goes (its folder is where, not what: it lives in `runtime`). */
+export interface DatasetRef {
+  name: DatasetSpec['name'];
+  train: number | null;
+  test: number | null;
+  subsetSeed: number;
+}
+
+/** What every model-touching stage needs to rebuild its inputs. */
+export interface LineageParams {
+  dataset: DatasetRef;
+  arch: string;
+  train: TrainSpec;
+  seed: number;
+}
+
+export interface DeletionRef {
+  kind: 'random' | 'class';
+  size: number;
+  classes: number[] | null;
+}
+
+export type PruneParams = Omit<PruneSpec, 'sparsity'> & { sparsity: number };
+
+/** A model artifact (prune, gold, unlearn, unprune): its weights, the mask in force, and how it came to be. */
+const MODEL_OUTPUTS = ['weights.bin', 'mask.bin', 'info.json'] as const;
+
+/** One kind's declaration. `P` and `I` (params, input roles → keys) exist only as types. */
+export interface StageKindDef<P, I> {
+  /** Bumped when the kind's implementation changes its output, so stores recompute (it is hashed into keys). */
+  version: number;
+  /** `gpu`: heavy tensor work; `cpu`: light stages. Temporal task queues and worker roles follow it. */
+  queue: 'gpu' | 'cpu';
+  /** The blobs a finished stage holds (its manifest is written after them). */
+  outputs: readonly string[];
+  /** False for kinds that no sweep plan contains (engine benchmarks). */
+  planned: boolean;
+  readonly types?: { params: P; inputs: I };
+}
+
+const kind = <P, I>(def: Omit<StageKindDef<P, I>, 'types'>): StageKindDef<P, I> => def;
+
+export const STAGE_KIND = {
+  /** Dense training from the seeded init on all of D, or on D_r. */
+  train: kind<LineageParams & { sample: 'all' | 'retain' }, { forget?: string }>({
+    version: 1,
+    queue: 'gpu',
+    outputs: ['weights.bin', 'init.bin'],
+    planned: true,
+  }),
+  /** D_f's indices. */
+  forget: kind<{ dataset: DatasetRef; deletion: DeletionRef; seed: number }, Record<string, never>>({
+    version: 1,
+    queue: 'cpu',
+    outputs: ['indices.bin'],
+    planned: true,
+  }),
+  /** The dense model of D pruned. 2: wall times moved from blobs to manifests (blobs byte-identical across runs). */
+  prune: kind<LineageParams & { prune: PruneParams }, { train: string }>({
+    version: 2,
+    queue: 'gpu',
+    outputs: MODEL_OUTPUTS,
+    planned: true,
+  }),
+  /** θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2: as prune. */
+  gold: kind<LineageParams & { prune: PruneParams }, { train: string; forget: string }>({
+    version: 2,
+    queue: 'gpu',
+    outputs: MODEL_OUTPUTS,
+    planned: true,
+  }),
+  /** θ̂_r, the retained-data dense weights, shared by every cell that uses the same estimator. */
+  estimate: kind<
+    LineageParams & { estimator: UnpruneSpec['estimator']; epochs: number | null; unlearn: UnlearnSpec | null },
+    { train: string; forget: string }
+  >({ version: 1, queue: 'gpu', outputs: ['weights.bin'], planned: true }),
+  /** One unlearning algorithm on a sparse model, its mask enforced. */
+  unlearn: kind<LineageParams & { unlearn: UnlearnSpec }, { model: string; train: string; forget: string }>({
+    version: 2,
+    queue: 'gpu',
+    outputs: MODEL_OUTPUTS,
+    planned: true,
+  }),
+  /** The repaired mask m_u and weights. 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r. */
+  unprune: kind<
+    LineageParams & {
+      variant: Exclude<UnpruneSpec['variant'], 'none'>;
+      estimator: UnpruneSpec['estimator'];
+      /** The retrain estimator's epochs (IMP cells replay their rounds with as many). */
+      epochs: number | null;
+      prune: PruneParams;
+    },
+    { model: string; prune: string; train: string; forget: string; estimate: string }
+  >({ version: 3, queue: 'gpu', outputs: MODEL_OUTPUTS, planned: true }),
+  /** One model's measurements (sweep/result-metrics.ts says which; their list is hashed into this kind's keys). */
+  evaluate: kind<
+    { dataset: DatasetRef; arch: string; evaluate: EvaluateSpec; seed: number },
+    { model: string; prune: string; gold: string; forget: string }
+  >({ version: 2, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
+  /** Computes nothing for `sleepMs`: measures the engines' own cost per stage (bench/scheduler.ts). */
+  noop: kind<{ index: number; sleepMs: number }, { after?: string }>({
+    version: 1,
+    queue: 'cpu',
+    outputs: [],
+    planned: false,
+  }),
 };
+
+export type StageKind = keyof typeof STAGE_KIND;
+type DefOf<K extends StageKind> = (typeof STAGE_KIND)[K];
+export type StageParams<K extends StageKind> = DefOf<K> extends StageKindDef<infer P, unknown> ? P : never;
+export type StageInputs<K extends StageKind> = DefOf<K> extends StageKindDef<unknown, infer I> ? I : never;
+
+export const STAGE_KINDS = Object.keys(STAGE_KIND) as StageKind[];
+/** The kinds a sweep plan contains (plan tables and counts list these). */
+export const PLANNED_KINDS = STAGE_KINDS.filter((k) => STAGE_KIND[k].planned);
+
+export interface StageNode<K extends StageKind = StageKind> {
+  key: string;
+  kind: K;
+  params: StageParams<K>;
+  inputs: StageInputs<K>;
+  /** Execution details that do not change the output (not hashed). */
+  runtime?: { datasetDir?: string };
+}
+
+export type AnyStage = { [K in StageKind]: StageNode<K> }[StageKind];
 
 /** Keys name their kind (`prune-3fa…`), so an input key locates its artifacts without a lookup. */
 export function kindOfKey(key: string): StageKind {
-  const kind = key.slice(0, key.indexOf('-')) as StageKind;
-  if (!STAGE_KINDS.includes(kind)) throw new Error(`"${key}" is not a stage key`);
-  return kind;
+  const k = key.slice(0, key.indexOf('-'));
+  if (!Object.hasOwn(STAGE_KIND, k)) throw new Error(`"${key}" is not a stage key`);
+  return k as StageKind;
+}
+
+/** The input keys of a stage, whatever its kind. */
+export function inputKeys(stage: { inputs: object }): string[] {
+  return Object.values(stage.inputs as Record<string, string | undefined>).filter((k): k is string => !!k);
 }

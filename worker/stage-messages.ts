@@ -1,11 +1,10 @@
 // The local engine's protocol with its worker processes.
-import type { NoopStage } from '../activities/noop.js';
-import type { AnyStage } from '../sweep/plan.js';
+import type { AnyStage } from '../sweep/stage-kinds.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import type { StageStats } from '../activities/stage-context.js';
 
-/** What a worker process runs: a plan's stage, or a no-op stage (engine overhead benchmarks). */
-export type EngineStage = AnyStage | NoopStage;
+/** What a worker process runs: any declared stage kind (no-op stages too, for engine overhead benchmarks). */
+export type EngineStage = AnyStage;
 
 export type ParentMessage = { type: 'run'; stage: EngineStage };
 export type WorkerMessage =

@@ -1,6 +1,5 @@
 // Types and constants shared by the sweep workflows, the client (CLI) and the workers. No Node built-ins.
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { StageKind } from '../sweep/plan.js';
 
 /** Search attributes (Keyword) that make sweeps findable in the Temporal UI; register them on the namespace. */
 export const SWEEP_NAME_ATTRIBUTE = defineSearchAttributeKey('UnpruneSweep', 'KEYWORD');
@@ -9,24 +8,13 @@ export const SWEEP_STATUS_ATTRIBUTE = defineSearchAttributeKey('UnpruneStatus', 
 export interface TaskQueues {
   /** Workflow tasks. */
   workflows: string;
-  /** Heavy stages: train, prune, gold, estimate, unlearn, unprune. */
+  /** Heavy stages (`queue: 'gpu'` in sweep/stage-kinds.ts). */
   gpu: string;
-  /** Light stages: forget, evaluate, and store look-ups. */
+  /** Light stages (`queue: 'cpu'`), and store look-ups. */
   cpu: string;
 }
 
 export const DEFAULT_QUEUES: TaskQueues = { workflows: 'unprune-sweeps', gpu: 'unprune-gpu', cpu: 'unprune-cpu' };
-
-export const QUEUE_OF_KIND: Record<StageKind, 'gpu' | 'cpu'> = {
-  train: 'gpu',
-  prune: 'gpu',
-  gold: 'gpu',
-  estimate: 'gpu',
-  unlearn: 'gpu',
-  unprune: 'gpu',
-  forget: 'cpu',
-  evaluate: 'cpu',
-};
 
 export interface SweepInput {
   /** The sweep spec as parsed from YAML (validated again inside the workflow). */

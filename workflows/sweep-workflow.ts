@@ -20,13 +20,12 @@ import {
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type { StageActivities, StageTask } from '../activities/temporal-activities.js';
-import { planSweep, STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/plan.js';
+import { planSweep, PLANNED_KINDS, STAGE_KIND, type AnyStage, type StageKind } from '../sweep/plan.js';
 import { runStages, type RunProgress, type StageOutcome } from '../sweep/runner.js';
 import { HISTORY, shardPlan, shardStages, type Shard } from '../sweep/shards.js';
 import { validateSweep, type Sweep } from '../sweep/spec.js';
 import {
   DEFAULT_QUEUES,
-  QUEUE_OF_KIND,
   SWEEP_STATUS_ATTRIBUTE,
   type SweepInput,
   type SweepProgress,
@@ -45,7 +44,7 @@ export interface ShardReport {
 
 /** Per-kind timeouts: heavy stages train for minutes; heartbeats come at least once per epoch. */
 function activityOptions(kind: StageKind, queues: TaskQueues): ActivityOptions {
-  const heavy = QUEUE_OF_KIND[kind] === 'gpu';
+  const heavy = STAGE_KIND[kind].queue === 'gpu';
   return {
     taskQueue: heavy ? queues.gpu : queues.cpu,
     startToCloseTimeout: heavy ? '4 hours' : '30 minutes',
@@ -57,7 +56,7 @@ function activityOptions(kind: StageKind, queues: TaskQueues): ActivityOptions {
 
 function stageActivities(queues: TaskQueues) {
   return Object.fromEntries(
-    STAGE_KINDS.map((k) => [k, proxyActivities<StageActivities>(activityOptions(k, queues))[k]]),
+    PLANNED_KINDS.map((k) => [k, proxyActivities<StageActivities>(activityOptions(k, queues))[k]]),
   ) as unknown as Pick<StageActivities, StageKind>;
 }
 

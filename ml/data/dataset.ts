@@ -2,7 +2,7 @@
 // is a split plus an index array, so D, D_r, D_f and test share one copy of the pixels.
 import { SeededRandom } from './seeded-random.js';
 
-export type DatasetName = 'mnist' | 'fashion-mnist' | 'cifar10' | 'synthetic';
+import type { DatasetName } from '../catalog.js';
 
 export interface Split {
   /** n × h × w × c, row-major, already normalised. */

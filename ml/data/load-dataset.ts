@@ -1,11 +1,10 @@
 // One entry point for every data set, by name.
 import { loadCifar10 } from './cifar10.js';
-import type { Dataset, DatasetName, LoadOptions } from './dataset.js';
+import type { DatasetName } from '../catalog.js';
+import type { Dataset, LoadOptions } from './dataset.js';
 import { loadFashionMnist } from './fashion-mnist.js';
 import { loadMnist } from './mnist.js';
 import { makeSynthetic } from './synthetic.js';
-
-export const DATASET_NAMES: readonly DatasetName[] = ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'];
 
 export interface DatasetRequest extends LoadOptions {
   name: DatasetName;

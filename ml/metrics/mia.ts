@@ -4,8 +4,7 @@
 // non-members (label 0) and applied to target sets.
 import { createRequire } from 'node:module';
 
-export const MIA_FEATURES = ['correctness', 'confidence', 'entropy', 'm_entropy', 'prob'] as const;
-export type MiaFeature = (typeof MIA_FEATURES)[number];
+import { MIA_FEATURES, type MiaFeature } from '../catalog.js';
 
 /** Softmax outputs of a set: n × k probabilities (row-major) and the labels. */
 export interface Outputs {

@@ -4,8 +4,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { batchNorm, bnParams, conv, convParams, dense, denseParams } from './layers.js';
 import type { ArchDefinition, ForwardContext, ParamInfo } from './network.js';
 
-export const ARCH_NAMES = ['mlp', 'lenet5', 'vgg-small', 'resnet8', 'resnet20'] as const;
-export type ArchName = (typeof ARCH_NAMES)[number];
+import type { ArchName } from '../catalog.js';
 
 type Shape3 = [number, number, number];
 

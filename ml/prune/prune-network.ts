@@ -10,8 +10,7 @@ import { randomMask } from './random-pruning.js';
 import { softFilterPrune } from './structured.js';
 import { synflowMask } from './synflow.js';
 
-export const PRUNE_METHODS = ['omp', 'imp', 'synflow', 'structured', 'random'] as const;
-export type PruneMethod = (typeof PRUNE_METHODS)[number];
+import type { PruneMethod } from '../catalog.js';
 
 export interface PruneRequest {
   method: PruneMethod;

@@ -1,24 +1,11 @@
 // The unlearning registry: one entry per algorithm, each timed (RTE).
+import { UNLEARN_METHODS, type UnlearnMethod } from '../catalog.js';
 import type { Weights } from '../models/network.js';
 import { finetune, gradientAscent, l1Sparse, negGradPlus, randomLabels, retrain, salun } from './basic-algorithms.js';
 import { fisherForgetting } from './fisher-forgetting.js';
 import { scrub } from './scrub.js';
 import { woodfisherUnlearn } from './woodfisher.js';
 import type { UnlearnInputs, UnlearnParams, UnlearnResult } from './unlearn-context.js';
-
-export const UNLEARN_METHODS = [
-  'retrain',
-  'ft',
-  'ga',
-  'neggrad+',
-  'rl',
-  'l1-sparse',
-  'salun',
-  'scrub',
-  'ff',
-  'iu',
-] as const;
-export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];
 
 const ALGORITHMS: Record<UnlearnMethod, (inputs: UnlearnInputs, params: UnlearnParams) => Promise<Weights>> = {
   retrain,

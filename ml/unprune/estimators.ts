@@ -6,10 +6,10 @@ import { fullMask } from '../prune/mask-ops.js';
 import { gradientStatistics } from '../gradient-statistics.js';
 import { trainNetwork, type TrainConfig } from '../train.js';
 import type { UnlearnParams } from '../unlearn/unlearn-context.js';
-import { unlearn, type UnlearnMethod } from '../unlearn/unlearn.js';
+import type { UnlearnMethod } from '../catalog.js';
+import { unlearn } from '../unlearn/unlearn.js';
 
-export const ESTIMATORS = ['influence', 'finetune', 'unlearn', 'retrain'] as const;
-export type Estimator = (typeof ESTIMATORS)[number];
+import type { Estimator } from '../catalog.js';
 
 export interface EstimatorInputs {
   def: ArchDefinition;

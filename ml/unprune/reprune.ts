@@ -5,15 +5,11 @@ import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../metrics/masks.js';
 import type { ArchDefinition, Weights } from '../models/network.js';
 import { DEFAULT_IMP_ROUNDS, iterativeMagnitudeMask } from '../prune/magnitude.js';
-import type { PruneMethod, PruneRequest } from '../prune/prune-network.js';
+import { maskDependsOnData, type PruneMethod } from '../catalog.js';
+import type { PruneRequest } from '../prune/prune-network.js';
 import type { TrainConfig } from '../train.js';
 import { absValues, prunableParams, topK } from '../prune/mask-ops.js';
 import { filterNorms } from '../prune/structured.js';
-
-/** Data-free or data-independent masks (SynFlow's depends only on the init; random on a seed): nothing to repair. */
-export function maskNeedsRepair(method: PruneMethod): boolean {
-  return method !== 'synflow' && method !== 'random';
-}
 
 function keptCount(keep: Uint8Array): number {
   let n = 0;
@@ -42,7 +38,7 @@ export function criterionScores(def: ArchDefinition, method: PruneMethod, weight
  * so the repair stays at filter granularity).
  */
 export function repruneMask(def: ArchDefinition, method: PruneMethod, estimate: Weights, m: Mask): Mask {
-  if (!maskNeedsRepair(method)) return m;
+  if (!maskDependsOnData(method)) return m;
   if (method === 'imp') throw new Error('IMP masks are re-pruned by replaying the rounds: iterativeRepruneMask');
   return {
     layers: m.layers.map((layer) => {

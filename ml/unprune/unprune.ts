@@ -7,24 +7,18 @@ import type { Mask } from '../metrics/masks.js';
 import { Network, type Weights } from '../models/network.js';
 import type { PruneRequest } from '../prune/prune-network.js';
 import { crossEntropy } from '../train.js';
-import type { UnlearnParams } from '../unlearn/unlearn-context.js';
-import { unlearn, type UnlearnMethod } from '../unlearn/unlearn.js';
-import { estimateRetainedWeights, truncatedRetrainEpochs, type Estimator, type EstimatorInputs } from './estimators.js';
+import { estimateRetainedWeights, truncatedRetrainEpochs, type EstimatorInputs } from './estimators.js';
 import {
   criterionScores,
   errorBound,
   estimateEpsilon,
   iterativeRepruneMask,
-  maskNeedsRepair,
   repairedWeights,
   repruneMask,
   swapMask,
 } from './reprune.js';
 
-export const UNPRUNE_VARIANTS = ['none', 'reprune', 'swap'] as const;
-export type UnpruneVariant = (typeof UNPRUNE_VARIANTS)[number];
-export const UNPRUNE_ORDERS = ['unprune-first', 'unlearn-first'] as const;
-export type UnpruneOrder = (typeof UNPRUNE_ORDERS)[number];
+import { maskDependsOnData, type Estimator, type UnpruneVariant } from '../catalog.js';
 
 export interface UnpruneResult {
   mask: Mask;
@@ -78,7 +72,7 @@ export async function unprune(
 ): Promise<UnpruneResult> {
   const start = performance.now();
   const { method } = prune;
-  if (variant === 'none' || !maskNeedsRepair(method)) {
+  if (variant === 'none' || !maskDependsOnData(method)) {
     return { mask: m, weights: current, epsilon: 0, nearThreshold: 0, seconds: (performance.now() - start) / 1000 };
   }
   const estimate = precomputed ?? (await estimateRetainedWeights(estimator, inputs));
@@ -106,51 +100,4 @@ export async function unprune(
     nearThreshold,
     seconds: (performance.now() - start) / 1000,
   };
-}
-
-export interface CellResult {
-  weights: Weights;
-  mask: Mask;
-  unlearnSeconds: number;
-  unprune: UnpruneResult;
-}
-
-/** Unlearning and un-pruning in either order; the mask in force (m, or m_u) is enforced during unlearning. */
-export async function unlearnWithUnpruning(
-  order: UnpruneOrder,
-  variant: UnpruneVariant,
-  estimator: Estimator,
-  prune: PruneTarget,
-  pruned: { weights: Weights; mask: Mask },
-  algorithm: UnlearnMethod,
-  params: UnlearnParams,
-  inputs: EstimatorInputs,
-): Promise<CellResult> {
-  const run = (weights: Weights, mask: Mask) =>
-    unlearn(
-      algorithm,
-      {
-        def: inputs.def,
-        weights,
-        mask,
-        init: inputs.init,
-        retain: inputs.retain,
-        forget: inputs.forget,
-        train: inputs.train,
-      },
-      params,
-    );
-  const est = {
-    ...inputs,
-    unlearnMethod: inputs.unlearnMethod ?? algorithm,
-    unlearnParams: inputs.unlearnParams ?? params,
-  };
-  if (order === 'unprune-first') {
-    const u = await unprune(variant, estimator, prune, pruned.mask, pruned.weights, est);
-    const r = await run(u.weights, u.mask);
-    return { weights: r.weights, mask: u.mask, unlearnSeconds: r.seconds, unprune: u };
-  }
-  const r = await run(pruned.weights, pruned.mask);
-  const u = await unprune(variant, estimator, prune, pruned.mask, r.weights, est);
-  return { weights: u.weights, mask: u.mask, unlearnSeconds: r.seconds, unprune: u };
 }

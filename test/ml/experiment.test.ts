@@ -10,10 +10,9 @@ import { buildArch } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
 import { Network } from '../../ml/models/network.js';
 import { pruneNetwork } from '../../ml/prune/prune-network.js';
-import { goldStandard } from '../../ml/unlearn/gold.js';
 import { unlearn } from '../../ml/unlearn/unlearn.js';
 import { unprune } from '../../ml/unprune/unprune.js';
-import { trainedWeights, useBackend } from '../helpers/ml.js';
+import { goldModel, trainedWeights, useBackend } from '../helpers/ml.js';
 
 await useBackend();
 
@@ -42,7 +41,7 @@ test('deleted data changes the mask; reprune moves it toward m_r; Retrain forget
     const df = forgetSet(ds.train.y, 10, { kind: 'random', size: 0.1, seed });
     const retain = without(fullView(ds, 'train'), df);
     const forget = viewOf(ds, df);
-    const gold = await goldStandard(def, init, retain, train, req);
+    const gold = await goldModel(def, init, retain, train, req);
     const u = await unprune('reprune', 'retrain', req, pruned.mask, pruned.weights, {
       def,
       init,
@@ -99,7 +98,7 @@ test('IMP: re-pruning by replaying the rounds from θ̂_r moves the mask toward 
     const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
     const df = forgetSet(ds.train.y, 10, { kind: 'random', size: 0.1, seed });
     const retain = without(fullView(ds, 'train'), df);
-    const gold = await goldStandard(def, init, retain, train, req);
+    const gold = await goldModel(def, init, retain, train, req);
     const estimate = await truncatedRetrainEstimate({ def, init, dense, retain, forget: viewOf(ds, df), train });
     const replayed = await iterativeRepruneMask({ def, init, retain, train, roundEpochs: 2 }, req, estimate);
     // What the one-shot criterion would have kept: the top 20% of |θ̂_r| per layer.

@@ -7,8 +7,7 @@ import { compareToGold } from '../../ml/metrics/gold-comparison.js';
 import { maskSparsity, type Mask } from '../../ml/metrics/masks.js';
 import { buildArch } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
-import { goldStandard } from '../../ml/unlearn/gold.js';
-import { useBackend } from '../helpers/ml.js';
+import { goldModel, useBackend } from '../helpers/ml.js';
 
 await useBackend();
 
@@ -34,9 +33,9 @@ test('the gold standard trains on D_r from the same init and prunes at the same 
   const df = forgetSet(ds.train.y, 3, { kind: 'random', size: 0.2, seed: 1 });
   const retain = without(fullView(ds, 'train'), df);
   const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
-  const g = await goldStandard(def, init, retain, train, { method: 'omp', sparsity: 0.6, seed: 0 });
+  const g = await goldModel(def, init, retain, train, { method: 'omp', sparsity: 0.6, seed: 0 });
   assert.ok(Math.abs(maskSparsity(g.mask) - 0.6) < 0.005);
-  const again = await goldStandard(def, init, retain, train, { method: 'omp', sparsity: 0.6, seed: 0 });
+  const again = await goldModel(def, init, retain, train, { method: 'omp', sparsity: 0.6, seed: 0 });
   assert.deepEqual(again.mask, g.mask, 'deterministic');
 });
 

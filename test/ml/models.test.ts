@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { tf } from '../../ml/backend.js';
-import { ARCH_NAMES, buildArch } from '../../ml/models/architectures.js';
+import { ARCH_NAMES } from '../../ml/catalog.js';
+import { buildArch } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
 import { Network } from '../../ml/models/network.js';
 import { useBackend } from '../helpers/ml.js';

@@ -10,7 +10,8 @@ import { magnitudeMask } from '../../ml/prune/magnitude.js';
 import { applyMask } from '../../ml/prune/mask-ops.js';
 import { trainNetwork, type TrainConfig } from '../../ml/train.js';
 import { saliencyMask } from '../../ml/unlearn/basic-algorithms.js';
-import { unlearn, UNLEARN_METHODS } from '../../ml/unlearn/unlearn.js';
+import { UNLEARN_METHODS } from '../../ml/catalog.js';
+import { unlearn } from '../../ml/unlearn/unlearn.js';
 import type { UnlearnInputs } from '../../ml/unlearn/unlearn-context.js';
 import { makeNet, useBackend } from '../helpers/ml.js';
 

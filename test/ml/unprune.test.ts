@@ -7,9 +7,8 @@ import { countKept, maskIoU, type Mask } from '../../ml/metrics/masks.js';
 import { buildArch } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
 import { pruneNetwork } from '../../ml/prune/prune-network.js';
-import { goldStandard } from '../../ml/unlearn/gold.js';
 import { criterionScores, errorBound, repairedWeights, repruneMask, swapMask } from '../../ml/unprune/reprune.js';
-import { trainedWeights, useBackend } from '../helpers/ml.js';
+import { goldModel, trainedWeights, useBackend } from '../helpers/ml.js';
 
 await useBackend();
 
@@ -23,7 +22,7 @@ test('re-pruning with the exact estimate (θ̂_r := θ_r) returns m_r exactly, f
   for (const method of ['omp', 'structured'] as const) {
     const req = { method, sparsity: 0.5, seed: 0, softEpochs: 0 };
     const m = (await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req)).mask;
-    const gold = await goldStandard(def, init, retain, train, req);
+    const gold = await goldModel(def, init, retain, train, req);
     assert.ok(maskIoU(m, gold.mask) < 1, `${method}: the deleted data changed the mask`);
     const mu = repruneMask(def, method, gold.dense, m);
     assert.deepEqual(mu, gold.mask, `${method}: m_u = m_r`);
@@ -51,7 +50,7 @@ test('IMP re-pruning replays the rounds: with θ̂_r := θ_r and full rounds it 
   const retain = without(fullView(ds, 'train'), df);
   const req = { method: 'imp' as const, sparsity: 0.7, rounds: 3, seed: 0 };
   const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
-  const gold = await goldStandard(def, init, retain, train, req);
+  const gold = await goldModel(def, init, retain, train, req);
   assert.ok(maskIoU(pruned.mask, gold.mask) < 1, 'the deleted data changed the IMP mask');
   const exact = await iterativeRepruneMask({ def, init, retain, train, roundEpochs: train.epochs }, req, gold.dense);
   assert.deepEqual(exact.mask, gold.mask, 'm_u = m_r');
@@ -96,33 +95,42 @@ test('repaired weights: unlearned where m_u and m agree, θ̂_r where regrown, z
   assert.deepEqual(Array.from(w.b!), [9]);
 });
 
-test('unprune with every estimator and variant, in both orders: budget kept, m_u enforced, none is the baseline', async () => {
-  const { unlearnWithUnpruning, UNPRUNE_ORDERS } = await import('../../ml/unprune/unprune.js');
-  const { ESTIMATORS } = await import('../../ml/unprune/estimators.js');
-  const { viewOf } = await import('../../ml/data/dataset.js');
-  const ds = makeSynthetic({ train: 200, test: 40, inputShape: [6, 6, 1], numClasses: 3, noise: 2, seed: 9 });
-  const def = buildArch('mlp', ds.inputShape, 3);
-  const init = initWeights(def, 3);
-  const train = { epochs: 1, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
-  const dense = await trainedWeights(def, init, fullView(ds, 'train'), train);
-  const req = { method: 'omp' as const, sparsity: 0.6, seed: 0 };
-  const pruned = await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req);
-  const df = forgetSet(ds.train.y, 3, { kind: 'random', size: 0.2, seed: 0 });
-  const inputs = { def, init, dense, retain: without(fullView(ds, 'train'), df), forget: viewOf(ds, df), train };
-  for (const order of UNPRUNE_ORDERS) {
-    const none = await unlearnWithUnpruning(order, 'none', 'finetune', req, pruned, 'ft', { epochs: 1 }, inputs);
-    assert.equal(maskIoU(none.mask, pruned.mask), 1);
-    for (const variant of ['reprune', 'swap'] as const) {
-      for (const estimator of ESTIMATORS) {
-        const r = await unlearnWithUnpruning(order, variant, estimator, req, pruned, 'ft', { epochs: 1 }, inputs);
-        const what = `${order}/${variant}/${estimator}`;
-        assert.equal(countKept(r.mask), countKept(pruned.mask), `${what}: budget`);
-        for (const l of r.mask.layers) {
-          const w = r.weights[l.name]!;
-          for (let i = 0; i < w.length; i++) if (!l.keep[i]) assert.ok(w[i] === 0, `${what}: ${l.name}[${i}]`);
-        }
-        assert.ok(r.unprune.epsilon >= 0 && r.unprune.nearThreshold >= 0, `${what}: diagnostic`);
-      }
+test('the unprune and unlearn stages, every estimator and variant, both orders: budget kept, m_u enforced, none is the baseline', async () => {
+  const { runSweepInProcess } = await import('../helpers/stages.js');
+  const { ESTIMATORS, UNPRUNE_ORDERS } = await import('../../ml/catalog.js');
+  const unprune = [
+    'none',
+    ...UNPRUNE_ORDERS.flatMap((order) =>
+      (['reprune', 'swap'] as const).flatMap((variant) =>
+        ESTIMATORS.map((estimator) => ({ variant, estimator, order, name: `${order}/${variant}/${estimator}` })),
+      ),
+    ),
+  ];
+  const run = await runSweepInProcess({
+    dataset: { name: 'synthetic', train: 200, test: 40 },
+    model: { arch: 'mlp' },
+    train: { epochs: 1, batch: 32, lr: 0.05 },
+    seeds: [3],
+    prune: [{ method: 'omp', sparsity: 0.6 }],
+    deletion: { kind: 'random', sizes: [0.2] },
+    unlearn: [{ method: 'ft', epochs: 1 }],
+    unprune,
+    evaluate: { miaShadow: 20 },
+  });
+  for (const cell of run.plan.cells) {
+    const what = cell.axes.unprune;
+    const pruned = await run.model(cell.chain.prune!);
+    const final = await run.model((run.stage(cell.evaluate).inputs as { model: string }).model);
+    if (what === 'none') {
+      assert.equal(maskIoU(final.mask, pruned.mask), 1, 'none keeps m');
+      continue;
     }
+    assert.ok(cell.chain.unprune, `${what}: un-pruned`);
+    assert.equal(countKept(final.mask), countKept(pruned.mask), `${what}: budget`);
+    for (const l of final.mask.layers) {
+      const w = final.weights[l.name]!;
+      for (let i = 0; i < w.length; i++) if (!l.keep[i]) assert.ok(w[i] === 0, `${what}: ${l.name}[${i}]`);
+    }
+    assert.ok(final.info.epsilon >= 0 && final.info.near_threshold >= 0, `${what}: diagnostic`);
   }
 });

@@ -1,0 +1,56 @@
+// The names the science core offers, and the facts about them that other rooms need before any tensor exists:
+// data sets (sizes, classes), architectures, pruning methods, unlearning algorithms, un-pruning variants, orders,
+// estimators, MIA features. Declared once here; ml/'s registries are typed by these lists (the compiler checks
+// each has one implementation per name) and sweep/spec.ts builds its schema from them. Imports nothing, so the
+// spec (and the Temporal workflow bundle that parses specs) can load it without tfjs.
+
+export const DATASET_NAMES = ['mnist', 'fashion-mnist', 'cifar10', 'synthetic'] as const;
+export type DatasetName = (typeof DATASET_NAMES)[number];
+
+export const DATASET_FACTS: Record<DatasetName, { trainSize: number; testSize: number; numClasses: number }> = {
+  mnist: { trainSize: 60000, testSize: 10000, numClasses: 10 },
+  'fashion-mnist': { trainSize: 60000, testSize: 10000, numClasses: 10 },
+  cifar10: { trainSize: 50000, testSize: 10000, numClasses: 10 },
+  /** Generated: these are its defaults. */
+  synthetic: { trainSize: 512, testSize: 256, numClasses: 4 },
+};
+
+export const ARCH_NAMES = ['mlp', 'lenet5', 'vgg-small', 'resnet8', 'resnet20'] as const;
+export type ArchName = (typeof ARCH_NAMES)[number];
+
+export const PRUNE_METHODS = ['omp', 'imp', 'synflow', 'structured', 'random'] as const;
+export type PruneMethod = (typeof PRUNE_METHODS)[number];
+
+/**
+ * Whether a method's mask depends on the training data. SynFlow's depends only on the init, random's on a seed:
+ * deleting data cannot change them, so un-pruning has nothing to repair (a sanity check the sweeps keep).
+ */
+export function maskDependsOnData(method: PruneMethod): boolean {
+  return method !== 'synflow' && method !== 'random';
+}
+
+export const UNLEARN_METHODS = [
+  'retrain',
+  'ft',
+  'ga',
+  'neggrad+',
+  'rl',
+  'l1-sparse',
+  'salun',
+  'scrub',
+  'ff',
+  'iu',
+] as const;
+export type UnlearnMethod = (typeof UNLEARN_METHODS)[number];
+
+export const UNPRUNE_VARIANTS = ['none', 'reprune', 'swap'] as const;
+export type UnpruneVariant = (typeof UNPRUNE_VARIANTS)[number];
+export const UNPRUNE_ORDERS = ['unprune-first', 'unlearn-first'] as const;
+export type UnpruneOrder = (typeof UNPRUNE_ORDERS)[number];
+
+/** How un-pruning estimates θ̂_r, the retained-data dense weights. */
+export const ESTIMATORS = ['retrain', 'influence', 'finetune', 'unlearn'] as const;
+export type Estimator = (typeof ESTIMATORS)[number];
+
+export const MIA_FEATURES = ['confidence', 'correctness', 'entropy', 'm_entropy', 'prob'] as const;
+export type MiaFeature = (typeof MIA_FEATURES)[number];
