@@ -3,6 +3,7 @@
 // artifacts verify returns at once. Heartbeats carry training progress (at least once per epoch), and a
 // cancellation delivered with a heartbeat aborts the training loop. Permanent errors are non-retryable.
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import { isPermanent } from '../ml/errors.js';
 import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
 import { emptyStats, type StageStats } from './stage-context.js';
 import { planSweep } from '../sweep/plan.js';
@@ -17,15 +18,6 @@ export interface StageTask {
   /** The artifact store (a folder every worker shares, or s3://bucket/prefix). */
   store: string;
 }
-
-/** Errors that fail the same way on every attempt (bad configuration, unrecoverable input). */
-const PERMANENT = new Set([
-  'DatasetMissingError',
-  'BackendUnavailableError',
-  'ForgetSetError',
-  'DataFileError',
-  'RangeError',
-]);
 
 const stores = new Map<string, ArtifactStore>();
 /** A store per location; with `stats`, a metered view that charges operations to that stage. */
@@ -68,7 +60,7 @@ async function stageActivity(task: StageTask): Promise<StageOutcome> {
     const e = err instanceof Error ? err : new Error(String(err));
     // Reported as a cancellation (not a failure to retry); the checkpoint stays for a later run.
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure(e.message);
-    if (PERMANENT.has(e.name)) throw ApplicationFailure.nonRetryable(e.message, e.name);
+    if (isPermanent(e)) throw ApplicationFailure.nonRetryable(e.message, e.name);
     throw e;
   } finally {
     observer?.stageEnded(kind, outcome, (performance.now() - start) / 1000);

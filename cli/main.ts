@@ -1,5 +1,6 @@
 // The unprune command line: validate / plan / run / results for sweeps, and backends. Bad input (a wrong spec, an
 // unknown option) exits with status 2 and starts nothing; every error is one line on stderr.
+import { errorChain } from '../ml/errors.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableBackends, BACKEND_CHOICES, BackendUnavailableError, initBackend } from '../ml/backend.js';
@@ -226,7 +227,8 @@ connectionOptions(
       `sweep ${plan.id}: ${p.total} stages — ${p.done} run, ${p.cached} cached, ${p.failed} failed, ${p.skipped} skipped` +
         `${result.backend ? ` (backend ${result.backend})` : ''}; rows: ${result.rowsPath}`,
     );
-    for (const f of result.summary.failures) console.error(`failed: ${f.stage.kind} ${f.stage.key}: ${f.error}`);
+    for (const f of result.summary.failures)
+      console.error(`failed: ${f.stage.kind} ${f.stage.key}: ${errorChain(f.error)}`);
     if (result.rowsError) {
       console.error(`could not write the rows: ${result.rowsError}; the stages are stored, rerun to write them`);
       process.exitCode = 1;

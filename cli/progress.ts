@@ -1,4 +1,5 @@
 // Run progress: a cli-progress bar (counts and ETA) on a terminal; one line per finished stage otherwise.
+import { errorChain } from '../ml/errors.js';
 import { SingleBar } from 'cli-progress';
 
 import type { EngineEvent } from '../worker/local-engine.js';
@@ -37,7 +38,7 @@ export function progressReporter(total: number, stream: NodeJS.WriteStream) {
       }
       const p = e.progress;
       const n = String(p.done + p.cached + p.failed + p.skipped).padStart(width);
-      const what = e.type === 'finished' ? e.outcome : `failed: ${e.error}`;
+      const what = e.type === 'finished' ? e.outcome : `failed: ${errorChain(e.error)}`;
       stream.write(`[${n}/${total}] ${e.stage.key} ${what}\n`);
     },
     stop: () => undefined,

@@ -1,6 +1,7 @@
 // Compute backend selection. `auto` prefers native TensorFlow (GPU, then CPU), then `blas` (the wasm backend with
 // the project's native OpenBLAS kernels for matmul and conv), then plain wasm, then the pure-JS cpu backend. The tfjs-node packages are optional dependencies: they download libtensorflow at install time and are
 // absent on machines without internet, so they are loaded dynamically and their absence is not an error.
+import { PermanentError } from './errors.js';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import { loadNativeBlas, nativeBlasUnavailableReason } from './kernels/native-blas.js';
@@ -19,7 +20,7 @@ export interface BackendInfo {
   available: ConcreteBackend[];
 }
 
-export class BackendUnavailableError extends Error {
+export class BackendUnavailableError extends PermanentError {
   constructor(
     readonly requested: string,
     readonly available: ConcreteBackend[],

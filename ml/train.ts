@@ -1,6 +1,7 @@
 // Masked training: a custom loop over seeded mini-batches with the project's optimisers. Masks keep pruned
 // weights exactly zero (gradients masked, weights re-masked after every step). Each step runs inside tf.tidy;
 // the only tensors that outlive a step are the network's variables and the optimiser's slots.
+import { PermanentError } from './errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch, type DataView } from './data/dataset.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
@@ -79,7 +80,8 @@ export class TrainingCancelledError extends Error {
   }
 }
 
-export class NonFiniteLossError extends Error {
+/** Same seed, same data, same NaN: a diverging configuration does not heal by retrying. */
+export class NonFiniteLossError extends PermanentError {
   constructor(epoch: number, batch: number) {
     super(`loss became NaN or infinite at epoch ${epoch}, batch ${batch}: lower the learning rate`);
     this.name = 'NonFiniteLossError';

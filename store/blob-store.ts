@@ -23,6 +23,8 @@ export class StoreError extends Error {
 
 /** A path or store address that is not acceptable (bad input, not a store failure). */
 export class InvalidStorePathError extends StoreError {
+  /** Bad input: retrying cannot help (ml/errors.ts's taxonomy). */
+  readonly permanent = true;
   constructor(message: string) {
     super(message);
     this.name = 'InvalidStorePathError';

@@ -31,11 +31,12 @@ export interface RunProgress {
 export type RunEvent<S extends SchedulableStage> =
   | { type: 'started'; stage: S; progress: RunProgress }
   | { type: 'finished'; stage: S; outcome: StageOutcome; progress: RunProgress }
-  | { type: 'failed'; stage: S; error: string; skipped: S[]; progress: RunProgress };
+  | { type: 'failed'; stage: S; error: Error; skipped: S[]; progress: RunProgress };
 
 export interface RunSummary<S extends SchedulableStage> {
   progress: RunProgress;
-  failures: { stage: S; error: string }[];
+  /** Each failed stage with its final error (the Error itself, cause chain included, until it is shown). */
+  failures: { stage: S; error: Error }[];
   /** True when the run stopped early on cancel (unfinished stages remain). */
   cancelled: boolean;
   states: Map<string, StageState>;
@@ -196,8 +197,8 @@ export async function runStages<S extends SchedulableStage>(
 ): Promise<RunSummary<S>> {
   if (!(opts.concurrency >= 1)) throw new RangeError(`concurrency must be ≥ 1, got ${opts.concurrency}`);
   const sched = new StageScheduler(stages);
-  const inFlight = new Map<string, Promise<{ stage: S; outcome?: StageOutcome; error?: string }>>();
-  const failures: { stage: S; error: string }[] = [];
+  const inFlight = new Map<string, Promise<{ stage: S; outcome?: StageOutcome; error?: Error }>>();
+  const failures: { stage: S; error: Error }[] = [];
   for (;;) {
     if (opts.shouldStop?.()) sched.cancel();
     while (inFlight.size < opts.concurrency) {
@@ -208,7 +209,7 @@ export async function runStages<S extends SchedulableStage>(
         stage.key,
         opts.execute(stage).then(
           (outcome) => ({ stage, outcome }),
-          (err: unknown) => ({ stage, error: err instanceof Error ? err.message : String(err) }),
+          (err: unknown) => ({ stage, error: err instanceof Error ? err : new Error(String(err)) }),
         ),
       );
     }

@@ -146,6 +146,8 @@ export type Sweep = z.infer<typeof Sweep>;
 
 /** A spec that cannot run: every message names a field path (or the file position of a syntax error). */
 export class SpecError extends Error {
+  /** Bad input: retrying cannot help (ml/errors.ts's taxonomy). */
+  readonly permanent = true;
   readonly problems: string[];
   constructor(problems: string[]) {
     // Control characters are escaped so a message is always one clean line per problem.

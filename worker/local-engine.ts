@@ -11,7 +11,8 @@ import type { AnyStage, Plan } from '../sweep/plan.js';
 import type { ResultRow } from '../sweep/results.js';
 import { writeRows } from '../activities/write-rows.js';
 import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
-import { PERMANENT_ERRORS, type EngineStage, type ParentMessage, type WorkerMessage } from './stage-messages.js';
+import { isPermanent } from '../ml/errors.js';
+import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
 export interface LocalRunOptions {
   store: string;
@@ -183,7 +184,7 @@ class WorkerPool {
           cleanup();
           if (m.type === 'result') resolve({ outcome: m.outcome, stats: m.stats });
           else {
-            const err = Object.assign(new Error(m.message), { stats: m.stats });
+            const err = Object.assign(new Error(m.message), { stats: m.stats, permanent: m.permanent });
             err.name = m.name;
             reject(err);
           }
@@ -311,7 +312,7 @@ export async function runStagesLocally<S extends EngineStage>(
               if (running) metrics?.stagesInFlight.dec({ kind: stage.kind });
               throw new CancelledError();
             }
-            if (attempt >= retries || PERMANENT_ERRORS.includes(e.name)) {
+            if (attempt >= retries || isPermanent(e)) {
               if (running) metrics?.stageEnded(stage.kind, 'failed', seconds());
               else metrics?.stagesTotal.inc({ kind: stage.kind, outcome: 'failed' });
               throw e;
@@ -331,7 +332,7 @@ export async function runStagesLocally<S extends EngineStage>(
         }
       },
     });
-    summary.failures = summary.failures.filter((f) => f.error !== 'cancelled');
+    summary.failures = summary.failures.filter((f) => !(f.error instanceof CancelledError));
     summary.progress.failed = summary.failures.length;
     return { summary, store, backend: pool.backend };
   } finally {

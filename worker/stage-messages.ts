@@ -10,14 +10,4 @@ export type ParentMessage = { type: 'run'; stage: EngineStage };
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
   | { type: 'result'; key: string; outcome: StageOutcome; seconds: number; stats: StageStats }
-  | { type: 'error'; key: string; name: string; message: string; stats: StageStats };
-
-/** Errors that fail the same way on every attempt: retrying them only delays the report. */
-export const PERMANENT_ERRORS = [
-  'DatasetMissingError',
-  'BackendUnavailableError',
-  'ForgetSetError',
-  'DataFileError',
-  // Same seed, same data, same NaN: a diverging configuration does not heal by retrying.
-  'NonFiniteLossError',
-];
+  | { type: 'error'; key: string; name: string; message: string; permanent: boolean; stats: StageStats };

@@ -4,6 +4,7 @@
 import { runStage } from '../activities/run-stage.js';
 import { emptyStats } from '../activities/stage-context.js';
 import { initBackend } from '../ml/backend.js';
+import { isPermanent } from '../ml/errors.js';
 import { openStore } from '../store/artifact-store.js';
 import type { ParentMessage, WorkerMessage } from './stage-messages.js';
 
@@ -39,7 +40,7 @@ process.on('message', (msg: ParentMessage) => {
       send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000, stats }),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
-      send({ type: 'error', key: msg.stage.key, name: e.name, message: e.message, stats });
+      send({ type: 'error', key: msg.stage.key, name: e.name, message: e.message, permanent: isPermanent(e), stats });
     },
   );
 });

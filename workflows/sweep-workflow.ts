@@ -131,7 +131,7 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
       if (e.type === 'finished') bump(e.stage.kind, e.outcome);
       else {
         bump(e.stage.kind, 'failed');
-        report.failures.push({ key: e.stage.key, error: e.error });
+        report.failures.push({ key: e.stage.key, error: e.error.message });
       }
       report.progress = e.progress;
       if (++sinceSignal >= HISTORY.progressEvery) {

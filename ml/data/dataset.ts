@@ -1,5 +1,6 @@
 // In-memory data sets and index-set views. A split holds normalised float32 images (NHWC) and int labels; a view
 // is a split plus an index array, so D, D_r, D_f and test share one copy of the pixels.
+import { InvalidConfigError } from '../errors.js';
 import { SeededRandom } from './seeded-random.js';
 
 import type { DatasetName } from '../catalog.js';
@@ -81,7 +82,7 @@ export function splitFromBytes(
 export function chooseRows(total: number, size: number | undefined, seed: number, what: string): Int32Array | null {
   if (size === undefined || size === total) return null;
   if (!Number.isInteger(size) || size <= 0 || size > total) {
-    throw new RangeError(`${what} subset size ${size} is out of range: must be an integer in 1..${total}`);
+    throw new InvalidConfigError(`${what} subset size ${size} is out of range: must be an integer in 1..${total}`);
   }
   const perm = new SeededRandom(seed).permutation(total);
   return perm.subarray(0, size).sort();
@@ -104,7 +105,8 @@ export function viewOf(ds: Dataset, indices: ArrayLike<number>, which: 'train' |
   const split = ds[which];
   const idx = Int32Array.from(indices);
   for (const i of idx) {
-    if (i < 0 || i >= split.n) throw new RangeError(`index ${i} is outside the ${which} split (0..${split.n - 1})`);
+    if (i < 0 || i >= split.n)
+      throw new InvalidConfigError(`index ${i} is outside the ${which} split (0..${split.n - 1})`);
   }
   return { split, indices: idx, featureSize: featureSizeOf(ds) };
 }

