@@ -7,7 +7,7 @@ import { modelOutputs } from '../ml/metrics/unlearning-metrics.js';
 import { Network } from '../ml/models/network.js';
 import { encodeJson } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
-import type { EvaluationMetrics } from '../sweep/results.js';
+import type { Measurements } from '../sweep/results/result-metrics.js';
 import {
   readIndices,
   readMask,
@@ -44,7 +44,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   const features = p.evaluate.miaFeatures;
   const mia = await miaEfficacy(outs.retain, headOutputs(outs.test, p.evaluate.miaShadow), outs.forget, features);
   const masks = compareToGold(model.mask, original, gold);
-  const metrics: Omit<EvaluationMetrics, 'rte_s' | 'unprune_s'> = {
+  const metrics: Measurements = {
     ...outs.metrics,
     mia_efficacy: 100 * mia[features[0]!],
     mia: Object.fromEntries(features.map((f) => [f, 100 * mia[f]])),

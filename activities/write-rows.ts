@@ -3,17 +3,18 @@
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { decodeJson } from '../store/codec.js';
 import type { Plan } from '../sweep/plan.js';
-import { buildRows, rowsToJsonl, type EvaluationMetrics, type ResultRow } from '../sweep/results.js';
+import type { ModelMeasurements, Measurements, Timings } from '../sweep/results/result-metrics.js';
+import { buildRows, rowsToJsonl, type ResultRow } from '../sweep/results/result-rows.js';
 
-export async function collectMetrics(store: ArtifactStore, plan: Plan): Promise<Map<string, EvaluationMetrics>> {
+export async function collectMeasurements(store: ArtifactStore, plan: Plan): Promise<Map<string, ModelMeasurements>> {
   const keys = new Set(plan.cells.flatMap((c) => [c.evaluate, c.goldEvaluate, c.originalEvaluate]));
-  const out = new Map<string, EvaluationMetrics>();
+  const out = new Map<string, ModelMeasurements>();
   for (const key of keys) {
     const manifest = await store.readManifest('evaluate', key);
     const b = manifest && (await store.readBlob('evaluate', key, 'metrics.json', manifest));
     if (!b) continue;
-    const run = (manifest.run ?? {}) as { rte_s?: number; unprune_s?: number };
-    out.set(key, { ...decodeJson<EvaluationMetrics>(b), rte_s: run.rte_s ?? 0, unprune_s: run.unprune_s ?? 0 });
+    const run = (manifest.run ?? {}) as Partial<Timings>;
+    out.set(key, { ...decodeJson<Measurements>(b), rte_s: run.rte_s ?? 0, unprune_s: run.unprune_s ?? 0 });
   }
   return out;
 }
@@ -23,8 +24,8 @@ export async function writeRows(
   store: ArtifactStore,
   plan: Plan,
 ): Promise<{ rows: ResultRow[]; missing: number; path: string }> {
-  const metrics = await collectMetrics(store, plan);
-  const { rows, missing } = buildRows(plan, (k) => metrics.get(k));
+  const measured = await collectMeasurements(store, plan);
+  const { rows, missing } = buildRows(plan, (k) => measured.get(k));
   const path = `sweeps/${plan.id}/rows.jsonl`;
   await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
   await store.putText(path, rowsToJsonl(rows));

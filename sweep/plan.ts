@@ -4,6 +4,7 @@
 import { sha256 } from '@noble/hashes/sha2.js';
 import { bytesToHex, utf8ToBytes } from '@noble/hashes/utils.js';
 import { maskDependsOnData } from '../ml/catalog.js';
+import { MEASURED } from './results/result-metrics.js';
 import { deletionInstances, type PruneSpec, type Sweep, type UnlearnSpec, type UnpruneSpec } from './spec.js';
 import {
   inputKeys,
@@ -121,7 +122,7 @@ export function planSweep(sweep: Sweep): Plan {
                 const pp: PruneParams = { ...p, sparsity };
                 const prune = add('prune', { ...lineage, prune: pp }, { train: trainD }, runtime);
                 const gold = add('gold', { ...lineage, prune: pp }, { train: trainR, forget }, runtime);
-                const evalParams = { dataset, arch: model.arch, evaluate: sweep.evaluate, seed };
+                const evalParams = { dataset, arch: model.arch, evaluate: sweep.evaluate, seed, measures: MEASURED };
                 const evaluate = (m: string) => add('evaluate', evalParams, { model: m, prune, gold, forget }, runtime);
                 const goldEvaluate = evaluate(gold);
                 const originalEvaluate = evaluate(prune);

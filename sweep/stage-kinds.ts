@@ -4,6 +4,7 @@
 // check of outputs all derive from this table. It lives in sweep/ (not beside the run functions) because the plan
 // hashes each kind's version into its keys and sweep/ sits below activities/. Apart from plan.ts so that a worker
 // process can read keys without loading the spec's parser (zod, yaml): spec types are imported as types only.
+import type { MEASURED } from './results/result-metrics.js';
 import type { DatasetSpec, EvaluateSpec, PruneSpec, TrainSpec, UnlearnSpec, UnpruneSpec } from './spec.js';
 
 /** The data set as far as content goes (its folder is where, not what: it lives in `runtime`). */
@@ -102,7 +103,14 @@ export const STAGE_KIND = {
   >({ version: 3, queue: 'gpu', outputs: MODEL_OUTPUTS, planned: true }),
   /** One model's measurements (sweep/result-metrics.ts says which; their list is hashed into this kind's keys). */
   evaluate: kind<
-    { dataset: DatasetRef; arch: string; evaluate: EvaluateSpec; seed: number },
+    {
+      dataset: DatasetRef;
+      arch: string;
+      evaluate: EvaluateSpec;
+      seed: number;
+      /** What it measures: a new measurement makes new keys, so cached rows are recomputed, never shown blank. */
+      measures: typeof MEASURED;
+    },
     { model: string; prune: string; gold: string; forget: string }
   >({ version: 2, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
   /** Computes nothing for `sleepMs`: measures the engines' own cost per stage (bench/scheduler.ts). */

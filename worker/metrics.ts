@@ -3,10 +3,21 @@
 import { createServer, type Server } from 'node:http';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Pushgateway, Registry } from 'prom-client';
 import type { StageStats } from '../activities/stage-context.js';
-import type { ResultRow } from '../sweep/results.js';
+import { RESULT_METRICS, type MetricName, type ResultMetric } from '../sweep/results/result-metrics.js';
+import type { ResultRow } from '../sweep/results/result-rows.js';
 
 export const OUTCOMES = ['completed', 'cached', 'failed', 'retried'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
+
+type GaugeMetric = ResultMetric & { name: MetricName; gauge: NonNullable<ResultMetric['gauge']> };
+
+/** Registered metrics with a gauge, by gauge family, in registry order. */
+function gaugeFamilies(): Map<string, GaugeMetric[]> {
+  const families = new Map<string, GaugeMetric[]>();
+  for (const m of RESULT_METRICS as readonly ResultMetric[])
+    if (m.gauge) families.set(m.gauge.family, [...(families.get(m.gauge.family) ?? []), m as GaugeMetric]);
+  return families;
+}
 
 export class UnpruneMetrics {
   readonly registry = new Registry();
@@ -20,10 +31,8 @@ export class UnpruneMetrics {
   readonly sweepCells: Gauge<'sweep' | 'state'>;
   readonly corruptReads: Counter;
   readonly sweepStages: Gauge<'sweep' | 'state'>;
-  readonly resultIouGold: Gauge<'sweep' | 'prune' | 'unprune'>;
-  readonly resultRecovery: Gauge<'sweep' | 'prune' | 'unprune'>;
-  readonly resultMia: Gauge<'sweep' | 'unlearn' | 'unprune'>;
-  readonly resultAccuracy: Gauge<'sweep' | 'unlearn' | 'unprune' | 'metric'>;
+  /** Result gauges, one per family the metric registry (sweep/results/result-metrics.ts) declares. */
+  readonly resultGauges = new Map<string, Gauge<string>>();
 
   constructor(opts: { defaultMetrics?: boolean; role?: string } = {}) {
     const r = [this.registry];
@@ -95,30 +104,19 @@ export class UnpruneMetrics {
       labelNames: ['sweep', 'state'],
       registers: r,
     });
-    this.resultIouGold = new Gauge({
-      name: 'unprune_result_iou_gold',
-      help: 'Mean IoU(final mask, gold mask) over a sweep’s finished cells, by pruning method and un-pruning variant.',
-      labelNames: ['sweep', 'prune', 'unprune'],
-      registers: r,
-    });
-    this.resultRecovery = new Gauge({
-      name: 'unprune_result_recovery',
-      help: 'Mean recovery of the mask gap to gold, by pruning method and un-pruning variant.',
-      labelNames: ['sweep', 'prune', 'unprune'],
-      registers: r,
-    });
-    this.resultMia = new Gauge({
-      name: 'unprune_result_mia_efficacy',
-      help: 'Mean MIA-efficacy (%), by unlearning algorithm and un-pruning variant.',
-      labelNames: ['sweep', 'unlearn', 'unprune'],
-      registers: r,
-    });
-    this.resultAccuracy = new Gauge({
-      name: 'unprune_result_accuracy',
-      help: 'Mean UA / RA / TA (%), by unlearning algorithm and un-pruning variant.',
-      labelNames: ['sweep', 'unlearn', 'unprune', 'metric'],
-      registers: r,
-    });
+    for (const [family, members] of gaugeFamilies()) {
+      const { by, help } = members[0]!.gauge;
+      const shared = members.length > 1;
+      this.resultGauges.set(
+        family,
+        new Gauge({
+          name: `unprune_result_${family}`,
+          help: `${help} over a sweep’s finished cells, by ${by === 'prune' ? 'pruning method' : 'unlearning algorithm'} and un-pruning variant${shared ? ` (metric: ${members.map((m) => m.name).join(', ')})` : ''}.`,
+          labelNames: ['sweep', by, 'unprune', ...(shared ? ['metric'] : [])],
+          registers: r,
+        }),
+      );
+    }
   }
 
   stageStarted(kind: string): void {
@@ -147,31 +145,24 @@ export class UnpruneMetrics {
     }
   }
 
-  /** Result gauges from a sweep's rows: means by bounded label sets. */
+  /** Result gauges from a sweep's rows: each registered gauge metric's mean by its bounded label set. */
   recordResults(sweep: string, rows: readonly ResultRow[]): void {
-    const mean = (xs: unknown[]) => {
-      const v = xs.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
-      return v.length ? v.reduce((a, b) => a + b, 0) / v.length : undefined;
-    };
-    const group = (key: (r: (typeof rows)[number]) => string) => {
-      const m = new Map<string, typeof rows>();
-      for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
-      return m;
-    };
-    for (const [k, g] of group((r) => `${r.prune}\u0000${r.unprune}`)) {
-      const [prune, unprune] = k.split('\u0000') as [string, string];
-      const iou = mean(g.map((r) => r.iou_gold));
-      const rec = mean(g.map((r) => r.recovery));
-      if (iou !== undefined) this.resultIouGold.set({ sweep, prune, unprune }, iou);
-      if (rec !== undefined) this.resultRecovery.set({ sweep, prune, unprune }, rec);
-    }
-    for (const [k, g] of group((r) => `${r.unlearn}\u0000${r.unprune}`)) {
-      const [unlearn, unprune] = k.split('\u0000') as [string, string];
-      const mia = mean(g.map((r) => r.mia_efficacy));
-      if (mia !== undefined) this.resultMia.set({ sweep, unlearn, unprune }, mia);
-      for (const metric of ['ua', 'ra', 'ta'] as const) {
-        const v = mean(g.map((r) => r[metric]));
-        if (v !== undefined) this.resultAccuracy.set({ sweep, unlearn, unprune, metric }, v);
+    for (const [family, members] of gaugeFamilies()) {
+      const gauge = this.resultGauges.get(family)!;
+      const by = members[0]!.gauge.by;
+      const groups = new Map<string, ResultRow[]>();
+      for (const r of rows) {
+        const id = `${r[by]}\u0000${r.unprune}`;
+        groups.set(id, [...(groups.get(id) ?? []), r]);
+      }
+      for (const g of groups.values()) {
+        const labels = { sweep, [by]: g[0]![by], unprune: g[0]!.unprune };
+        for (const m of members) {
+          const v = g.map((r) => r[m.name]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+          if (!v.length) continue;
+          const mean = v.reduce((a, b) => a + b, 0) / v.length;
+          gauge.set(members.length > 1 ? { ...labels, metric: m.name } : labels, mean);
+        }
       }
     }
   }

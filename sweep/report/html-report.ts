@@ -1,7 +1,11 @@
 // The self-contained HTML report: the results table, plots (IoU to gold vs deletion size per pruning method with and
 // without un-pruning; MIA-efficacy vs deletion size; UA/RA/TA per algorithm) and a metric-stability section that
 // shows, per metric, its curve over deletion size and its roughness.
-import { aggregate, meanStd, metricStability, type ResultRow } from '../results.js';
+import { aggregate, formatStat, meanStd } from '../results/aggregate.js';
+import { metricStability } from '../results/metric-stability.js';
+import { TABLE_AXES, TABLE_METRICS } from '../results/result-formats.js';
+import { STABILITY_METRICS } from '../results/result-metrics.js';
+import type { ResultRow } from '../results/result-rows.js';
 import { barChart, lineChart, renderSvg, type Datum } from './charts.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
@@ -22,9 +26,6 @@ function means(rows: ResultRow[], by: (r: ResultRow) => Datum, metric: string): 
 }
 
 const pruneLabel = (r: ResultRow) => `${r.prune} ${r.sparsity}`;
-
-/** Metrics whose stability over deletion size the report shows. */
-export const STABILITY_METRICS = ['mia_efficacy', 'ua', 'ra', 'ta', 'iou_gold', 'iou_gold_base', 'final_sparsity'];
 
 export async function htmlReport(rows: ResultRow[], sweepId: string): Promise<string> {
   const random = rows.filter((r) => r.deletion === 'random');
@@ -127,41 +128,14 @@ ${stability.map((s) => `<tr><td>${esc(s.metric)}</td><td>${fmt(s.roughness)}</td
     );
   }
 
-  const cols = ['ua', 'ra', 'ta', 'mia_efficacy', 'iou_gold', 'iou_gold_base', 'recovery', 'rte_s'];
-  const stat = (s: { mean: number | null; std: number | null; n: number } | undefined, d: number) =>
-    !s || s.mean === null ? '–' : s.n > 1 ? `${s.mean.toFixed(d)} ± ${s.std!.toFixed(d)}` : s.mean.toFixed(d);
-  const table = `<table><thead><tr>${[
-    'dataset',
-    'arch',
-    'prune',
-    'sparsity',
-    'deletion',
-    'size',
-    'unlearn',
-    'unprune',
-    'seeds',
-    ...cols,
-  ]
-    .map((h) => `<th>${h}</th>`)
-    .join('')}</tr></thead><tbody>
+  const head = [...TABLE_AXES.map(([, h]) => h), 'seeds', ...TABLE_METRICS.map((m) => m.label)];
+  const table = `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
 ${agg
   .map(
     (a) =>
-      `<tr>${[
-        a.axes.dataset,
-        a.axes.arch,
-        a.axes.prune,
-        a.axes.sparsity,
-        a.axes.deletion,
-        a.axes.deletion_size,
-        a.axes.unlearn,
-        a.axes.unprune,
-        a.seeds.length,
-      ]
+      `<tr>${[...TABLE_AXES.map(([axis]) => a.axes[axis]), a.seeds.length]
         .map((v) => `<td>${esc(String(v))}</td>`)
-        .join(
-          '',
-        )}${cols.map((c) => `<td>${stat(a.stats[c], c.startsWith('iou') || c === 'recovery' ? 3 : 2)}</td>`).join('')}</tr>`,
+        .join('')}${TABLE_METRICS.map((m) => `<td>${formatStat(a.stats[m.name], m.digits)}</td>`).join('')}</tr>`,
   )
   .join('\n')}
 </tbody></table>`;

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { rowsFromJsonl, TIMING_COLUMNS, type ResultRow } from '../../sweep/results.js';
+import { TIMING_COLUMNS } from '../../sweep/results/result-metrics.js';
+import { rowsFromJsonl, type ResultRow } from '../../sweep/results/result-rows.js';
 import { unprune } from './cli.js';
 
 export const TINY = new URL('../fixtures/specs/tiny.yaml', import.meta.url).pathname;

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../store/artifact-store.js';
-import { rowsFromJsonl } from '../../sweep/results.js';
+import { rowsFromJsonl } from '../../sweep/results/result-rows.js';
 import { parseSweep } from '../../sweep/spec.js';
 import { submitSweep, temporalClient } from '../../cli/temporal-commands.js';
 import { temporalSettings } from '../../worker/temporal-connection.js';

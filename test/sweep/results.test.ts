@@ -1,16 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import {
-  aggregate,
-  AXES,
-  formatCsv,
-  formatJson,
-  formatMarkdown,
-  formatTable,
-  meanStd,
-  metricStability,
-  type ResultRow,
-} from '../../sweep/results.js';
+import { aggregate, meanStd } from '../../sweep/results/aggregate.js';
+import { metricStability } from '../../sweep/results/metric-stability.js';
+import { formatCsv, formatJson, formatMarkdown, formatTable } from '../../sweep/results/result-formats.js';
+import { AXES, type ResultRow } from '../../sweep/results/result-rows.js';
 import { htmlReport } from '../../sweep/report/html-report.js';
 
 function row(seed: number, size: number, over: Partial<ResultRow> = {}): ResultRow {

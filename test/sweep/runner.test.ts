@@ -45,7 +45,7 @@ test('a failure skips only its dependents; independent stages go on', async () =
     onEvent: (e) => events.push(`${e.type}:${e.stage.key}`),
   });
   assert.deepEqual(
-    s.failures.map((f) => [f.stage.key, f.error]),
+    s.failures.map((f) => [f.stage.key, f.error.message]),
     [['c', 'boom']],
   );
   assert.equal(s.states.get('d'), 'skipped');

@@ -1,0 +1,88 @@
+// The text formats of a sweep's results: terminal table, Markdown (both aggregated over seeds, showing the
+// registry's table metrics), CSV (one row per cell, every column) and JSON (rows and aggregates).
+import Table from 'cli-table3';
+import { aggregate, formatStat, metricColumns, type AggregateRow } from './aggregate.js';
+import { RESULT_METRICS } from './result-metrics.js';
+import { AXES, type ResultRow } from './result-rows.js';
+
+/** The metrics tables show, in registry order. */
+export const TABLE_METRICS = RESULT_METRICS.filter((m) => 'table' in m && m.table);
+
+export const TABLE_AXES: [keyof AggregateRow['axes'], string][] = [
+  ['dataset', 'dataset'],
+  ['arch', 'arch'],
+  ['prune', 'prune'],
+  ['sparsity', 'sparsity'],
+  ['deletion', 'deletion'],
+  ['deletion_size', 'size'],
+  ['unlearn', 'unlearn'],
+  ['unprune', 'unprune'],
+];
+
+function tableCells(agg: AggregateRow[]): { head: string[]; body: string[][] } {
+  // Axes that never vary are shown once in the title, not in every row.
+  const varying = TABLE_AXES.filter(
+    ([a]) => new Set(agg.map((r) => r.axes[a])).size > 1 || a === 'unlearn' || a === 'unprune',
+  );
+  return {
+    head: [...varying.map(([, h]) => h), 'seeds', ...TABLE_METRICS.map((m) => m.label)],
+    body: agg.map((r) => [
+      ...varying.map(([a]) => String(r.axes[a])),
+      String(r.seeds.length),
+      ...TABLE_METRICS.map((m) => formatStat(r.stats[m.name], m.digits)),
+    ]),
+  };
+}
+
+function fixedAxes(agg: AggregateRow[]): string {
+  const fixed = TABLE_AXES.filter(
+    ([a]) => new Set(agg.map((r) => r.axes[a])).size === 1 && a !== 'unlearn' && a !== 'unprune',
+  );
+  return fixed.map(([a, h]) => `${h} ${agg[0]!.axes[a]}`).join(', ');
+}
+
+export function formatTable(rows: ResultRow[], title = 'results'): string {
+  const agg = aggregate(rows);
+  if (agg.length === 0) return `${title}: no complete cells yet\n`;
+  const { head, body } = tableCells(agg);
+  const t = new Table({ head, style: { head: [], border: [], compact: true } });
+  for (const b of body) t.push(b);
+  const fixed = fixedAxes(agg);
+  return `${title} (${rows.length} cells, mean ± std over seeds${fixed ? `; ${fixed}` : ''})\n${t.toString()}\n`;
+}
+
+export function formatMarkdown(rows: ResultRow[], title = 'results'): string {
+  const agg = aggregate(rows);
+  if (agg.length === 0) return `# ${title}\n\nNo complete cells yet.\n`;
+  const { head, body } = tableCells(agg);
+  const esc = (s: string) => s.replace(/\|/g, '\\|');
+  const fixed = fixedAxes(agg);
+  return [
+    `# ${title}`,
+    '',
+    `${rows.length} cells; mean ± std over seeds${fixed ? `; ${fixed}` : ''}.`,
+    '',
+    `| ${head.map(esc).join(' | ')} |`,
+    `|${head.map(() => '---').join('|')}|`,
+    ...body.map((b) => `| ${b.map(esc).join(' | ')} |`),
+    '',
+  ].join('\n');
+}
+
+/** Per-cell rows as CSV; the header names every axis and metric column. */
+export function formatCsv(rows: ResultRow[]): string {
+  const columns = [...AXES, ...metricColumns(rows)];
+  const cell = (v: unknown) => {
+    if (v === null || v === undefined) return '';
+    const s = String(v);
+    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return (
+    [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c as keyof ResultRow])).join(','))].join('\n') +
+    '\n'
+  );
+}
+
+export function formatJson(rows: ResultRow[], sweepId: string): string {
+  return JSON.stringify({ sweep: sweepId, rows, aggregate: aggregate(rows) }, null, 2) + '\n';
+}

@@ -1,0 +1,149 @@
+// The metric registry: every result column declared once — its name, how it is computed from the cell's, the gold
+// model's and the original (pruned, before unlearning) model's measurements, its label, digits, whether tables show
+// it, and its Prometheus result gauge. Rows, every output format, the HTML report and the gauges derive from it.
+// What an `evaluate` stage measures is declared here too (MEASURED); the list is part of that stage's params, so
+// adding a measurement changes evaluate keys and cached rows are recomputed, never shown with a blank column.
+
+/** Scalar measurements of one model (percentages for ua/ra/ta/mia, fractions for masks). */
+export const MEASURED = [
+  'ua',
+  'ra',
+  'ta',
+  'mia_efficacy',
+  'iou_gold',
+  'iou_gold_base',
+  'recovery',
+  'hamming_gold',
+  'final_sparsity',
+  'epsilon',
+  'near_threshold',
+] as const;
+
+/** What an evaluate stage writes (metrics.json) for one model. */
+export type Measurements = Record<(typeof MEASURED)[number], number> & {
+  /** MIA-efficacy per attacked feature. */
+  mia: Record<string, number>;
+  per_layer_iou_gold: Record<string, number>;
+};
+
+/** Wall times along a model's chain: kept in manifests (they differ run to run), joined to the measurements. */
+export interface Timings {
+  /** Unlearning wall time (RTE), seconds. */
+  rte_s: number;
+  unprune_s: number;
+}
+
+export type ModelMeasurements = Measurements & Timings;
+
+/** The three models a row compares. */
+export interface MetricSources {
+  cell: ModelMeasurements;
+  gold: ModelMeasurements;
+  original: ModelMeasurements;
+}
+
+export interface ResultMetric {
+  name: string;
+  /** Column header in tables. */
+  label: string;
+  digits: number;
+  of: (s: MetricSources) => number | null;
+  /** Shown in the terminal, Markdown and HTML tables (every metric is in CSV and JSON). */
+  table?: boolean;
+  /** A wall time: differs between runs of the same cell. */
+  timing?: boolean;
+  /** The report shows how rough its curve over deletion size is (the paper's MIA finding). */
+  stability?: boolean;
+  /** A Prometheus gauge of its mean per group (`unprune_result_<family>`; a shared family gets a `metric` label). */
+  gauge?: { family: string; by: 'prune' | 'unlearn'; help: string };
+}
+
+const finite = (v: number) => (Number.isFinite(v) ? v : null);
+
+export const RESULT_METRICS = [
+  {
+    name: 'ua',
+    stability: true,
+    label: 'UA',
+    digits: 1,
+    table: true,
+    of: (s) => s.cell.ua,
+    gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
+  },
+  {
+    name: 'ra',
+    stability: true,
+    label: 'RA',
+    digits: 1,
+    table: true,
+    of: (s) => s.cell.ra,
+    gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
+  },
+  {
+    name: 'ta',
+    stability: true,
+    label: 'TA',
+    digits: 1,
+    table: true,
+    of: (s) => s.cell.ta,
+    gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
+  },
+  {
+    name: 'mia_efficacy',
+    stability: true,
+    label: 'MIA',
+    digits: 1,
+    table: true,
+    of: (s) => s.cell.mia_efficacy,
+    gauge: { family: 'mia_efficacy', by: 'unlearn', help: 'Mean MIA-efficacy (%)' },
+  },
+  {
+    name: 'iou_gold',
+    stability: true,
+    label: 'IoU(m_f,m_r)',
+    digits: 3,
+    table: true,
+    of: (s) => s.cell.iou_gold,
+    gauge: { family: 'iou_gold', by: 'prune', help: 'Mean IoU(final mask, gold mask)' },
+  },
+  {
+    name: 'iou_gold_base',
+    label: 'IoU(m,m_r)',
+    digits: 3,
+    table: true,
+    stability: true,
+    of: (s) => s.cell.iou_gold_base,
+  },
+  {
+    name: 'recovery',
+    label: 'recovery',
+    digits: 2,
+    table: true,
+    of: (s) => finite(s.cell.recovery),
+    gauge: { family: 'recovery', by: 'prune', help: 'Mean recovery of the mask gap to gold' },
+  },
+  { name: 'hamming_gold', label: 'Hamming(m_f,m_r)', digits: 0, of: (s) => s.cell.hamming_gold },
+  { name: 'final_sparsity', label: 'sparsity', digits: 3, stability: true, of: (s) => s.cell.final_sparsity },
+  { name: 'rte_s', label: 'RTE s', digits: 2, table: true, timing: true, of: (s) => s.cell.rte_s },
+  { name: 'unprune_s', label: 'unprune s', digits: 2, timing: true, of: (s) => s.cell.unprune_s },
+  { name: 'ua_gap', label: 'ΔUA', digits: 1, of: (s) => s.cell.ua - s.gold.ua },
+  { name: 'ra_gap', label: 'ΔRA', digits: 1, of: (s) => s.cell.ra - s.gold.ra },
+  { name: 'ta_gap', label: 'ΔTA', digits: 1, of: (s) => s.cell.ta - s.gold.ta },
+  { name: 'mia_gap', label: 'ΔMIA', digits: 1, of: (s) => s.cell.mia_efficacy - s.gold.mia_efficacy },
+  { name: 'gold_ua', label: 'gold UA', digits: 1, of: (s) => s.gold.ua },
+  { name: 'gold_ra', label: 'gold RA', digits: 1, of: (s) => s.gold.ra },
+  { name: 'gold_ta', label: 'gold TA', digits: 1, of: (s) => s.gold.ta },
+  { name: 'gold_mia', label: 'gold MIA', digits: 1, of: (s) => s.gold.mia_efficacy },
+  { name: 'orig_ua', label: 'orig UA', digits: 1, of: (s) => s.original.ua },
+  { name: 'orig_mia', label: 'orig MIA', digits: 1, of: (s) => s.original.mia_efficacy },
+  { name: 'epsilon', label: 'ε', digits: 4, of: (s) => s.cell.epsilon },
+  { name: 'near_threshold', label: 'near threshold', digits: 0, of: (s) => s.cell.near_threshold },
+] as const satisfies readonly ResultMetric[];
+
+export type MetricName = (typeof RESULT_METRICS)[number]['name'];
+export const METRIC_NAMES: readonly MetricName[] = RESULT_METRICS.map((m) => m.name);
+/** Columns that measure wall time: they differ between runs of the same cell. */
+export const TIMING_COLUMNS: readonly string[] = RESULT_METRICS.filter((m) => 'timing' in m).map((m) => m.name);
+/** Metrics whose stability over deletion size the report shows. */
+export const STABILITY_METRICS: readonly string[] = RESULT_METRICS.filter((m) => 'stability' in m).map((m) => m.name);
+export const metricByName = new Map<string, ResultMetric>(RESULT_METRICS.map((m) => [m.name, m]));
