@@ -3,7 +3,7 @@
 import { currentBackend, tf } from '../ml/backend.js';
 import { fullView, type Dataset, type DataView } from '../ml/data/dataset.js';
 import { loadDataset } from '../ml/data/load-dataset.js';
-import type { Mask } from '../ml/metrics/masks.js';
+import type { Mask } from '../ml/mask.js';
 import type { ArchName } from '../ml/catalog.js';
 import { buildArch } from '../ml/models/architectures.js';
 import type { ArchDefinition, Weights } from '../ml/models/network.js';

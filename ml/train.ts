@@ -5,13 +5,12 @@ import { PermanentError } from './errors.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch, type DataView } from './data/dataset.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
-import type { Mask } from './metrics/masks.js';
+import { enforceMask, type Mask } from './mask.js';
 import type { Network } from './models/network.js';
 import { MaskedOptimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 import type { Weights } from './models/network.js';
 
-export type LrSchedule =
-  { kind: 'constant' } | { kind: 'step'; milestones: number[]; gamma: number } | { kind: 'cosine'; minLr?: number };
+export type LrSchedule = { kind: 'constant' } | { kind: 'cosine'; minLr?: number };
 
 export interface TrainConfig extends OptimizerConfig {
   epochs: number;
@@ -51,8 +50,6 @@ export interface TrainOptions {
   loss?: LossFn;
   /** Multipliers applied to gradients (e.g. a saliency mask); keyed by parameter name. */
   gradMask?: Mask;
-  /** Epoch to start from (for resuming); the batch order of later epochs is unchanged. */
-  startEpoch?: number;
   /** Continue from a checkpoint: weights and optimiser state at the end of `epoch` (bit-exact resumption). */
   resume?: TrainingCheckpoint;
   /** Called after every epoch with a way to take a checkpoint (taking one reads every tensor back). */
@@ -100,8 +97,6 @@ export function learningRate(cfg: TrainConfig, epoch: number): number {
   switch (s.kind) {
     case 'constant':
       return cfg.lr;
-    case 'step':
-      return cfg.lr * Math.pow(s.gamma, s.milestones.filter((m) => epoch >= m).length);
     case 'cosine': {
       const min = s.minLr ?? 0;
       return min + 0.5 * (cfg.lr - min) * (1 + Math.cos((Math.PI * epoch) / Math.max(1, cfg.epochs)));
@@ -119,16 +114,6 @@ export function maskTensors(mask: Mask | undefined): Map<string, tf.Tensor> {
 
 export function disposeMaskTensors(m: Map<string, tf.Tensor>): void {
   for (const t of m.values()) t.dispose();
-}
-
-/** Multiplies the network's masked weights by the mask (pruned weights become exactly zero). */
-export function enforceMask(net: Network, mask: Mask): void {
-  tf.tidy(() => {
-    for (const l of mask.layers) {
-      const v = net.variable(l.name);
-      v.assign(tf.mul(v, tf.tensor(Float32Array.from(l.keep), l.shape)));
-    }
-  });
 }
 
 /** One optimiser step on a batch; returns the batch loss (a kept scalar the caller disposes). */
@@ -214,7 +199,7 @@ export async function trainNetwork(
   }
   if (opts.mask) enforceMask(net, opts.mask);
   try {
-    for (let epoch = opts.resume?.epoch ?? opts.startEpoch ?? 0; epoch < cfg.epochs; epoch++) {
+    for (let epoch = opts.resume?.epoch ?? 0; epoch < cfg.epochs; epoch++) {
       const order = epochOrder(view, cfg.seed, epoch);
       const lr = learningRate(cfg, epoch);
       let windowLoss = tf.scalar(0);

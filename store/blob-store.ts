@@ -6,8 +6,6 @@ export interface BlobStore {
   put(path: string, bytes: Uint8Array): Promise<void>;
   /** The object's bytes, or null if it does not exist. */
   get(path: string): Promise<Uint8Array | null>;
-  /** The object's size in bytes, or null if it does not exist. */
-  size(path: string): Promise<number | null>;
   /** Paths under a prefix (recursive), sorted. */
   list(prefix: string): Promise<string[]>;
   remove(path: string): Promise<void>;

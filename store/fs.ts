@@ -1,7 +1,7 @@
 // The filesystem store (the embedded default): objects are files under a root folder. Writes go to a temp file in
 // the same folder and are renamed into place, so a crash never leaves a half-written object under its real name.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { checkPath, StoreError, type BlobStore } from './blob-store.js';
 
@@ -40,15 +40,6 @@ export class FsBlobStore implements BlobStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new StoreError(`cannot read ${this.file(path)}: ${(err as Error).message}`, { cause: err });
-    }
-  }
-
-  async size(path: string): Promise<number | null> {
-    try {
-      return (await stat(this.file(path))).size;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw new StoreError(`cannot stat ${this.file(path)}: ${(err as Error).message}`, { cause: err });
     }
   }
 

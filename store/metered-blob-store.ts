@@ -2,7 +2,7 @@
 // store knowing about metrics.
 import type { BlobStore } from './blob-store.js';
 
-export type StoreOp = 'get' | 'put' | 'size' | 'list' | 'remove';
+export type StoreOp = 'get' | 'put' | 'list' | 'remove';
 export type StoreListener = (op: StoreOp, seconds: number, bytes: number) => void;
 
 export class MeteredBlobStore implements BlobStore {
@@ -34,13 +34,6 @@ export class MeteredBlobStore implements BlobStore {
       'get',
       () => this.inner.get(path),
       (r) => r?.byteLength ?? 0,
-    );
-  }
-  size(path: string): Promise<number | null> {
-    return this.timed(
-      'size',
-      () => this.inner.size(path),
-      () => 0,
     );
   }
   list(prefix: string): Promise<string[]> {

@@ -129,15 +129,6 @@ export class S3BlobStore implements BlobStore {
     }
   }
 
-  async size(path: string): Promise<number | null> {
-    try {
-      return (await (await this.clientReady).statObject(this.settings.bucket, this.object(path))).size;
-    } catch (err) {
-      if (isMissing(err)) return null;
-      this.fail('HEAD', path, err);
-    }
-  }
-
   async list(prefix: string): Promise<string[]> {
     const full = this.settings.prefix ? `${this.settings.prefix}/${prefix}` : prefix;
     const strip = this.settings.prefix ? this.settings.prefix.length + 1 : 0;

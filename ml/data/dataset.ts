@@ -135,11 +135,6 @@ export function labelsOf(view: DataView): Int32Array {
   return view.labels ?? Int32Array.from(view.indices, (i) => view.split.y[i]!);
 }
 
-/** The first `count` examples of a view (e.g. the MIA shadow set). */
-export function headOf(view: DataView, count: number): DataView {
-  return { ...view, indices: view.indices.subarray(0, Math.min(count, view.indices.length)) };
-}
-
 /** Copies the rows of a batch into fresh arrays ready for a tensor. */
 export function gatherBatch(view: DataView, positions: ArrayLike<number>): { x: Float32Array; y: Int32Array } {
   const fs = view.featureSize;

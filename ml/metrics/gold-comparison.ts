@@ -1,6 +1,7 @@
 // Sparse-model metrics against the gold standard's mask m_r: how close the final mask m_final (m_u after
 // un-pruning, m without) comes to m_r, relative to where the original mask m started.
-import { hammingDistance, maskIoU, maskSparsity, perLayerIoU, type Mask } from './masks.js';
+import type { Mask } from '../mask.js';
+import { hammingDistance, maskIoU, maskSparsity, perLayerIoU } from './masks.js';
 
 export interface MaskComparison {
   /** IoU(m_final, m_r). */
@@ -27,9 +28,4 @@ export function compareToGold(final: Mask, original: Mask, gold: Mask): MaskComp
     perLayerIouGold: perLayerIoU(final, gold),
     sparsity: maskSparsity(final),
   };
-}
-
-/** A metric's gap to the gold model (value − gold value), e.g. UA − UA_gold. */
-export function gapToGold(value: number, gold: number): number {
-  return value - gold;
 }

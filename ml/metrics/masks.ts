@@ -1,27 +1,6 @@
-// Pruning masks: one 0/1 byte per weight in memory (store/codec.ts bit-packs them on the wire), and the metrics
-// that compare masks (IoU, Hamming distance, per-layer IoU, sparsity, filter-level IoU for structured masks).
-// A mask covers only the prunable weight tensors of a network, in the network's parameter order.
-
-export interface LayerMask {
-  name: string;
-  shape: number[];
-  /** 1 = kept, 0 = pruned; length = product of shape. */
-  keep: Uint8Array;
-}
-
-export interface Mask {
-  layers: LayerMask[];
-}
-
-export function countKept(mask: Mask): number {
-  let n = 0;
-  for (const l of mask.layers) for (let i = 0; i < l.keep.length; i++) n += l.keep[i]!;
-  return n;
-}
-
-export function maskSize(mask: Mask): number {
-  return mask.layers.reduce((s, l) => s + l.keep.length, 0);
-}
+// The metrics that compare masks (IoU, Hamming distance, per-layer IoU, sparsity, filter-level IoU for structured
+// masks). The Mask type itself lives in ../mask.ts.
+import { countKept, maskSize, type Mask } from '../mask.js';
 
 /** Fraction of masked weights that are pruned. */
 export function maskSparsity(mask: Mask): number {

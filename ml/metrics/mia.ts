@@ -167,14 +167,3 @@ export function miaEfficacy(
     features,
   );
 }
-
-/** Training-privacy MIA: shadow on the first halves of D_r and D_t (by |D_t|/2), target on the rest. */
-export function miaTrainingPrivacy(retain: Outputs, test: Outputs): Promise<Record<MiaFeature, number>> {
-  const half = Math.floor(test.labels.length / 2);
-  return svcMia({
-    shadowTrain: headOutputs(retain, half),
-    shadowTest: headOutputs(test, half),
-    targetTrain: headOutputs(retain, test.labels.length - half, half),
-    targetTest: headOutputs(test, test.labels.length - half, half),
-  });
-}

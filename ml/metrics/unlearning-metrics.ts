@@ -38,8 +38,3 @@ export function modelOutputs(
     test: out(t),
   };
 }
-
-/** Each metric minus the gold model's (e.g. ua_gap = UA − UA_gold). */
-export function metricGaps(m: AccuracyMetrics, gold: AccuracyMetrics): Record<'ua_gap' | 'ra_gap' | 'ta_gap', number> {
-  return { ua_gap: m.ua - gold.ua, ra_gap: m.ra - gold.ra, ta_gap: m.ta - gold.ta };
-}

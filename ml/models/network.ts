@@ -116,9 +116,3 @@ export class Network {
 }
 
 let nextId = 0;
-
-export function cloneWeights(w: Weights): Weights {
-  const out: Weights = {};
-  for (const [k, v] of Object.entries(w)) out[k] = v.slice();
-  return out;
-}

@@ -2,7 +2,7 @@
 // procedure). Scores are |w|.
 import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
-import type { Mask } from '../metrics/masks.js';
+import type { Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
 import { absWeights, applyMask, maskFromScores } from './mask-ops.js';

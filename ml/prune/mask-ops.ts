@@ -1,5 +1,5 @@
 // Building masks from scores and applying them to weights.
-import type { Mask } from '../metrics/masks.js';
+import { keptCount, type Mask } from '../mask.js';
 import { sizeOf, type ArchDefinition, type ParamInfo, type Weights } from '../models/network.js';
 
 export function prunableParams(def: ArchDefinition): ParamInfo[] {
@@ -46,7 +46,7 @@ export function topK(scores: Float32Array, k: number, eligible?: Uint8Array): Ui
   const keep = new Uint8Array(n);
   if (k <= 0) return keep;
   const keys = float32SortKeys(scores);
-  const m = eligible ? countOnes(eligible) : n;
+  const m = eligible ? keptCount(eligible) : n;
   if (k >= m) {
     for (let i = 0; i < n; i++) keep[i] = !eligible || eligible[i] ? 1 : 0;
     return keep;
@@ -99,12 +99,6 @@ function selectNth(keys: Uint32Array, nth: number, eligible?: Uint8Array): numbe
   let low = 0;
   while (rank >= hist[low]!) rank -= hist[low++]!;
   return ((high << 16) | low) >>> 0;
-}
-
-function countOnes(a: Uint8Array): number {
-  let c = 0;
-  for (let i = 0; i < a.length; i++) c += a[i]!;
-  return c;
 }
 
 /**

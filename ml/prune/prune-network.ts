@@ -2,7 +2,8 @@
 // dense weights it started from (those it scored), which un-pruning re-scores later.
 import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
-import { layerSparsity, maskSparsity, type Mask } from '../metrics/masks.js';
+import type { Mask } from '../mask.js';
+import { layerSparsity, maskSparsity } from '../metrics/masks.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
 import { DEFAULT_IMP_ROUNDS, iterativeMagnitudePrune, magnitudeMask, type PruneScope } from './magnitude.js';

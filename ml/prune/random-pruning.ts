@@ -1,6 +1,6 @@
 // Random pruning: a seeded uniformly random mask with exactly the target sparsity in every layer (a baseline).
 import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
-import type { Mask } from '../metrics/masks.js';
+import type { Mask } from '../mask.js';
 import type { ArchDefinition } from '../models/network.js';
 import { maskFromScores, prunableParams } from './mask-ops.js';
 

@@ -1,9 +1,8 @@
 // Structured pruning at filter/neuron granularity by L2 norm, SFP style (He et al., 2018): during the soft epochs
 // the weakest filters are zeroed at the start of every epoch but keep receiving gradients (they may recover); at
 // the end the mask is fixed (hard). A filter is an output channel (last axis); the classifier layer is not pruned.
-import * as tf from '@tensorflow/tfjs-core';
 import type { DataView } from '../data/dataset.js';
-import type { Mask } from '../metrics/masks.js';
+import { enforceMask, type Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
 import { prunableParams, topK } from './mask-ops.js';
@@ -30,15 +29,6 @@ export function filterMaskFromWeights(def: ArchDefinition, weights: Weights, spa
   };
 }
 
-export function zeroPruned(net: Network, mask: Mask): void {
-  tf.tidy(() => {
-    for (const l of mask.layers) {
-      const v = net.variable(l.name);
-      v.assign(tf.mul(v, tf.tensor(Float32Array.from(l.keep), l.shape)));
-    }
-  });
-}
-
 /**
  * SFP from trained dense weights: `softEpochs` epochs of soft pruning, then the hard mask. Returns the mask and
  * the hard-masked weights.
@@ -53,11 +43,11 @@ export async function softFilterPrune(
   const net = new Network(def, dense);
   try {
     for (let e = 0; e < opts.softEpochs; e++) {
-      zeroPruned(net, filterMaskFromWeights(def, net.getWeights(), opts.sparsity));
+      enforceMask(net, filterMaskFromWeights(def, net.getWeights(), opts.sparsity));
       await trainNetwork(net, view, { ...train, epochs: 1, seed: train.seed + 1000 + e }, { hooks: opts.hooks });
     }
     const mask = filterMaskFromWeights(def, net.getWeights(), opts.sparsity);
-    zeroPruned(net, mask);
+    enforceMask(net, mask);
     return { mask, weights: net.getWeights() };
   } finally {
     net.dispose();

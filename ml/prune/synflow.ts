@@ -2,7 +2,7 @@
 // R = Σ f(1; |θ|) (all-ones input, absolute-valued parameters, BN in inference mode), pruned globally over
 // `iterations` rounds on an exponential schedule. The mask depends only on the init weights.
 import * as tf from '@tensorflow/tfjs-core';
-import type { Mask } from '../metrics/masks.js';
+import type { Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { absValues, fullMask, maskFromScores, prunableParams } from './mask-ops.js';
 

@@ -3,7 +3,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { concatViews, gatherBatch, labelsOf, type DataView } from '../data/dataset.js';
 import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
-import type { Mask } from '../metrics/masks.js';
+import type { Mask } from '../mask.js';
 import { Network, type Weights } from '../models/network.js';
 import { applyMask, maskFromScores, prunableParams } from '../prune/mask-ops.js';
 import { crossEntropy, type LossFn } from '../train.js';

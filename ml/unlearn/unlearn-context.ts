@@ -1,7 +1,7 @@
 // What every unlearning algorithm receives and returns. All operate on the sparse model with its mask enforced
 // after every update (masked training re-applies the mask), so no pruned weight ever becomes non-zero.
 import type { DataView } from '../data/dataset.js';
-import type { Mask } from '../metrics/masks.js';
+import type { Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { trainNetwork, type LossFn, type TrainConfig, type TrainHooks } from '../train.js';
 

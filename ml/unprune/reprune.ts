@@ -2,7 +2,7 @@
 // retained-data dense weights with the cell's pruning criterion and re-mask at the same per-layer budget as m.
 // With θ̂_r exactly θ_r (and the same criterion and budget as the gold standard), m_u equals m_r.
 import type { DataView } from '../data/dataset.js';
-import type { Mask } from '../metrics/masks.js';
+import { keptCount, type Mask } from '../mask.js';
 import type { ArchDefinition, Weights } from '../models/network.js';
 import { DEFAULT_IMP_ROUNDS, iterativeMagnitudeMask } from '../prune/magnitude.js';
 import { maskDependsOnData, type PruneMethod } from '../catalog.js';
@@ -10,12 +10,6 @@ import type { PruneRequest } from '../prune/prune-network.js';
 import type { TrainConfig } from '../train.js';
 import { absValues, prunableParams, topK } from '../prune/mask-ops.js';
 import { filterNorms } from '../prune/structured.js';
-
-function keptCount(keep: Uint8Array): number {
-  let n = 0;
-  for (let i = 0; i < keep.length; i++) n += keep[i]!;
-  return n;
-}
 
 /** Per-weight scores under the cell's criterion: |w|, or (structured) the L2 norm of the weight's filter. */
 export function criterionScores(def: ArchDefinition, method: PruneMethod, weights: Weights): Weights {

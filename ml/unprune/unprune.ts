@@ -3,7 +3,7 @@
 // |w · ∂L_{D_r}/∂w|, with pruned positions valued at θ̂_r).
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch } from '../data/dataset.js';
-import type { Mask } from '../metrics/masks.js';
+import type { Mask } from '../mask.js';
 import { Network, type Weights } from '../models/network.js';
 import type { PruneRequest } from '../prune/prune-network.js';
 import { crossEntropy } from '../train.js';

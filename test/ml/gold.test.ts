@@ -4,7 +4,8 @@ import { fullView, without } from '../../ml/data/dataset.js';
 import { forgetSet } from '../../ml/data/forget-set.js';
 import { makeSynthetic } from '../../ml/data/synthetic.js';
 import { compareToGold } from '../../ml/metrics/gold-comparison.js';
-import { maskSparsity, type Mask } from '../../ml/metrics/masks.js';
+import type { Mask } from '../../ml/mask.js';
+import { maskSparsity } from '../../ml/metrics/masks.js';
 import { buildArch } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
 import { goldModel, useBackend } from '../helpers/ml.js';
@@ -40,7 +41,7 @@ test('the gold standard trains on D_r from the same init and prunes at the same 
 });
 
 test('UA, RA, TA and gaps to gold on a model whose predictions are known', async () => {
-  const { modelOutputs, metricGaps } = await import('../../ml/metrics/unlearning-metrics.js');
+  const { modelOutputs } = await import('../../ml/metrics/unlearning-metrics.js');
   const { mlp } = await import('../../ml/models/architectures.js');
   const { Network } = await import('../../ml/models/network.js');
   const { viewOf } = await import('../../ml/data/dataset.js');
@@ -58,10 +59,5 @@ test('UA, RA, TA and gaps to gold on a model whose predictions are known', async
   assert.equal(o.metrics.ra, frac(retain));
   assert.equal(o.metrics.ta, frac(test));
   assert.equal(o.forget.probs.length, 6);
-  assert.deepEqual(metricGaps({ ua: 10, ra: 90, ta: 80 }, { ua: 12, ra: 95, ta: 80 }), {
-    ua_gap: -2,
-    ra_gap: -5,
-    ta_gap: 0,
-  });
   net.dispose();
 });

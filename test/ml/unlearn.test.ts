@@ -4,7 +4,7 @@ import { fullView, viewOf, without } from '../../ml/data/dataset.js';
 import { forgetSet } from '../../ml/data/forget-set.js';
 import { makeSynthetic } from '../../ml/data/synthetic.js';
 import { evaluate } from '../../ml/metrics/accuracy.js';
-import { maskSize } from '../../ml/metrics/masks.js';
+import { maskSize } from '../../ml/mask.js';
 import { Network } from '../../ml/models/network.js';
 import { magnitudeMask } from '../../ml/prune/magnitude.js';
 import { applyMask } from '../../ml/prune/mask-ops.js';

@@ -1,0 +1,41 @@
+// The pruning mask: one 0/1 byte per weight in memory (store/codec.ts bit-packs them on the wire). A mask covers
+// only the prunable weight tensors of a network, in the network's parameter order. Pruning, training, unlearning
+// and un-pruning all use it; the metrics that compare masks live in metrics/masks.ts.
+import * as tf from '@tensorflow/tfjs-core';
+import type { Network } from './models/network.js';
+
+export interface LayerMask {
+  name: string;
+  shape: number[];
+  /** 1 = kept, 0 = pruned; length = product of shape. */
+  keep: Uint8Array;
+}
+
+export interface Mask {
+  layers: LayerMask[];
+}
+
+/** Kept weights of one layer's mask (or any 0/1 array). */
+export function keptCount(keep: Uint8Array): number {
+  let n = 0;
+  for (let i = 0; i < keep.length; i++) n += keep[i]!;
+  return n;
+}
+
+export function countKept(mask: Mask): number {
+  return mask.layers.reduce((n, l) => n + keptCount(l.keep), 0);
+}
+
+export function maskSize(mask: Mask): number {
+  return mask.layers.reduce((s, l) => s + l.keep.length, 0);
+}
+
+/** Multiplies the network's masked weights by the mask (pruned weights become exactly zero). */
+export function enforceMask(net: Network, mask: Mask): void {
+  tf.tidy(() => {
+    for (const l of mask.layers) {
+      const v = net.variable(l.name);
+      v.assign(tf.mul(v, tf.tensor(Float32Array.from(l.keep), l.shape)));
+    }
+  });
+}
