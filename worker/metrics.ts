@@ -200,17 +200,15 @@ export async function serveMetrics(
   port: number,
   host = '127.0.0.1',
 ): Promise<{ server: Server; url: string }> {
-  const server = createServer(async (req, res) => {
+  const server = createServer((req, res) => {
     if (req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404).end('see /metrics\n');
       return;
     }
-    try {
-      const body = await metrics.registry.metrics();
-      res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body);
-    } catch (err) {
-      res.writeHead(500).end(String(err));
-    }
+    metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { 'Content-Type': metrics.registry.contentType }).end(body),
+      (err: unknown) => res.writeHead(500).end(String(err)),
+    );
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
