@@ -55,13 +55,23 @@ export interface FaultFigures {
   stagesRunTwice?: number;
 }
 
-/** Appends a test's figures for the reliability summary (test/reliability/zz-summary.test.ts). */
-export function recordFigures(what: string, f: FaultFigures): void {
+/**
+ * Counts a check's faults as injected, before it injects them: a check that then fails records no survival, so the
+ * summary line reads "injected 15, survived 14" and names it.
+ */
+export function injectingFaults(what: string, faultsInjected: number): void {
+  appendFileSync(figuresFile(), JSON.stringify({ what, faultsInjected }) + '\n');
+}
+
+/** After a check's assertions passed: what it verified (faults survived, rows lost, bad inputs rejected, …). */
+export function recordFigures(what: string, f: Omit<FaultFigures, 'faultsInjected'>): void {
   console.log(`# ${what}: ${JSON.stringify(f)}`);
   appendFileSync(figuresFile(), JSON.stringify({ what, ...f }) + '\n');
 }
 
-export const figuresFile = () => join(tmpdir(), `unprune-fault-figures-${process.ppid}.jsonl`);
+/** Where this `node --test` run's checks append their figures (UNPRUNE_FAULT_FIGURES when the summary runs them). */
+export const figuresFile = () =>
+  process.env.UNPRUNE_FAULT_FIGURES ?? join(tmpdir(), `unprune-fault-figures-${process.ppid}.jsonl`);
 
 /** An uninterrupted run of the tiny sweep: its stage count and its rows without wall times (the reference). */
 export function baselineRun(): { total: number; rows: ReturnType<typeof content> } {

@@ -10,7 +10,7 @@ import { stringify } from 'yaml';
 import { readIdxPair } from '../../ml/data/mnist.js';
 import { parseSweep, SpecError, validateSweep } from '../../sweep/spec.js';
 import { unprune } from '../helpers/cli.js';
-import { content, recordFigures, rowsOf, summary, TINY, tmp } from '../helpers/sweep-runs.js';
+import { content, injectingFaults, recordFigures, rowsOf, summary, TINY, tmp } from '../helpers/sweep-runs.js';
 
 const BAD = new URL('../fixtures/bad-specs/', import.meta.url).pathname;
 const VALID = parseSweep(readFileSync(new URL('../../examples/quickstart.yaml', import.meta.url), 'utf8'));
@@ -145,6 +145,7 @@ test('through the CLI: the bad-spec corpus and extreme inputs exit 2 with one st
 });
 
 test('a diverging stage (NaN loss) fails with a message; the other stages finish', () => {
+  injectingFaults('NaN loss in a stage', 1);
   const store = tmp('nan');
   const spec = join(store, 'nan.yaml');
   writeFileSync(
@@ -166,7 +167,7 @@ test('a diverging stage (NaN loss) fails with a message; the other stages finish
   const ft = (rs: ReturnType<typeof rowsOf>) =>
     content(rs.filter((x) => x.unlearn === 'ft')).map((x) => ({ ...x, config: undefined, evaluate_key: undefined }));
   assert.deepEqual(ft(rows), ft(rowsOf(clean)), 'the healthy cells are untouched');
-  recordFigures('NaN loss in a stage', { faultsInjected: 1, faultsSurvived: 1, rowsLost: 0 });
+  recordFigures('NaN loss in a stage', { faultsSurvived: 1, rowsLost: 0 });
 });
 
 test('corrupt data files (truncated IDX, wrong magic number) fail with a clear message naming the file', () => {

@@ -4,7 +4,17 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { before, test } from 'node:test';
 import { unprune, unpruneAsync } from '../helpers/cli.js';
-import { baselineRun, content, manifests, recordFigures, rowsOf, summary, TINY, tmp } from '../helpers/sweep-runs.js';
+import {
+  baselineRun,
+  content,
+  injectingFaults,
+  manifests,
+  recordFigures,
+  rowsOf,
+  summary,
+  TINY,
+  tmp,
+} from '../helpers/sweep-runs.js';
 
 let baseline: ReturnType<typeof content>;
 let total = 0;
@@ -32,6 +42,7 @@ async function killAt(store: string, threshold: number): Promise<number> {
 test('the engine SIGKILLed at 20%, 50% and 80% of a sweep: the final rerun completes it; rows equal an uninterrupted run', async () => {
   const store = tmp('kills');
   const points = [0.2, 0.5, 0.8];
+  injectingFaults('engine SIGKILL ×3', points.length);
   const present: number[] = [];
   for (const p of points) present.push(await killAt(store, Math.ceil(p * total)));
   const r = unprune(['run', TINY, '--store', store, '--workers', '2']);
@@ -45,7 +56,6 @@ test('the engine SIGKILLed at 20%, 50% and 80% of a sweep: the final rerun compl
   assert.equal(new Set(ids).size, rows.length, 'every cell exactly once');
   assert.deepEqual(content(rows), baseline);
   recordFigures('engine SIGKILL ×3', {
-    faultsInjected: points.length,
     faultsSurvived: points.length,
     rowsLost: baseline.length - rows.length,
     stagesRunTwice: 0,
@@ -54,6 +64,7 @@ test('the engine SIGKILLed at 20%, 50% and 80% of a sweep: the final rerun compl
 });
 
 test('one stage process SIGKILLed mid-sweep: the engine retries that stage and completes; rows equal', async () => {
+  injectingFaults('stage process SIGKILL', 1);
   const store = tmp('stage-kill');
   const child = unpruneAsync(['run', TINY, '--store', store, '--workers', '2']);
   let stderr = '';
@@ -76,7 +87,6 @@ test('one stage process SIGKILLed mid-sweep: the engine retries that stage and c
   assert.ok(retries.length <= 1, stderr);
   assert.deepEqual(content(rowsOf(store)), baseline);
   recordFigures('stage process SIGKILL', {
-    faultsInjected: 1,
     faultsSurvived: 1,
     rowsLost: 0,
     stagesRunTwice: retries.length,

@@ -112,7 +112,7 @@ test(
       );
       assert.equal(anon.status, 403);
       await assert.rejects(client.getBucketPolicy('unprune-sec'), /NoSuchBucketPolicy|policy/i);
-      recordFigures('credentials and bucket privacy', { faultsInjected: 0, badInputs: 2 });
+      recordFigures('credentials and bucket privacy', { badInputs: 2 });
     } finally {
       await s3.stop();
     }

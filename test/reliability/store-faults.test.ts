@@ -13,6 +13,7 @@ import {
   baselineRun,
   content,
   manifests,
+  injectingFaults,
   recordFigures,
   rowsOf,
   summary,
@@ -38,6 +39,7 @@ test(
   'the S3 gateway dies mid-sweep and restarts: stages retry with backoff, the error names the endpoint, the sweep completes',
   { timeout: 600_000 },
   async () => {
+    injectingFaults('S3 gateway down and back', 1);
     const s3 = await startS3();
     try {
       const child = unpruneAsync(['run', TINY, '--store', 's3://unprune-faults/sweep', '--workers', '2'], s3.env);
@@ -73,7 +75,6 @@ test(
         .map((l) => JSON.parse(l));
       assert.deepEqual(content(got), baseline);
       recordFigures('S3 gateway down and back', {
-        faultsInjected: 1,
         faultsSurvived: 1,
         rowsLost: baseline.length - got.length,
       });
@@ -85,6 +86,7 @@ test(
 );
 
 test('a flipped byte, a truncated blob, a missing blob, a manifest that is not JSON: detected, logged, recomputed; never used', () => {
+  injectingFaults('corrupt artifacts (fs)', 4);
   const store = tmp('corrupt');
   assert.equal(unprune(['run', TINY, '--store', store, '--workers', '2']).status, 0);
   const all = manifests(store);
@@ -108,10 +110,11 @@ test('a flipped byte, a truncated blob, a missing blob, a manifest that is not J
   assert.match(r.stderr, /manifest is not JSON/);
   assert.deepEqual(summary(r.stderr), { total, run: 4, cached: total - 4, failed: 0 });
   assert.deepEqual(content(rowsOf(store)), baseline);
-  recordFigures('corrupt artifacts (fs)', { faultsInjected: 4, faultsSurvived: 4, corruptReadsUsed: 0, rowsLost: 0 });
+  recordFigures('corrupt artifacts (fs)', { faultsSurvived: 4, corruptReadsUsed: 0, rowsLost: 0 });
 });
 
 test('a flipped byte in S3 is detected and recomputed', { timeout: 600_000 }, async () => {
+  injectingFaults('corrupt artifact (S3)', 1);
   const s3 = await startS3();
   try {
     const loc = 's3://unprune-corrupt/x';
@@ -141,13 +144,14 @@ test('a flipped byte in S3 is detected and recomputed', { timeout: 600_000 }, as
       /corrupt artifact stages\/gold\/.*\/mask\.bin \(sha256 does not match the manifest\); recomputing it/,
     );
     assert.equal(summary(r.stderr).run, 1);
-    recordFigures('corrupt artifact (S3)', { faultsInjected: 1, faultsSurvived: 1, corruptReadsUsed: 0 });
+    recordFigures('corrupt artifact (S3)', { faultsSurvived: 1, corruptReadsUsed: 0 });
   } finally {
     await s3.stop();
   }
 });
 
 test('two sweeps sharing stages run at once on one store: both complete, every artifact verifies, nothing torn', async () => {
+  injectingFaults('two sweeps at once', 1);
   const store = tmp('concurrent');
   const specB = join(store, '..', `${store.split('/').pop()}-b.yaml`);
   writeFileSync(
@@ -179,10 +183,11 @@ test('two sweeps sharing stages run at once on one store: both complete, every a
       .split('\n')
       .find((d) => d.startsWith('tiny-') && !d.startsWith('tiny-b'))!;
   assert.deepEqual(content(rowsOf(store, idA as string)), baseline);
-  recordFigures('two sweeps at once', { faultsInjected: 1, faultsSurvived: 1, rowsLost: 0, stagesRunTwice: twice });
+  recordFigures('two sweeps at once', { faultsSurvived: 1, rowsLost: 0, stagesRunTwice: twice });
 });
 
 test('disk full and a read-only file system: clear errors naming the path; nothing partial left as complete', async () => {
+  injectingFaults('disk full, read-only store', 2);
   const mnt = tmp('diskfull');
   execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tmpfs', mnt]);
   try {
@@ -201,7 +206,7 @@ test('disk full and a read-only file system: clear errors naming the path; nothi
     console.log(
       `# disk full: ${present.length} complete stages kept, all verify; read-only: "${/cannot write [^\n]*/.exec(ro.stderr)![0].slice(0, 120)}…"`,
     );
-    recordFigures('disk full, read-only store', { faultsInjected: 2, faultsSurvived: 2, corruptReadsUsed: 0 });
+    recordFigures('disk full, read-only store', { faultsSurvived: 2, corruptReadsUsed: 0 });
   } finally {
     execFileSync('umount', ['-l', mnt]);
   }
