@@ -22,7 +22,7 @@ import {
 export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageContext): Promise<void> {
   const start = performance.now();
   const p = stage.params;
-  const ds = stageDataset(p.dataset, stage.runtime);
+  const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
   const [model, original, gold, forgetIdx] = await Promise.all([
     readModel(ctx, stage.inputs.model),

@@ -7,7 +7,7 @@ import { stageDataset, writeOutputs, type StageContext } from './stage-context.j
 export async function forgetStage(stage: StageNode<'forget'>, ctx: StageContext): Promise<void> {
   const start = performance.now();
   const { dataset, deletion, seed } = stage.params;
-  const ds = stageDataset(dataset, stage.runtime);
+  const ds = stageDataset(dataset, stage.runtime, ctx);
   const indices =
     deletion.kind === 'random'
       ? forgetSet(ds.train.y, ds.numClasses, { kind: 'random', size: deletion.size, seed })

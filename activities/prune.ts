@@ -32,7 +32,7 @@ function pruneRequest(p: PruneParams, seed: number): PruneRequest {
 export async function pruneStage(stage: StageNode<'prune'> | StageNode<'gold'>, ctx: StageContext): Promise<void> {
   const start = performance.now();
   const p = stage.params;
-  const ds = stageDataset(p.dataset, stage.runtime);
+  const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
   const trainKey = stage.inputs.train;
   const [dense, init] = await Promise.all([readWeights(ctx, trainKey), readWeights(ctx, trainKey, 'init.bin')]);

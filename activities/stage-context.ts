@@ -4,7 +4,7 @@ import { currentBackend, tf } from '../ml/backend.js';
 import { fullView, type Dataset, type DataView } from '../ml/data/dataset.js';
 import { loadDataset } from '../ml/data/load-dataset.js';
 import type { Mask } from '../ml/mask.js';
-import type { ArchName } from '../ml/catalog.js';
+import type { ArchName, DatasetName } from '../ml/catalog.js';
 import { buildArch } from '../ml/models/architectures.js';
 import type { ArchDefinition, Weights } from '../ml/models/network.js';
 import type { TrainConfig, TrainHooks } from '../ml/train.js';
@@ -44,6 +44,8 @@ export interface StageContext {
   signal?: AbortSignal;
   /** Called during training with a short progress line (Temporal heartbeats, local progress). */
   heartbeat?: (detail: string) => void;
+  /** Folders of data sets read from the file system, from the process settings (a spec's `dataset.dir` wins). */
+  datasetDirs?: Partial<Record<DatasetName, string>>;
 }
 
 /** A missing or corrupt input: the stage cannot run until the input stage is (re)computed. */
@@ -57,7 +59,7 @@ export class MissingInputError extends Error {
 const datasets = new Map<string, Dataset>();
 
 /** Loads (once per process) the data set a stage names. */
-export function stageDataset(ref: DatasetRef, runtime?: StageNode['runtime']): Dataset {
+export function stageDataset(ref: DatasetRef, runtime?: StageNode['runtime'], ctx?: StageContext): Dataset {
   const id = JSON.stringify(ref);
   let ds = datasets.get(id);
   if (!ds) {
@@ -66,7 +68,7 @@ export function stageDataset(ref: DatasetRef, runtime?: StageNode['runtime']): D
       train: ref.train ?? undefined,
       test: ref.test ?? undefined,
       subsetSeed: ref.subsetSeed,
-      dir: runtime?.datasetDir,
+      dir: runtime?.datasetDir ?? ctx?.datasetDirs?.[ref.name],
     });
     datasets.set(id, ds);
   }

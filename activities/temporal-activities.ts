@@ -5,7 +5,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { isPermanent } from '../ml/errors.js';
 import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
-import { emptyStats, type StageStats } from './stage-context.js';
+import { emptyStats, type StageContext, type StageStats } from './stage-context.js';
 import { planSweep } from '../sweep/plan.js';
 import { STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/stage-kinds.js';
 import type { Sweep } from '../sweep/spec.js';
@@ -28,6 +28,12 @@ const storeAt = (location: string, stats?: StageStats) => {
   return s;
 };
 
+let stageDatasetDirs: StageContext['datasetDirs'];
+/** The worker's data-set folders (from its settings), given to every stage it runs. */
+export function setStageDatasetDirs(dirs: StageContext['datasetDirs']): void {
+  stageDatasetDirs = dirs;
+}
+
 /** Receives stage events for metrics; the worker installs its prom-client metrics here. */
 export interface StageObserver {
   stageStarted(kind: string): void;
@@ -49,6 +55,7 @@ async function stageActivity(task: StageTask): Promise<StageOutcome> {
   let outcome: 'completed' | 'cached' | 'failed' = 'failed';
   try {
     const r = await runStage(task.stage, {
+      datasetDirs: stageDatasetDirs,
       store: storeAt(task.store, stats),
       stats,
       signal: ctx.cancellationSignal,

@@ -54,7 +54,7 @@ export async function readCheckpoint(ctx: StageContext, key: string): Promise<Tr
 export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): Promise<void> {
   const start = performance.now();
   const p = stage.params;
-  const ds = stageDataset(p.dataset, stage.runtime);
+  const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
   const init = initWeights(def, p.seed);
   let view = trainView(ds);

@@ -33,7 +33,7 @@ export function unlearnParams(u: UnlearnSpec): UnlearnParams {
 export async function unlearnStage(stage: StageNode<'unlearn'>, ctx: StageContext): Promise<void> {
   const start = performance.now();
   const p = stage.params;
-  const ds = stageDataset(p.dataset, stage.runtime);
+  const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
   const [model, init, forgetIdx] = await Promise.all([
     readModel(ctx, stage.inputs.model),

@@ -24,7 +24,7 @@ async function estimatorInputs(
   ctx: StageContext,
 ): Promise<EstimatorInputs> {
   const p = stage.params;
-  const ds = stageDataset(p.dataset, stage.runtime);
+  const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const [dense, init, forgetIdx] = await Promise.all([
     readWeights(ctx, stage.inputs.train),
     readWeights(ctx, stage.inputs.train, 'init.bin'),

@@ -1,9 +1,16 @@
 // The unprune command line: validate / plan / run / results for sweeps, and backends. Bad input (a wrong spec, an
 // unknown option) exits with status 2 and starts nothing; every error is one line on stderr.
+import { backendOptions, loadSettings, SettingsError, type Settings } from '../worker/settings.js';
 import { errorChain } from '../ml/errors.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { availableBackends, BACKEND_CHOICES, BackendUnavailableError, initBackend } from '../ml/backend.js';
+import {
+  availableBackends,
+  BACKEND_CHOICES,
+  BackendUnavailableError,
+  configureNativeBlas,
+  initBackend,
+} from '../ml/backend.js';
 import { DEFAULT_STORE, openStore } from '../store/artifact-store.js';
 import { InvalidStorePathError } from '../store/blob-store.js';
 import { loadNativeBlas, nativeBlasUnavailableReason } from '../ml/kernels/native-blas.js';
@@ -25,11 +32,16 @@ class UsageError extends Error {}
 const FORMATS = ['table', 'csv', 'json', 'md', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
-const positiveInt = (what: string) => (v: string) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError(`${what} must be a whole number ≥ 1`);
-  return n;
-};
+/** Whole-number options: a value outside min..max (or not a number) is one line naming the option, exit 2. */
+const wholeNumber =
+  (what: string, min: number, max = 2 ** 31 - 1) =>
+  (v: string) => {
+    const n = Number(v);
+    if (v.trim() === '' || !Number.isInteger(n) || n < min || n > max)
+      throw new InvalidArgumentError(`${what} must be a whole number from ${min} to ${max}, got "${v}"`);
+    return n;
+  };
+const positiveInt = (what: string) => wholeNumber(what, 1);
 
 function loadSpec(file: string, maxCells?: number): Sweep {
   if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
@@ -59,6 +71,15 @@ async function emit(text: string, out: string | undefined): Promise<void> {
 }
 
 const program = new Command();
+/** The process settings (environment, with --backend over UNPRUNE_BACKEND), parsed once when first needed. */
+let parsedSettings: Settings | undefined;
+const settings = (): Settings => {
+  if (!parsedSettings) {
+    parsedSettings = loadSettings(process.env, { backend: program.opts<{ backend?: Settings['backend'] }>().backend });
+    configureNativeBlas(backendOptions(parsedSettings));
+  }
+  return parsedSettings;
+};
 program
   .name('unprune')
   .description('Machine-unlearning experiments on sparse (pruned) neural networks')
@@ -83,8 +104,9 @@ program
   .command('backends')
   .description('list the compute backends installed here and the one that would be used')
   .action(async () => {
+    settings();
     const available = await availableBackends();
-    const chosen = await initBackend(program.opts<{ backend?: string }>().backend);
+    const chosen = await initBackend(settings().backend, backendOptions(settings()));
     console.log(`installed: ${available.join(', ')}`);
     console.log(`selected:  ${chosen.name}`);
     const blas = loadNativeBlas();
@@ -149,21 +171,21 @@ connectionOptions(
     .addOption(
       new Option('--retries <n>', 'extra attempts for a failing stage (backoff 1 s, doubling, at most 30 s)')
         .default(4)
-        .argParser((v) => Number(v)),
+        .argParser(wholeNumber('--retries', 0, 100)),
     )
     .addOption(formatOption('table'))
     .option('--out <file>', 'write the results there instead of stdout')
     .addOption(maxCellsOption())
     .addOption(
-      new Option('--metrics-port <port>', 'serve Prometheus metrics on /metrics (0: any free port)').argParser((v) =>
-        Number(v),
+      new Option('--metrics-port <port>', 'serve Prometheus metrics on /metrics (0: any free port)').argParser(
+        wholeNumber('--metrics-port', 0, 65535),
       ),
     )
     .option('--metrics-host <host>', 'address /metrics binds to', '127.0.0.1')
     .addOption(
       new Option('--metrics-linger <seconds>', 'keep serving /metrics this long after the run')
         .default(0)
-        .argParser((v) => Number(v)),
+        .argParser(wholeNumber('--metrics-linger', 0, 86400)),
     )
     .option('--pushgateway <url>', 'push the final metrics to a Prometheus Pushgateway (job "unprune")'),
 ).action(
@@ -209,7 +231,7 @@ connectionOptions(
       store: o.store,
       workers: o.workers,
       retries: o.retries,
-      backend: program.opts<{ backend?: string }>().backend,
+      settings: settings(),
       signal: controller.signal,
       onEvent: progress.onEvent,
       onCorrupt: (path, reason) => console.error(`unprune: corrupt artifact ${path} (${reason}); recomputing it`),
@@ -282,6 +304,7 @@ try {
   console.error(`unprune: ${err instanceof Error ? err.message : String(err)}`);
   if (process.env.UNPRUNE_DEBUG && err instanceof Error) console.error(err.stack);
   const usage =
+    err instanceof SettingsError ||
     err instanceof BackendUnavailableError ||
     err instanceof SpecError ||
     err instanceof UsageError ||

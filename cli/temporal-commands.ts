@@ -1,4 +1,5 @@
 // The Temporal side of the CLI: worker, submit, status, watch, cancel, and `run --engine temporal`.
+import { loadSettings, type Settings } from '../worker/settings.js';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -161,7 +162,9 @@ export function addTemporalCommands(
         metricsPort: o.metricsPort,
         sdkMetricsPort: o.sdkMetricsPort,
         metricsHost: o.metricsHost,
-        backend: program.opts<{ backend?: string }>().backend,
+        settings: loadSettings(process.env, {
+          backend: program.opts<{ backend?: Settings['backend'] }>().backend,
+        }),
         signal: controller.signal,
       });
     },

@@ -4,7 +4,14 @@
 import { PermanentError } from './errors.js';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import { loadNativeBlas, nativeBlasUnavailableReason } from './kernels/native-blas.js';
+import {
+  configureNativeBlas,
+  loadNativeBlas,
+  nativeBlasUnavailableReason,
+  type NativeBlasOptions,
+} from './kernels/native-blas.js';
+
+export { configureNativeBlas, type NativeBlasOptions } from './kernels/native-blas.js';
 import { registerWasmKernels } from './kernels/register-wasm-kernels.js';
 
 export const BACKEND_CHOICES = ['auto', 'node-gpu', 'node', 'blas', 'wasm', 'cpu'] as const;
@@ -100,11 +107,12 @@ tf.env().set('PROD', true);
 let current: BackendInfo | undefined;
 
 /**
- * Selects and initialises the backend. `choice` defaults to UNPRUNE_BACKEND, then `auto`.
- * An explicit choice that cannot be loaded throws BackendUnavailableError naming what is installed.
+ * Selects and initialises the backend (`auto`: the fastest installed). An explicit choice that cannot be loaded
+ * throws BackendUnavailableError naming what is installed. `native` configures the OpenBLAS addon before it loads.
  */
-export async function initBackend(choice?: string): Promise<BackendInfo> {
-  const requested = (choice ?? process.env.UNPRUNE_BACKEND ?? 'auto').trim() || 'auto';
+export async function initBackend(choice = 'auto', native: NativeBlasOptions = {}): Promise<BackendInfo> {
+  configureNativeBlas(native);
+  const requested = choice.trim() || 'auto';
   if (!(BACKEND_CHOICES as readonly string[]).includes(requested)) {
     const available = await availableBackends();
     throw new BackendUnavailableError(requested, available, `unknown backend name`);

@@ -12,13 +12,15 @@ import type { ResultRow } from '../sweep/results/result-rows.js';
 import { writeRows } from '../activities/write-rows.js';
 import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
 import { isPermanent } from '../ml/errors.js';
+import { loadSettings, type Settings } from './settings.js';
 import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
 export interface LocalRunOptions {
   store: string;
   /** Worker processes (default: one per core). */
   workers?: number;
-  backend?: string;
+  /** The process settings (backend, native kernels, data folders, worker flags); default: from the environment. */
+  settings?: Settings;
   /** Extra attempts after a failure (default 4), waiting retryDelayMs × 2^attempt (default 1 s, at most 30 s). */
   retries?: number;
   retryDelayMs?: number;
@@ -116,9 +118,8 @@ export function acceptedNodeFlags(flags: string[]): string[] {
   return ok;
 }
 
-function workerNodeFlags(poolSize: number): string[] {
-  const override = process.env.UNPRUNE_WORKER_NODE_FLAGS;
-  if (override !== undefined) return override.split(/\s+/).filter(Boolean);
+function workerNodeFlags(poolSize: number, override: string[] | undefined): string[] {
+  if (override !== undefined) return override;
   const full = poolSize >= availableParallelism();
   return acceptedNodeFlags(full ? [...WORKER_NODE_FLAGS, ...FULL_POOL_NODE_FLAGS] : WORKER_NODE_FLAGS);
 }
@@ -133,11 +134,12 @@ class WorkerPool {
   constructor(
     private readonly size: number,
     private readonly env: NodeJS.ProcessEnv,
+    private readonly nodeFlags: string[] | undefined,
   ) {}
 
   private spawn(): Worker {
     const child = fork(STAGE_PROCESS, [], {
-      execArgv: ['--import', 'tsx', ...workerNodeFlags(this.size)],
+      execArgv: ['--import', 'tsx', ...workerNodeFlags(this.size, this.nodeFlags)],
       env: this.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -267,11 +269,13 @@ export async function runStagesLocally<S extends EngineStage>(
   const store = openStore(opts.store, undefined, onCorrupt);
   if (spec !== undefined) await store.putText(`sweeps/${sweepId}/sweep.json`, JSON.stringify(spec, null, 2) + '\n');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
-  const pool = new WorkerPool(workers, {
-    ...process.env,
-    UNPRUNE_WORKER_STORE: opts.store,
-    UNPRUNE_WORKER_BACKEND: opts.backend ?? process.env.UNPRUNE_BACKEND ?? '',
-  });
+  const settings = opts.settings ?? loadSettings();
+  // Worker processes parse the same environment; the backend resolved here (flag over variable) goes with it.
+  const pool = new WorkerPool(
+    workers,
+    { ...process.env, UNPRUNE_WORKER_STORE: opts.store, UNPRUNE_BACKEND: settings.backend },
+    settings.workerNodeFlags,
+  );
   const retries = opts.retries ?? 4;
   const kindOfStore = storeKind(opts.store);
   const baseDelay = opts.retryDelayMs ?? 1000;

@@ -6,6 +6,7 @@ import { emptyStats } from '../activities/stage-context.js';
 import { initBackend } from '../ml/backend.js';
 import { isPermanent } from '../ml/errors.js';
 import { openStore } from '../store/artifact-store.js';
+import { backendOptions, datasetDirs, loadSettings } from './settings.js';
 import type { ParentMessage, WorkerMessage } from './stage-messages.js';
 
 const send = (m: WorkerMessage) => process.send?.(m);
@@ -28,14 +29,15 @@ const store = openStore(
   (op, seconds, bytes) => current.store.push({ op, seconds, bytes }),
   (path, reason) => (current.corrupt ??= []).push({ path, reason }),
 );
-const backend = await initBackend(process.env.UNPRUNE_WORKER_BACKEND || undefined);
+const settings = loadSettings();
+const backend = await initBackend(settings.backend, backendOptions(settings));
 send({ type: 'ready', backend: backend.name });
 
 process.on('message', (msg: ParentMessage) => {
   if (msg.type !== 'run') return;
   const start = performance.now();
   const stats = (current = emptyStats());
-  runStage(msg.stage, { store, stats }).then(
+  runStage(msg.stage, { store, stats, datasetDirs: datasetDirs(settings) }).then(
     (outcome) =>
       send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000, stats }),
     (err: unknown) => {

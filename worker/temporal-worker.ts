@@ -1,9 +1,10 @@
 // `unprune worker`: a Temporal worker process. Heavy stages (train, prune, gold, estimate, unlearn, unprune) on
 // the GPU queue, light ones (forget, evaluate, store look-ups) on the CPU queue; workflow tasks run on the CPU side.
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { activities, observeStages } from '../activities/temporal-activities.js';
+import { activities, observeStages, setStageDatasetDirs } from '../activities/temporal-activities.js';
 import { serveMetrics, UnpruneMetrics } from './metrics.js';
 import { initBackend } from '../ml/backend.js';
+import { backendOptions, datasetDirs, loadSettings, type Settings } from './settings.js';
 import { DEFAULT_QUEUES, type TaskQueues } from '../workflows/sweep-types.js';
 import { TemporalUnavailableError, type TemporalSettings } from './temporal-connection.js';
 
@@ -20,7 +21,8 @@ export interface WorkerOptions {
   connectAttempts?: number;
   concurrency?: number;
   queues?: Partial<TaskQueues>;
-  backend?: string;
+  /** The process settings (backend, native kernels, data folders); default: from the environment. */
+  settings?: Settings;
   signal?: AbortSignal;
 }
 
@@ -28,7 +30,9 @@ const WORKFLOWS = new URL('../workflows/index.ts', import.meta.url).pathname;
 
 export async function runTemporalWorker(settings: TemporalSettings, opts: WorkerOptions): Promise<void> {
   const queues = { ...DEFAULT_QUEUES, ...opts.queues };
-  const backend = await initBackend(opts.backend);
+  const processSettings = opts.settings ?? loadSettings();
+  const backend = await initBackend(processSettings.backend, backendOptions(processSettings));
+  setStageDatasetDirs(datasetDirs(processSettings));
   const host = opts.metricsHost ?? '127.0.0.1';
   if (opts.sdkMetricsPort !== undefined) {
     // The SDK's runtime metrics (polls, task latencies, slots) from its Rust core's own Prometheus exporter.

@@ -43,7 +43,7 @@ function readBatches(dir: string, files: string[]): { pixels: Uint8Array; labels
 }
 
 export function loadCifar10(opts: LoadOptions = {}, dir?: string): Dataset {
-  const where = dir ?? process.env.UNPRUNE_CIFAR10_DIR;
+  const where = dir;
   if (!where) throw new DatasetMissingError(`CIFAR-10: no folder given. ${HOW_TO_GET}`);
   const train = readBatches(
     where,

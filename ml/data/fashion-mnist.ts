@@ -5,7 +5,7 @@ import { loadIdxDataset } from './mnist.js';
 export const FASHION_MNIST_DEFAULT_DIR = '/usr/share/datasets/fashion-mnist';
 
 export function loadFashionMnist(opts: LoadOptions = {}, dir?: string): Dataset {
-  const where = dir ?? process.env.UNPRUNE_FASHION_MNIST_DIR ?? FASHION_MNIST_DEFAULT_DIR;
+  const where = dir ?? FASHION_MNIST_DEFAULT_DIR;
   return loadIdxDataset(
     'fashion-mnist',
     where,

@@ -35,11 +35,24 @@ export const NATIVE_ADDON_PATH = fileURLToPath(new URL('../../build/native/unpru
 let loaded: NativeBlas | null | undefined;
 let reason = '';
 
-/** Threads OpenBLAS may use per process: UNPRUNE_BLAS_THREADS, default 1 (the local engine's processes are the
- *  parallelism; more threads per process would oversubscribe the cores). */
+export interface NativeBlasOptions {
+  /** False refuses the addon (UNPRUNE_NATIVE=0). */
+  enabled?: boolean;
+  /** Threads OpenBLAS may use per process, default 1 (the local engine's processes are the parallelism; more
+   *  threads per process would oversubscribe the cores). */
+  threads?: number;
+  /** The user's OPENBLAS_CORETYPE, if any (it wins over the choice below). */
+  coreType?: string;
+}
+let options: NativeBlasOptions = {};
+
+/** Sets how the addon loads; takes effect at the first load (OpenBLAS reads its settings once). */
+export function configureNativeBlas(o: NativeBlasOptions): void {
+  options = o;
+}
+
 export function blasThreads(): number {
-  const n = Number(process.env.UNPRUNE_BLAS_THREADS ?? 1);
-  return Number.isInteger(n) && n >= 1 ? n : 1;
+  return options.threads ?? 1;
 }
 
 /**
@@ -48,7 +61,7 @@ export function blasThreads(): number {
  * measured on the CI machine). A user's OPENBLAS_CORETYPE wins.
  */
 function chooseCoreType(): void {
-  if (process.env.OPENBLAS_CORETYPE) return;
+  if (options.coreType) return;
   let flags = '';
   try {
     flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
@@ -63,7 +76,7 @@ function chooseCoreType(): void {
 export function loadNativeBlas(): NativeBlas | null {
   if (loaded !== undefined) return loaded;
   loaded = null;
-  if (process.env.UNPRUNE_NATIVE === '0') {
+  if (options.enabled === false) {
     reason = 'disabled by UNPRUNE_NATIVE=0';
     return null;
   }
@@ -73,7 +86,7 @@ export function loadNativeBlas(): NativeBlas | null {
   }
   // OpenBLAS reads these when the library loads, before any call could set them.
   chooseCoreType();
-  process.env.OPENBLAS_NUM_THREADS ??= String(blasThreads());
+  process.env.OPENBLAS_NUM_THREADS = String(blasThreads());
   try {
     const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeBlas;
     addon.setThreads(blasThreads());

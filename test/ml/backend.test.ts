@@ -10,13 +10,11 @@ test('auto picks the best installed backend (blas, else wasm, when tfjs-node is 
   assert.ok(available.includes('wasm') && available.includes('cpu'));
 });
 
-test('UNPRUNE_BACKEND selects the backend when no explicit choice is given', async () => {
-  process.env.UNPRUNE_BACKEND = 'cpu';
-  try {
-    assert.equal((await initBackend()).name, 'cpu');
-  } finally {
-    delete process.env.UNPRUNE_BACKEND;
-  }
+test('UNPRUNE_BACKEND (through the settings) selects the backend; --backend wins', async () => {
+  const { loadSettings } = await import('../../worker/settings.js');
+  assert.equal((await initBackend(loadSettings({ UNPRUNE_BACKEND: 'cpu' }).backend)).name, 'cpu');
+  assert.equal(loadSettings({ UNPRUNE_BACKEND: 'cpu' }, { backend: 'wasm' }).backend, 'wasm');
+  assert.equal(loadSettings({}).backend, 'auto');
 });
 
 test('an explicit backend that is not installed fails naming what is installed', async () => {
@@ -42,15 +40,10 @@ test('the wasm backend has the project Conv2DBackpropFilter kernel registered', 
 
 test('UNPRUNE_NATIVE=0 hides the blas backend and says why', async () => {
   const { execFileSync } = await import('node:child_process');
-  const out = execFileSync(
-    process.execPath,
-    [
-      '--import',
-      'tsx',
-      '-e',
-      "const b = await import('./ml/backend.ts'); console.log((await b.availableBackends()).join(','))",
-    ],
-    { env: { ...process.env, UNPRUNE_NATIVE: '0' }, encoding: 'utf8' },
-  );
-  assert.equal(out.trim(), 'wasm,cpu');
+  const out = execFileSync(process.execPath, ['bin/unprune.js', 'backends'], {
+    env: { ...process.env, UNPRUNE_NATIVE: '0' },
+    encoding: 'utf8',
+  });
+  assert.match(out, /^installed: wasm, cpu$/m);
+  assert.match(out, /blas: +not available: disabled by UNPRUNE_NATIVE=0/);
 });
