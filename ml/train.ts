@@ -205,44 +205,48 @@ export async function trainNetwork(
       let windowLoss = tf.scalar(0);
       let windowBatches = 0;
       let epochLoss = 0;
-      for (let b = 0; b < batchesPerEpoch; b++) {
-        if (hooks.signal?.aborted) throw new TrainingCancelledError();
-        const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
-        const batch = gatherBatch(view, positions);
-        const stepLoss = tf.tidy(() => {
-          const x = tf.tensor4d(batch.x, [positions.length, h, w, c]);
-          const y = tf.tensor1d(batch.y, 'int32');
-          return trainStep(net, opt, x, y, lr, loss, epoch);
-        });
-        const acc = tf.add(windowLoss, stepLoss);
-        windowLoss.dispose();
-        stepLoss.dispose();
-        windowLoss = acc as tf.Scalar;
-        windowBatches++;
-        examples += positions.length;
-        const epochEnd = b + 1 === batchesPerEpoch;
-        if ((b + 1) % every === 0 || epochEnd) {
-          const mean = (await windowLoss.data())[0]! / windowBatches;
-          if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch + 1, b + 1);
-          epochLoss += mean * windowBatches;
-          windowLoss.dispose();
-          windowLoss = tf.scalar(0);
-          const seconds = (performance.now() - start) / 1000;
-          await hooks.onProgress?.({
-            epoch: epoch + 1,
-            epochs: cfg.epochs,
-            batch: b + 1,
-            batchesPerEpoch,
-            loss: mean,
-            examples,
-            examplesPerSecond: examples / Math.max(seconds, 1e-9),
-            epochEnd,
+      // Disposed on every way out of the epoch: cancel, a NaN loss and a throwing hook included.
+      try {
+        for (let b = 0; b < batchesPerEpoch; b++) {
+          if (hooks.signal?.aborted) throw new TrainingCancelledError();
+          const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
+          const batch = gatherBatch(view, positions);
+          const stepLoss = tf.tidy(() => {
+            const x = tf.tensor4d(batch.x, [positions.length, h, w, c]);
+            const y = tf.tensor1d(batch.y, 'int32');
+            return trainStep(net, opt, x, y, lr, loss, epoch);
           });
-          windowBatches = 0;
+          const acc = tf.add(windowLoss, stepLoss);
+          windowLoss.dispose();
+          stepLoss.dispose();
+          windowLoss = acc as tf.Scalar;
+          windowBatches++;
+          examples += positions.length;
+          const epochEnd = b + 1 === batchesPerEpoch;
+          if ((b + 1) % every === 0 || epochEnd) {
+            const mean = (await windowLoss.data())[0]! / windowBatches;
+            if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch + 1, b + 1);
+            epochLoss += mean * windowBatches;
+            windowLoss.dispose();
+            windowLoss = tf.scalar(0);
+            const seconds = (performance.now() - start) / 1000;
+            await hooks.onProgress?.({
+              epoch: epoch + 1,
+              epochs: cfg.epochs,
+              batch: b + 1,
+              batchesPerEpoch,
+              loss: mean,
+              examples,
+              examplesPerSecond: examples / Math.max(seconds, 1e-9),
+              epochEnd,
+            });
+            windowBatches = 0;
+          }
+          await yieldToEventLoop();
         }
-        await yieldToEventLoop();
+      } finally {
+        windowLoss.dispose();
       }
-      windowLoss.dispose();
       epochLosses.push(epochLoss / batchesPerEpoch);
       await opts.onEpochEnd?.(epoch + 1, () => ({
         epoch: epoch + 1,

@@ -50,6 +50,7 @@ export class Network {
     readonly def: ArchDefinition,
     weights: Weights,
   ) {
+    // Checked before any variable exists, so a bad weight set leaks none.
     for (const p of def.params) {
       const w = weights[p.name];
       if (!w) throw new Error(`${def.arch}: weights lack parameter ${p.name}`);
@@ -58,6 +59,9 @@ export class Network {
           `${def.arch}: parameter ${p.name} has ${w.length} values, shape ${p.shape} needs ${sizeOf(p.shape)}`,
         );
       }
+    }
+    for (const p of def.params) {
+      const w = weights[p.name]!;
       // Inside tidy so the temporary tensor the variable is made from does not outlive it.
       const name = `${p.name}#${nextId++}`;
       this.vars.set(

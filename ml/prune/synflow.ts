@@ -12,8 +12,8 @@ export function synflowMask(def: ArchDefinition, init: Weights, sparsity: number
   const net = new Network(def, absInit);
   const prunable = prunableParams(def);
   let mask = fullMask(def);
+  const ones = tf.ones([1, ...def.inputShape]);
   try {
-    const ones = tf.ones([1, ...def.inputShape]);
     for (let j = 1; j <= iterations; j++) {
       const scores: Weights = {};
       tf.tidy(() => {
@@ -33,8 +33,8 @@ export function synflowMask(def: ArchDefinition, init: Weights, sparsity: number
       const s = 1 - Math.pow(1 - sparsity, j / iterations);
       mask = maskFromScores(def, scores, s, 'global', mask);
     }
-    ones.dispose();
   } finally {
+    ones.dispose();
     net.dispose();
   }
   return mask;

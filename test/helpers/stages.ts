@@ -17,11 +17,11 @@ export interface InProcessRun {
   stage: (key: string) => AnyStage;
 }
 
-/** Validates `spec` (a sweep object as YAML would give it), plans it and runs every stage in plan order. */
-export async function runSweepInProcess(spec: Record<string, unknown>): Promise<InProcessRun> {
+/** Validates `spec` (a sweep object as YAML would give it), plans it and (unless `run: false`) runs every stage. */
+export async function runSweepInProcess(spec: Record<string, unknown>, opts = { run: true }): Promise<InProcessRun> {
   const plan = planSweep(validateSweep({ name: 'in-process', ...spec }));
   const ctx: StageContext = { store: openStore(mkdtempSync(join(tmpdir(), 'unprune-stages-'))) };
-  for (const s of plan.stages) await runStage(s, ctx);
+  if (opts.run) for (const s of plan.stages) await runStage(s, ctx);
   const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
   return { plan, ctx, model: (key) => readModel(ctx, key), stage: (key) => byKey.get(key)! };
 }
