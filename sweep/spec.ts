@@ -15,16 +15,6 @@ import {
 } from '../ml/catalog.js';
 
 // The allowed names come from ml/'s catalog (a module without tfjs, which sweep/ may load).
-export {
-  ARCH_NAMES,
-  DATASET_NAMES,
-  ESTIMATORS,
-  MIA_FEATURES,
-  PRUNE_METHODS,
-  UNLEARN_METHODS,
-  UNPRUNE_ORDERS,
-  UNPRUNE_VARIANTS,
-} from '../ml/catalog.js';
 
 /** Whole numbers with a sane upper bound (a typo like 1e9 epochs is an error, not a very long run). */
 const int = (min: number, max = 2 ** 31 - 1) => z.number().int().min(min).max(max);
