@@ -8,16 +8,9 @@ import { Network } from '../ml/models/network.js';
 import { encodeJson } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
 import type { Measurements } from '../sweep/results/result-metrics.js';
-import {
-  readIndices,
-  readMask,
-  readModel,
-  stageArch,
-  stageDataset,
-  trainView,
-  writeOutputs,
-  type StageContext,
-} from './stage-context.js';
+import { readIndices, readMask, readModel, writeOutputs } from './stage-artifacts.js';
+import type { StageContext } from './stage-context.js';
+import { stageArch, stageDataset, trainView } from './stage-datasets.js';
 
 export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageContext): Promise<void> {
   const start = performance.now();

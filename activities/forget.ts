@@ -2,7 +2,9 @@
 import { forgetSet } from '../ml/data/forget-set.js';
 import { encodeIndices } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
-import { stageDataset, writeOutputs, type StageContext } from './stage-context.js';
+import { writeOutputs } from './stage-artifacts.js';
+import type { StageContext } from './stage-context.js';
+import { stageDataset } from './stage-datasets.js';
 
 export async function forgetStage(stage: StageNode<'forget'>, ctx: StageContext): Promise<void> {
   const start = performance.now();

@@ -2,7 +2,8 @@
 // engines' own cost per stage (scheduler, process pool, store checks; bench/scheduler.ts) with everything real
 // except the science. No sweep plan contains it.
 import type { StageNode } from '../sweep/stage-kinds.js';
-import { writeOutputs, type StageContext } from './stage-context.js';
+import { writeOutputs } from './stage-artifacts.js';
+import type { StageContext } from './stage-context.js';
 
 export type NoopStage = StageNode<'noop'>;
 

@@ -1,33 +1,11 @@
 // `prune` (the dense model of D) and `gold` (the dense model of D_r, pruned the same way on D_r: θ_r, m_r).
 import { without } from '../ml/data/dataset.js';
-import { pruneNetwork, type PruneRequest } from '../ml/prune/prune-network.js';
-import type { PruneParams, StageNode } from '../sweep/plan.js';
-import {
-  modelBlobs,
-  NO_UNLEARNING,
-  readIndices,
-  readWeights,
-  stageArch,
-  stageDataset,
-  trainConfig,
-  trainHooks,
-  trainView,
-  writeOutputs,
-  type StageContext,
-} from './stage-context.js';
-
-function pruneRequest(p: PruneParams, seed: number): PruneRequest {
-  return {
-    method: p.method,
-    sparsity: p.sparsity,
-    scope: p.scope,
-    rounds: p.rounds,
-    iterations: p.iterations,
-    softEpochs: p.softEpochs,
-    finetuneEpochs: p.finetuneEpochs,
-    seed,
-  };
-}
+import { pruneNetwork } from '../ml/prune/prune-network.js';
+import type { StageNode } from '../sweep/plan.js';
+import { modelBlobs, NO_UNLEARNING, readIndices, readWeights, writeOutputs } from './stage-artifacts.js';
+import { trainHooks, type StageContext } from './stage-context.js';
+import { stageArch, stageDataset, trainView } from './stage-datasets.js';
+import { pruneRequest, trainConfig } from './spec-to-ml.js';
 
 export async function pruneStage(stage: StageNode<'prune'> | StageNode<'gold'>, ctx: StageContext): Promise<void> {
   const start = performance.now();

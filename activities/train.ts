@@ -7,16 +7,10 @@ import { Network } from '../ml/models/network.js';
 import { trainNetwork, type TrainingCheckpoint } from '../ml/train.js';
 import { decodeJson, decodeWeights, encodeJson, encodeWeights } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
-import {
-  readIndices,
-  stageArch,
-  stageDataset,
-  trainConfig,
-  trainHooks,
-  trainView,
-  writeOutputs,
-  type StageContext,
-} from './stage-context.js';
+import { readIndices, writeOutputs } from './stage-artifacts.js';
+import { trainHooks, type StageContext } from './stage-context.js';
+import { stageArch, stageDataset, trainView } from './stage-datasets.js';
+import { trainConfig } from './spec-to-ml.js';
 
 /** Checkpoints live beside the stages as their own verified records, removed once the stage is stored. */
 export const CHECKPOINT_KIND = 'train-checkpoint';

@@ -1,34 +1,12 @@
 // `unlearn`: one unlearning algorithm on a sparse model (the pruned one, or the un-pruned one when un-pruning runs
 // first), with the model's mask enforced throughout.
 import { viewOf, without } from '../ml/data/dataset.js';
-import type { UnlearnParams } from '../ml/unlearn/unlearn-context.js';
 import { unlearn } from '../ml/unlearn/unlearn.js';
 import type { StageNode } from '../sweep/plan.js';
-import type { UnlearnSpec } from '../sweep/spec.js';
-import {
-  modelBlobs,
-  readIndices,
-  readModel,
-  readWeights,
-  stageArch,
-  stageDataset,
-  trainConfig,
-  trainHooks,
-  trainView,
-  writeOutputs,
-  type StageContext,
-} from './stage-context.js';
-
-export function unlearnParams(u: UnlearnSpec): UnlearnParams {
-  return {
-    epochs: u.epochs,
-    lr: u.lr,
-    momentum: u.momentum,
-    weightDecay: u.weightDecay,
-    batchSize: u.batch,
-    alpha: u.alpha,
-  };
-}
+import { modelBlobs, readIndices, readModel, readWeights, writeOutputs } from './stage-artifacts.js';
+import { trainHooks, type StageContext } from './stage-context.js';
+import { stageArch, stageDataset, trainView } from './stage-datasets.js';
+import { trainConfig, unlearnParams } from './spec-to-ml.js';
 
 export async function unlearnStage(stage: StageNode<'unlearn'>, ctx: StageContext): Promise<void> {
   const start = performance.now();

@@ -5,19 +5,10 @@ import { estimateRetainedWeights, type EstimatorInputs } from '../ml/unprune/est
 import { unprune } from '../ml/unprune/unprune.js';
 import { encodeWeights } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
-import {
-  modelBlobs,
-  readIndices,
-  readModel,
-  readWeights,
-  stageArch,
-  stageDataset,
-  trainConfig,
-  trainView,
-  writeOutputs,
-  type StageContext,
-} from './stage-context.js';
-import { unlearnParams } from './unlearn.js';
+import { modelBlobs, readIndices, readModel, readWeights, writeOutputs } from './stage-artifacts.js';
+import type { StageContext } from './stage-context.js';
+import { stageArch, stageDataset, trainView } from './stage-datasets.js';
+import { trainConfig, unlearnParams } from './spec-to-ml.js';
 
 async function estimatorInputs(
   stage: StageNode<'estimate'> | StageNode<'unprune'>,

@@ -3,7 +3,8 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { readModel, type StageContext } from '../../activities/stage-context.js';
+import { readModel } from '../../activities/stage-artifacts.js';
+import type { StageContext } from '../../activities/stage-context.js';
 import { runStage } from '../../activities/run-stage.js';
 import { openStore } from '../../store/artifact-store.js';
 import { planSweep, type AnyStage, type Plan } from '../../sweep/plan.js';

@@ -10,7 +10,7 @@ import { errorChain, InvalidConfigError, isPermanent } from '../../ml/errors.js'
 import { NonFiniteLossError } from '../../ml/train.js';
 import { InvalidStorePathError, StoreError } from '../../store/blob-store.js';
 import { CodecError } from '../../store/codec.js';
-import { MissingInputError } from '../../activities/stage-context.js';
+import { MissingInputError } from '../../activities/stage-artifacts.js';
 import { SpecError } from '../../sweep/spec.js';
 
 test('permanent: bad configuration, missing or malformed data, a diverging run, bad input', () => {
