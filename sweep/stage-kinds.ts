@@ -64,33 +64,36 @@ export const STAGE_KIND = {
     outputs: ['indices.bin'],
     planned: true,
   }),
-  /** The dense model of D pruned. 2: wall times moved from blobs to manifests (blobs byte-identical across runs). */
+  /**
+   * The dense model of D pruned. 2: wall times moved from blobs to manifests (blobs byte-identical across runs).
+   * 3: the seeds of OMP's fine-tune, IMP's rounds and SFP's soft epochs derived by name (were offsets).
+   */
   prune: kind<LineageParams & { prune: PruneParams }, { train: string }>({
-    version: 2,
+    version: 3,
     queue: 'gpu',
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
-  /** θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2: as prune. */
+  /** θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2, 3: as prune. */
   gold: kind<LineageParams & { prune: PruneParams }, { train: string; forget: string }>({
-    version: 2,
+    version: 3,
     queue: 'gpu',
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
-  /** θ̂_r, the retained-data dense weights, shared by every cell that uses the same estimator. */
+  /** θ̂_r, the retained-data dense weights, shared by every cell that uses the same estimator. 2: seeds by name. */
   estimate: kind<
     LineageParams & { estimator: UnpruneSpec['estimator']; epochs: number | null; unlearn: UnlearnSpec | null },
     { train: string; forget: string }
-  >({ version: 1, queue: 'gpu', outputs: ['weights.bin'], planned: true }),
-  /** One unlearning algorithm on a sparse model, its mask enforced. */
+  >({ version: 2, queue: 'gpu', outputs: ['weights.bin'], planned: true }),
+  /** One unlearning algorithm on a sparse model, its mask enforced. 3: its batch-order seed derived by name. */
   unlearn: kind<LineageParams & { unlearn: UnlearnSpec }, { model: string; train: string; forget: string }>({
-    version: 2,
+    version: 3,
     queue: 'gpu',
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
-  /** The repaired mask m_u and weights. 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r. */
+  /** The repaired mask m_u and weights. 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r. 4: seeds by name. */
   unprune: kind<
     LineageParams & {
       variant: Exclude<UnpruneSpec['variant'], 'none'>;
@@ -100,7 +103,7 @@ export const STAGE_KIND = {
       prune: PruneParams;
     },
     { model: string; prune: string; train: string; forget: string; estimate: string }
-  >({ version: 3, queue: 'gpu', outputs: MODEL_OUTPUTS, planned: true }),
+  >({ version: 4, queue: 'gpu', outputs: MODEL_OUTPUTS, planned: true }),
   /** One model's measurements (sweep/result-metrics.ts says which; their list is hashed into this kind's keys). */
   evaluate: kind<
     {

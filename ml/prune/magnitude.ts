@@ -1,5 +1,6 @@
 // OMP (one-shot magnitude pruning) and IMP (iterative magnitude pruning with rewinding to init, the lottery-ticket
 // procedure). Scores are |w|.
+import { deriveSeed } from '../data/seeded-random.js';
 import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
@@ -58,7 +59,7 @@ async function trainRewound(
 ): Promise<Weights> {
   const net = new Network(def, applyMask(init, mask));
   try {
-    await trainNetwork(net, view, { ...train, seed: train.seed + round }, { mask, hooks });
+    await trainNetwork(net, view, { ...train, seed: deriveSeed(train.seed, `imp-round:${round}`) }, { mask, hooks });
     return net.getWeights();
   } finally {
     net.dispose();

@@ -1,5 +1,6 @@
 // One entry point for every pruning method. Each returns the sparse weights, the mask, per-layer sparsity and the
 // dense weights it started from (those it scored), which un-pruning re-scores later.
+import { deriveSeed } from '../data/seeded-random.js';
 import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
@@ -58,7 +59,12 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
     if (epochs <= 0) return weights;
     const net = new Network(def, weights);
     try {
-      await trainNetwork(net, view, { ...train, epochs, seed: train.seed + 7 }, { mask, hooks });
+      await trainNetwork(
+        net,
+        view,
+        { ...train, epochs, seed: deriveSeed(train.seed, 'prune-finetune') },
+        { mask, hooks },
+      );
       return net.getWeights();
     } finally {
       net.dispose();

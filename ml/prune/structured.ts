@@ -1,6 +1,7 @@
 // Structured pruning at filter/neuron granularity by L2 norm, SFP style (He et al., 2018): during the soft epochs
 // the weakest filters are zeroed at the start of every epoch but keep receiving gradients (they may recover); at
 // the end the mask is fixed (hard). A filter is an output channel (last axis); the classifier layer is not pruned.
+import { deriveSeed } from '../data/seeded-random.js';
 import type { DataView } from '../data/dataset.js';
 import { enforceMask, type Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
@@ -44,7 +45,12 @@ export async function softFilterPrune(
   try {
     for (let e = 0; e < opts.softEpochs; e++) {
       enforceMask(net, filterMaskFromWeights(def, net.getWeights(), opts.sparsity));
-      await trainNetwork(net, view, { ...train, epochs: 1, seed: train.seed + 1000 + e }, { hooks: opts.hooks });
+      await trainNetwork(
+        net,
+        view,
+        { ...train, epochs: 1, seed: deriveSeed(train.seed, `structured-soft-epoch:${e}`) },
+        { hooks: opts.hooks },
+      );
     }
     const mask = filterMaskFromWeights(def, net.getWeights(), opts.sparsity);
     enforceMask(net, mask);

@@ -2,6 +2,7 @@
 // (teacher) on D_f (max-steps: minimise −KL) while staying close to it and correct on D_r (min-steps: γ·CE + α·KL).
 // KL_T = KL(softmax(z_t/T) ‖ softmax(z_s/T)) · T². Defaults: K1nght's CIFAR-10 settings (SGD lr 8e-5, momentum 0.9,
 // wd 5e-4, 6 epochs, 2 max-step epochs, T = 4, γ = 0.99, α = 0.001). The optimiser state restarts each pass.
+import { deriveSeed } from '../data/seeded-random.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { Network, type Weights } from '../models/network.js';
 import { crossEntropy, trainNetwork, type LossFn } from '../train.js';
@@ -39,7 +40,7 @@ export async function scrub(inputs: UnlearnInputs, params: ScrubParams): Promise
     ) as tf.Scalar;
   try {
     for (let e = 0; e < cfg.epochs; e++) {
-      const pass = { ...cfg, epochs: 1, seed: cfg.seed + e };
+      const pass = { ...cfg, epochs: 1, seed: deriveSeed(cfg.seed, `scrub-pass:${e}`) };
       if (e < maxSteps)
         await trainNetwork(student, inputs.forget, pass, { mask: inputs.mask, loss: maxLoss, hooks: inputs.hooks });
       await trainNetwork(student, inputs.retain, pass, { mask: inputs.mask, loss: minLoss, hooks: inputs.hooks });

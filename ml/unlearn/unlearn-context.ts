@@ -1,5 +1,6 @@
 // What every unlearning algorithm receives and returns. All operate on the sparse model with its mask enforced
 // after every update (masked training re-applies the mask), so no pruned weight ever becomes non-zero.
+import { deriveSeed } from '../data/seeded-random.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
@@ -51,7 +52,7 @@ export function sgdConfig(
     momentum: params.momentum ?? defaults.momentum ?? 0.9,
     weightDecay: params.weightDecay ?? defaults.weightDecay ?? 5e-4,
     batchSize: params.batchSize ?? defaults.batchSize ?? inputs.train.batchSize,
-    seed: params.seed ?? inputs.train.seed + 101,
+    seed: params.seed ?? deriveSeed(inputs.train.seed, 'unlearn'),
   };
 }
 

@@ -74,7 +74,7 @@ export async function finetuneEstimate(inputs: EstimatorInputs): Promise<Weights
     await trainNetwork(net, inputs.retain, {
       ...inputs.train,
       epochs: inputs.epochs ?? 1,
-      seed: inputs.train.seed + 211,
+      seed: deriveSeed(inputs.train.seed, 'finetune-estimate'),
     });
     return net.getWeights();
   } finally {
