@@ -2,6 +2,7 @@
 // each (the wasm backend is single-threaded, so processes are the parallelism). A stage whose manifest exists is
 // counted as cached; a failed stage is retried with backoff, then reported while independent stages go on; a
 // cancel kills the running stages (they leave no manifest) and a rerun resumes from the store.
+import { retryDelaySeconds, STAGE_RETRY } from '../sweep/retry-policy.js';
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
@@ -21,7 +22,7 @@ export interface LocalRunOptions {
   workers?: number;
   /** The process settings (backend, native kernels, data folders, worker flags); default: from the environment. */
   settings?: Settings;
-  /** Extra attempts after a failure (default 4), waiting retryDelayMs × 2^attempt (default 1 s, at most 30 s). */
+  /** Extra attempts after a failure and the first wait (default: sweep/retry-policy.ts, 4 and 1 s, doubling). */
   retries?: number;
   retryDelayMs?: number;
   onEvent?: (e: EngineEvent) => void;
@@ -276,10 +277,9 @@ export async function runStagesLocally<S extends EngineStage>(
     { ...process.env, UNPRUNE_WORKER_STORE: opts.store, UNPRUNE_BACKEND: settings.backend },
     settings.workerNodeFlags,
   );
-  const retries = opts.retries ?? 4;
+  const retries = opts.retries ?? STAGE_RETRY.retries;
   const kindOfStore = storeKind(opts.store);
-  const baseDelay = opts.retryDelayMs ?? 1000;
-  const maxDelay = 30_000;
+  const initialSeconds = opts.retryDelayMs !== undefined ? opts.retryDelayMs / 1000 : STAGE_RETRY.initialSeconds;
   const onAbort = () => void pool.close();
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -321,7 +321,7 @@ export async function runStagesLocally<S extends EngineStage>(
               else metrics?.stagesTotal.inc({ kind: stage.kind, outcome: 'failed' });
               throw e;
             }
-            const delay = Math.min(maxDelay, baseDelay * 2 ** attempt);
+            const delay = 1000 * retryDelaySeconds(attempt, initialSeconds);
             metrics?.stagesTotal.inc({ kind: stage.kind, outcome: 'retried' });
             opts.onEvent?.({
               type: 'retry',

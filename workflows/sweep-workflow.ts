@@ -2,6 +2,7 @@
 // shard per lineage, then a shard per deletion), so every history stays far below Temporal's limits; each
 // `shardWorkflow` drives the same scheduler as the local engine (sweep/runner.ts) with activities as executors.
 // Deterministic: no Node built-ins (lint), activity types only, time from the workflow clock.
+import { STAGE_RETRY } from '../sweep/retry-policy.js';
 import {
   ActivityCancellationType,
   CancellationScope,
@@ -50,7 +51,12 @@ function activityOptions(kind: StageKind, queues: TaskQueues): ActivityOptions {
     startToCloseTimeout: heavy ? '4 hours' : '30 minutes',
     heartbeatTimeout: heavy ? '5 minutes' : '2 minutes',
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 5 },
+    retry: {
+      initialInterval: `${STAGE_RETRY.initialSeconds} seconds`,
+      backoffCoefficient: STAGE_RETRY.backoff,
+      maximumInterval: `${STAGE_RETRY.maxSeconds} seconds`,
+      maximumAttempts: 1 + STAGE_RETRY.retries,
+    },
   };
 }
 

@@ -1,5 +1,6 @@
 // CIFAR-10 from its binary batch files (data_batch_1..5.bin, test_batch.bin) in a user directory. Each record is
 // one label byte then 3072 pixel bytes in channel-major (CHW) order; we transpose to HWC.
+import { DATASET_FACTS } from '../catalog.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chooseRows, NORMALIZATION, splitFromBytes, type Dataset, type LoadOptions } from './dataset.js';
@@ -55,7 +56,7 @@ export function loadCifar10(opts: LoadOptions = {}, dir?: string): Dataset {
   return {
     name: 'cifar10',
     inputShape: [32, 32, 3],
-    numClasses: 10,
+    numClasses: DATASET_FACTS.cifar10.numClasses,
     train: splitFromBytes(train.pixels, train.labels, 3072, chooseRows(train.rows, opts.train, seed, 'train'), norm),
     test: splitFromBytes(test.pixels, test.labels, 3072, chooseRows(test.rows, opts.test, seed + 1, 'test'), norm),
   };

