@@ -54,6 +54,12 @@ export interface TrainOptions {
   resume?: TrainingCheckpoint;
   /** Called after every epoch with a way to take a checkpoint (taking one reads every tensor back). */
   onEpochEnd?: (epoch: number, checkpoint: () => TrainingCheckpoint) => void | Promise<void>;
+  /**
+   * A second stream drawn beside the main one (NegGrad+'s forget set): every step's batch is the main view's next
+   * batch followed by this view's next min(batch, size) examples, cycling through its own seeded shuffles, their
+   * labels shifted by `labelOffset` so the loss can tell the two apart. An epoch is one pass over the main view.
+   */
+  companion?: { view: DataView; labelOffset: number };
 }
 
 /** Training state after `epoch` epochs. */
@@ -171,6 +177,50 @@ export function epochOrder(view: DataView, seed: number, epoch: number): Int32Ar
   return order;
 }
 
+/**
+ * The companion stream of one epoch: batches of min(batch size, its size) examples, walking through seeded shuffles
+ * of the companion view (a new one each time it is exhausted). Reset per epoch, so a resumed run draws the same.
+ */
+function companionBatches(
+  c: NonNullable<TrainOptions['companion']>,
+  cfg: TrainConfig,
+  epoch: number,
+): () => { x: Float32Array; y: Int32Array } {
+  const size = c.view.indices.length;
+  if (size === 0) throw new Error('the companion view is empty');
+  const per = Math.min(cfg.batchSize, size);
+  const seed = deriveSeed(cfg.seed, 'companion');
+  let pass = 0;
+  let order = epochOrder(c.view, seed, epoch * 1_000_003);
+  let at = 0;
+  return () => {
+    const positions = new Int32Array(per);
+    for (let i = 0; i < per; i++) {
+      if (at === size) {
+        order = epochOrder(c.view, seed, epoch * 1_000_003 + ++pass);
+        at = 0;
+      }
+      positions[i] = order[at++]!;
+    }
+    const batch = gatherBatch(c.view, positions);
+    for (let i = 0; i < per; i++) batch.y[i]! += c.labelOffset;
+    return batch;
+  };
+}
+
+function withCompanion(
+  a: { x: Float32Array; y: Int32Array },
+  b: { x: Float32Array; y: Int32Array },
+): { x: Float32Array; y: Int32Array } {
+  const x = new Float32Array(a.x.length + b.x.length);
+  x.set(a.x);
+  x.set(b.x, a.x.length);
+  const y = new Int32Array(a.y.length + b.y.length);
+  y.set(a.y);
+  y.set(b.y, a.y.length);
+  return { x, y };
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Trains `net` in place on `view`. Deterministic for a given seed on a given backend. */
@@ -201,6 +251,7 @@ export async function trainNetwork(
   try {
     for (let epoch = opts.resume?.epoch ?? 0; epoch < cfg.epochs; epoch++) {
       const order = epochOrder(view, cfg.seed, epoch);
+      const companion = opts.companion && companionBatches(opts.companion, cfg, epoch);
       const lr = learningRate(cfg, epoch);
       let windowLoss = tf.scalar(0);
       let windowBatches = 0;
@@ -210,9 +261,12 @@ export async function trainNetwork(
         for (let b = 0; b < batchesPerEpoch; b++) {
           if (hooks.signal?.aborted) throw new TrainingCancelledError();
           const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
-          const batch = gatherBatch(view, positions);
+          const batch = companion
+            ? withCompanion(gatherBatch(view, positions), companion())
+            : gatherBatch(view, positions);
+          const rows = batch.y.length;
           const stepLoss = tf.tidy(() => {
-            const x = tf.tensor4d(batch.x, [positions.length, h, w, c]);
+            const x = tf.tensor4d(batch.x, [rows, h, w, c]);
             const y = tf.tensor1d(batch.y, 'int32');
             return trainStep(net, opt, x, y, lr, loss, epoch);
           });
@@ -221,7 +275,7 @@ export async function trainNetwork(
           stepLoss.dispose();
           windowLoss = acc as tf.Scalar;
           windowBatches++;
-          examples += positions.length;
+          examples += rows;
           const epochEnd = b + 1 === batchesPerEpoch;
           if ((b + 1) % every === 0 || epochEnd) {
             const mean = (await windowLoss.data())[0]! / windowBatches;

@@ -86,7 +86,7 @@ export const STAGE_KIND = {
     LineageParams & { estimator: UnpruneSpec['estimator']; epochs: number | null; unlearn: UnlearnSpec | null },
     { train: string; forget: string }
   >({ version: 2, queue: 'gpu', outputs: ['weights.bin'], planned: true }),
-  /** One unlearning algorithm on a sparse model, its mask enforced. 3: its batch-order seed derived by name. */
+  /** One unlearning algorithm on a sparse model, its mask enforced. 3: seeds derived by name; NegGrad+ standard form. */
   unlearn: kind<LineageParams & { unlearn: UnlearnSpec }, { model: string; train: string; forget: string }>({
     version: 3,
     queue: 'gpu',

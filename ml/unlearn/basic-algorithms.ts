@@ -31,23 +31,26 @@ export function gradientAscent(inputs: UnlearnInputs, params: UnlearnParams): Pr
 }
 
 /**
- * NegGrad+: descent on D_r and ascent on D_f in the same batches: loss = α·CE(D_r) − (1 − α)·CE(D_f), α = 0.99.
- * Forget examples travel with their label shifted by the class count, so one shuffled stream carries both.
+ * NegGrad+ (the standard form, as in SCRUB's reference): every step takes one retain batch and one forget batch
+ * (D_f cycled), loss = α·mean CE(retain batch) − (1 − α)·mean CE(forget batch), α = 0.99. The two means are taken
+ * separately, so the ascent's weight is (1 − α) whatever |D_f| is (one mixed stream gave it (1 − α)·|D_f|/|D|).
  */
 export function negGradPlus(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
   const k = inputs.def.numClasses;
   const alpha = params.alpha ?? 0.99;
-  const tagged = labelsOf(inputs.forget).map((y) => y + k);
-  const view = concatViews(inputs.retain, inputs.forget, undefined, tagged);
   const loss: LossFn = (logits, labels) =>
     tf.tidy(() => {
       const isForget = tf.cast(tf.greaterEqual(labels, k), 'float32');
+      const isRetain = tf.sub(1, isForget);
       const y = tf.sub(labels, tf.mul(tf.cast(isForget, 'int32'), tf.scalar(k, 'int32'))) as tf.Tensor1D;
       const perExample = tf.neg(tf.sum(tf.mul(tf.oneHot(y, k), tf.logSoftmax(logits)), 1));
-      const weight = tf.sub(alpha, isForget); // α for retain, α − 1 = −(1 − α) for forget
-      return tf.mean(tf.mul(perExample, weight)) as tf.Scalar;
+      const meanOver = (part: tf.Tensor) => tf.div(tf.sum(tf.mul(perExample, part)), tf.maximum(tf.sum(part), 1));
+      return tf.sub(tf.mul(alpha, meanOver(isRetain)), tf.mul(1 - alpha, meanOver(isForget))) as tf.Scalar;
     });
-  return maskedRun(inputs, inputs.weights, view, sgdConfig(inputs, params, { epochs: 5, lr: 0.01 }), { loss });
+  return maskedRun(inputs, inputs.weights, inputs.retain, sgdConfig(inputs, params, { epochs: 5, lr: 0.01 }), {
+    loss,
+    companion: { view: inputs.forget, labelOffset: k },
+  });
 }
 
 /** Random labels for D_f (uniform over classes, or over the wrong classes only), D_r keeps its labels. */

@@ -4,7 +4,7 @@ import { deriveSeed } from '../data/seeded-random.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
-import { trainNetwork, type LossFn, type TrainConfig, type TrainHooks } from '../train.js';
+import { trainNetwork, type TrainConfig, type TrainHooks, type TrainOptions } from '../train.js';
 
 export interface UnlearnInputs {
   def: ArchDefinition;
@@ -62,7 +62,7 @@ export async function maskedRun(
   start: Weights,
   view: DataView,
   cfg: TrainConfig,
-  extra: { loss?: LossFn; gradMask?: Mask } = {},
+  extra: Pick<TrainOptions, 'loss' | 'gradMask' | 'companion'> = {},
 ): Promise<Weights> {
   const net = new Network(inputs.def, start);
   try {
