@@ -23,12 +23,30 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     readMask(ctx, stage.inputs.gold),
     readIndices(ctx, stage.inputs.forget),
   ]);
+  // Class-wise deletion (as Unlearn-Sparse's dataset.py): the forgotten classes leave the test set, so TA and the
+  // MIA's non-members cover the classes still learned; TA on the forgotten classes is its own measurement.
+  const forgotten = new Set(p.forgottenClasses ?? []);
+  const testIdx = Array.from({ length: ds.test.n }, (_, i) => i);
+  const test = forgotten.size
+    ? viewOf(
+        ds,
+        testIdx.filter((i) => !forgotten.has(ds.test.y[i]!)),
+        'test',
+      )
+    : fullView(ds, 'test');
+  const forgottenTest = forgotten.size
+    ? viewOf(
+        ds,
+        testIdx.filter((i) => forgotten.has(ds.test.y[i]!)),
+        'test',
+      )
+    : undefined;
   const net = new Network(def, model.weights);
   let outs;
   try {
     outs = modelOutputs(
       net,
-      { retain: without(trainView(ds), forgetIdx), forget: viewOf(ds, forgetIdx), test: fullView(ds, 'test') },
+      { retain: without(trainView(ds), forgetIdx), forget: viewOf(ds, forgetIdx), test, forgottenTest },
       p.evaluate.miaShadow,
     );
   } finally {

@@ -122,7 +122,15 @@ export function planSweep(sweep: Sweep): Plan {
                 const pp: PruneParams = { ...p, sparsity };
                 const prune = add('prune', { ...lineage, prune: pp }, { train: trainD }, runtime);
                 const gold = add('gold', { ...lineage, prune: pp }, { train: trainR, forget }, runtime);
-                const evalParams = { dataset, arch: model.arch, evaluate: sweep.evaluate, seed, measures: MEASURED };
+                const evalParams = {
+                  dataset,
+                  arch: model.arch,
+                  evaluate: sweep.evaluate,
+                  seed,
+                  measures: MEASURED,
+                  // Whole classes only (size 1, as the forget stage reads it); part of a class stays in the test set.
+                  forgottenClasses: deletion.kind === 'class' && deletion.size === 1 ? deletion.classes : null,
+                };
                 const evaluate = (m: string) => add('evaluate', evalParams, { model: m, prune, gold, forget }, runtime);
                 const goldEvaluate = evaluate(gold);
                 const originalEvaluate = evaluate(prune);

@@ -113,6 +113,8 @@ export const STAGE_KIND = {
       seed: number;
       /** What it measures: a new measurement makes new keys, so cached rows are recomputed, never shown blank. */
       measures: typeof MEASURED;
+      /** Class-wise deletion: these classes leave the test set and MIA's non-members (TA on them is reported apart). */
+      forgottenClasses: number[] | null;
     },
     { model: string; prune: string; gold: string; forget: string }
   >({ version: 2, queue: 'cpu', outputs: ['metrics.json'], planned: true }),

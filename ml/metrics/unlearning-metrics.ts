@@ -8,7 +8,10 @@ import { headOutputs, type Outputs } from './mia.js';
 export interface AccuracyMetrics {
   ua: number;
   ra: number;
+  /** On the test examples of the classes still learned (all of them unless whole classes were forgotten). */
   ta: number;
+  /** On the test examples of the forgotten classes (class-wise deletion), else null. */
+  ta_forgotten: number | null;
 }
 
 export interface ModelOutputs {
@@ -21,7 +24,7 @@ export interface ModelOutputs {
 /** Accuracy metrics and softmax outputs; `retainLimit` caps the D_r rows kept for MIA (the attack is O(n²)). */
 export function modelOutputs(
   net: Network,
-  views: { retain: DataView; forget: DataView; test: DataView },
+  views: { retain: DataView; forget: DataView; test: DataView; forgottenTest?: DataView },
   retainLimit = Infinity,
 ): ModelOutputs {
   const classes = net.def.numClasses;
@@ -32,7 +35,12 @@ export function modelOutputs(
   const t = run(views.test);
   const out = (e: ReturnType<typeof run>): Outputs => ({ probs: e.probs!, labels: e.labels!, classes });
   return {
-    metrics: { ua: 100 - f.accuracy, ra: r.accuracy, ta: t.accuracy },
+    metrics: {
+      ua: 100 - f.accuracy,
+      ra: r.accuracy,
+      ta: t.accuracy,
+      ta_forgotten: views.forgottenTest ? evaluate(net, views.forgottenTest).accuracy : null,
+    },
     retain: headOutputs(out(r), retainLimit),
     forget: out(f),
     test: out(t),

@@ -9,6 +9,8 @@ export const MEASURED = [
   'ua',
   'ra',
   'ta',
+  /** Test accuracy on the forgotten classes (class-wise deletion; null otherwise). */
+  'ta_forgotten',
   'mia_efficacy',
   'iou_gold',
   'iou_gold_base',
@@ -20,7 +22,8 @@ export const MEASURED = [
 ] as const;
 
 /** What an evaluate stage writes (metrics.json) for one model. */
-export type Measurements = Record<(typeof MEASURED)[number], number> & {
+export type Measurements = Record<Exclude<(typeof MEASURED)[number], 'ta_forgotten'>, number> & {
+  ta_forgotten: number | null;
   /** MIA-efficacy per attacked feature. */
   mia: Record<string, number>;
   per_layer_iou_gold: Record<string, number>;
@@ -88,6 +91,7 @@ export const RESULT_METRICS = [
     of: (s) => s.cell.ta,
     gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
   },
+  { name: 'ta_forgotten', label: 'TA forgotten', digits: 1, of: (s) => s.cell.ta_forgotten ?? null },
   {
     name: 'mia_efficacy',
     stability: true,
