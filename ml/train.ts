@@ -13,7 +13,13 @@ import type { Weights } from './models/network.js';
 export type LrSchedule = { kind: 'constant' } | { kind: 'cosine'; minLr?: number };
 
 export interface TrainConfig extends OptimizerConfig {
+  /** The run's length: the learning-rate schedule spans it. */
   epochs: number;
+  /**
+   * Stop after this many epochs of the `epochs`-long run (a truncated run: the full run's first epochs, bit for
+   * bit, its schedule not rescaled). Default: all of them.
+   */
+  stopAfter?: number;
   batchSize: number;
   schedule?: LrSchedule;
   /** Seeds the batch order. */
@@ -249,7 +255,8 @@ export async function trainNetwork(
   }
   if (opts.mask) enforceMask(net, opts.mask);
   try {
-    for (let epoch = opts.resume?.epoch ?? 0; epoch < cfg.epochs; epoch++) {
+    const lastEpoch = Math.min(cfg.epochs, cfg.stopAfter ?? cfg.epochs);
+    for (let epoch = opts.resume?.epoch ?? 0; epoch < lastEpoch; epoch++) {
       const order = epochOrder(view, cfg.seed, epoch);
       const companion = opts.companion && companionBatches(opts.companion, cfg, epoch);
       const lr = learningRate(cfg, epoch);

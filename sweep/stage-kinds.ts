@@ -81,7 +81,10 @@ export const STAGE_KIND = {
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
-  /** θ̂_r, the retained-data dense weights, shared by every cell that uses the same estimator. 2: seeds by name. */
+  /**
+   * θ̂_r, the retained-data dense weights, shared by every cell that uses the same estimator. 2: seeds by name; the
+   * retrain estimator stops the gold run early (was: a shorter run, its cosine schedule rescaled).
+   */
   estimate: kind<
     LineageParams & { estimator: UnpruneSpec['estimator']; epochs: number | null; unlearn: UnlearnSpec | null },
     { train: string; forget: string }
@@ -93,7 +96,10 @@ export const STAGE_KIND = {
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
-  /** The repaired mask m_u and weights. 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r. 4: seeds by name. */
+  /**
+   * The repaired mask m_u and weights. 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r. 4: seeds by name;
+   * replayed rounds stop early (schedule kept); global-scope cells re-prune at the global budget.
+   */
   unprune: kind<
     LineageParams & {
       variant: Exclude<UnpruneSpec['variant'], 'none'>;

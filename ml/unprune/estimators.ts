@@ -115,7 +115,8 @@ export function truncatedRetrainEpochs(inputs: Pick<EstimatorInputs, 'epochs' | 
 export async function truncatedRetrainEstimate(inputs: EstimatorInputs): Promise<Weights> {
   const net = new Network(inputs.def, inputs.init);
   try {
-    await trainNetwork(net, inputs.retain, { ...inputs.train, epochs: truncatedRetrainEpochs(inputs) });
+    // The gold run stopped early (its schedule spans all its epochs), not a shorter run with a compressed schedule.
+    await trainNetwork(net, inputs.retain, { ...inputs.train, stopAfter: truncatedRetrainEpochs(inputs) });
     return net.getWeights();
   } finally {
     net.dispose();

@@ -8,7 +8,7 @@ import { DEFAULT_IMP_ROUNDS, iterativeMagnitudeMask } from '../prune/magnitude.j
 import { maskDependsOnData, type PruneMethod } from '../catalog.js';
 import type { PruneRequest } from '../prune/prune-network.js';
 import type { TrainConfig } from '../train.js';
-import { absValues, prunableParams, topK } from '../prune/mask-ops.js';
+import { absValues, maskFromScores, prunableParams, topK } from '../prune/mask-ops.js';
 import { filterNorms } from '../prune/structured.js';
 
 /** Per-weight scores under the cell's criterion: |w|, or (structured) the L2 norm of the weight's filter. */
@@ -28,12 +28,21 @@ export function criterionScores(def: ArchDefinition, method: PruneMethod, weight
 }
 
 /**
- * m_u = top-k(score(θ̂_r)) with k = the number of weights m keeps in each layer (structured: the number of filters,
- * so the repair stays at filter granularity).
+ * m_u = top-k(score(θ̂_r)) at m's budget: with layer scope, k = the number of weights m keeps in each layer
+ * (structured: the number of filters, so the repair stays at filter granularity); with global scope, the same
+ * global selection pruning made (one threshold over every layer), so each layer's share may move as m_r's did.
  */
-export function repruneMask(def: ArchDefinition, method: PruneMethod, estimate: Weights, m: Mask): Mask {
+export function repruneMask(
+  def: ArchDefinition,
+  prune: Pick<PruneRequest, 'method' | 'sparsity' | 'scope'>,
+  estimate: Weights,
+  m: Mask,
+): Mask {
+  const { method } = prune;
   if (!maskDependsOnData(method)) return m;
   if (method === 'imp') throw new Error('IMP masks are re-pruned by replaying the rounds: iterativeRepruneMask');
+  if (prune.scope === 'global' && method !== 'structured')
+    return maskFromScores(def, criterionScores(def, method, estimate), prune.sparsity, 'global');
   return {
     layers: m.layers.map((layer) => {
       const w = estimate[layer.name];
@@ -57,7 +66,7 @@ export interface IterativeRepruneInputs {
   init: Weights;
   retain: DataView;
   train: TrainConfig;
-  /** Training epochs of each replayed round (the gold standard's are `train.epochs`). */
+  /** Epochs of each replayed round, each stopped early in the gold run's schedule (all of them: `train.epochs`). */
   roundEpochs: number;
 }
 
@@ -73,7 +82,7 @@ export async function iterativeRepruneMask(
   prune: Pick<PruneRequest, 'sparsity' | 'rounds' | 'scope'>,
   estimate: Weights,
 ): Promise<{ mask: Mask; scored: Weights }> {
-  const train = { ...inputs.train, epochs: inputs.roundEpochs };
+  const train = { ...inputs.train, stopAfter: inputs.roundEpochs };
   return iterativeMagnitudeMask(inputs.def, inputs.init, estimate, inputs.retain, train, {
     sparsity: prune.sparsity,
     rounds: prune.rounds ?? DEFAULT_IMP_ROUNDS,

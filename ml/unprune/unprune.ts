@@ -87,7 +87,7 @@ export async function unprune(
     mu = r.mask;
     scored = r.scored;
   } else if (variant === 'reprune') {
-    mu = repruneMask(inputs.def, method, estimate, m);
+    mu = repruneMask(inputs.def, prune, estimate, m);
   } else {
     mu = swapMask(m, retainedSaliency(inputs, estimate, names));
   }

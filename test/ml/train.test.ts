@@ -170,3 +170,42 @@ test('the batch order of D_r is the batch order of D with the deleted examples l
   );
   assert.notDeepEqual(Array.from(epochOrder(d, 7, 3)), Array.from(epochOrder(d, 7, 2)));
 });
+
+test('a truncated run (stopAfter) is the first epochs of the full run bit for bit, its cosine schedule not rescaled', async () => {
+  const { truncatedRetrainEstimate } = await import('../../ml/unprune/estimators.js');
+  const { viewOf } = await import('../../ml/data/dataset.js');
+  const { Network } = await import('../../ml/models/network.js');
+  const ds = makeSynthetic({ train: 96, test: 8, inputShape: [4, 4, 1], numClasses: 3, seed: 2 });
+  const full: TrainConfig = {
+    epochs: 3,
+    batchSize: 16,
+    optimizer: 'sgd',
+    lr: 0.1,
+    momentum: 0.9,
+    seed: 4,
+    schedule: { kind: 'cosine' },
+  };
+  const { def, init, net } = makeNet('mlp', ds.inputShape, 3);
+  const after: Record<number, Record<string, Float32Array>> = {};
+  await trainNetwork(net, fullView(ds, 'train'), full, {
+    onEpochEnd: (e, checkpoint) => void (after[e] = checkpoint().weights),
+  });
+  net.dispose();
+  const truncated = new Network(def, init);
+  await trainNetwork(truncated, fullView(ds, 'train'), { ...full, stopAfter: 2 });
+  assert.deepEqual(truncated.getWeights(), after[2], 'stopAfter 2 = epoch 2 of the 3-epoch run');
+  truncated.dispose();
+  const rescaled = new Network(def, init);
+  await trainNetwork(rescaled, fullView(ds, 'train'), { ...full, epochs: 2 });
+  assert.notDeepEqual(rescaled.getWeights(), after[2], 'a 2-epoch cosine run is a different run');
+  rescaled.dispose();
+  const estimate = await truncatedRetrainEstimate({
+    def,
+    init,
+    dense: init,
+    retain: fullView(ds, 'train'),
+    forget: viewOf(ds, [0]),
+    train: full,
+  });
+  assert.deepEqual(estimate, after[2], 'the retrain estimator stops the gold run early');
+});

@@ -25,14 +25,14 @@ test('re-pruning with the exact estimate (θ̂_r := θ_r) returns m_r exactly, f
     const m = (await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req)).mask;
     const gold = await goldModel(def, init, retain, train, req);
     assert.ok(maskIoU(m, gold.mask) < 1, `${method}: the deleted data changed the mask`);
-    const mu = repruneMask(def, method, gold.dense, m);
+    const mu = repruneMask(def, req, gold.dense, m);
     assert.deepEqual(mu, gold.mask, `${method}: m_u = m_r`);
     assert.equal(countKept(mu), countKept(m), 'same budget');
     const bound = errorBound(criterionScores(def, method, gold.dense), mu, 0);
     assert.ok(bound.nearThreshold >= 1, 'ε = 0 counts only the threshold weights themselves');
   }
   assert.equal(
-    repruneMask(def, 'synflow', dense, { layers: [] } as Mask).layers.length,
+    repruneMask(def, { method: 'synflow', sparsity: 0.5 }, dense, { layers: [] } as Mask).layers.length,
     0,
     'SynFlow masks pass unchanged',
   );
@@ -55,7 +55,7 @@ test('IMP re-pruning replays the rounds: with θ̂_r := θ_r and full rounds it 
   assert.ok(maskIoU(pruned.mask, gold.mask) < 1, 'the deleted data changed the IMP mask');
   const exact = await iterativeRepruneMask({ def, init, retain, train, roundEpochs: train.epochs }, req, gold.dense);
   assert.deepEqual(exact.mask, gold.mask, 'm_u = m_r');
-  assert.throws(() => repruneMask(def, 'imp', gold.dense, pruned.mask), /replaying the rounds/);
+  assert.throws(() => repruneMask(def, req, gold.dense, pruned.mask), /replaying the rounds/);
   // Through unprune: the retrain estimator's epochs set each replayed round's; the budget is m's.
   const inputs = { def, init, dense, retain, forget: viewOf(ds, df), train, epochs: train.epochs };
   const u = await unprune('reprune', 'retrain', req, pruned.mask, pruned.weights, inputs, gold.dense);
@@ -134,4 +134,21 @@ test('the unprune and unlearn stages, every estimator and variant, both orders: 
     }
     assert.ok(final.info.epsilon >= 0 && final.info.near_threshold >= 0, `${what}: diagnostic`);
   }
+});
+
+test('global scope: re-pruning the exact estimate at the same global budget gives m_r, though the layers shares moved', async () => {
+  const ds = makeSynthetic({ train: 240, test: 40, inputShape: [6, 6, 1], numClasses: 3, noise: 2, seed: 8 });
+  const def = buildArch('mlp', ds.inputShape, 3);
+  const init = initWeights(def, 2);
+  const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
+  const dense = await trainedWeights(def, init, fullView(ds, 'train'), train);
+  const retain = without(fullView(ds, 'train'), forgetSet(ds.train.y, 3, { kind: 'random', size: 0.25, seed: 0 }));
+  const req = { method: 'omp' as const, sparsity: 0.7, seed: 0, scope: 'global' as const };
+  const m = (await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req)).mask;
+  const gold = await goldModel(def, init, retain, train, req);
+  const perLayer = (mask: Mask) => mask.layers.map((l) => l.keep.reduce((a, b) => a + b, 0));
+  assert.notDeepEqual(perLayer(gold.mask), perLayer(m), 'the deletion moved the per-layer allocation');
+  const mu = repruneMask(def, req, gold.dense, m);
+  assert.deepEqual(mu, gold.mask, 'm_u = m_r');
+  assert.equal(countKept(mu), countKept(m), 'same global budget');
 });
