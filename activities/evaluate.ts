@@ -54,13 +54,15 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   }
   const features = p.evaluate.miaFeatures;
   const mia = await miaEfficacy(outs.retain, headOutputs(outs.test, p.evaluate.miaShadow), outs.forget, features);
-  const masks = compareToGold(model.mask, original, gold);
+  const masks = compareToGold(model.mask, original, gold, p.filterLevel);
   const metrics: Measurements = {
     ...outs.metrics,
     mia_efficacy: 100 * mia[features[0]!],
     mia: Object.fromEntries(features.map((f) => [f, 100 * mia[f]])),
     iou_gold: masks.iouGold,
     iou_gold_base: masks.iouGoldBase,
+    iou_gold_filters: masks.iouGoldFilters,
+    iou_gold_base_filters: masks.iouGoldBaseFilters,
     recovery: masks.recovery,
     hamming_gold: masks.hammingGold,
     per_layer_iou_gold: masks.perLayerIouGold,

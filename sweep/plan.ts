@@ -129,6 +129,7 @@ export function planSweep(sweep: Sweep): Plan {
                   seed,
                   measures: MEASURED,
                   // Whole classes only (size 1, as the forget stage reads it); part of a class stays in the test set.
+                  filterLevel: p.method === 'structured',
                   forgottenClasses: deletion.kind === 'class' && deletion.size === 1 ? deletion.classes : null,
                 };
                 const evaluate = (m: string) => add('evaluate', evalParams, { model: m, prune, gold, forget }, runtime);

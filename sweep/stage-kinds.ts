@@ -121,6 +121,8 @@ export const STAGE_KIND = {
       measures: typeof MEASURED;
       /** Class-wise deletion: these classes leave the test set and MIA's non-members (TA on them is reported apart). */
       forgottenClasses: number[] | null;
+      /** Structured pruning: masks are also compared at filter granularity. */
+      filterLevel: boolean;
     },
     { model: string; prune: string; gold: string; forget: string }
   >({ version: 2, queue: 'cpu', outputs: ['metrics.json'], planned: true }),

@@ -91,6 +91,16 @@ export function filterMask(mask: Mask): Mask {
   };
 }
 
+/**
+ * IoU at filter granularity over the layers either mask prunes: a layer whose filters both masks keep entirely
+ * (a classifier structured pruning leaves alone) would only inflate the figure. 1 when no layer is pruned.
+ */
 export function filterIoU(a: Mask, b: Mask): number {
-  return maskIoU(filterMask(a), filterMask(b));
+  assertSameLayout(a, b);
+  const fa = filterMask(a);
+  const fb = filterMask(b);
+  const pruned = (l: { keep: Uint8Array }) => l.keep.some((k) => k === 0);
+  const keepLayers = fa.layers.map((l, i) => pruned(l) || pruned(fb.layers[i]!));
+  const only = (m: Mask): Mask => ({ layers: m.layers.filter((_, i) => keepLayers[i]) });
+  return keepLayers.some(Boolean) ? maskIoU(only(fa), only(fb)) : 1;
 }

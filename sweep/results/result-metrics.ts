@@ -14,6 +14,9 @@ export const MEASURED = [
   'mia_efficacy',
   'iou_gold',
   'iou_gold_base',
+  /** Structured pruning: the same two at filter granularity (pruned layers only); null otherwise. */
+  'iou_gold_filters',
+  'iou_gold_base_filters',
   'recovery',
   'hamming_gold',
   'final_sparsity',
@@ -22,12 +25,13 @@ export const MEASURED = [
 ] as const;
 
 /** What an evaluate stage writes (metrics.json) for one model. */
-export type Measurements = Record<Exclude<(typeof MEASURED)[number], 'ta_forgotten'>, number> & {
-  ta_forgotten: number | null;
-  /** MIA-efficacy per attacked feature. */
-  mia: Record<string, number>;
-  per_layer_iou_gold: Record<string, number>;
-};
+type Nullable = 'ta_forgotten' | 'iou_gold_filters' | 'iou_gold_base_filters';
+export type Measurements = Record<Exclude<(typeof MEASURED)[number], Nullable>, number> &
+  Record<Nullable, number | null> & {
+    /** MIA-efficacy per attacked feature. */
+    mia: Record<string, number>;
+    per_layer_iou_gold: Record<string, number>;
+  };
 
 /** Wall times along a model's chain: kept in manifests (they differ run to run), joined to the measurements. */
 export interface Timings {
@@ -117,6 +121,13 @@ export const RESULT_METRICS = [
     table: true,
     stability: true,
     of: (s) => s.cell.iou_gold_base,
+  },
+  { name: 'iou_gold_filters', label: 'filter IoU(m_f,m_r)', digits: 3, of: (s) => s.cell.iou_gold_filters ?? null },
+  {
+    name: 'iou_gold_base_filters',
+    label: 'filter IoU(m,m_r)',
+    digits: 3,
+    of: (s) => s.cell.iou_gold_base_filters ?? null,
   },
   {
     name: 'recovery',

@@ -40,4 +40,8 @@ test('filter-level masks and IoU: a filter (last axis) is kept if any of its wei
   assert.deepEqual(Array.from(filterMask(a).layers[0]!.keep), [1, 0, 1]);
   assert.deepEqual(Array.from(filterMask(b).layers[0]!.keep), [1, 1, 0]);
   assert.equal(filterIoU(a, b), 1 / 3);
+  // A layer neither mask prunes (a classifier left dense) is left out: with it the IoU would read 3/5.
+  const dense = { name: 'fc', shape: [2, 2], keep: Uint8Array.from([1, 1, 1, 1]) };
+  assert.equal(filterIoU({ layers: [...a.layers, dense] }, { layers: [...b.layers, { ...dense }] }), 1 / 3);
+  assert.equal(filterIoU({ layers: [dense] }, { layers: [{ ...dense }] }), 1, 'nothing pruned: identical');
 });
