@@ -67,8 +67,8 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     hamming_gold: masks.hammingGold,
     per_layer_iou_gold: masks.perLayerIouGold,
     final_sparsity: masks.sparsity,
-    epsilon: model.info.epsilon,
-    near_threshold: model.info.near_threshold,
+    estimator_shift: model.info.estimator_shift,
+    near_threshold_at_estimator_shift: model.info.near_threshold_at_estimator_shift,
   };
   // Wall times go to the manifest (rows read them from there): the metrics blob stays byte-identical across runs.
   await writeOutputs(ctx, stage, { 'metrics.json': encodeJson(metrics) }, (performance.now() - start) / 1000, {

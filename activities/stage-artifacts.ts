@@ -45,11 +45,12 @@ export const readJson = async <T>(ctx: StageContext, key: string, name: string):
  */
 export interface ModelInfo {
   /** Un-pruning's error bound: ε and the number of weights within 2ε of the threshold (0 without un-pruning). */
-  epsilon: number;
-  near_threshold: number;
+  /** One-shot re-pruning's diagnostic (ml/unprune/unprune.ts): null without it. */
+  estimator_shift: number | null;
+  near_threshold_at_estimator_shift: number | null;
   sparsity?: number;
 }
-export const NO_UNLEARNING: ModelInfo = { epsilon: 0, near_threshold: 0 };
+export const NO_UNLEARNING: ModelInfo = { estimator_shift: null, near_threshold_at_estimator_shift: null };
 
 /** Wall times along a model's chain, kept in its manifest's `run` (not in blobs: they differ run to run). */
 export interface ModelTiming {

@@ -61,7 +61,11 @@ export async function unpruneStage(stage: StageNode<'unprune'>, ctx: StageContex
     { ...inputs, epochs: p.epochs ?? undefined },
     estimate,
   );
-  const info = { ...model.info, epsilon: u.epsilon, near_threshold: u.nearThreshold };
+  const info = {
+    ...model.info,
+    estimator_shift: u.estimatorShift,
+    near_threshold_at_estimator_shift: u.nearThresholdAtShift,
+  };
   await writeOutputs(ctx, stage, modelBlobs(u.weights, u.mask, info), (performance.now() - start) / 1000, {
     unlearn_s: model.timing.unlearn_s,
     unprune_s: model.timing.unprune_s + u.seconds,

@@ -10,8 +10,8 @@ import { crossEntropy } from '../train.js';
 import { estimateRetainedWeights, truncatedRetrainEpochs, type EstimatorInputs } from './estimators.js';
 import {
   criterionScores,
-  errorBound,
-  estimateEpsilon,
+  estimatorShift,
+  nearThresholdCount,
   iterativeRepruneMask,
   repairedWeights,
   repruneMask,
@@ -23,8 +23,13 @@ import { maskDependsOnData, type Estimator, type UnpruneVariant } from '../catal
 export interface UnpruneResult {
   mask: Mask;
   weights: Weights;
-  epsilon: number;
-  nearThreshold: number;
+  /**
+   * One-shot re-pruning (OMP, structured): how far the estimator moved the criterion scores, and how many weights
+   * lie within twice that of m_u's threshold. A diagnostic, not a bound (see nearThresholdCount). Null where it has
+   * no meaning: no repair, IMP (its mask comes from replayed rounds), swap (from saliency, not the criterion).
+   */
+  estimatorShift: number | null;
+  nearThresholdAtShift: number | null;
   seconds: number;
 }
 
@@ -73,31 +78,32 @@ export async function unprune(
   const start = performance.now();
   const { method } = prune;
   if (variant === 'none' || !maskDependsOnData(method)) {
-    return { mask: m, weights: current, epsilon: 0, nearThreshold: 0, seconds: (performance.now() - start) / 1000 };
+    const seconds = (performance.now() - start) / 1000;
+    return { mask: m, weights: current, estimatorShift: null, nearThresholdAtShift: null, seconds };
   }
   const estimate = precomputed ?? (await estimateRetainedWeights(estimator, inputs));
   const names = m.layers.map((l) => l.name);
   let mu: Mask;
-  // The weights whose criterion scores decided m_u (for IMP, those its last replayed round scored).
-  let scored = estimate;
+  let estimatorShiftValue: number | null = null;
+  let nearThresholdAtShift: number | null = null;
   if (variant === 'reprune' && method === 'imp') {
     // The retrain estimator's truncation, per round: with the other estimators `epochs` means something else.
     const roundEpochs = truncatedRetrainEpochs(estimator === 'retrain' ? inputs : { train: inputs.train });
-    const r = await iterativeRepruneMask({ ...inputs, roundEpochs }, prune, estimate);
-    mu = r.mask;
-    scored = r.scored;
+    mu = (await iterativeRepruneMask({ ...inputs, roundEpochs }, prune, estimate)).mask;
   } else if (variant === 'reprune') {
     mu = repruneMask(inputs.def, prune, estimate, m);
+    estimatorShiftValue = estimatorShift(inputs.def, method, inputs.dense, estimate);
+    const scope = prune.scope === 'global' && method !== 'structured' ? 'global' : 'layer';
+    const scores = criterionScores(inputs.def, method, estimate);
+    nearThresholdAtShift = nearThresholdCount(scores, mu, estimatorShiftValue, scope);
   } else {
     mu = swapMask(m, retainedSaliency(inputs, estimate, names));
   }
-  const epsilon = estimateEpsilon(inputs.dense, estimate, names);
-  const { nearThreshold } = errorBound(criterionScores(inputs.def, method, scored), mu, epsilon);
   return {
     mask: mu,
     weights: repairedWeights(current, estimate, m, mu),
-    epsilon,
-    nearThreshold,
+    estimatorShift: estimatorShiftValue,
+    nearThresholdAtShift,
     seconds: (performance.now() - start) / 1000,
   };
 }

@@ -20,12 +20,18 @@ export const MEASURED = [
   'recovery',
   'hamming_gold',
   'final_sparsity',
-  'epsilon',
-  'near_threshold',
+  /** One-shot re-pruning's diagnostic (how far the estimator moved the scores; weights near the threshold). */
+  'estimator_shift',
+  'near_threshold_at_estimator_shift',
 ] as const;
 
 /** What an evaluate stage writes (metrics.json) for one model. */
-type Nullable = 'ta_forgotten' | 'iou_gold_filters' | 'iou_gold_base_filters';
+type Nullable =
+  | 'ta_forgotten'
+  | 'iou_gold_filters'
+  | 'iou_gold_base_filters'
+  | 'estimator_shift'
+  | 'near_threshold_at_estimator_shift';
 export type Measurements = Record<Exclude<(typeof MEASURED)[number], Nullable>, number> &
   Record<Nullable, number | null> & {
     /** MIA-efficacy per attacked feature. */
@@ -151,8 +157,13 @@ export const RESULT_METRICS = [
   { name: 'gold_mia', label: 'gold MIA', digits: 1, of: (s) => s.gold.mia_efficacy },
   { name: 'orig_ua', label: 'orig UA', digits: 1, of: (s) => s.original.ua },
   { name: 'orig_mia', label: 'orig MIA', digits: 1, of: (s) => s.original.mia_efficacy },
-  { name: 'epsilon', label: 'ε', digits: 4, of: (s) => s.cell.epsilon },
-  { name: 'near_threshold', label: 'near threshold', digits: 0, of: (s) => s.cell.near_threshold },
+  { name: 'estimator_shift', label: 'estimator shift', digits: 4, of: (s) => s.cell.estimator_shift ?? null },
+  {
+    name: 'near_threshold_at_estimator_shift',
+    label: 'near threshold at shift',
+    digits: 0,
+    of: (s) => s.cell.near_threshold_at_estimator_shift ?? null,
+  },
 ] as const satisfies readonly ResultMetric[];
 
 export type MetricName = (typeof RESULT_METRICS)[number]['name'];
