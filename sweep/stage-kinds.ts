@@ -66,7 +66,8 @@ export const STAGE_KIND = {
   }),
   /**
    * The dense model of D pruned. 2: wall times moved from blobs to manifests (blobs byte-identical across runs).
-   * 3: the seeds of OMP's fine-tune, IMP's rounds and SFP's soft epochs derived by name (were offsets).
+   * 3: the seeds of OMP's fine-tune, IMP's rounds and SFP's soft epochs derived by name (were offsets); SFP's soft
+   * epochs continue at the schedule's last learning rate (were a fresh schedule at the full base rate).
    */
   prune: kind<LineageParams & { prune: PruneParams }, { train: string }>({
     version: 3,
@@ -98,7 +99,8 @@ export const STAGE_KIND = {
   }),
   /**
    * The repaired mask m_u and weights. 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r. 4: seeds by name;
-   * replayed rounds stop early (schedule kept); global-scope cells re-prune at the global budget.
+   * replayed rounds stop early (schedule kept); global-scope cells re-prune at the global budget; structured cells
+   * replay SFP's soft epochs from θ̂_r.
    */
   unprune: kind<
     LineageParams & {

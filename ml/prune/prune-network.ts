@@ -10,7 +10,7 @@ import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
 import { DEFAULT_IMP_ROUNDS, iterativeMagnitudePrune, magnitudeMask, type PruneScope } from './magnitude.js';
 import { applyMask } from './mask-ops.js';
 import { randomMask } from './random-pruning.js';
-import { softFilterPrune } from './structured.js';
+import { DEFAULT_SOFT_EPOCHS, softFilterPrune } from './structured.js';
 import { synflowMask } from './synflow.js';
 
 import type { PruneMethod } from '../catalog.js';
@@ -102,7 +102,7 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
     case 'structured': {
       const r = await softFilterPrune(def, dense, view, train, {
         sparsity: req.sparsity,
-        softEpochs: req.softEpochs ?? 1,
+        softEpochs: req.softEpochs ?? DEFAULT_SOFT_EPOCHS,
         hooks,
       });
       mask = r.mask;

@@ -5,8 +5,11 @@ import { deriveSeed } from '../data/seeded-random.js';
 import type { DataView } from '../data/dataset.js';
 import { enforceMask, type Mask } from '../mask.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
-import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
+import { learningRate, trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
 import { prunableParams, topK } from './mask-ops.js';
+
+/** Soft epochs when a spec names none. */
+export const DEFAULT_SOFT_EPOCHS = 1;
 
 /** L2 norm of every filter (output unit) of a weight tensor laid out [..., units]. */
 export function filterNorms(w: Float32Array, units: number): Float32Array {
@@ -32,7 +35,9 @@ export function filterMaskFromWeights(def: ArchDefinition, weights: Weights, spa
 
 /**
  * SFP from trained dense weights: `softEpochs` epochs of soft pruning, then the hard mask. Returns the mask and
- * the hard-masked weights.
+ * the hard-masked weights. The soft epochs continue training at the learning rate the schedule ended with (they
+ * extend the run; a fresh schedule would restart at the full base rate and let one high-rate epoch set the mask).
+ * Re-pruning replays this function from θ̂_r on D_r, so with θ̂_r = θ_r it reproduces m_r exactly.
  */
 export async function softFilterPrune(
   def: ArchDefinition,
@@ -48,7 +53,13 @@ export async function softFilterPrune(
       await trainNetwork(
         net,
         view,
-        { ...train, epochs: 1, seed: deriveSeed(train.seed, `structured-soft-epoch:${e}`) },
+        {
+          ...train,
+          epochs: 1,
+          lr: learningRate(train, train.epochs - 1),
+          schedule: { kind: 'constant' },
+          seed: deriveSeed(train.seed, `structured-soft-epoch:${e}`),
+        },
         { hooks: opts.hooks },
       );
     }

@@ -9,7 +9,7 @@ import { maskDependsOnData, type PruneMethod } from '../catalog.js';
 import type { PruneRequest } from '../prune/prune-network.js';
 import type { TrainConfig } from '../train.js';
 import { absValues, maskFromScores, prunableParams, topK } from '../prune/mask-ops.js';
-import { filterNorms } from '../prune/structured.js';
+import { DEFAULT_SOFT_EPOCHS, filterNorms, softFilterPrune } from '../prune/structured.js';
 
 /** Per-weight scores under the cell's criterion: |w|, or (structured) the L2 norm of the weight's filter. */
 export function criterionScores(def: ArchDefinition, method: PruneMethod, weights: Weights): Weights {
@@ -59,6 +59,23 @@ export function repruneMask(
       return { ...layer, keep: topK(absValues(w), keptCount(layer.keep)) };
     }),
   };
+}
+
+/**
+ * Structured masks come out of SFP's soft epochs, not out of the dense weights alone: re-pruning replays them from
+ * θ̂_r on D_r (same sparsity, soft epochs and seeds as pruning), so with θ̂_r = θ_r, m_u = m_r in the default
+ * configuration too. With no soft epochs this is the one-shot filter top-k.
+ */
+export async function structuredRepruneMask(
+  inputs: { def: ArchDefinition; retain: DataView; train: TrainConfig },
+  prune: Pick<PruneRequest, 'sparsity' | 'softEpochs'>,
+  estimate: Weights,
+): Promise<Mask> {
+  const r = await softFilterPrune(inputs.def, estimate, inputs.retain, inputs.train, {
+    sparsity: prune.sparsity,
+    softEpochs: prune.softEpochs ?? DEFAULT_SOFT_EPOCHS,
+  });
+  return r.mask;
 }
 
 export interface IterativeRepruneInputs {

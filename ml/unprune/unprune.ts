@@ -6,6 +6,7 @@ import { gatherBatch } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
 import { Network, type Weights } from '../models/network.js';
 import type { PruneRequest } from '../prune/prune-network.js';
+import { DEFAULT_SOFT_EPOCHS } from '../prune/structured.js';
 import { crossEntropy } from '../train.js';
 import { estimateRetainedWeights, truncatedRetrainEpochs, type EstimatorInputs } from './estimators.js';
 import {
@@ -15,6 +16,7 @@ import {
   iterativeRepruneMask,
   repairedWeights,
   repruneMask,
+  structuredRepruneMask,
   swapMask,
 } from './reprune.js';
 
@@ -60,7 +62,7 @@ function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: stri
 }
 
 /** The pruning a cell's mask came from: its method, and for IMP the sparsity, rounds and scope to replay. */
-export type PruneTarget = Pick<PruneRequest, 'method' | 'sparsity' | 'rounds' | 'scope'>;
+export type PruneTarget = Pick<PruneRequest, 'method' | 'sparsity' | 'rounds' | 'scope' | 'softEpochs'>;
 
 /**
  * Repairs mask m of the current weights (pruned or unlearned) for a cell pruned by `prune`. `precomputed` is θ̂_r
@@ -90,6 +92,8 @@ export async function unprune(
     // The retrain estimator's truncation, per round: with the other estimators `epochs` means something else.
     const roundEpochs = truncatedRetrainEpochs(estimator === 'retrain' ? inputs : { train: inputs.train });
     mu = (await iterativeRepruneMask({ ...inputs, roundEpochs }, prune, estimate)).mask;
+  } else if (variant === 'reprune' && method === 'structured' && (prune.softEpochs ?? DEFAULT_SOFT_EPOCHS) > 0) {
+    mu = await structuredRepruneMask(inputs, prune, estimate);
   } else if (variant === 'reprune') {
     mu = repruneMask(inputs.def, prune, estimate, m);
     estimatorShiftValue = estimatorShift(inputs.def, method, inputs.dense, estimate);

@@ -160,3 +160,32 @@ test('global scope: re-pruning the exact estimate at the same global budget give
   assert.deepEqual(mu, gold.mask, 'm_u = m_r');
   assert.equal(countKept(mu), countKept(m), 'same global budget');
 });
+
+test('through the stages, default settings and a cosine schedule: the exact estimate re-prunes to m_r for OMP (layer and global), IMP and structured (with its soft epoch)', async () => {
+  const { runSweepInProcess } = await import('../helpers/stages.js');
+  const { readJson } = await import('../../activities/stage-artifacts.js');
+  const epochs = 2;
+  const run = await runSweepInProcess({
+    dataset: { name: 'synthetic', train: 192, test: 32 },
+    model: { arch: 'mlp' },
+    train: { epochs, batch: 32, lr: 0.05, schedule: 'cosine' },
+    seeds: [1],
+    prune: [
+      { method: 'omp', sparsity: [0.6] },
+      { method: 'omp', sparsity: [0.6], scope: 'global' },
+      { method: 'imp', sparsity: [0.6], rounds: 2 },
+      { method: 'structured', sparsity: [0.5] },
+    ],
+    deletion: [{ kind: 'random', sizes: [0.25] }],
+    unlearn: [{ method: 'ft', epochs: 1 }],
+    // The retrain estimator with every epoch is θ_r itself (same init, seed and batch order on D_r).
+    unprune: ['none', { variant: 'reprune', estimator: 'retrain', epochs }],
+    evaluate: { miaShadow: 16 },
+  });
+  for (const cell of run.plan.cells) {
+    const m = await readJson<{ iou_gold: number; iou_gold_base: number }>(run.ctx, cell.evaluate, 'metrics.json');
+    const what = `${cell.axes.prune}/${cell.axes.unprune}`;
+    if (cell.axes.unprune === 'none') assert.ok(m.iou_gold < 1, `${what}: the deletion moved the mask`);
+    else assert.equal(m.iou_gold, 1, `${what}: m_u = m_r`);
+  }
+});
