@@ -1,7 +1,8 @@
 // FF, Fisher forgetting (Golatkar et al., 2020; Unlearn-Sparse `fisher_new`): add Gaussian noise scaled by the
 // inverse diagonal Fisher on D_r, so weights that D_r does not pin down are perturbed most.
 //   F = (1/#batches) Σ_batches Σ_y mean_batch(p_y) · (∇ mean-CE(x, y))²          (batch 32, every class y)
-//   var = α · min(1/(F + 1e-8), 1e3)  (1e2 on the output layer), averaged over the input axis for weight tensors
+//   var = α · min(1/(F + 1e-8), 1e3)  (1e2 on the output layer), averaged over the input axis for weight tensors,
+//         × 10 on the output layer and on 1-D parameters (biases, BatchNorm), as the reference's get_mean_var does
 //   θ ← θ + √var · N(0, 1), then the mask is re-applied.
 // α defaults to 1e-6 (the reference passes α per run; its arg_parser default 0.2 is shared with ℓ1-sparse and
 // would add noise of std ≈ 14 to weights the Fisher does not constrain). The class-wise special case of the
@@ -76,17 +77,23 @@ function averageOverInputs(v: Float32Array, p: ParamInfo): Float32Array {
   return out;
 }
 
+/** FF's noise variance for one parameter from its diagonal Fisher (the formula in the header). */
+export function noiseVariance(p: ParamInfo, fisher: Float32Array, alpha: number): Float32Array {
+  const cap = p.output ? 1e2 : 1e3;
+  const perWeight = new Float32Array(fisher.length);
+  for (let i = 0; i < fisher.length; i++) perWeight[i] = alpha * Math.min(1 / (fisher[i]! + 1e-8), cap);
+  const variance = averageOverInputs(perWeight, p);
+  if (p.output || p.shape.length === 1) for (let i = 0; i < variance.length; i++) variance[i]! *= 10;
+  return variance;
+}
+
 export function fisherForgetting(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
   const alpha = params.alpha ?? 1e-6;
   const fisher = diagonalFisher(inputs, params.batchSize ?? 32);
   const rng = new SeededRandom(deriveSeed(params.seed ?? inputs.train.seed, 'fisher-forgetting'));
   const out: Weights = { ...inputs.weights };
   for (const p of inputs.def.params.filter((q) => q.trainable)) {
-    const cap = p.output ? 1e2 : 1e3;
-    const f = fisher[p.name]!;
-    const perWeight = new Float32Array(f.length);
-    for (let i = 0; i < f.length; i++) perWeight[i] = alpha * Math.min(1 / (f[i]! + 1e-8), cap);
-    const variance = averageOverInputs(perWeight, p);
+    const variance = noiseVariance(p, fisher[p.name]!, alpha);
     const w = inputs.weights[p.name]!;
     const noisy = new Float32Array(w.length);
     for (let i = 0; i < w.length; i++) noisy[i] = w[i]! + Math.sqrt(variance[i]!) * rng.normal();

@@ -136,3 +136,25 @@ test('WoodFisher recursion equals Sherman–Morrison in closed form when every g
   const gg = g.reduce((s, x) => s + x * x, 0);
   v.forEach((vi, i) => assert.ok(Math.abs(k[i]! - (vi - (c * g[i]! * gv) / (1 + c * gg))) < 1e-12));
 });
+
+test("FF's noise variance, by hand: capped inverse Fisher × α, averaged over the input axis, × 10 on the output layer and 1-D parameters", async () => {
+  const { noiseVariance } = await import('../../ml/unlearn/fisher-forgetting.js');
+  const alpha = 1e-6;
+  // Hidden dense [in 2, out 2]: 1/(F + 1e-8) capped at 1e3, mean over the input axis (rows), not scaled.
+  const hidden = { name: 'fc1.w', shape: [2, 2], role: 'dense' as const, trainable: true, prunable: true };
+  const v = noiseVariance(hidden, Float32Array.from([1, 0.5, 1e-9, 4]), alpha);
+  const col0 = (alpha * (1 / (1 + 1e-8)) + alpha * 1e3) / 2; // 1/(1e-9 + 1e-8) ≈ 9e7 is capped at 1e3
+  const col1 = (alpha * (1 / (0.5 + 1e-8)) + alpha * (1 / (4 + 1e-8))) / 2;
+  const close = (a: number, e: number) => Math.abs(a - e) <= 1e-6 * Math.abs(e); // float32 storage
+  [col0, col1, col0, col1].forEach((e, i) => assert.ok(close(v[i]!, e), `hidden[${i}] ${v[i]} vs ${e}`));
+  // Output weights: cap 1e2, then × 10.
+  const out = noiseVariance({ ...hidden, name: 'fc2.w', output: true }, Float32Array.from([0, 0, 0, 0]), alpha);
+  assert.ok(close(out[0]!, alpha * 1e2 * 10));
+  // A hidden bias (1-D): no averaging, × 10.
+  const bias = noiseVariance(
+    { ...hidden, name: 'fc1.b', shape: [2], prunable: false },
+    Float32Array.from([2, 1e-12]),
+    alpha,
+  );
+  assert.ok(close(bias[0]!, alpha * (1 / (2 + 1e-8)) * 10) && close(bias[1]!, alpha * 1e3 * 10));
+});
