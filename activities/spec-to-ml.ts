@@ -28,6 +28,7 @@ export function unlearnParams(u: UnlearnSpec): UnlearnParams {
     weightDecay: u.weightDecay,
     batchSize: u.batch,
     alpha: u.alpha,
+    gradients: u.gradients,
   };
 }
 

@@ -88,6 +88,8 @@ export const UnlearnSpec = z.strictObject({
   weightDecay: z.number().min(0).optional(),
   batch: int(1, 65_536).optional(),
   alpha: z.number().optional(),
+  /** IU, FF, SalUn: gradients with pruned coordinates zeroed (the references' form) or dense. */
+  gradients: z.enum(['masked', 'dense']).optional(),
 });
 export type UnlearnSpec = z.infer<typeof UnlearnSpec>;
 

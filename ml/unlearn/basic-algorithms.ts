@@ -7,7 +7,7 @@ import type { Mask } from '../mask.js';
 import { Network, type Weights } from '../models/network.js';
 import { applyMask, maskFromScores, prunableParams } from '../prune/mask-ops.js';
 import { crossEntropy, type LossFn } from '../train.js';
-import { maskedRun, sgdConfig, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
+import { maskedRun, maskGradients, sgdConfig, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
 
 /** Retrain: train from the same init on D_r with the same mask and the original training configuration. */
 export function retrain(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
@@ -85,7 +85,12 @@ export function l1Sparse(inputs: UnlearnInputs, params: UnlearnParams): Promise<
 }
 
 /** SalUn's weight saliency: |Σ_batches ∇(−CE) on D_f|, keeping the globally top `fraction` of prunable weights. */
-export function saliencyMask(inputs: UnlearnInputs, fraction: number, batchSize: number): Mask {
+export function saliencyMask(
+  inputs: UnlearnInputs,
+  fraction: number,
+  batchSize: number,
+  gradients: UnlearnParams['gradients'] = 'masked',
+): Mask {
   const net = new Network(inputs.def, inputs.weights);
   const params = prunableParams(inputs.def);
   const sums = params.map((p) => tf.zeros(p.shape));
@@ -110,6 +115,8 @@ export function saliencyMask(inputs: UnlearnInputs, fraction: number, batchSize:
     }
     const scores: Weights = {};
     params.forEach((p, i) => (scores[p.name] = tf.tidy(() => tf.abs(sums[i]!).dataSync() as Float32Array)));
+    // Masked (default): pruned weights score 0, so the budget goes to weights that can move.
+    maskGradients(inputs, { gradients }, scores);
     return maskFromScores(inputs.def, scores, 1 - fraction, 'global');
   } finally {
     for (const s of sums) s.dispose();
@@ -120,6 +127,6 @@ export function saliencyMask(inputs: UnlearnInputs, fraction: number, batchSize:
 /** SalUn: RL with wrong-only random labels on D_f, updating only the most salient 20% of weights (lr 0.007, 10 epochs). */
 export function salun(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
   const cfg = sgdConfig(inputs, params, { epochs: 10, lr: 0.007 });
-  const gradMask = saliencyMask(inputs, params.alpha ?? 0.2, cfg.batchSize);
+  const gradMask = saliencyMask(inputs, params.alpha ?? 0.2, cfg.batchSize, params.gradients);
   return maskedRun(inputs, inputs.weights, relabelledUnion(inputs, cfg.seed, true), cfg, { gradMask });
 }

@@ -13,7 +13,7 @@ import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import { Network, type ParamInfo, type Weights } from '../models/network.js';
 import { applyMask } from '../prune/mask-ops.js';
 import { crossEntropy } from '../train.js';
-import type { UnlearnInputs, UnlearnParams } from './unlearn-context.js';
+import { maskGradients, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
 
 export function diagonalFisher(inputs: UnlearnInputs, batchSize = 32): Weights {
   const net = new Network(inputs.def, inputs.weights);
@@ -89,7 +89,7 @@ export function noiseVariance(p: ParamInfo, fisher: Float32Array, alpha: number)
 
 export function fisherForgetting(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
   const alpha = params.alpha ?? 1e-6;
-  const fisher = diagonalFisher(inputs, params.batchSize ?? 32);
+  const fisher = maskGradients(inputs, params, diagonalFisher(inputs, params.batchSize ?? 32));
   const rng = new SeededRandom(deriveSeed(params.seed ?? inputs.train.seed, 'fisher-forgetting'));
   const out: Weights = { ...inputs.weights };
   for (const p of inputs.def.params.filter((q) => q.trainable)) {

@@ -30,6 +30,11 @@ export interface UnlearnParams {
   batchSize?: number;
   /** Algorithm-specific strength (ℓ1 α, NegGrad+ retain weight, FF noise scale, IU step size, SalUn fraction…). */
   alpha?: number;
+  /**
+   * The gradients IU, FF and SalUn compute from: `masked` (default; as the references, whose pruning hooks zero the
+   * gradients of pruned weights) or `dense` (every coordinate, pruned ones included).
+   */
+  gradients?: 'masked' | 'dense';
   seed?: number;
 }
 
@@ -54,6 +59,20 @@ export function sgdConfig(
     batchSize: params.batchSize ?? defaults.batchSize ?? inputs.train.batchSize,
     seed: params.seed ?? deriveSeed(inputs.train.seed, 'unlearn'),
   };
+}
+
+/** Zeroes, in place, the pruned coordinates of per-parameter arrays (gradients, their statistics), unless `dense`. */
+export function maskGradients<T extends { [name: string]: Float32Array | Float64Array }>(
+  inputs: Pick<UnlearnInputs, 'mask'>,
+  params: Pick<UnlearnParams, 'gradients'>,
+  byName: T,
+): T {
+  if (params.gradients === 'dense') return byName;
+  for (const layer of inputs.mask.layers) {
+    const g = byName[layer.name];
+    if (g) for (let i = 0; i < g.length; i++) if (!layer.keep[i]) g[i] = 0;
+  }
+  return byName;
 }
 
 /** Trains a copy of `start` on `view` with the mask enforced; returns the new weights. */

@@ -7,7 +7,7 @@ import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import { gradientStatistics } from '../gradient-statistics.js';
 import { Network, type Weights } from '../models/network.js';
 import { applyMask } from '../prune/mask-ops.js';
-import type { UnlearnInputs, UnlearnParams } from './unlearn-context.js';
+import { maskGradients, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
 
 export interface WoodFisherParams extends UnlearnParams {
   /** N in the recursion (also the number of retained examples it visits, + 1). */
@@ -44,7 +44,9 @@ export function woodfisherUnlearn(inputs: UnlearnInputs, params: WoodFisherParam
   const net = new Network(inputs.def, inputs.weights);
   try {
     const names = inputs.def.params.filter((p) => p.trainable).map((p) => p.name);
+    // Masked (default): the pruned coordinates of every gradient are zero, as the reference's pruning hooks make them.
     const flatten = (w: Weights) => {
+      maskGradients(inputs, params, w);
       const total = names.reduce((s, n) => s + w[n]!.length, 0);
       const out = new Float64Array(total);
       let off = 0;

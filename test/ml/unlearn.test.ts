@@ -158,3 +158,26 @@ test("FF's noise variance, by hand: capped inverse Fisher × α, averaged over t
   );
   assert.ok(close(bias[0]!, alpha * (1 / (2 + 1e-8)) * 10) && close(bias[1]!, alpha * 1e3 * 10));
 });
+
+test('SalUn with masked gradients (the default): a budget larger than the kept weights covers every kept weight (pruned ones score 0; RL would update them all); dense gradients spend it on pruned weights', async () => {
+  // A linear model (no ReLU, so no weight has an exactly-zero gradient): 30% kept, a 50% saliency budget.
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const linear = mlp(ds.inputShape, 4, []);
+  const w0 = initWeights(linear, 3);
+  const m = magnitudeMask(linear, w0, 0.7);
+  const lin = { ...inputs, def: linear, weights: applyMask(w0, m), mask: m, init: w0 };
+  const share = (s: ReturnType<typeof saliencyMask>) => {
+    let kept = 0;
+    let covered = 0;
+    m.layers.forEach((l, i) =>
+      l.keep.forEach((k, j) => {
+        kept += k;
+        covered += k & s.layers[i]!.keep[j]!;
+      }),
+    );
+    return covered / kept;
+  };
+  assert.equal(share(saliencyMask(lin, 0.5, 32)), 1, 'masked: every kept weight is salient');
+  assert.ok(share(saliencyMask(lin, 0.5, 32, 'dense')) < 1, 'dense: some budget went to pruned weights');
+});
