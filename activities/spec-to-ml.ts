@@ -29,6 +29,7 @@ export function unlearnParams(u: UnlearnSpec): UnlearnParams {
     batchSize: u.batch,
     alpha: u.alpha,
     gradients: u.gradients,
+    schedule: u.schedule,
   };
 }
 

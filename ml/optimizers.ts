@@ -126,7 +126,8 @@ export class MaskedOptimizer {
       if (!v) throw new Error(`optimizer state names unknown parameter ${name}`);
       this.slots.set(
         name,
-        arrays.map((a) => tf.variable(tf.tensor(a, v.shape), false)),
+        // Inside tidy: the tensor a variable is made from would otherwise outlive it (a leak per slot on resume).
+        arrays.map((a) => tf.tidy(() => tf.variable(tf.tensor(a, v.shape), false))),
       );
     }
   }

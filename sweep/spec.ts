@@ -90,6 +90,8 @@ export const UnlearnSpec = z.strictObject({
   alpha: z.number().optional(),
   /** IU, FF, SalUn: gradients with pruned coordinates zeroed (the references' form) or dense. */
   gradients: z.enum(['masked', 'dense']).optional(),
+  /** Learning-rate schedule of the unlearning run (default constant). */
+  schedule: z.enum(['constant', 'cosine']).optional(),
 });
 export type UnlearnSpec = z.infer<typeof UnlearnSpec>;
 

@@ -1,10 +1,13 @@
 // SCRUB (Kurmanji et al., 2023): a student starting from the original model moves away from the frozen original
 // (teacher) on D_f (max-steps: minimise −KL) while staying close to it and correct on D_r (min-steps: γ·CE + α·KL).
 // KL_T = KL(softmax(z_t/T) ‖ softmax(z_s/T)) · T². Defaults: K1nght's CIFAR-10 settings (SGD lr 8e-5, momentum 0.9,
-// wd 5e-4, 6 epochs, 2 max-step epochs, T = 4, γ = 0.99, α = 0.001). The optimiser state restarts each pass.
+// wd 5e-4, 6 epochs, 2 max-step epochs, T = 4, γ = 0.99, α = 0.001). One optimiser serves every max and min pass,
+// as in the reference (its momentum carries across passes); the schedule runs over the epochs.
 import { deriveSeed } from '../data/seeded-random.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { Network, type Weights } from '../models/network.js';
+import type { DataView } from '../data/dataset.js';
+import type { OptimizerState } from '../optimizers.js';
 import { crossEntropy, trainNetwork, type LossFn } from '../train.js';
 import { sgdConfig, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
 
@@ -39,11 +42,22 @@ export async function scrub(inputs: UnlearnInputs, params: ScrubParams): Promise
       tf.mul(distillKL(logits, teacherLogits(x), T), alpha),
     ) as tf.Scalar;
   try {
+    let state: OptimizerState | undefined;
+    const run = async (view: DataView, loss: LossFn, e: number) => {
+      // Epoch e of the run (schedule position e), one epoch long, continuing the optimiser's state.
+      const pass = { ...cfg, stopAfter: e + 1, seed: deriveSeed(cfg.seed, `scrub-pass:${e}`) };
+      const resume = state && { epoch: e, weights: student.getWeights(), optimizer: state };
+      await trainNetwork(student, view, pass, {
+        mask: inputs.mask,
+        loss,
+        hooks: inputs.hooks,
+        resume,
+        onEpochEnd: (_epoch, checkpoint) => void (state = checkpoint().optimizer),
+      });
+    };
     for (let e = 0; e < cfg.epochs; e++) {
-      const pass = { ...cfg, epochs: 1, seed: deriveSeed(cfg.seed, `scrub-pass:${e}`) };
-      if (e < maxSteps)
-        await trainNetwork(student, inputs.forget, pass, { mask: inputs.mask, loss: maxLoss, hooks: inputs.hooks });
-      await trainNetwork(student, inputs.retain, pass, { mask: inputs.mask, loss: minLoss, hooks: inputs.hooks });
+      if (e < maxSteps) await run(inputs.forget, maxLoss, e);
+      await run(inputs.retain, minLoss, e);
     }
     return student.getWeights();
   } finally {

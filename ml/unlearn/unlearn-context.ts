@@ -35,6 +35,11 @@ export interface UnlearnParams {
    * gradients of pruned weights) or `dense` (every coordinate, pruned ones included).
    */
   gradients?: 'masked' | 'dense';
+  /**
+   * The unlearning run's learning-rate schedule: `constant` (default: Unlearn-Sparse's MultiStepLR, whose milestones
+   * lie beyond its unlearning epochs) or `cosine` (annealed over the unlearning epochs).
+   */
+  schedule?: 'constant' | 'cosine';
   seed?: number;
 }
 
@@ -57,6 +62,7 @@ export function sgdConfig(
     momentum: params.momentum ?? defaults.momentum ?? 0.9,
     weightDecay: params.weightDecay ?? defaults.weightDecay ?? 5e-4,
     batchSize: params.batchSize ?? defaults.batchSize ?? inputs.train.batchSize,
+    schedule: { kind: params.schedule ?? 'constant' },
     seed: params.seed ?? deriveSeed(inputs.train.seed, 'unlearn'),
   };
 }

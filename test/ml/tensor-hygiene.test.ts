@@ -69,6 +69,7 @@ test('no tensor outlives a failure: a cancelled or diverging training run, a bad
   const { fullView } = await import('../../ml/data/dataset.js');
   const { Network } = await import('../../ml/models/network.js');
   const { trainNetwork } = await import('../../ml/train.js');
+  type TrainingCheckpoint = import('../../ml/train.js').TrainingCheckpoint;
   const { makeNet } = await import('../helpers/ml.js');
   const ds = makeSynthetic({ train: 64, test: 8, inputShape: [4, 4, 1], numClasses: 2, seed: 1 });
   const cfg = { epochs: 1, batchSize: 8, optimizer: 'sgd' as const, lr: 0.05, seed: 0 };
@@ -84,6 +85,13 @@ test('no tensor outlives a failure: a cancelled or diverging training run, a bad
   await assertNoLeak('a diverging run', () =>
     assert.rejects(trainNetwork(net, fullView(ds, 'train'), { ...cfg, lr: 1e30 }), /NaN or infinite/),
   );
+  const fresh = new Network(def, init);
+  let checkpoint: TrainingCheckpoint | undefined;
+  await trainNetwork(fresh, fullView(ds, 'train'), cfg, { onEpochEnd: (_e, take) => void (checkpoint = take()) });
+  await assertNoLeak('a resumed run (optimiser state imported)', () =>
+    trainNetwork(fresh, fullView(ds, 'train'), { ...cfg, epochs: 2 }, { resume: checkpoint }),
+  );
+  fresh.dispose();
   net.dispose();
   await assertNoLeak('a bad weight set', async () => {
     const bad = { ...init, [def.params.at(-1)!.name]: new Float32Array(1) };
