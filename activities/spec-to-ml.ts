@@ -30,6 +30,8 @@ export function unlearnParams(u: UnlearnSpec): UnlearnParams {
     alpha: u.alpha,
     gradients: u.gradients,
     schedule: u.schedule,
+    inverse: u.inverse,
+    samples: u.samples,
   };
 }
 

@@ -90,6 +90,10 @@ export const UnlearnSpec = z.strictObject({
   alpha: z.number().optional(),
   /** IU, FF, SalUn: gradients with pruned coordinates zeroed (the references' form) or dense. */
   gradients: z.enum(['masked', 'dense']).optional(),
+  /** IU: N, the number of retained examples its inverse-Fisher estimate visits (default 1000). */
+  samples: int(1, 1_000_000).optional(),
+  /** IU: the reference's WoodFisher recursion (default) or the exact inverse it approximates. */
+  inverse: z.enum(['woodfisher', 'exact']).optional(),
   /** Learning-rate schedule of the unlearning run (default constant). */
   schedule: z.enum(['constant', 'cosine']).optional(),
 });

@@ -40,6 +40,10 @@ export interface UnlearnParams {
    * lie beyond its unlearning epochs) or `cosine` (annealed over the unlearning epochs).
    */
   schedule?: 'constant' | 'cosine';
+  /** IU only: `woodfisher` (the reference's recursion, default) or `exact` (ml/unlearn/woodfisher.ts). */
+  inverse?: 'woodfisher' | 'exact';
+  /** IU only: N, the retained examples its inverse-Fisher estimate visits. */
+  samples?: number;
   seed?: number;
 }
 

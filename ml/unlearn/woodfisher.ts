@@ -3,7 +3,12 @@
 //   k ← v; o ← g_1; for each further retained example t (per-example gradient g_t, up to N + 1 of them):
 //     τ = o·g_t;  k ← k − (k·g_t)/(N + τ)·o;  o ← o − τ/(N + τ)·o
 //   θ ← θ + α·k, then the mask is re-applied. Defaults N = 1000, α = 1.
+// The recursion (the reference's) tracks a single vector o, so it equals the inverse it stands for,
+//   k = (I + (1/N)·Σ_{t≥2} g_t g_tᵀ)⁻¹ v  (the first gradient only seeds o),
+// only when every g_t is collinear. `inverse: exact` computes that same k exactly (Woodbury identity over the
+// visited gradients, which it keeps: memory N·#parameters·8 bytes), for comparison.
 import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
+import { InvalidConfigError } from '../errors.js';
 import { gradientStatistics } from '../gradient-statistics.js';
 import { Network, type Weights } from '../models/network.js';
 import { applyMask } from '../prune/mask-ops.js';
@@ -12,6 +17,8 @@ import { maskGradients, type UnlearnInputs, type UnlearnParams } from './unlearn
 export interface WoodFisherParams extends UnlearnParams {
   /** N in the recursion (also the number of retained examples it visits, + 1). */
   samples?: number;
+  /** `woodfisher` (default: the reference's recursion) or `exact` (the inverse it approximates). */
+  inverse?: 'woodfisher' | 'exact';
 }
 
 function dot(a: Float64Array, b: Float64Array): number {
@@ -35,6 +42,43 @@ export function woodfisherInverse(v: Float64Array, gradients: Iterable<Float64Ar
     const shrink = tau / (N + tau);
     for (let i = 0; i < o.length; i++) o[i]! -= shrink * o[i]!;
   }
+  return k;
+}
+
+/**
+ * k = (I + (1/N)·Σ_{t≥2} g_t g_tᵀ)⁻¹ v exactly, by the Woodbury identity: with G the matrix of g_2…g_T as rows,
+ * (I + GᵀG/N)⁻¹ v = v − Gᵀ (N·I + G Gᵀ)⁻¹ G v (a T×T Cholesky solve).
+ */
+export function exactFisherInverse(v: Float64Array, gradients: Iterable<Float64Array>, N: number): Float64Array {
+  const G = [...gradients].slice(1);
+  const T = G.length;
+  const A = new Float64Array(T * T);
+  for (let i = 0; i < T; i++)
+    for (let j = 0; j <= i; j++) A[i * T + j] = A[j * T + i] = dot(G[i]!, G[j]!) + (i === j ? N : 0);
+  const y = Float64Array.from(G, (g) => dot(g, v));
+  // Cholesky A = L Lᵀ (A is symmetric positive definite: N > 0 plus a Gram matrix), then two triangular solves.
+  const L = new Float64Array(T * T);
+  for (let i = 0; i < T; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = A[i * T + j]!;
+      for (let p = 0; p < j; p++) s -= L[i * T + p]! * L[j * T + p]!;
+      L[i * T + j] = i === j ? Math.sqrt(s) : s / L[j * T + j]!;
+    }
+  }
+  for (let i = 0; i < T; i++) {
+    let s = y[i]!;
+    for (let p = 0; p < i; p++) s -= L[i * T + p]! * y[p]!;
+    y[i] = s / L[i * T + i]!;
+  }
+  for (let i = T - 1; i >= 0; i--) {
+    let s = y[i]!;
+    for (let p = i + 1; p < T; p++) s -= L[p * T + i]! * y[p]!;
+    y[i] = s / L[i * T + i]!;
+  }
+  const k = Float64Array.from(v);
+  G.forEach((g, t) => {
+    for (let i = 0; i < k.length; i++) k[i]! -= y[t]! * g[i]!;
+  });
   return k;
 }
 
@@ -69,7 +113,11 @@ export function woodfisherUnlearn(inputs: UnlearnInputs, params: WoodFisherParam
       for (let t = 0; t < visits; t++)
         yield flatten(gradientStatistics(net, inputs.retain, order.subarray(t, t + 1), false, 1));
     }
-    const k = woodfisherInverse(v, perExample(), N);
+    if (params.inverse === 'exact' && visits * v.length * 8 > 1 << 30)
+      throw new InvalidConfigError(
+        `IU's exact inverse keeps ${visits} gradients of ${v.length} values (${((visits * v.length * 8) / 2 ** 30).toFixed(1)} GiB): lower unlearn.samples`,
+      );
+    const k = (params.inverse === 'exact' ? exactFisherInverse : woodfisherInverse)(v, perExample(), N);
     const out: Weights = { ...inputs.weights };
     let off = 0;
     for (const name of names) {
