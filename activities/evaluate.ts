@@ -58,6 +58,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   const metrics: Measurements = {
     ...outs.metrics,
     mia_efficacy: 100 * mia[features[0]!],
+    forget_size: forgetIdx.length,
     mia: Object.fromEntries(features.map((f) => [f, 100 * mia[f]])),
     iou_gold: masks.iouGold,
     iou_gold_base: masks.iouGoldBase,

@@ -12,6 +12,8 @@ export const MEASURED = [
   /** Test accuracy on the forgotten classes (class-wise deletion; null otherwise). */
   'ta_forgotten',
   'mia_efficacy',
+  /** |D_f|: the number of examples MIA-efficacy (and UA) is a proportion of. */
+  'forget_size',
   'iou_gold',
   'iou_gold_base',
   /** Structured pruning: the same two at filter granularity (pruned layers only); null otherwise. */
@@ -111,6 +113,17 @@ export const RESULT_METRICS = [
     of: (s) => s.cell.mia_efficacy,
     gauge: { family: 'mia_efficacy', by: 'unlearn', help: 'Mean MIA-efficacy (%)' },
   },
+  {
+    name: 'mia_efficacy_se',
+    label: 'MIA s.e.',
+    digits: 1,
+    // Binomial standard error of a proportion over |D_f| examples: at 1% deletion of 6,000, ±6 points at 50%.
+    of: (s) => {
+      const p = s.cell.mia_efficacy / 100;
+      return s.cell.forget_size > 0 ? 100 * Math.sqrt((p * (1 - p)) / s.cell.forget_size) : null;
+    },
+  },
+  { name: 'forget_size', label: '|D_f|', digits: 0, of: (s) => s.cell.forget_size },
   {
     name: 'iou_gold',
     stability: true,

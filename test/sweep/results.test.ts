@@ -88,3 +88,11 @@ test('metric stability: a monotone curve scores 1/(k−1), a zigzag scores 1, a 
   assert.equal(s.ra!.roughness, 0);
   assert.equal(s.iou_gold!.monotoneBaseline, 0.25);
 });
+
+test('MIA-efficacy carries its binomial standard error over |D_f|', async () => {
+  const { RESULT_METRICS } = await import('../../sweep/results/result-metrics.js');
+  const se = RESULT_METRICS.find((m) => m.name === 'mia_efficacy_se')!;
+  const cell = { mia_efficacy: 50, forget_size: 60 } as never;
+  // √(0.5·0.5/60) = 0.06455 → 6.45 points: the "±6 points at 1% deletion" of a 6,000-example training set.
+  assert.ok(Math.abs(se.of({ cell, gold: cell, original: cell })! - 100 * Math.sqrt(0.25 / 60)) < 1e-12);
+});
