@@ -217,3 +217,70 @@ test('every method through pruneNetwork returns sparse weights, mask, per-layer 
     /sparsity must be in \[0, 1\), got 1.5/,
   );
 });
+
+test('SynFlow on a two-layer net, by hand: one iteration keeps the global top-k of |W1|·Σ|W2| and |W2|·(Σ|W1| + |b1|)', async () => {
+  const { synflowMask } = await import('../../ml/prune/synflow.js');
+  const { maskFromScores } = await import('../../ml/prune/mask-ops.js');
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const [d, h, k] = [5, 4, 3];
+  const def = mlp([1, 1, d], k, [h]);
+  const init = initWeights(def, 11);
+  const W1 = init['fc1.w']!; // [d, h]
+  const b1 = init['fc1.b']!;
+  const W2 = init['fc2.w']!; // [h, k]
+  // R = Σ_j (Σ_u relu(Σ_i |W1[i,u]| + |b1_u|)·|W2[u,j]| + |b2_j|) on an all-ones input: every pre-activation is positive.
+  const s1 = Float32Array.from(W1, (w, t) => {
+    const u = t % h;
+    let out = 0;
+    for (let j = 0; j < k; j++) out += Math.abs(W2[u * k + j]!);
+    return Math.abs(w) * out;
+  });
+  const s2 = Float32Array.from(W2, (w, t) => {
+    const u = Math.floor(t / k);
+    let into = Math.abs(b1[u]!);
+    for (let i = 0; i < d; i++) into += Math.abs(W1[i * h + u]!);
+    return Math.abs(w) * into;
+  });
+  for (const sparsity of [0.3, 0.6, 0.9]) {
+    const byHand = maskFromScores(def, { 'fc1.w': s1, 'fc2.w': s2 }, sparsity, 'global');
+    assert.deepEqual(synflowMask(def, init, sparsity, 1), byHand, `sparsity ${sparsity}`);
+  }
+});
+
+test('SynFlow avoids layer collapse: at 99.5% sparsity over 100 iterations every layer keeps weights', async () => {
+  const { synflowMask } = await import('../../ml/prune/synflow.js');
+  const { buildArch } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const def = buildArch('mlp', [28, 28, 1], 10);
+  const m = synflowMask(def, initWeights(def, 0), 0.995, 100);
+  for (const l of m.layers)
+    assert.ok(
+      l.keep.some((x) => x === 1),
+      `${l.name} collapsed`,
+    );
+});
+
+test('IMP rewinds and nests: with a zero learning rate every retraining leaves the rewound init, so round 2 ranks |θ_0| within the round-1 mask', async () => {
+  const { iterativeMagnitudePrune, magnitudeMask, impRoundSparsity } = await import('../../ml/prune/magnitude.js');
+  const { maskFromScores, applyMask } = await import('../../ml/prune/mask-ops.js');
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const { makeSynthetic } = await import('../../ml/data/synthetic.js');
+  const { fullView } = await import('../../ml/data/dataset.js');
+  const ds = makeSynthetic({ train: 32, test: 4, inputShape: [2, 2, 1], numClasses: 2, seed: 1 });
+  const def = mlp(ds.inputShape, 2, [6]);
+  const init = initWeights(def, 4);
+  const dense = initWeights(def, 9); // stands for the trained weights: any weights other than the init
+  const train = { epochs: 1, batchSize: 8, optimizer: 'sgd' as const, lr: 0, momentum: 0, seed: 0 };
+  const r = await iterativeMagnitudePrune(def, init, dense, fullView(ds, 'train'), train, {
+    sparsity: 0.75,
+    rounds: 2,
+  });
+  const m1 = magnitudeMask(def, dense, impRoundSparsity(0.75, 2, 1));
+  const abs = (w: typeof init) => Object.fromEntries(Object.entries(w).map(([n, a]) => [n, a.map(Math.abs)]));
+  const expected = maskFromScores(def, abs(applyMask(init, m1)), 0.75, 'layer', m1);
+  assert.deepEqual(r.mask, expected, 'round 2 scored the rewound init within m1');
+  r.mask.layers.forEach((l, i) => l.keep.forEach((k, j) => assert.ok(!k || m1.layers[i]!.keep[j], 'nested in m1')));
+  assert.deepEqual(r.weights, applyMask(init, r.mask), 'final weights: the rewound init (lr 0)');
+});
