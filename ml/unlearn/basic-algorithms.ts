@@ -53,15 +53,19 @@ export function negGradPlus(inputs: UnlearnInputs, params: UnlearnParams): Promi
   });
 }
 
-/** Random labels for D_f (uniform over classes, or over the wrong classes only), D_r keeps its labels. */
-function relabelledUnion(inputs: UnlearnInputs, seed: number, wrongOnly: boolean): DataView {
-  const k = inputs.def.numClasses;
+/** RL's labels for D_f: uniform over the k classes, or (SalUn) uniform over the k − 1 wrong ones. */
+export function randomForgetLabels(trueLabels: Int32Array, k: number, seed: number, wrongOnly: boolean): Int32Array {
   const rng = new SeededRandom(deriveSeed(seed, 'random-labels'));
-  const labels = labelsOf(inputs.forget).map((y) => {
+  return trueLabels.map((y) => {
     if (!wrongOnly) return rng.int(k);
     const r = rng.int(k - 1);
     return r >= y ? r + 1 : r;
   });
+}
+
+/** D_r with its labels followed by D_f with random ones. */
+function relabelledUnion(inputs: UnlearnInputs, seed: number, wrongOnly: boolean): DataView {
+  const labels = randomForgetLabels(labelsOf(inputs.forget), inputs.def.numClasses, seed, wrongOnly);
   return concatViews(inputs.retain, inputs.forget, undefined, labels);
 }
 

@@ -217,3 +217,28 @@ test('IU inverse on non-collinear gradients, against a dense inverse: the exact 
   console.log(`# WoodFisher recursion vs the dense inverse on non-collinear gradients: max gap ${gap.toFixed(4)}`);
   assert.ok(gap > 1e-3, 'the recursion is an approximation here');
 });
+
+test("RL's labels are uniform over the k classes; SalUn's are uniform over the k − 1 wrong ones and never the true one", async () => {
+  const { randomForgetLabels } = await import('../../ml/unlearn/basic-algorithms.js');
+  const k = 5;
+  const n = 50_000;
+  const truth = Int32Array.from({ length: n }, (_, i) => i % k);
+  const count = (labels: Int32Array, keep: (i: number) => boolean) => {
+    const c = new Array<number>(k).fill(0);
+    labels.forEach((y, i) => keep(i) && c[y]!++);
+    return c;
+  };
+  // Each frequency within 4 binomial standard errors of its expectation (a 1-in-15,000 chance per class to fail).
+  const near = (c: number, m: number, p: number) => Math.abs(c - m * p) <= 4 * Math.sqrt(m * p * (1 - p));
+  const rl = randomForgetLabels(truth, k, 1, false);
+  count(rl, () => true).forEach((c, y) => assert.ok(near(c, n, 1 / k), `RL class ${y}: ${c}`));
+  const salun = randomForgetLabels(truth, k, 1, true);
+  assert.ok(
+    salun.every((y, i) => y !== truth[i]),
+    'never the true label',
+  );
+  for (let t = 0; t < k; t++) {
+    const c = count(salun, (i) => truth[i] === t);
+    c.forEach((v, y) => assert.ok(y === t ? v === 0 : near(v, n / k, 1 / (k - 1)), `SalUn true ${t} → ${y}: ${v}`));
+  }
+});
