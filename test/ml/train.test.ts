@@ -209,3 +209,45 @@ test('a truncated run (stopAfter) is the first epochs of the full run bit for bi
   });
   assert.deepEqual(estimate, after[2], 'the retrain estimator stops the gold run early');
 });
+
+test('Adam (with L2 weight decay) equals PyTorch step for step: five full-batch steps against torch.optim.Adam', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { Network } = await import('../../ml/models/network.js');
+  const { crossEntropy, trainStep } = await import('../../ml/train.js');
+  // test/fixtures/adam-reference.json, written by test/fixtures/adam-reference.py (Debian's PyTorch).
+  const ref = JSON.parse(readFileSync(new URL('../fixtures/adam-reference.json', import.meta.url), 'utf8')) as {
+    lr: number;
+    weight_decay: number;
+    steps: number;
+    x: number[][];
+    y: number[];
+    w0: number[][];
+    b0: number[];
+    w: number[][];
+    b: number[];
+    losses: number[];
+  };
+  const def = mlp([1, 1, 3], 2, []);
+  const transpose = (w: number[][]) => Float32Array.from({ length: 6 }, (_, t) => w[t % 2]![Math.floor(t / 2)]!);
+  const net = new Network(def, { 'fc1.w': transpose(ref.w0), 'fc1.b': Float32Array.from(ref.b0) });
+  const opt = new MaskedOptimizer({ optimizer: 'adam', lr: ref.lr, weightDecay: ref.weight_decay });
+  const losses: number[] = [];
+  for (let s = 0; s < ref.steps; s++) {
+    const loss = tf.tidy(() =>
+      trainStep(net, opt, tf.tensor4d(ref.x.flat(), [8, 1, 1, 3]), tf.tensor1d(ref.y, 'int32'), ref.lr, (l, y) =>
+        crossEntropy(l, y),
+      ),
+    );
+    losses.push(loss.dataSync()[0]!);
+    loss.dispose();
+  }
+  const w = net.getWeights();
+  transpose(ref.w).forEach((e, i) =>
+    assert.ok(Math.abs(w['fc1.w']![i]! - e) < 1e-5, `w[${i}] ${w['fc1.w']![i]} vs ${e}`),
+  );
+  ref.b.forEach((e, i) => assert.ok(Math.abs(w['fc1.b']![i]! - e) < 1e-5, `b[${i}]`));
+  ref.losses.forEach((e, i) => assert.ok(Math.abs(losses[i]! - e) < 1e-5, `loss ${i}: ${losses[i]} vs ${e}`));
+  opt.dispose();
+  net.dispose();
+});
