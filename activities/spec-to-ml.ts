@@ -44,6 +44,7 @@ export function pruneRequest(p: PruneParams, seed: number): PruneRequest {
     iterations: p.iterations,
     softEpochs: p.softEpochs,
     finetuneEpochs: p.finetuneEpochs,
+    layers: p.layers,
     seed,
   };
 }

@@ -1,9 +1,22 @@
 // Building masks from scores and applying them to weights.
+import { InvalidConfigError } from '../errors.js';
 import { keptCount, type Mask } from '../mask.js';
 import { sizeOf, type ArchDefinition, type ParamInfo, type Weights } from '../models/network.js';
 
 export function prunableParams(def: ArchDefinition): ParamInfo[] {
   return def.params.filter((p) => p.prunable);
+}
+
+/** Which layers pruning may touch: every prunable one, or (as Unlearn-Sparse) the convolutions only. */
+export type PrunedLayers = 'all' | 'conv';
+
+/** The architecture with pruning restricted to `layers`: other layers stay dense and out of the mask. */
+export function restrictPruning(def: ArchDefinition, layers: PrunedLayers = 'all'): ArchDefinition {
+  if (layers === 'all') return def;
+  const params = def.params.map((p) => (p.prunable && p.role !== 'conv' ? { ...p, prunable: false } : p));
+  if (!params.some((p) => p.prunable))
+    throw new InvalidConfigError(`prune.layers is "conv" but ${def.arch} has no convolution to prune`);
+  return { ...def, params };
 }
 
 /** A mask that keeps every prunable weight. */

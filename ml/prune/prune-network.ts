@@ -8,7 +8,7 @@ import { layerSparsity, maskSparsity } from '../metrics/masks.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
 import { DEFAULT_IMP_ROUNDS, iterativeMagnitudePrune, magnitudeMask, type PruneScope } from './magnitude.js';
-import { applyMask } from './mask-ops.js';
+import { applyMask, restrictPruning, type PrunedLayers } from './mask-ops.js';
 import { randomMask } from './random-pruning.js';
 import { DEFAULT_SOFT_EPOCHS, softFilterPrune } from './structured.js';
 import { synflowMask } from './synflow.js';
@@ -28,6 +28,8 @@ export interface PruneRequest {
   softEpochs?: number;
   /** Masked fine-tuning epochs after pruning for omp/structured/random (default 0). */
   finetuneEpochs?: number;
+  /** The layers pruning may touch (default all prunable; `conv`: convolutions only, as Unlearn-Sparse). */
+  layers?: PrunedLayers;
   seed: number;
 }
 
@@ -52,7 +54,8 @@ export interface PruneInputs {
 }
 
 export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Promise<PruneResult> {
-  const { def, init, dense, view, train, hooks } = inputs;
+  const { init, dense, view, train, hooks } = inputs;
+  const def = restrictPruning(inputs.def, req.layers);
   if (!(req.sparsity >= 0 && req.sparsity < 1))
     throw new InvalidConfigError(`sparsity must be in [0, 1), got ${req.sparsity}`);
   const finetune = async (weights: Weights, mask: Mask, epochs: number): Promise<Weights> => {

@@ -5,6 +5,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
 import { Network, type Weights } from '../models/network.js';
+import { restrictPruning } from '../prune/mask-ops.js';
 import type { PruneRequest } from '../prune/prune-network.js';
 import { DEFAULT_SOFT_EPOCHS } from '../prune/structured.js';
 import { crossEntropy } from '../train.js';
@@ -62,7 +63,7 @@ function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: stri
 }
 
 /** The pruning a cell's mask came from: its method, and for IMP the sparsity, rounds and scope to replay. */
-export type PruneTarget = Pick<PruneRequest, 'method' | 'sparsity' | 'rounds' | 'scope' | 'softEpochs'>;
+export type PruneTarget = Pick<PruneRequest, 'method' | 'sparsity' | 'rounds' | 'scope' | 'softEpochs' | 'layers'>;
 
 /**
  * Repairs mask m of the current weights (pruned or unlearned) for a cell pruned by `prune`. `precomputed` is θ̂_r
@@ -84,6 +85,8 @@ export async function unprune(
     return { mask: m, weights: current, estimatorShift: null, nearThresholdAtShift: null, seconds };
   }
   const estimate = precomputed ?? (await estimateRetainedWeights(estimator, inputs));
+  // Re-masking sees the layers pruning saw (the estimate itself is dense).
+  inputs = { ...inputs, def: restrictPruning(inputs.def, prune.layers) };
   const names = m.layers.map((l) => l.name);
   let mu: Mask;
   let estimatorShiftValue: number | null = null;

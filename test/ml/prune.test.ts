@@ -284,3 +284,40 @@ test('IMP rewinds and nests: with a zero learning rate every retraining leaves t
   r.mask.layers.forEach((l, i) => l.keep.forEach((k, j) => assert.ok(!k || m1.layers[i]!.keep[j], 'nested in m1')));
   assert.deepEqual(r.weights, applyMask(init, r.mask), 'final weights: the rewound init (lr 0)');
 });
+
+test("prune.layers conv (Unlearn-Sparse's setting): only convolutions are pruned and masked, dense layers stay whole; an MLP is refused", async () => {
+  const { buildArch } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const { makeSynthetic } = await import('../../ml/data/synthetic.js');
+  const { fullView } = await import('../../ml/data/dataset.js');
+  const ds = makeSynthetic({ train: 16, test: 4, inputShape: [28, 28, 1], numClasses: 10, seed: 2 });
+  const def = buildArch('lenet5', ds.inputShape, 10);
+  const init = initWeights(def, 0);
+  const train = { epochs: 1, batchSize: 8, optimizer: 'sgd' as const, lr: 0.01, seed: 0 };
+  const inputs = { def, init, dense: init, view: fullView(ds, 'train'), train };
+  for (const scope of ['layer', 'global'] as const) {
+    const r = await pruneNetwork(inputs, { method: 'omp', sparsity: 0.5, scope, layers: 'conv', seed: 0 });
+    const convs = def.params.filter((p) => p.prunable && p.role === 'conv').map((p) => p.name);
+    assert.deepEqual(
+      r.mask.layers.map((l) => l.name),
+      convs,
+      `${scope}: the mask covers the convolutions only`,
+    );
+    assert.ok(Math.abs(maskSparsity(r.mask) - 0.5) < 0.01, `${scope}: half the conv weights pruned`);
+    for (const p of def.params.filter((q) => q.role === 'dense'))
+      assert.deepEqual(r.weights[p.name], init[p.name], `${scope}: ${p.name} untouched`);
+  }
+  const mlpDef = buildArch('mlp', ds.inputShape, 10);
+  await assert.rejects(
+    pruneNetwork(
+      { ...inputs, def: mlpDef, init: initWeights(mlpDef, 0), dense: initWeights(mlpDef, 0) },
+      {
+        method: 'omp',
+        sparsity: 0.5,
+        layers: 'conv',
+        seed: 0,
+      },
+    ),
+    /has no convolution to prune/,
+  );
+});
