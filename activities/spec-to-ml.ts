@@ -16,6 +16,7 @@ export function trainConfig(spec: TrainSpec, seed: number): TrainConfig {
     epochs: spec.epochs,
     batchSize: spec.batch,
     schedule: { kind: spec.schedule },
+    augment: spec.augment,
     seed,
   };
 }

@@ -20,6 +20,11 @@ export interface TrainConfig extends OptimizerConfig {
    * bit, its schedule not rescaled). Default: all of them.
    */
   stopAfter?: number;
+  /**
+   * Training-time augmentation: `crop-flip` (as the CIFAR references: a random shift of up to 4 pixels with zero fill,
+   * i.e. pad-4 random crop, and a horizontal flip with probability ½), seeded by the batch order's seed.
+   */
+  augment?: 'crop-flip';
   batchSize: number;
   schedule?: LrSchedule;
   /** Seeds the batch order. */
@@ -227,6 +232,27 @@ function withCompanion(
   return { x, y };
 }
 
+/** Pad-4 random crop and random horizontal flip of NHWC images, in place (zero fill where the shift uncovers). */
+export function cropFlip(x: Float32Array, n: number, h: number, w: number, c: number, seed: number): void {
+  const rng = new SeededRandom(seed);
+  const img = new Float32Array(h * w * c);
+  for (let k = 0; k < n; k++) {
+    const dy = rng.int(9) - 4;
+    const dx = rng.int(9) - 4;
+    const flip = rng.int(2) === 1;
+    const base = k * h * w * c;
+    img.set(x.subarray(base, base + h * w * c));
+    for (let i = 0; i < h; i++)
+      for (let j = 0; j < w; j++) {
+        const si = i + dy;
+        const sj0 = j + dx;
+        const sj = flip ? w - 1 - sj0 : sj0;
+        for (let ch = 0; ch < c; ch++)
+          x[base + (i * w + j) * c + ch] = si >= 0 && si < h && sj0 >= 0 && sj0 < w ? img[(si * w + sj) * c + ch]! : 0;
+      }
+  }
+}
+
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Trains `net` in place on `view`. Deterministic for a given seed on a given backend. */
@@ -272,6 +298,7 @@ export async function trainNetwork(
             ? withCompanion(gatherBatch(view, positions), companion())
             : gatherBatch(view, positions);
           const rows = batch.y.length;
+          if (cfg.augment) cropFlip(batch.x, rows, h, w, c, deriveSeed(cfg.seed, `augment:${epoch}:${b}`));
           const stepLoss = tf.tidy(() => {
             const x = tf.tensor4d(batch.x, [rows, h, w, c]);
             const y = tf.tensor1d(batch.y, 'int32');

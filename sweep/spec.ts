@@ -45,6 +45,8 @@ export const TrainSpec = z.strictObject({
   nesterov: z.boolean().default(false),
   weightDecay: z.number().min(0).default(5e-4),
   schedule: z.enum(['constant', 'cosine']).default('constant'),
+  /** Training-time augmentation (`crop-flip`: pad-4 random crop and horizontal flip, as the CIFAR references). */
+  augment: z.enum(['crop-flip']).optional(),
 });
 export type TrainSpec = z.infer<typeof TrainSpec>;
 

@@ -251,3 +251,33 @@ test('Adam (with L2 weight decay) equals PyTorch step for step: five full-batch 
   opt.dispose();
   net.dispose();
 });
+
+test('crop-flip augmentation, by hand: a shift with zero fill and a mirror, seeded; training with it stays deterministic', async () => {
+  const { cropFlip } = await import('../../ml/train.js');
+  const { SeededRandom } = await import('../../ml/data/seeded-random.js');
+  const [h, w] = [5, 6];
+  const src = Float32Array.from({ length: h * w }, (_, i) => i + 1);
+  const x = src.slice();
+  cropFlip(x, 1, h, w, 1, 42);
+  const rng = new SeededRandom(42); // the same draws: dy, dx, flip
+  const dy = rng.int(9) - 4;
+  const dx = rng.int(9) - 4;
+  const flip = rng.int(2) === 1;
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++) {
+      const si = i + dy;
+      const sj = j + dx;
+      const expected = si >= 0 && si < h && sj >= 0 && sj < w ? src[si * w + (flip ? w - 1 - sj : sj)]! : 0;
+      assert.equal(x[i * w + j], expected, `(${i}, ${j}) with shift (${dy}, ${dx}) flip ${flip}`);
+    }
+  const ds = makeSynthetic({ train: 32, test: 4, inputShape: [4, 4, 1], numClasses: 2, seed: 3 });
+  const cfgA: TrainConfig = { ...cfg, epochs: 1, augment: 'crop-flip' };
+  const run = async () => {
+    const { net } = makeNet('mlp', ds.inputShape, 2);
+    await trainNetwork(net, fullView(ds, 'train'), cfgA);
+    const out = net.getWeights();
+    net.dispose();
+    return out;
+  };
+  assert.deepEqual(await run(), await run(), 'deterministic');
+});
