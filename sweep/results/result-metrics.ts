@@ -75,34 +75,22 @@ export interface ResultMetric {
 
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
+/** UA, RA, TA: the cell's accuracy figures, shown in tables, gauged together by unlearning algorithm. */
+const accuracy = <N extends 'ua' | 'ra' | 'ta'>(name: N, label: string) =>
+  ({
+    name,
+    label,
+    digits: 1,
+    table: true,
+    stability: true,
+    of: (s: MetricSources) => s.cell[name],
+    gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
+  }) as const;
+
 export const RESULT_METRICS = [
-  {
-    name: 'ua',
-    stability: true,
-    label: 'UA',
-    digits: 1,
-    table: true,
-    of: (s) => s.cell.ua,
-    gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
-  },
-  {
-    name: 'ra',
-    stability: true,
-    label: 'RA',
-    digits: 1,
-    table: true,
-    of: (s) => s.cell.ra,
-    gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
-  },
-  {
-    name: 'ta',
-    stability: true,
-    label: 'TA',
-    digits: 1,
-    table: true,
-    of: (s) => s.cell.ta,
-    gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
-  },
+  accuracy('ua', 'UA'),
+  accuracy('ra', 'RA'),
+  accuracy('ta', 'TA'),
   { name: 'ta_forgotten', label: 'TA forgotten', digits: 1, of: (s) => s.cell.ta_forgotten ?? null },
   {
     name: 'mia_efficacy',
