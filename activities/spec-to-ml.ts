@@ -46,6 +46,7 @@ export function pruneRequest(p: PruneParams, seed: number): PruneRequest {
     softEpochs: p.softEpochs,
     finetuneEpochs: p.finetuneEpochs,
     layers: p.layers,
+    rewindEpoch: p.rewindEpoch,
     seed,
   };
 }

@@ -47,7 +47,30 @@ export interface ImpResult extends ImpMask {
   weights: Weights;
 }
 
-/** One IMP retraining: survivors rewound to the init, trained with the mask (seeded per round). */
+/**
+ * IMP's rewind point: the init, or (rewindEpoch k > 0, as Unlearn-Sparse's IMP) the weights after k epochs of the
+ * same training run, recomputed by stopping that run early — bit for bit its epoch-k state.
+ */
+export async function rewindPoint(
+  def: ArchDefinition,
+  init: Weights,
+  view: DataView,
+  train: TrainConfig,
+  rewindEpoch = 0,
+): Promise<Weights> {
+  if (rewindEpoch <= 0) return init;
+  if (rewindEpoch > train.epochs)
+    throw new InvalidConfigError(`IMP's rewindEpoch ${rewindEpoch} is past the training's ${train.epochs} epochs`);
+  const net = new Network(def, init);
+  try {
+    await trainNetwork(net, view, { ...train, stopAfter: rewindEpoch });
+    return net.getWeights();
+  } finally {
+    net.dispose();
+  }
+}
+
+/** One IMP retraining: survivors rewound to the rewind point, trained with the mask (seeded per round). */
 async function trainRewound(
   def: ArchDefinition,
   init: Weights,

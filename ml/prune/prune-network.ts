@@ -7,7 +7,13 @@ import type { Mask } from '../mask.js';
 import { layerSparsity, maskSparsity } from '../metrics/masks.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
-import { DEFAULT_IMP_ROUNDS, iterativeMagnitudePrune, magnitudeMask, type PruneScope } from './magnitude.js';
+import {
+  DEFAULT_IMP_ROUNDS,
+  iterativeMagnitudePrune,
+  magnitudeMask,
+  rewindPoint,
+  type PruneScope,
+} from './magnitude.js';
 import { applyMask, restrictPruning, type PrunedLayers } from './mask-ops.js';
 import { randomMask } from './random-pruning.js';
 import { DEFAULT_SOFT_EPOCHS, softFilterPrune } from './structured.js';
@@ -28,6 +34,8 @@ export interface PruneRequest {
   softEpochs?: number;
   /** Masked fine-tuning epochs after pruning for omp/structured/random (default 0). */
   finetuneEpochs?: number;
+  /** IMP: rewind to the weights after this many training epochs instead of the init (default 0: the init). */
+  rewindEpoch?: number;
   /** The layers pruning may touch (default all prunable; `conv`: convolutions only, as Unlearn-Sparse). */
   layers?: PrunedLayers;
   seed: number;
@@ -86,7 +94,8 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
       weights = await finetune(applyMask(dense, mask), mask, req.finetuneEpochs ?? 0);
       break;
     case 'imp': {
-      const r = await iterativeMagnitudePrune(def, init, dense, view, train, {
+      const rewind = await rewindPoint(def, init, view, train, req.rewindEpoch);
+      const r = await iterativeMagnitudePrune(def, rewind, dense, view, train, {
         sparsity: req.sparsity,
         rounds: req.rounds ?? DEFAULT_IMP_ROUNDS,
         scope: req.scope,

@@ -4,7 +4,7 @@
 import type { DataView } from '../data/dataset.js';
 import { keptCount, type Mask } from '../mask.js';
 import type { ArchDefinition, Weights } from '../models/network.js';
-import { DEFAULT_IMP_ROUNDS, iterativeMagnitudeMask } from '../prune/magnitude.js';
+import { DEFAULT_IMP_ROUNDS, iterativeMagnitudeMask, rewindPoint } from '../prune/magnitude.js';
 import { maskDependsOnData, type PruneMethod } from '../catalog.js';
 import type { PruneRequest } from '../prune/prune-network.js';
 import type { TrainConfig } from '../train.js';
@@ -96,11 +96,13 @@ export interface IterativeRepruneInputs {
  */
 export async function iterativeRepruneMask(
   inputs: IterativeRepruneInputs,
-  prune: Pick<PruneRequest, 'sparsity' | 'rounds' | 'scope'>,
+  prune: Pick<PruneRequest, 'sparsity' | 'rounds' | 'scope' | 'rewindEpoch'>,
   estimate: Weights,
 ): Promise<{ mask: Mask; scored: Weights }> {
+  // The gold run's rewind point on D_r (its first epochs: part of the replay's cost).
+  const rewind = await rewindPoint(inputs.def, inputs.init, inputs.retain, inputs.train, prune.rewindEpoch);
   const train = { ...inputs.train, stopAfter: inputs.roundEpochs };
-  return iterativeMagnitudeMask(inputs.def, inputs.init, estimate, inputs.retain, train, {
+  return iterativeMagnitudeMask(inputs.def, rewind, estimate, inputs.retain, train, {
     sparsity: prune.sparsity,
     rounds: prune.rounds ?? DEFAULT_IMP_ROUNDS,
     scope: prune.scope,

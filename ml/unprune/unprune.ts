@@ -63,7 +63,10 @@ function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: stri
 }
 
 /** The pruning a cell's mask came from: its method, and for IMP the sparsity, rounds and scope to replay. */
-export type PruneTarget = Pick<PruneRequest, 'method' | 'sparsity' | 'rounds' | 'scope' | 'softEpochs' | 'layers'>;
+export type PruneTarget = Pick<
+  PruneRequest,
+  'method' | 'sparsity' | 'rounds' | 'scope' | 'softEpochs' | 'layers' | 'rewindEpoch'
+>;
 
 /**
  * Repairs mask m of the current weights (pruned or unlearned) for a cell pruned by `prune`. `precomputed` is θ̂_r

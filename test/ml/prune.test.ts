@@ -321,3 +321,29 @@ test("prune.layers conv (Unlearn-Sparse's setting): only convolutions are pruned
     /has no convolution to prune/,
   );
 });
+
+test("IMP's rewind point (rewindEpoch k): the training run stopped after k epochs — at k = all epochs, the dense weights themselves", async () => {
+  const { rewindPoint } = await import('../../ml/prune/magnitude.js');
+  const { trainedWeights } = await import('../helpers/ml.js');
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const { makeSynthetic } = await import('../../ml/data/synthetic.js');
+  const { fullView } = await import('../../ml/data/dataset.js');
+  const ds = makeSynthetic({ train: 48, test: 4, inputShape: [3, 3, 1], numClasses: 3, seed: 5 });
+  const def = mlp(ds.inputShape, 3, [8]);
+  const init = initWeights(def, 2);
+  const train = {
+    epochs: 2,
+    batchSize: 16,
+    optimizer: 'sgd' as const,
+    lr: 0.1,
+    seed: 3,
+    schedule: { kind: 'cosine' as const },
+  };
+  const view = fullView(ds, 'train');
+  assert.equal(await rewindPoint(def, init, view, train, 0), init, 'k = 0: the init');
+  assert.deepEqual(await rewindPoint(def, init, view, train, 2), await trainedWeights(def, init, view, train));
+  const one = await rewindPoint(def, init, view, train, 1);
+  assert.notDeepEqual(one, init);
+  await assert.rejects(rewindPoint(def, init, view, train, 3), /past the training/);
+});

@@ -161,7 +161,7 @@ test('global scope: re-pruning the exact estimate at the same global budget give
   assert.equal(countKept(mu), countKept(m), 'same global budget');
 });
 
-test('through the stages, default settings and a cosine schedule: the exact estimate re-prunes to m_r for OMP (layer and global), IMP and structured (with its soft epoch)', async () => {
+test('through the stages, default settings and a cosine schedule: the exact estimate re-prunes to m_r for OMP (layer and global), IMP (from the init and rewound to epoch 1) and structured (with its soft epoch)', async () => {
   const { runSweepInProcess } = await import('../helpers/stages.js');
   const { readJson } = await import('../../activities/stage-artifacts.js');
   const epochs = 2;
@@ -174,6 +174,7 @@ test('through the stages, default settings and a cosine schedule: the exact esti
       { method: 'omp', sparsity: [0.6] },
       { method: 'omp', sparsity: [0.6], scope: 'global' },
       { method: 'imp', sparsity: [0.6], rounds: 2 },
+      { method: 'imp', sparsity: [0.6], rounds: 2, rewindEpoch: 1 },
       { method: 'structured', sparsity: [0.5] },
     ],
     deletion: [{ kind: 'random', sizes: [0.25] }],
