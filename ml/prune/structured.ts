@@ -1,6 +1,6 @@
 // Structured pruning at filter/neuron granularity by L2 norm, SFP style (He et al., 2018): during the soft epochs
-// the weakest filters are zeroed at the start of every epoch but keep receiving gradients (they may recover); at
-// the end the mask is fixed (hard). A filter is an output channel (last axis); the classifier layer is not pruned.
+// the weakest filters are zeroed at the start of every epoch but keep receiving gradients (they may recover; a ReLU
+// unit whose bias is ≤ 0 gets none once its weights are zero, so it cannot); at the end the mask is fixed (hard). A filter is an output channel (last axis); the classifier layer is not pruned.
 import { deriveSeed } from '../data/seeded-random.js';
 import type { DataView } from '../data/dataset.js';
 import { enforceMask, type Mask } from '../mask.js';

@@ -347,3 +347,31 @@ test("IMP's rewind point (rewindEpoch k): the training run stopped after k epoch
   assert.notDeepEqual(one, init);
   await assert.rejects(rewindPoint(def, init, view, train, 3), /past the training/);
 });
+
+test('SFP: a filter zeroed at the start of a soft epoch keeps receiving gradients and can grow back past a kept one', async () => {
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const { makeSynthetic } = await import('../../ml/data/synthetic.js');
+  const { fullView } = await import('../../ml/data/dataset.js');
+  const ds = makeSynthetic({ train: 96, test: 4, inputShape: [3, 3, 1], numClasses: 3, seed: 0 });
+  const def = mlp(ds.inputShape, 3, [8]);
+  const init = initWeights(def, 0);
+  // Small filters and positive biases: every hidden unit stays active once zeroed (a ReLU unit whose bias is ≤ 0
+  // gets no gradient after its weights are zeroed, so it could not regrow).
+  const dense = { ...init, 'fc1.w': init['fc1.w']!.map((v) => v * 1e-3), 'fc1.b': new Float32Array(8).fill(0.5) };
+  const train = { epochs: 1, batchSize: 16, optimizer: 'sgd' as const, lr: 0.5, seed: 0 };
+  const units = (m: { layers: { keep: Uint8Array }[] }) => Array.from({ length: 8 }, (_, k) => m.layers[0]!.keep[k]!);
+  const before = units(filterMaskFromWeights(def, dense, 0.5));
+  const after = units(
+    (await softFilterPrune(def, dense, fullView(ds, 'train'), train, { sparsity: 0.5, softEpochs: 1 })).mask,
+  );
+  assert.ok(
+    before.some((k, u) => !k && after[u]),
+    `a zeroed filter grew back: ${before.join('')} → ${after.join('')}`,
+  );
+  assert.equal(
+    after.reduce((a, b) => a + b, 0),
+    before.reduce((a, b) => a + b, 0),
+    'same number of filters',
+  );
+});
