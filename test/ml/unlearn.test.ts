@@ -242,3 +242,49 @@ test("RL's labels are uniform over the k classes; SalUn's are uniform over the k
     c.forEach((v, y) => assert.ok(y === t ? v === 0 : near(v, n / k, 1 / (k - 1)), `SalUn true ${t} → ${y}: ${v}`));
   }
 });
+
+test('IU moves a trained model up the forget set loss and barely on the retain set (the sign of the influence step)', async () => {
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const { crossEntropy } = await import('../../ml/train.js');
+  const { tf } = await import('../../ml/backend.js');
+  const { gatherBatch } = await import('../../ml/data/dataset.js');
+  // A linear softmax model (a convex loss) trained to near its optimum on D, then one IU step removing D_f.
+  const linear = mlp(ds.inputShape, 4, []);
+  const start = initWeights(linear, 1);
+  const net = new Network(linear, start);
+  await trainNetwork(net, fullView(ds, 'train'), { ...train, epochs: 20 });
+  const trained = net.getWeights();
+  net.dispose();
+  const full = { layers: [{ name: 'fc1.w', shape: [64, 4], keep: new Uint8Array(256).fill(1) }] };
+  const loss = (w: typeof trained, view: typeof forget) => {
+    const n = new Network(linear, w);
+    const b = gatherBatch(
+      view,
+      Int32Array.from({ length: view.indices.length }, (_, i) => i),
+    );
+    const v = tf.tidy(
+      () =>
+        crossEntropy(n.apply(tf.tensor4d(b.x, [b.y.length, 8, 8, 1]), false), tf.tensor1d(b.y, 'int32')).dataSync()[0]!,
+    );
+    n.dispose();
+    return v;
+  };
+  for (const inverse of ['woodfisher', 'exact'] as const) {
+    const r = await unlearn(
+      'iu',
+      { def: linear, weights: trained, mask: full, init: start, retain, forget, train },
+      {
+        inverse,
+        samples: 100,
+        // α = 1 moves the loss by ~1e-5, near float32 resolution; a larger step keeps the sign well measurable.
+        alpha: 50,
+      },
+    );
+    const df = loss(r.weights, forget) - loss(trained, forget);
+    const dr = loss(r.weights, retain) - loss(trained, retain);
+    console.log(`# IU (${inverse}): Δ loss on D_f ${df.toExponential(2)}, on D_r ${dr.toExponential(2)}`);
+    assert.ok(df > 0, `${inverse}: the forget loss rises (${df})`);
+    assert.ok(df > Math.abs(dr), `${inverse}: more on D_f than on D_r (${df} vs ${dr})`);
+  }
+});
