@@ -33,6 +33,7 @@ export function unlearnParams(u: UnlearnSpec): UnlearnParams {
     schedule: u.schedule,
     inverse: u.inverse,
     samples: u.samples,
+    saliencyOver: u.saliencyOver,
   };
 }
 

@@ -96,6 +96,8 @@ export const UnlearnSpec = z.strictObject({
   alpha: z.number().optional(),
   /** IU, FF, SalUn: gradients with pruned coordinates zeroed (the references' form) or dense. */
   gradients: z.enum(['masked', 'dense']).optional(),
+  /** SalUn: the parameters its saliency ranks: the prunable weights (default) or all (biases too, as its reference). */
+  saliencyOver: z.enum(['weights', 'all']).optional(),
   /** IU: N, the number of retained examples its inverse-Fisher estimate visits (default 1000). */
   samples: int(1, 1_000_000).optional(),
   /** IU: the reference's WoodFisher recursion (default) or the exact inverse it approximates. */

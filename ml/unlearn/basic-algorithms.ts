@@ -94,9 +94,15 @@ export function saliencyMask(
   fraction: number,
   batchSize: number,
   gradients: UnlearnParams['gradients'] = 'masked',
+  ranks: UnlearnParams['saliencyOver'] = 'weights',
 ): Mask {
   const net = new Network(inputs.def, inputs.weights);
-  const params = prunableParams(inputs.def);
+  // `all` (SalUn's reference): every trainable parameter competes for the budget, biases and BatchNorm included.
+  const def =
+    ranks === 'all'
+      ? { ...inputs.def, params: inputs.def.params.map((p) => (p.trainable ? { ...p, prunable: true } : p)) }
+      : inputs.def;
+  const params = prunableParams(def);
   const sums = params.map((p) => tf.zeros(p.shape));
   try {
     const [h, w, c] = inputs.def.inputShape;
@@ -121,7 +127,7 @@ export function saliencyMask(
     params.forEach((p, i) => (scores[p.name] = tf.tidy(() => tf.abs(sums[i]!).dataSync() as Float32Array)));
     // Masked (default): pruned weights score 0, so the budget goes to weights that can move.
     maskGradients(inputs, { gradients }, scores);
-    return maskFromScores(inputs.def, scores, 1 - fraction, 'global');
+    return maskFromScores(def, scores, 1 - fraction, 'global');
   } finally {
     for (const s of sums) s.dispose();
     net.dispose();
@@ -131,6 +137,6 @@ export function saliencyMask(
 /** SalUn: RL with wrong-only random labels on D_f, updating only the most salient 20% of weights (lr 0.007, 10 epochs). */
 export function salun(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
   const cfg = sgdConfig(inputs, params, { epochs: 10, lr: 0.007 });
-  const gradMask = saliencyMask(inputs, params.alpha ?? 0.2, cfg.batchSize, params.gradients);
+  const gradMask = saliencyMask(inputs, params.alpha ?? 0.2, cfg.batchSize, params.gradients, params.saliencyOver);
   return maskedRun(inputs, inputs.weights, relabelledUnion(inputs, cfg.seed, true), cfg, { gradMask });
 }

@@ -42,6 +42,8 @@ export interface UnlearnParams {
   schedule?: 'constant' | 'cosine';
   /** IU only: `woodfisher` (the reference's recursion, default) or `exact` (ml/unlearn/woodfisher.ts). */
   inverse?: 'woodfisher' | 'exact';
+  /** SalUn only: the parameters its saliency ranks — prunable `weights` (default) or `all` (as its reference). */
+  saliencyOver?: 'weights' | 'all';
   /** IU only: N, the retained examples its inverse-Fisher estimate visits. */
   samples?: number;
   seed?: number;

@@ -288,3 +288,18 @@ test('IU moves a trained model up the forget set loss and barely on the retain s
     assert.ok(df > Math.abs(dr), `${inverse}: more on D_f than on D_r (${df} vs ${dr})`);
   }
 });
+
+test("SalUn's saliency over all parameters (its reference's setting) ranks biases too: some are frozen, the budget is kept", async () => {
+  const all = saliencyMask(inputs, 0.2, 32, 'masked', 'all');
+  const biases = all.layers.filter((l) => l.name.endsWith('.b'));
+  assert.ok(biases.length > 0, 'biases are in the saliency mask');
+  const kept = all.layers.reduce((n, l) => n + l.keep.reduce((a, b) => a + b, 0), 0);
+  const total = all.layers.reduce((n, l) => n + l.keep.length, 0);
+  assert.ok(Math.abs(kept / total - 0.2) < 0.01, `20% of all parameters: ${kept}/${total}`);
+  assert.ok(!saliencyMask(inputs, 0.2, 32).layers.some((l) => l.name.endsWith('.b')), 'default: weights only');
+  const r = await unlearn('salun', inputs, { epochs: 1, saliencyOver: 'all' });
+  const frozen = biases[0]!;
+  frozen.keep.forEach((k, i) => {
+    if (!k) assert.equal(r.weights[frozen.name]![i], sparse[frozen.name]![i], `${frozen.name}[${i}] frozen`);
+  });
+});
