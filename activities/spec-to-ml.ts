@@ -48,6 +48,7 @@ export function pruneRequest(p: PruneParams, seed: number): PruneRequest {
     finetuneEpochs: p.finetuneEpochs,
     layers: p.layers,
     rewindEpoch: p.rewindEpoch,
+    softFrom: p.softFrom,
     seed,
   };
 }

@@ -59,6 +59,8 @@ export const PruneSpec = z.strictObject({
   iterations: int(1, 100_000).optional(),
   softEpochs: int(0, 10_000).optional(),
   finetuneEpochs: int(0, 10_000).optional(),
+  /** Structured: soft epochs after the shared dense training (default) or SFP from the init (its reference). */
+  softFrom: z.enum(['trained', 'init']).optional(),
   /** IMP: rewind to the weights after this many training epochs instead of the init (as Unlearn-Sparse). */
   rewindEpoch: int(0, 10_000).optional(),
   /** The layers pruning may touch: every prunable one (default) or the convolutions only (as Unlearn-Sparse). */

@@ -16,7 +16,7 @@ import {
 } from './magnitude.js';
 import { applyMask, restrictPruning, type PrunedLayers } from './mask-ops.js';
 import { randomMask } from './random-pruning.js';
-import { DEFAULT_SOFT_EPOCHS, softFilterPrune } from './structured.js';
+import { DEFAULT_SOFT_EPOCHS, softFilterPrune, softFilterPruneFromInit } from './structured.js';
 import { synflowMask } from './synflow.js';
 
 import type { PruneMethod } from '../catalog.js';
@@ -34,6 +34,11 @@ export interface PruneRequest {
   softEpochs?: number;
   /** Masked fine-tuning epochs after pruning for omp/structured/random (default 0). */
   finetuneEpochs?: number;
+  /**
+   * Structured: SFP's soft epochs after the shared dense training (`trained`, default) or SFP over the whole
+   * training from the init, as its reference (`init`; the dense run is then not used).
+   */
+  softFrom?: 'trained' | 'init';
   /** IMP: rewind to the weights after this many training epochs instead of the init (default 0: the init). */
   rewindEpoch?: number;
   /** The layers pruning may touch (default all prunable; `conv`: convolutions only, as Unlearn-Sparse). */
@@ -112,11 +117,14 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
       scored = init;
       break;
     case 'structured': {
-      const r = await softFilterPrune(def, dense, view, train, {
-        sparsity: req.sparsity,
-        softEpochs: req.softEpochs ?? DEFAULT_SOFT_EPOCHS,
-        hooks,
-      });
+      const r =
+        req.softFrom === 'init'
+          ? await softFilterPruneFromInit(def, init, view, train, { sparsity: req.sparsity, hooks })
+          : await softFilterPrune(def, dense, view, train, {
+              sparsity: req.sparsity,
+              softEpochs: req.softEpochs ?? DEFAULT_SOFT_EPOCHS,
+              hooks,
+            });
       mask = r.mask;
       weights = await finetune(r.weights, mask, req.finetuneEpochs ?? 0);
       break;

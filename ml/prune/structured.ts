@@ -34,6 +34,20 @@ export function filterMaskFromWeights(def: ArchDefinition, weights: Weights, spa
 }
 
 /**
+ * SFP from the init as its reference (He et al.): every training epoch starts by zeroing the weakest filters, which
+ * keep receiving gradients; the hard mask comes at the end. The dense run it replaces is not used.
+ */
+export function softFilterPruneFromInit(
+  def: ArchDefinition,
+  init: Weights,
+  view: DataView,
+  train: TrainConfig,
+  opts: { sparsity: number; hooks?: TrainHooks },
+): Promise<{ mask: Mask; weights: Weights }> {
+  return softFilterPrune(def, init, view, train, { ...opts, softEpochs: train.epochs, schedule: 'training' });
+}
+
+/**
  * SFP from trained dense weights: `softEpochs` epochs of soft pruning, then the hard mask. Returns the mask and
  * the hard-masked weights. The soft epochs continue training at the learning rate the schedule ended with (they
  * extend the run; a fresh schedule would restart at the full base rate and let one high-rate epoch set the mask).
@@ -44,9 +58,12 @@ export async function softFilterPrune(
   dense: Weights,
   view: DataView,
   train: TrainConfig,
-  opts: { sparsity: number; softEpochs: number; hooks?: TrainHooks },
+  opts: { sparsity: number; softEpochs: number; hooks?: TrainHooks; schedule?: 'continue' | 'training' },
 ): Promise<{ mask: Mask; weights: Weights }> {
   const net = new Network(def, dense);
+  // `continue`: extra epochs at the rate the training ended with; `training`: the epochs of the training run itself
+  // (SFP from the init, as its reference: the learning rate follows the training schedule).
+  const lrOf = (e: number) => learningRate(train, opts.schedule === 'training' ? e : train.epochs - 1);
   try {
     for (let e = 0; e < opts.softEpochs; e++) {
       enforceMask(net, filterMaskFromWeights(def, net.getWeights(), opts.sparsity));
@@ -56,7 +73,7 @@ export async function softFilterPrune(
         {
           ...train,
           epochs: 1,
-          lr: learningRate(train, train.epochs - 1),
+          lr: lrOf(e),
           schedule: { kind: 'constant' },
           seed: deriveSeed(train.seed, `structured-soft-epoch:${e}`),
         },

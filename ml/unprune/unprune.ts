@@ -65,7 +65,7 @@ function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: stri
 /** The pruning a cell's mask came from: its method, and for IMP the sparsity, rounds and scope to replay. */
 export type PruneTarget = Pick<
   PruneRequest,
-  'method' | 'sparsity' | 'rounds' | 'scope' | 'softEpochs' | 'layers' | 'rewindEpoch'
+  'method' | 'sparsity' | 'rounds' | 'scope' | 'softEpochs' | 'layers' | 'rewindEpoch' | 'softFrom'
 >;
 
 /**
@@ -98,7 +98,13 @@ export async function unprune(
     // The retrain estimator's truncation, per round: with the other estimators `epochs` means something else.
     const roundEpochs = truncatedRetrainEpochs(estimator === 'retrain' ? inputs : { train: inputs.train });
     mu = (await iterativeRepruneMask({ ...inputs, roundEpochs }, prune, estimate)).mask;
-  } else if (variant === 'reprune' && method === 'structured' && (prune.softEpochs ?? DEFAULT_SOFT_EPOCHS) > 0) {
+  } else if (
+    variant === 'reprune' &&
+    method === 'structured' &&
+    prune.softFrom !== 'init' &&
+    (prune.softEpochs ?? DEFAULT_SOFT_EPOCHS) > 0
+  ) {
+    // (SFP from the init ignores the dense weights: replaying it would be the gold run; it re-prunes one-shot.)
     mu = await structuredRepruneMask(inputs, prune, estimate);
   } else if (variant === 'reprune') {
     mu = repruneMask(inputs.def, prune, estimate, m);

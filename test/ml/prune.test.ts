@@ -375,3 +375,25 @@ test('SFP: a filter zeroed at the start of a soft epoch keeps receiving gradient
     'same number of filters',
   );
 });
+
+test('SFP from the init (softFrom: init, its reference): the dense run is not used; with a zero learning rate it keeps the strongest filters of the init', async () => {
+  const { mlp } = await import('../../ml/models/architectures.js');
+  const { initWeights } = await import('../../ml/models/init-weights.js');
+  const { makeSynthetic } = await import('../../ml/data/synthetic.js');
+  const { fullView } = await import('../../ml/data/dataset.js');
+  const { applyMask } = await import('../../ml/prune/mask-ops.js');
+  const ds = makeSynthetic({ train: 48, test: 4, inputShape: [3, 3, 1], numClasses: 3, seed: 1 });
+  const def = mlp(ds.inputShape, 3, [8]);
+  const init = initWeights(def, 1);
+  const view = fullView(ds, 'train');
+  const req = { method: 'structured' as const, sparsity: 0.5, softFrom: 'init' as const, seed: 0 };
+  const train = { epochs: 2, batchSize: 16, optimizer: 'sgd' as const, lr: 0.1, seed: 0 };
+  const a = await pruneNetwork({ def, init, dense: initWeights(def, 7), view, train }, req);
+  const b = await pruneNetwork({ def, init, dense: initWeights(def, 8), view, train }, req);
+  assert.deepEqual(a.mask, b.mask, 'the dense weights play no part');
+  const still = await pruneNetwork({ def, init, dense: init, view, train: { ...train, lr: 0, momentum: 0 } }, req);
+  const expected = filterMaskFromWeights(def, init, 0.5);
+  assert.deepEqual(still.mask, expected, "lr 0: the init's filter norms decide");
+  const plusZero = (w: typeof init) => Object.fromEntries(Object.entries(w).map(([n, v]) => [n, v.map((x) => x + 0)]));
+  assert.deepEqual(plusZero(still.weights), plusZero(applyMask(init, expected)), 'the init, its pruned filters zero');
+});
