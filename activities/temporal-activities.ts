@@ -9,7 +9,7 @@ import { emptyStats, type StageContext, type StageStats } from './stage-context.
 import { planSweep } from '../sweep/plan.js';
 import { STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/stage-kinds.js';
 import type { Sweep } from '../sweep/spec.js';
-import { writeRows } from './write-rows.js';
+import { writeRows } from './sweep-rows.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import { runStage } from './run-stage.js';
 

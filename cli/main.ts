@@ -16,10 +16,10 @@ import { InvalidStorePathError } from '../store/blob-store.js';
 import { loadNativeBlas, nativeBlasUnavailableReason } from '../ml/kernels/native-blas.js';
 import { PLANNED_KINDS, planCounts, planSweep, type Plan } from '../sweep/plan.js';
 import { formatCsv, formatJson, formatMarkdown, formatTable } from '../sweep/results/result-formats.js';
-import { rowsFromJsonl, type ResultRow } from '../sweep/results/result-rows.js';
+import type { ResultRow } from '../sweep/results/result-rows.js';
 import { htmlReport } from '../sweep/report/html-report.js';
 import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
-import { writeRows } from '../activities/write-rows.js';
+import { readRows } from '../activities/sweep-rows.js';
 import { runSweepLocally } from '../worker/local-engine.js';
 import { serveMetrics, UnpruneMetrics } from '../worker/metrics.js';
 import { progressReporter } from './progress.js';
@@ -213,8 +213,7 @@ connectionOptions(
     if (served) console.error(`metrics: ${served.url}`);
     if (o.engine === 'temporal') {
       await runOnTemporal(plan.sweep, o.store, o);
-      const text = await openStore(o.store).getText(`sweeps/${plan.id}/rows.jsonl`);
-      await emit(await render(rowsFromJsonl(text ?? ''), o.format, plan.id), o.out);
+      await emit(await render((await readRows(openStore(o.store), plan)).rows, o.format, plan.id), o.out);
       return;
     }
     const controller = new AbortController();
@@ -268,32 +267,51 @@ connectionOptions(
 
 program
   .command('results')
-  .description('print or export the results of a sweep (from its spec file or its id)')
+  .description(
+    'print or export the results of a sweep (from its spec file or its id), rebuilt from the stored evaluations; ' +
+      'exit 3 when cells are missing unless --partial',
+  )
   .argument('<sweep>', 'sweep spec file, or a sweep id (name-hash) in the store')
   .addOption(storeOption())
   .addOption(formatOption('table'))
   .option('--out <file>', 'write to a file instead of stdout')
-  .action(async (what: string, o: { store: string; format: Format; out?: string }) => {
+  .option('--partial', 'a table with cells missing is acceptable (exit 0)')
+  .action(async (what: string, o: { store: string; format: Format; out?: string; partial?: boolean }) => {
+    // Reading results never writes to the store: a read-only store works, and a running engine's rows are safe.
     const store = openStore(o.store);
-    let id: string;
-    let rows: ResultRow[];
-    if (existsSync(what)) {
-      const plan = planSweep(loadSpec(what, Number.MAX_SAFE_INTEGER));
-      id = plan.id;
-      rows = (await writeRows(store, plan)).rows; // rebuilt from the store: partial sweeps show what is done
-    } else {
-      id = what;
-      const text = await store.getText(`sweeps/${id}/rows.jsonl`);
-      if (text === null) {
+    let plan: Plan;
+    if (existsSync(what)) plan = planSweep(loadSpec(what, Number.MAX_SAFE_INTEGER));
+    else {
+      // The rows are derived from the sweep's resolved spec (written when it started), never from a rows file
+      // that a killed or cancelled run may have left short.
+      const spec = await store.getText(`sweeps/${what}/sweep.json`);
+      if (spec === null) {
         const known = [...new Set((await store.blobs.list('sweeps/')).map((p) => p.split('/')[1]))];
         throw new UsageError(
-          `no sweep "${id}" in ${store.location}${known.length ? `; known: ${known.join(', ')}` : ''}`,
+          `no sweep "${what}" in ${store.location}${known.length ? `; known: ${known.join(', ')}` : ''}`,
         );
       }
-      rows = rowsFromJsonl(text);
+      plan = planSweep(parseSweep(spec, { source: `sweeps/${what}/sweep.json`, maxCells: Number.MAX_SAFE_INTEGER }));
     }
-    await emit(await render(rows, o.format, id), o.out);
+    const { rows, missing } = await readRows(store, plan);
+    await emit(await render(rows, o.format, plan.id), o.out);
+    if (missing.length) {
+      const names = missing.slice(0, 3).map((c) => cellName(c.axes));
+      console.error(
+        `unprune: incomplete: ${missing.length} of ${plan.cells.length} cells of ${plan.id} have no row ` +
+          `(their evaluations are not in ${store.location}: still running, failed, or never run), e.g. ` +
+          `${names.join('; ')}${missing.length > names.length ? ` and ${missing.length - names.length} more` : ''}. ` +
+          `Rerun the sweep to complete it` +
+          `${o.partial ? '' : ', or pass --partial to accept this table'}.`,
+      );
+      if (!o.partial) process.exitCode = 3;
+    }
   });
+
+/** A cell named by its axes, as a researcher reads it. */
+function cellName(a: Plan['cells'][number]['axes']): string {
+  return `${a.dataset}/${a.arch} seed ${a.seed} ${a.prune} ${a.sparsity} ${a.deletion} ${a.deletion_size} ${a.unlearn} ${a.unprune}`;
+}
 
 addTemporalCommands(program, (file) => loadSpec(file), storeOption);
 

@@ -10,7 +10,7 @@ import type { StageStats } from '../activities/stage-context.js';
 import type { UnpruneMetrics } from './metrics.js';
 import type { AnyStage, Plan } from '../sweep/plan.js';
 import type { ResultRow } from '../sweep/results/result-rows.js';
-import { writeRows } from '../activities/write-rows.js';
+import { writeRows } from '../activities/sweep-rows.js';
 import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
 import { isPermanent } from '../ml/errors.js';
 import { loadSettings, type Settings } from './settings.js';

@@ -1,8 +1,9 @@
-// Result rows from the store: read every evaluate output a plan's cells need (verified) and write
-// sweeps/<id>/rows.jsonl. Both engines end a sweep with this; `unprune results FILE` uses it to show partial sweeps.
+// A sweep's rows are a derived view of the store: every evaluate output its plan's cells need, read (verified) and
+// joined. `readRows` only reads (so `results` works on a read-only store and never races a running engine);
+// `writeRows`, which the engines call at the end of a run, also exports rows.jsonl and the resolved spec.
 import type { ArtifactStore } from '../store/artifact-store.js';
 import { decodeJson } from '../store/codec.js';
-import type { Plan } from '../sweep/plan.js';
+import type { Cell, Plan } from '../sweep/plan.js';
 import type { ModelMeasurements, Measurements, Timings } from '../sweep/results/result-metrics.js';
 import { buildRows, rowsToJsonl, type ResultRow } from '../sweep/results/result-rows.js';
 
@@ -17,6 +18,16 @@ export async function collectMeasurements(store: ArtifactStore, plan: Plan): Pro
     out.set(key, { ...decodeJson<Measurements>(b), rte_s: run.rte_s ?? 0, unprune_s: run.unprune_s ?? 0 });
   }
   return out;
+}
+
+/** The rows of every complete cell, rebuilt from the store, and the cells still missing (read only). */
+export async function readRows(store: ArtifactStore, plan: Plan): Promise<{ rows: ResultRow[]; missing: Cell[] }> {
+  const measured = await collectMeasurements(store, plan);
+  const { rows } = buildRows(plan, (k) => measured.get(k));
+  const missing = plan.cells.filter(
+    (c) => ![c.evaluate, c.goldEvaluate, c.originalEvaluate].every((k) => measured.has(k)),
+  );
+  return { rows, missing };
 }
 
 /** Writes sweeps/<id>/rows.jsonl (complete cells) and sweep.json (the resolved spec); returns the rows. */
