@@ -218,13 +218,16 @@ connectionOptions(
     }
     const controller = new AbortController();
     let interrupts = 0;
-    const onSigint = () => {
-      if (++interrupts > 1) process.exit(130);
-      console.error('\nstopping: running stages are abandoned (they leave no artifacts); rerun to resume');
+    // The conventional exit status for the signal that stopped the run: 128 + its number (INT 2, TERM 15, HUP 1).
+    let stoppedBy = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      const code = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1);
+      if (++interrupts > 1) process.exit(code);
+      stoppedBy = code;
+      console.error(`\nstopping (${signal}): running stages are abandoned (they leave no artifacts); rerun to resume`);
       controller.abort();
     };
-    process.on('SIGINT', onSigint);
-    process.on('SIGTERM', onSigint);
+    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
     const progress = progressReporter(plan.stages.length, process.stderr);
     const result = await runSweepLocally(plan, {
       store: o.store,
@@ -257,7 +260,7 @@ connectionOptions(
     }
     if (controller.signal.aborted) {
       console.error(`cancelled with ${p.remaining} stages to go; rerun the same command to resume`);
-      process.exit(130);
+      process.exit(stoppedBy || 130);
     }
     await emit(await render(result.rows, o.format, plan.id), o.out);
     if (result.missing) console.error(`${result.missing} cells have no row (a stage on their chain failed)`);

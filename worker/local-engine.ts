@@ -221,10 +221,12 @@ class WorkerPool {
   }
 }
 
+/** Waits `ms`, or less if `signal` aborts; the abort listener goes with the wait (retries would pile them up). */
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
-    const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => (clearTimeout(t), resolve()), { once: true });
+    const onAbort = () => (clearTimeout(t), resolve());
+    const t = setTimeout(() => (signal?.removeEventListener('abort', onAbort), resolve()), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 
 export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promise<LocalRunResult> {

@@ -58,32 +58,37 @@ test('SIGKILL mid-run, then rerun: only the missing stages run, rows equal an un
   assert.ok(b.stdout.includes('mean ± std over seeds'));
 });
 
-test('Ctrl-C (SIGINT) stops the run cleanly with status 130; the rerun resumes and completes', async () => {
-  const store = tmp();
-  const child = unpruneAsync(['run', SPEC, '--store', store, '--workers', '2']);
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const status = await new Promise<number | null>((resolve) => {
-    const poll = setInterval(() => {
-      if (manifests(store).length >= 20) {
+for (const [signal, code] of [
+  ['SIGINT', 130],
+  ['SIGTERM', 143],
+  ['SIGHUP', 129],
+] as const)
+  test(`${signal} stops the run cleanly with status ${code} (128 + the signal); the rerun resumes and completes`, async () => {
+    const store = tmp();
+    const child = unpruneAsync(['run', SPEC, '--store', store, '--workers', '2']);
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const status = await new Promise<number | null>((resolve) => {
+      const poll = setInterval(() => {
+        if (manifests(store).length >= 20) {
+          clearInterval(poll);
+          child.kill(signal);
+        }
+      }, 20);
+      child.on('exit', (code) => {
         clearInterval(poll);
-        child.kill('SIGINT');
-      }
-    }, 20);
-    child.on('exit', (code) => {
-      clearInterval(poll);
-      resolve(code);
+        resolve(code);
+      });
     });
+    assert.equal(status, code, stderr);
+    assert.match(stderr, /cancelled with \d+ stages to go; rerun the same command to resume/);
+    const done = manifests(store).length;
+    const again = unprune(['run', SPEC, '--store', store, '--workers', '2']);
+    assert.equal(again.status, 0, again.stderr);
+    const s = summary(again.stderr);
+    assert.equal(s.cached, done);
+    assert.equal(s.run + s.cached, s.total);
   });
-  assert.equal(status, 130, stderr);
-  assert.match(stderr, /cancelled with \d+ stages to go; rerun the same command to resume/);
-  const done = manifests(store).length;
-  const again = unprune(['run', SPEC, '--store', store, '--workers', '2']);
-  assert.equal(again.status, 0, again.stderr);
-  const s = summary(again.stderr);
-  assert.equal(s.cached, done);
-  assert.equal(s.run + s.cached, s.total);
-});
 
 test('a failing stage is reported with its error while independent stages finish; exit status 1', () => {
   const store = tmp();
