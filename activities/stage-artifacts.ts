@@ -18,8 +18,8 @@ import type { StageContext } from './stage-context.js';
 
 /** A missing or corrupt input: the stage cannot run until the input stage is (re)computed. */
 export class MissingInputError extends Error {
-  constructor(key: string) {
-    super(`input ${key} is missing from the store or fails its checksum`);
+  constructor(readonly inputKey: string) {
+    super(`input ${inputKey} is missing from the store or fails its checksum`);
     this.name = 'MissingInputError';
   }
 }

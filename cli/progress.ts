@@ -4,6 +4,9 @@ import { SingleBar } from 'cli-progress';
 
 import type { EngineEvent } from '../worker/local-engine.js';
 
+const recomputeLine = (e: Extract<EngineEvent, { type: 'recompute' }>) =>
+  `recomputing ${e.stage.kind} ${e.stage.key}: ${e.for.kind} ${e.for.key} found it missing or corrupt`;
+
 export function progressReporter(total: number, stream: NodeJS.WriteStream) {
   if (stream.isTTY) {
     const bar = new SingleBar({
@@ -16,7 +19,8 @@ export function progressReporter(total: number, stream: NodeJS.WriteStream) {
     bar.start(total, 0, { done: 0, cached: 0, running: 0, failed: 0 });
     return {
       onEvent: (e: EngineEvent) => {
-        if (e.type === 'retry') return;
+        if (e.type === 'recompute') stream.write(`\n${recomputeLine(e)}\n`); // the bar redraws below it
+        if (e.type === 'retry' || e.type === 'recompute') return;
         const p = e.progress;
         bar.update(p.done + p.cached + p.failed + p.skipped, {
           done: p.done,
@@ -34,6 +38,10 @@ export function progressReporter(total: number, stream: NodeJS.WriteStream) {
       if (e.type === 'started') return;
       if (e.type === 'retry') {
         stream.write(`retry ${e.attempt}/${e.of} in ${e.delaySeconds} s: ${e.stage.kind} ${e.stage.key}: ${e.error}\n`);
+        return;
+      }
+      if (e.type === 'recompute') {
+        stream.write(`${recomputeLine(e)}\n`);
         return;
       }
       const p = e.progress;

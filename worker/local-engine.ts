@@ -13,6 +13,7 @@ import type { ResultRow } from '../sweep/results/result-rows.js';
 import { writeRows } from '../activities/sweep-rows.js';
 import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
 import { isPermanent } from '../ml/errors.js';
+import { inputKeys, kindOfKey } from '../sweep/stage-kinds.js';
 import { loadSettings, type Settings } from './settings.js';
 import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
@@ -35,7 +36,8 @@ export interface LocalRunOptions {
 
 export type EngineEvent =
   | RunEvent<EngineStage>
-  | { type: 'retry'; stage: EngineStage; attempt: number; of: number; delaySeconds: number; error: string };
+  | { type: 'retry'; stage: EngineStage; attempt: number; of: number; delaySeconds: number; error: string }
+  | { type: 'recompute'; stage: EngineStage; for: EngineStage };
 
 export interface LocalRunResult {
   summary: RunSummary<AnyStage>;
@@ -187,7 +189,11 @@ class WorkerPool {
           cleanup();
           if (m.type === 'result') resolve({ outcome: m.outcome, stats: m.stats });
           else {
-            const err = Object.assign(new Error(m.message), { stats: m.stats, permanent: m.permanent });
+            const err = Object.assign(new Error(m.message), {
+              stats: m.stats,
+              permanent: m.permanent,
+              inputKey: m.inputKey,
+            });
             err.name = m.name;
             reject(err);
           }
@@ -283,6 +289,23 @@ export async function runStagesLocally<S extends EngineStage>(
   const kindOfStore = storeKind(opts.store);
   const initialSeconds = opts.retryDelayMs !== undefined ? opts.retryDelayMs / 1000 : STAGE_RETRY.initialSeconds;
   const onAbort = () => void pool.close();
+  const byKey = new Map<string, S>(stages.map((s) => [s.key, s]));
+  const healed = new Set<string>();
+  const recomputing = new Map<string, Promise<void>>();
+  /** Runs `key` again (after any of its own inputs that are gone), once at a time per key. */
+  const recompute = (key: string, dependent: S): Promise<void> => {
+    let p = recomputing.get(key);
+    if (!p) {
+      const s = byKey.get(key)!;
+      p = (async () => {
+        for (const dep of inputKeys(s)) if (!(await store.isDone(kindOfKey(dep), dep))) await recompute(dep, s);
+        opts.onEvent?.({ type: 'recompute', stage: s, for: dependent });
+        await pool.run(s);
+      })().finally(() => recomputing.delete(key));
+      recomputing.set(key, p);
+    }
+    return p;
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     const summary = await runStages(stages, {
@@ -311,12 +334,20 @@ export async function runStagesLocally<S extends EngineStage>(
             for (const c of r.stats.corrupt ?? []) onCorrupt(c.path, c.reason);
             return r.outcome;
           } catch (err) {
-            const e = err as Error & { stats?: StageStats };
+            const e = err as Error & { stats?: StageStats; inputKey?: string };
             if (e.stats) metrics?.recordStats(stage.kind, { ...e.stats, corrupt: undefined }, kindOfStore);
             for (const c of e.stats?.corrupt ?? []) onCorrupt(c.path, c.reason);
             if (e instanceof CancelledError || opts.signal?.aborted) {
               if (running) metrics?.stagesInFlight.dec({ kind: stage.kind });
               throw new CancelledError();
+            }
+            // A finished input went missing or corrupt after it was checked: recompute it (and anything it needs
+            // that is gone too), then run this stage again — not an attempt of its own.
+            if (e.inputKey && byKey.has(e.inputKey) && !healed.has(`${stage.key}>${e.inputKey}`)) {
+              healed.add(`${stage.key}>${e.inputKey}`);
+              await recompute(e.inputKey, stage);
+              attempt--;
+              continue;
             }
             if (attempt >= retries || isPermanent(e)) {
               if (running) metrics?.stageEnded(stage.kind, 'failed', seconds());

@@ -10,4 +10,13 @@ export type ParentMessage = { type: 'run'; stage: EngineStage };
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
   | { type: 'result'; key: string; outcome: StageOutcome; seconds: number; stats: StageStats }
-  | { type: 'error'; key: string; name: string; message: string; permanent: boolean; stats: StageStats };
+  | {
+      type: 'error';
+      key: string;
+      name: string;
+      message: string;
+      permanent: boolean;
+      /** A MissingInputError's input: the engine recomputes it, then retries the stage. */
+      inputKey?: string;
+      stats: StageStats;
+    };

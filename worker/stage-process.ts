@@ -2,6 +2,7 @@
 // It exits when the parent goes away (IPC disconnect), so a killed run leaves no stage half-written under a
 // manifest: blobs land first and the manifest last, and an interrupted stage simply has no manifest.
 import { runStage } from '../activities/run-stage.js';
+import { MissingInputError } from '../activities/stage-artifacts.js';
 import { emptyStats } from '../activities/stage-context.js';
 import { initBackend } from '../ml/backend.js';
 import { isPermanent } from '../ml/errors.js';
@@ -42,7 +43,16 @@ process.on('message', (msg: ParentMessage) => {
       send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000, stats }),
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
-      send({ type: 'error', key: msg.stage.key, name: e.name, message: e.message, permanent: isPermanent(e), stats });
+      const inputKey = e instanceof MissingInputError ? e.inputKey : undefined;
+      send({
+        type: 'error',
+        key: msg.stage.key,
+        name: e.name,
+        message: e.message,
+        permanent: isPermanent(e),
+        inputKey,
+        stats,
+      });
     },
   );
 });
