@@ -63,6 +63,19 @@ interface Worker {
   child: ChildProcess;
   ready: Promise<string>;
   busy: boolean;
+  /** Hit a fatal error: replaced, never reused. */
+  retired?: boolean;
+}
+
+/** A stage that exhausted its worker's memory, named with what it was training and what to change. */
+function outOfMemoryMessage(stage: EngineStage, detail: string): string {
+  const p = stage.params as { arch?: string; train?: { batch?: number } };
+  const what = [p.arch, p.train?.batch !== undefined ? `batch ${p.train.batch}` : undefined].filter(Boolean).join(', ');
+  return (
+    `${stage.kind} ${stage.key}${what ? ` (${what})` : ''} ran out of memory in its worker process (${detail.split('\n')[0]}); ` +
+    'the process was replaced and the stage is not retried: lower train.batch or run fewer --workers (a wasm ' +
+    "backend's memory is at most 4 GiB per process); for the JavaScript heap, raise UNPRUNE_WORKER_HEAP_MB"
+  );
 }
 
 /**
@@ -138,11 +151,18 @@ class WorkerPool {
     private readonly size: number,
     private readonly env: NodeJS.ProcessEnv,
     private readonly nodeFlags: string[] | undefined,
+    private readonly heapMb: number,
   ) {}
 
   private spawn(): Worker {
     const child = fork(STAGE_PROCESS, [], {
-      execArgv: ['--import', 'tsx', ...workerNodeFlags(this.size, this.nodeFlags)],
+      // An explicit heap limit: a stage that needs more fails with a message instead of taking the machine down.
+      execArgv: [
+        '--import',
+        'tsx',
+        ...workerNodeFlags(this.size, this.nodeFlags),
+        `--max-old-space-size=${this.heapMb}`,
+      ],
       env: this.env,
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -150,7 +170,11 @@ class WorkerPool {
       child.once('message', (m: WorkerMessage) =>
         m.type === 'ready' ? resolve(m.backend) : reject(new Error('bad hello')),
       );
-      child.once('exit', (code) => reject(new Error(`worker process exited with code ${code} while starting`)));
+      child.once('exit', (code, signal) =>
+        reject(
+          new Error(`worker process exited while starting (${signal ? `signal ${signal}` : `exit code ${code}`})`),
+        ),
+      );
     });
     ready.catch(() => undefined);
     const w: Worker = { child, ready, busy: false };
@@ -159,9 +183,11 @@ class WorkerPool {
   }
 
   private async acquire(): Promise<Worker> {
-    const idle = this.workers.find((w) => !w.busy && w.child.exitCode === null && w.child.signalCode === null);
+    const idle = this.workers.find(
+      (w) => !w.busy && !w.retired && w.child.exitCode === null && w.child.signalCode === null,
+    );
     if (idle) return ((idle.busy = true), idle);
-    const alive = this.workers.filter((w) => w.child.exitCode === null && w.child.signalCode === null);
+    const alive = this.workers.filter((w) => !w.retired && w.child.exitCode === null && w.child.signalCode === null);
     if (alive.length < this.size) {
       const w = this.spawn();
       w.busy = true;
@@ -172,7 +198,10 @@ class WorkerPool {
 
   private release(w: Worker): void {
     w.busy = false;
-    if (w.child.exitCode !== null || w.child.signalCode !== null) this.workers.splice(this.workers.indexOf(w), 1);
+    if (w.retired || w.child.exitCode !== null || w.child.signalCode !== null) {
+      this.workers.splice(this.workers.indexOf(w), 1);
+      if (w.retired) w.child.kill('SIGKILL'); // in case it has not exited yet
+    }
     const next = this.waiters.shift();
     if (next) void this.acquire().then(next);
   }
@@ -189,7 +218,9 @@ class WorkerPool {
           cleanup();
           if (m.type === 'result') resolve({ outcome: m.outcome, stats: m.stats });
           else {
-            const err = Object.assign(new Error(m.message), {
+            if (m.fatal) w.retired = true; // never handed another stage; it exits by itself
+            const message = m.fatal ? outOfMemoryMessage(stage, m.message) : m.message;
+            const err = Object.assign(new Error(message), {
               stats: m.stats,
               permanent: m.permanent,
               inputKey: m.inputKey,
@@ -200,9 +231,18 @@ class WorkerPool {
         };
         const onExit = (code: number | null, signal: string | null) => {
           cleanup();
-          reject(
-            this.closed ? new CancelledError() : new Error(`worker process died (${signal ?? `exit code ${code}`})`),
-          );
+          if (this.closed) return reject(new CancelledError());
+          // V8 aborts the process when its heap limit is reached (SIGABRT, or 134 through a shell): permanent.
+          if (signal === 'SIGABRT' || code === 134)
+            return reject(
+              Object.assign(
+                new Error(outOfMemoryMessage(stage, `the process aborted: ${signal ?? `exit code ${code}`}`)),
+                {
+                  permanent: true,
+                },
+              ),
+            );
+          reject(new Error(`worker process died (${signal ? `signal ${signal}` : `exit code ${code}`})`));
         };
         const cleanup = () => {
           w.child.off('message', onMessage);
@@ -284,6 +324,7 @@ export async function runStagesLocally<S extends EngineStage>(
     workers,
     { ...process.env, UNPRUNE_WORKER_STORE: opts.store, UNPRUNE_BACKEND: settings.backend },
     settings.workerNodeFlags,
+    settings.workerHeapMb,
   );
   const retries = opts.retries ?? STAGE_RETRY.retries;
   const kindOfStore = storeKind(opts.store);

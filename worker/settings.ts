@@ -35,6 +35,11 @@ const SETTINGS = {
       .optional(),
     doc: "replaces the local engine's worker V8 flags (space-separated; for measuring)",
   },
+  workerHeapMb: {
+    env: 'UNPRUNE_WORKER_HEAP_MB',
+    schema: z.coerce.number().int().min(256).max(1_048_576).default(4096),
+    doc: "each local-engine worker process's JavaScript heap limit, MB (--max-old-space-size)",
+  },
   debug: { env: 'UNPRUNE_DEBUG', schema: z.string().transform(Boolean).default(false), doc: 'stack traces on errors' },
 } as const;
 

@@ -16,6 +16,8 @@ export type WorkerMessage =
       name: string;
       message: string;
       permanent: boolean;
+      /** The process cannot run another stage (its wasm module aborted, out of memory): it exits after this. */
+      fatal?: boolean;
       /** A MissingInputError's input: the engine recomputes it, then retries the stage. */
       inputKey?: string;
       stats: StageStats;

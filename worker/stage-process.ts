@@ -12,6 +12,10 @@ import type { ParentMessage, WorkerMessage } from './stage-messages.js';
 
 const send = (m: WorkerMessage) => process.send?.(m);
 
+/** What an exhausted wasm heap (or V8's) looks like from inside: the module aborts, or an allocation fails. */
+const OUT_OF_MEMORY =
+  /Aborted\(|memory access out of bounds|out of memory|could not grow|Array buffer allocation failed/i;
+
 process.on('disconnect', () => process.exit(0));
 process.on('uncaughtException', (err) => {
   console.error(`unprune worker ${process.pid}: ${err.message}`);
@@ -44,15 +48,21 @@ process.on('message', (msg: ParentMessage) => {
     (err: unknown) => {
       const e = err instanceof Error ? err : new Error(String(err));
       const inputKey = e instanceof MissingInputError ? e.inputKey : undefined;
-      send({
+      // Out of (wasm) memory leaves the module aborted: every later stage in this process would fail too. Report
+      // it as permanent and fatal, then exit so that the engine starts a fresh process for the next stage.
+      const fatal = OUT_OF_MEMORY.test(e.message);
+      const m: WorkerMessage = {
         type: 'error',
         key: msg.stage.key,
         name: e.name,
         message: e.message,
-        permanent: isPermanent(e),
+        permanent: fatal || isPermanent(e),
+        fatal,
         inputKey,
         stats,
-      });
+      };
+      if (fatal) process.send!(m, () => process.exit(71));
+      else send(m);
     },
   );
 });
