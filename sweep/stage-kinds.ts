@@ -44,6 +44,11 @@ export interface StageKindDef<P, I> {
   outputs: readonly string[];
   /** False for kinds that no sweep plan contains (engine benchmarks). */
   planned: boolean;
+  /**
+   * Seconds a running stage may go without a sign of life before the engine kills its process and retries it
+   * (stages yield between batches; the longest single step measured is well under a second). Default 120.
+   */
+  stallSeconds?: number;
   readonly types?: { params: P; inputs: I };
 }
 

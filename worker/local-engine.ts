@@ -13,7 +13,7 @@ import type { ResultRow } from '../sweep/results/result-rows.js';
 import { writeRows } from '../activities/sweep-rows.js';
 import { runStages, type RunEvent, type RunSummary, type StageOutcome } from '../sweep/runner.js';
 import { isPermanent } from '../ml/errors.js';
-import { inputKeys, kindOfKey } from '../sweep/stage-kinds.js';
+import { inputKeys, kindOfKey, STAGE_KIND } from '../sweep/stage-kinds.js';
 import { loadSettings, type Settings } from './settings.js';
 import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
@@ -152,6 +152,7 @@ class WorkerPool {
     private readonly env: NodeJS.ProcessEnv,
     private readonly nodeFlags: string[] | undefined,
     private readonly heapMb: number,
+    private readonly stallScale: number,
   ) {}
 
   private spawn(): Worker {
@@ -213,8 +214,28 @@ class WorkerPool {
       this.backend ??= await w.ready;
       await w.ready;
       return await new Promise<{ outcome: StageOutcome; stats: StageStats }>((resolve, reject) => {
+        // Liveness: the process says it is alive every second; silence past the kind's limit means it is stopped
+        // or stuck, so it is killed and the stage retried elsewhere.
+        const limit = (STAGE_KIND[stage.kind].stallSeconds ?? 120) * this.stallScale;
+        let lastSign = performance.now();
+        const watchdog = setInterval(
+          () => {
+            if ((performance.now() - lastSign) / 1000 <= limit) return;
+            cleanup();
+            w.retired = true;
+            w.child.kill('SIGKILL');
+            reject(
+              new Error(
+                `${stage.kind} ${stage.key} made no progress for ${+limit.toFixed(1)} s (its kind's limit): its worker process was killed`,
+              ),
+            );
+          },
+          Math.min(1000, limit * 250),
+        );
         const onMessage = (m: WorkerMessage) => {
           if (m.type === 'ready' || m.key !== stage.key) return;
+          lastSign = performance.now();
+          if (m.type === 'alive') return;
           cleanup();
           if (m.type === 'result') resolve({ outcome: m.outcome, stats: m.stats });
           else {
@@ -245,6 +266,7 @@ class WorkerPool {
           reject(new Error(`worker process died (${signal ? `signal ${signal}` : `exit code ${code}`})`));
         };
         const cleanup = () => {
+          clearInterval(watchdog);
           w.child.off('message', onMessage);
           w.child.off('exit', onExit);
         };
@@ -325,6 +347,7 @@ export async function runStagesLocally<S extends EngineStage>(
     { ...process.env, UNPRUNE_WORKER_STORE: opts.store, UNPRUNE_BACKEND: settings.backend },
     settings.workerNodeFlags,
     settings.workerHeapMb,
+    settings.stallScale,
   );
   const retries = opts.retries ?? STAGE_RETRY.retries;
   const kindOfStore = storeKind(opts.store);

@@ -40,6 +40,11 @@ const SETTINGS = {
     schema: z.coerce.number().int().min(256).max(1_048_576).default(4096),
     doc: "each local-engine worker process's JavaScript heap limit, MB (--max-old-space-size)",
   },
+  stallScale: {
+    env: 'UNPRUNE_STALL_SCALE',
+    schema: z.coerce.number().positive().max(1000).default(1),
+    doc: "scales every stage kind's liveness limit (sweep/stage-kinds.ts stallSeconds; e.g. 0.05 in tests)",
+  },
   debug: { env: 'UNPRUNE_DEBUG', schema: z.string().transform(Boolean).default(false), doc: 'stack traces on errors' },
 } as const;
 

@@ -9,6 +9,8 @@ export type EngineStage = AnyStage;
 export type ParentMessage = { type: 'run'; stage: EngineStage };
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
+  /** Every second while a stage runs (between batches): the engine's liveness check. */
+  | { type: 'alive'; key: string }
   | { type: 'result'; key: string; outcome: StageOutcome; seconds: number; stats: StageStats }
   | {
       type: 'error';

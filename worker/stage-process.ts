@@ -42,27 +42,31 @@ process.on('message', (msg: ParentMessage) => {
   if (msg.type !== 'run') return;
   const start = performance.now();
   const stats = (current = emptyStats());
-  runStage(msg.stage, { store, stats, datasetDirs: datasetDirs(settings) }).then(
-    (outcome) =>
-      send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000, stats }),
-    (err: unknown) => {
-      const e = err instanceof Error ? err : new Error(String(err));
-      const inputKey = e instanceof MissingInputError ? e.inputKey : undefined;
-      // Out of (wasm) memory leaves the module aborted: every later stage in this process would fail too. Report
-      // it as permanent and fatal, then exit so that the engine starts a fresh process for the next stage.
-      const fatal = OUT_OF_MEMORY.test(e.message);
-      const m: WorkerMessage = {
-        type: 'error',
-        key: msg.stage.key,
-        name: e.name,
-        message: e.message,
-        permanent: fatal || isPermanent(e),
-        fatal,
-        inputKey,
-        stats,
-      };
-      if (fatal) process.send!(m, () => process.exit(71));
-      else send(m);
-    },
-  );
+  // A sign of life every second: a process stopped or stuck sends none, and the engine replaces it.
+  const alive = setInterval(() => send({ type: 'alive', key: msg.stage.key }), 1000);
+  runStage(msg.stage, { store, stats, datasetDirs: datasetDirs(settings) })
+    .finally(() => clearInterval(alive))
+    .then(
+      (outcome) =>
+        send({ type: 'result', key: msg.stage.key, outcome, seconds: (performance.now() - start) / 1000, stats }),
+      (err: unknown) => {
+        const e = err instanceof Error ? err : new Error(String(err));
+        const inputKey = e instanceof MissingInputError ? e.inputKey : undefined;
+        // Out of (wasm) memory leaves the module aborted: every later stage in this process would fail too. Report
+        // it as permanent and fatal, then exit so that the engine starts a fresh process for the next stage.
+        const fatal = OUT_OF_MEMORY.test(e.message);
+        const m: WorkerMessage = {
+          type: 'error',
+          key: msg.stage.key,
+          name: e.name,
+          message: e.message,
+          permanent: fatal || isPermanent(e),
+          fatal,
+          inputKey,
+          stats,
+        };
+        if (fatal) process.send!(m, () => process.exit(71));
+        else send(m);
+      },
+    );
 });
