@@ -70,6 +70,11 @@ async function emit(text: string, out: string | undefined): Promise<void> {
   } else process.stdout.write(text);
 }
 
+/** The package's version (package.json is the one place it is declared). */
+const PACKAGE_VERSION = (
+  JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
 const program = new Command();
 /** The process settings (environment, with --backend over UNPRUNE_BACKEND), parsed once when first needed. */
 let parsedSettings: Settings | undefined;
@@ -88,9 +93,17 @@ program
       ...BACKEND_CHOICES,
     ]),
   )
-  .showHelpAfterError()
+  .version(PACKAGE_VERSION, '-V, --version', 'print the unprune version')
+  // A bad option value is one line naming the option and its allowed values, not the whole help.
+  .showHelpAfterError('(unprune --help, or unprune <command> --help, for usage)')
   // Bad input exits with status 2 (help and --version exit 0).
   .exitOverride((err) => process.exit(err.exitCode === 0 ? 0 : 2));
+
+// Output piped into a reader that stops early (`| head`): end quietly, as other command-line tools do.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(0);
+  throw err;
+});
 
 const storeOption = () => new Option('--store <dir|s3://bucket/prefix>', 'artifact store').default(DEFAULT_STORE);
 const formatOption = (dflt: Format) =>

@@ -75,3 +75,33 @@ test('results by spec file or sweep id, in every format', () => {
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, new RegExp(`no sweep "nope-123" in .*; known: ${id}`));
 });
+
+test('--version prints the package version; a bad option value is one line naming the option and its choices (exit 2); a closed pipe ends quietly with status 0', async () => {
+  const { spawnSync } = await import('node:child_process');
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const v = unprune(['--version']);
+  assert.equal(v.status, 0);
+  assert.equal(v.stdout.trim(), pkg.version);
+  const bad = unprune(['results', 'x', '--format', 'nope']);
+  assert.equal(bad.status, 2);
+  assert.match(
+    bad.stderr,
+    /option '--format <format>' argument 'nope' is invalid\. Allowed choices are table, csv, json, md, html/,
+  );
+  assert.ok(bad.stderr.trim().split('\n').length <= 2, bad.stderr);
+  const store = tmp();
+  assert.equal(unprune(['run', TINY, '--store', store, '--workers', '2']).status, 0);
+  const id = readdirSync(join(store, 'sweeps'))[0]!;
+  const bin = new URL('../../bin/unprune.js', import.meta.url).pathname;
+  const piped = spawnSync(
+    'bash',
+    [
+      '-c',
+      `"${process.execPath}" "${bin}" results ${id} --store "${store}" --format json | head -1; exit \${PIPESTATUS[0]}`,
+    ],
+    { encoding: 'utf8' },
+  );
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.equal(piped.stdout, '{\n');
+  assert.equal(piped.stderr, '', 'no stack trace');
+});
