@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch, type DataView } from './data/dataset.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
 import { enforceMask, type Mask } from './mask.js';
-import type { Network } from './models/network.js';
+import { Network, type ArchDefinition } from './models/network.js';
 import { MaskedOptimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
 import type { Weights } from './models/network.js';
 
@@ -250,6 +250,23 @@ export function cropFlip(x: Float32Array, n: number, h: number, w: number, c: nu
         for (let ch = 0; ch < c; ch++)
           x[base + (i * w + j) * c + ch] = si >= 0 && si < h && sj0 >= 0 && sj0 < w ? img[(si * w + sj) * c + ch]! : 0;
       }
+  }
+}
+
+/** Trains a fresh network started at `start` (disposed after, also on failure) and returns its weights. */
+export async function trainedCopy(
+  def: ArchDefinition,
+  start: Weights,
+  view: DataView,
+  cfg: TrainConfig,
+  opts: TrainOptions = {},
+): Promise<Weights> {
+  const net = new Network(def, start);
+  try {
+    await trainNetwork(net, view, cfg, opts);
+    return net.getWeights();
+  } finally {
+    net.dispose();
   }
 }
 

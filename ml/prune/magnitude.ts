@@ -4,8 +4,8 @@ import { deriveSeed } from '../data/seeded-random.js';
 import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
-import { Network, type ArchDefinition, type Weights } from '../models/network.js';
-import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
+import type { ArchDefinition, Weights } from '../models/network.js';
+import { trainedCopy, type TrainConfig, type TrainHooks } from '../train.js';
 import { absWeights, applyMask, maskFromScores } from './mask-ops.js';
 
 export type PruneScope = 'layer' | 'global';
@@ -61,13 +61,7 @@ export async function rewindPoint(
   if (rewindEpoch <= 0) return init;
   if (rewindEpoch > train.epochs)
     throw new InvalidConfigError(`IMP's rewindEpoch ${rewindEpoch} is past the training's ${train.epochs} epochs`);
-  const net = new Network(def, init);
-  try {
-    await trainNetwork(net, view, { ...train, stopAfter: rewindEpoch });
-    return net.getWeights();
-  } finally {
-    net.dispose();
-  }
+  return trainedCopy(def, init, view, { ...train, stopAfter: rewindEpoch });
 }
 
 /** One IMP retraining: survivors rewound to the rewind point, trained with the mask (seeded per round). */
@@ -80,13 +74,8 @@ async function trainRewound(
   round: number,
   hooks?: TrainHooks,
 ): Promise<Weights> {
-  const net = new Network(def, applyMask(init, mask));
-  try {
-    await trainNetwork(net, view, { ...train, seed: deriveSeed(train.seed, `imp-round:${round}`) }, { mask, hooks });
-    return net.getWeights();
-  } finally {
-    net.dispose();
-  }
+  const cfg = { ...train, seed: deriveSeed(train.seed, `imp-round:${round}`) };
+  return trainedCopy(def, applyMask(init, mask), view, cfg, { mask, hooks });
 }
 
 /**

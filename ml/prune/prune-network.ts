@@ -5,8 +5,8 @@ import { InvalidConfigError } from '../errors.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
 import { layerSparsity, maskSparsity } from '../metrics/masks.js';
-import { Network, type ArchDefinition, type Weights } from '../models/network.js';
-import { trainNetwork, type TrainConfig, type TrainHooks } from '../train.js';
+import type { ArchDefinition, Weights } from '../models/network.js';
+import { trainedCopy, type TrainConfig, type TrainHooks } from '../train.js';
 import {
   DEFAULT_IMP_ROUNDS,
   iterativeMagnitudePrune,
@@ -73,18 +73,16 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
     throw new InvalidConfigError(`sparsity must be in [0, 1), got ${req.sparsity}`);
   const finetune = async (weights: Weights, mask: Mask, epochs: number): Promise<Weights> => {
     if (epochs <= 0) return weights;
-    const net = new Network(def, weights);
-    try {
-      await trainNetwork(
-        net,
-        view,
-        { ...train, epochs, seed: deriveSeed(train.seed, 'prune-finetune') },
-        { mask, hooks },
-      );
-      return net.getWeights();
-    } finally {
-      net.dispose();
-    }
+    return trainedCopy(
+      def,
+      weights,
+      view,
+      { ...train, epochs, seed: deriveSeed(train.seed, 'prune-finetune') },
+      {
+        mask,
+        hooks,
+      },
+    );
   };
   let mask: Mask;
   let weights: Weights;

@@ -3,8 +3,8 @@
 import { deriveSeed } from '../data/seeded-random.js';
 import type { DataView } from '../data/dataset.js';
 import type { Mask } from '../mask.js';
-import { Network, type ArchDefinition, type Weights } from '../models/network.js';
-import { trainNetwork, type TrainConfig, type TrainHooks, type TrainOptions } from '../train.js';
+import type { ArchDefinition, Weights } from '../models/network.js';
+import { trainedCopy, type TrainConfig, type TrainHooks, type TrainOptions } from '../train.js';
 
 export interface UnlearnInputs {
   def: ArchDefinition;
@@ -95,11 +95,5 @@ export async function maskedRun(
   cfg: TrainConfig,
   extra: Pick<TrainOptions, 'loss' | 'gradMask' | 'companion'> = {},
 ): Promise<Weights> {
-  const net = new Network(inputs.def, start);
-  try {
-    await trainNetwork(net, view, cfg, { mask: inputs.mask, hooks: inputs.hooks, ...extra });
-    return net.getWeights();
-  } finally {
-    net.dispose();
-  }
+  return trainedCopy(inputs.def, start, view, cfg, { mask: inputs.mask, hooks: inputs.hooks, ...extra });
 }

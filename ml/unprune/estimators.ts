@@ -4,7 +4,7 @@ import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { fullMask } from '../prune/mask-ops.js';
 import { gradientStatistics } from '../gradient-statistics.js';
-import { trainNetwork, type TrainConfig } from '../train.js';
+import { trainedCopy, type TrainConfig } from '../train.js';
 import type { UnlearnParams } from '../unlearn/unlearn-context.js';
 import type { UnlearnMethod } from '../catalog.js';
 import { unlearn } from '../unlearn/unlearn.js';
@@ -69,17 +69,11 @@ export function influenceEstimate(inputs: EstimatorInputs): Weights {
 
 /** A short dense fine-tune of θ_D on D_r. */
 export async function finetuneEstimate(inputs: EstimatorInputs): Promise<Weights> {
-  const net = new Network(inputs.def, inputs.dense);
-  try {
-    await trainNetwork(net, inputs.retain, {
-      ...inputs.train,
-      epochs: inputs.epochs ?? 1,
-      seed: deriveSeed(inputs.train.seed, 'finetune-estimate'),
-    });
-    return net.getWeights();
-  } finally {
-    net.dispose();
-  }
+  return trainedCopy(inputs.def, inputs.dense, inputs.retain, {
+    ...inputs.train,
+    epochs: inputs.epochs ?? 1,
+    seed: deriveSeed(inputs.train.seed, 'finetune-estimate'),
+  });
 }
 
 /** The cell's unlearning algorithm applied to the dense model (an all-ones mask). */
@@ -113,14 +107,11 @@ export function truncatedRetrainEpochs(inputs: Pick<EstimatorInputs, 'epochs' | 
  * recovered none (docs/metrics-and-unpruning.md).
  */
 export async function truncatedRetrainEstimate(inputs: EstimatorInputs): Promise<Weights> {
-  const net = new Network(inputs.def, inputs.init);
-  try {
-    // The gold run stopped early (its schedule spans all its epochs), not a shorter run with a compressed schedule.
-    await trainNetwork(net, inputs.retain, { ...inputs.train, stopAfter: truncatedRetrainEpochs(inputs) });
-    return net.getWeights();
-  } finally {
-    net.dispose();
-  }
+  // The gold run stopped early (its schedule spans all its epochs), not a shorter run with a compressed schedule.
+  return trainedCopy(inputs.def, inputs.init, inputs.retain, {
+    ...inputs.train,
+    stopAfter: truncatedRetrainEpochs(inputs),
+  });
 }
 
 export async function estimateRetainedWeights(estimator: Estimator, inputs: EstimatorInputs): Promise<Weights> {

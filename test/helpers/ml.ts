@@ -6,7 +6,7 @@ import { initWeights } from '../../ml/models/init-weights.js';
 import type { DataView } from '../../ml/data/dataset.js';
 import { Network, type ArchDefinition, type Weights } from '../../ml/models/network.js';
 import { pruneNetwork, type PruneRequest, type PruneResult } from '../../ml/prune/prune-network.js';
-import { trainNetwork, type TrainConfig } from '../../ml/train.js';
+import { trainedCopy, type TrainConfig } from '../../ml/train.js';
 
 export async function useBackend(name = process.env.UNPRUNE_TEST_BACKEND ?? 'wasm') {
   return initBackend(name);
@@ -25,13 +25,7 @@ export async function trainedWeights(
   view: DataView,
   train: TrainConfig,
 ): Promise<Weights> {
-  const net = new Network(def, init);
-  try {
-    await trainNetwork(net, view, train);
-    return net.getWeights();
-  } finally {
-    net.dispose();
-  }
+  return trainedCopy(def, init, view, train);
 }
 
 /**

@@ -176,15 +176,7 @@ test('a truncated run (stopAfter) is the first epochs of the full run bit for bi
   const { viewOf } = await import('../../ml/data/dataset.js');
   const { Network } = await import('../../ml/models/network.js');
   const ds = makeSynthetic({ train: 96, test: 8, inputShape: [4, 4, 1], numClasses: 3, seed: 2 });
-  const full: TrainConfig = {
-    epochs: 3,
-    batchSize: 16,
-    optimizer: 'sgd',
-    lr: 0.1,
-    momentum: 0.9,
-    seed: 4,
-    schedule: { kind: 'cosine' },
-  };
+  const full: TrainConfig = { ...cfg, epochs: 3, batchSize: 16, lr: 0.1, seed: 4, schedule: { kind: 'cosine' } };
   const { def, init, net } = makeNet('mlp', ds.inputShape, 3);
   const after: Record<number, Record<string, Float32Array>> = {};
   await trainNetwork(net, fullView(ds, 'train'), full, {

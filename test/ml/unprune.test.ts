@@ -19,13 +19,19 @@ import { goldModel, trainedWeights, useBackend } from '../helpers/ml.js';
 
 await useBackend();
 
-test('re-pruning with the exact estimate (θ̂_r := θ_r) returns m_r exactly, for OMP and structured masks', async () => {
+/** A seeded synthetic problem, its MLP trained densely, and D_r after a 25% random deletion. */
+async function trainedSynthetic() {
   const ds = makeSynthetic({ train: 240, test: 40, inputShape: [6, 6, 1], numClasses: 3, noise: 2, seed: 8 });
   const def = buildArch('mlp', ds.inputShape, 3);
   const init = initWeights(def, 2);
   const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
   const dense = await trainedWeights(def, init, fullView(ds, 'train'), train);
   const retain = without(fullView(ds, 'train'), forgetSet(ds.train.y, 3, { kind: 'random', size: 0.25, seed: 0 }));
+  return { ds, def, init, train, dense, retain };
+}
+
+test('re-pruning with the exact estimate (θ̂_r := θ_r) returns m_r exactly, for OMP and structured masks', async () => {
+  const { ds, def, init, train, dense, retain } = await trainedSynthetic();
   for (const method of ['omp', 'structured'] as const) {
     const req = { method, sparsity: 0.5, seed: 0, softEpochs: 0 };
     const m = (await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req)).mask;
@@ -145,12 +151,7 @@ test('the unprune and unlearn stages, every estimator and variant, both orders: 
 });
 
 test('global scope: re-pruning the exact estimate at the same global budget gives m_r, though the layers shares moved', async () => {
-  const ds = makeSynthetic({ train: 240, test: 40, inputShape: [6, 6, 1], numClasses: 3, noise: 2, seed: 8 });
-  const def = buildArch('mlp', ds.inputShape, 3);
-  const init = initWeights(def, 2);
-  const train = { epochs: 2, batchSize: 32, optimizer: 'sgd' as const, lr: 0.05, momentum: 0.9, seed: 0 };
-  const dense = await trainedWeights(def, init, fullView(ds, 'train'), train);
-  const retain = without(fullView(ds, 'train'), forgetSet(ds.train.y, 3, { kind: 'random', size: 0.25, seed: 0 }));
+  const { ds, def, init, train, dense, retain } = await trainedSynthetic();
   const req = { method: 'omp' as const, sparsity: 0.7, seed: 0, scope: 'global' as const };
   const m = (await pruneNetwork({ def, init, dense, view: fullView(ds, 'train'), train }, req)).mask;
   const gold = await goldModel(def, init, retain, train, req);
