@@ -23,11 +23,7 @@ export async function collectMeasurements(store: ArtifactStore, plan: Plan): Pro
 /** The rows of every complete cell, rebuilt from the store, and the cells still missing (read only). */
 export async function readRows(store: ArtifactStore, plan: Plan): Promise<{ rows: ResultRow[]; missing: Cell[] }> {
   const measured = await collectMeasurements(store, plan);
-  const { rows } = buildRows(plan, (k) => measured.get(k));
-  const missing = plan.cells.filter(
-    (c) => ![c.evaluate, c.goldEvaluate, c.originalEvaluate].every((k) => measured.has(k)),
-  );
-  return { rows, missing };
+  return buildRows(plan, (k) => measured.get(k));
 }
 
 /** Writes sweeps/<id>/rows.jsonl (complete cells) and sweep.json (the resolved spec); returns the rows. */
@@ -35,10 +31,9 @@ export async function writeRows(
   store: ArtifactStore,
   plan: Plan,
 ): Promise<{ rows: ResultRow[]; missing: number; path: string }> {
-  const measured = await collectMeasurements(store, plan);
-  const { rows, missing } = buildRows(plan, (k) => measured.get(k));
+  const { rows, missing } = await readRows(store, plan);
   const path = `sweeps/${plan.id}/rows.jsonl`;
   await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
   await store.putText(path, rowsToJsonl(rows));
-  return { rows, missing, path };
+  return { rows, missing: missing.length, path };
 }

@@ -336,7 +336,9 @@ try {
 } catch (err) {
   // One line, never a stack trace (the wasm module would otherwise print its whole source on a re-thrown error).
   console.error(`unprune: ${err instanceof Error ? err.message : String(err)}`);
-  if (process.env.UNPRUNE_DEBUG && err instanceof Error) console.error(err.stack);
+  // The parsed setting when there is one; the raw variable only when parsing the settings is what failed.
+  const debug = parsedSettings ? parsedSettings.debug : Boolean(process.env.UNPRUNE_DEBUG);
+  if (debug && err instanceof Error) console.error(err.stack);
   const usage =
     err instanceof SettingsError ||
     err instanceof BackendUnavailableError ||

@@ -173,4 +173,3 @@ export const METRIC_NAMES: readonly MetricName[] = RESULT_METRICS.map((m) => m.n
 export const TIMING_COLUMNS: readonly string[] = RESULT_METRICS.filter((m) => 'timing' in m).map((m) => m.name);
 /** Metrics whose stability over deletion size the report shows. */
 export const STABILITY_METRICS: readonly string[] = RESULT_METRICS.filter((m) => 'stability' in m).map((m) => m.name);
-export const metricByName = new Map<string, ResultMetric>(RESULT_METRICS.map((m) => [m.name, m]));

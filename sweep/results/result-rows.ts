@@ -53,9 +53,9 @@ function cellConfig(sweep: Sweep, cell: Cell): Record<string, unknown> {
 export function buildRows(
   plan: Plan,
   measurementsOf: (evaluateKey: string) => ModelMeasurements | undefined,
-): { rows: ResultRow[]; missing: number } {
+): { rows: ResultRow[]; missing: Cell[] } {
   const rows: ResultRow[] = [];
-  let missing = 0;
+  const missing: Cell[] = [];
   for (const cell of plan.cells) {
     const sources = {
       cell: measurementsOf(cell.evaluate),
@@ -63,7 +63,7 @@ export function buildRows(
       original: measurementsOf(cell.originalEvaluate),
     };
     if (!sources.cell || !sources.gold || !sources.original) {
-      missing++;
+      missing.push(cell);
       continue;
     }
     const s = sources as MetricSources;
