@@ -8,12 +8,15 @@ import type { ArchDefinition } from '../ml/models/network.js';
 import type { DatasetRef, StageNode } from '../sweep/stage-kinds.js';
 import type { StageContext } from './stage-context.js';
 
+/** Data sets kept per process, most recently used last: a long-lived worker's memory stays bounded. */
 const datasets = new Map<string, Dataset>();
+const KEPT_DATASETS = 4;
 
-/** Loads (once per process) the data set a stage names. */
+/** Loads (once per process, while it stays among the recently used) the data set a stage names. */
 export function stageDataset(ref: DatasetRef, runtime?: StageNode['runtime'], ctx?: StageContext): Dataset {
   const id = JSON.stringify(ref);
   let ds = datasets.get(id);
+  datasets.delete(id);
   if (!ds) {
     ds = loadDataset({
       name: ref.name,
@@ -22,8 +25,9 @@ export function stageDataset(ref: DatasetRef, runtime?: StageNode['runtime'], ct
       subsetSeed: ref.subsetSeed,
       dir: runtime?.datasetDir ?? ctx?.datasetDirs?.[ref.name],
     });
-    datasets.set(id, ds);
   }
+  datasets.set(id, ds);
+  while (datasets.size > KEPT_DATASETS) datasets.delete(datasets.keys().next().value!);
   return ds;
 }
 

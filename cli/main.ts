@@ -23,7 +23,13 @@ import { readRows } from '../activities/sweep-rows.js';
 import { runSweepLocally } from '../worker/local-engine.js';
 import { serveMetrics, UnpruneMetrics } from '../worker/metrics.js';
 import { progressReporter } from './progress.js';
-import { addTemporalCommands, connectionOptions, runOnTemporal } from './temporal-commands.js';
+import {
+  addTemporalCommands,
+  connectionOptions,
+  formatProgress,
+  runOnTemporal,
+  SubmitError,
+} from './temporal-commands.js';
 import { TemporalUnavailableError, type ConnectionFlags } from '../worker/temporal-connection.js';
 
 /** A user error: exit status 2, nothing started. */
@@ -225,7 +231,15 @@ connectionOptions(
       metrics && o.metricsPort !== undefined ? await serveMetrics(metrics, o.metricsPort, o.metricsHost) : undefined;
     if (served) console.error(`metrics: ${served.url}`);
     if (o.engine === 'temporal') {
-      await runOnTemporal(plan.sweep, o.store, o);
+      const outcome = await runOnTemporal(plan.sweep, o.store, o);
+      // Results only for a sweep that completed: a failed or cancelled one says so and exits 1 (`results` shows
+      // what it stored, naming the missing cells).
+      if (outcome.status !== 'COMPLETED') {
+        if (outcome.progress) console.error(formatProgress(outcome.progress));
+        console.error(`unprune: sweep ${outcome.status.toLowerCase()}${outcome.reason ? `: ${outcome.reason}` : ''}`);
+        process.exitCode = 1;
+        return;
+      }
       await emit(await render((await readRows(openStore(o.store), plan)).rows, o.format, plan.id), o.out);
       return;
     }
@@ -329,7 +343,7 @@ function cellName(a: Plan['cells'][number]['axes']): string {
   return `${a.dataset}/${a.arch} seed ${a.seed} ${a.prune} ${a.sparsity} ${a.deletion} ${a.deletion_size} ${a.unlearn} ${a.unprune}`;
 }
 
-addTemporalCommands(program, (file) => loadSpec(file), storeOption);
+addTemporalCommands(program, loadSpec, storeOption, maxCellsOption);
 
 try {
   await program.parseAsync(process.argv);
@@ -345,6 +359,7 @@ try {
     err instanceof SpecError ||
     err instanceof UsageError ||
     err instanceof InvalidStorePathError ||
-    err instanceof TemporalUnavailableError;
+    err instanceof TemporalUnavailableError ||
+    err instanceof SubmitError;
   process.exit(usage ? 2 : 1);
 }

@@ -1,20 +1,32 @@
 // The Temporal side of the CLI: worker, submit, status, watch, cancel, and `run --engine temporal`.
 import { loadSettings, type Settings } from '../worker/settings.js';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { existsSync } from 'node:fs';
+import {
+  Client,
+  Connection,
+  WorkflowExecutionAlreadyStartedError,
+  WorkflowFailedError,
+  WorkflowNotFoundError,
+  type WorkflowExecutionDescription,
+  type WorkflowHandle,
+} from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import { errorChain } from '../ml/errors.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { SingleBar } from 'cli-progress';
-import { planSweep } from '../sweep/plan.js';
-import { hashText, canonicalJson } from '../sweep/plan.js';
+import { sweepId } from '../sweep/plan.js';
 import type { Sweep } from '../sweep/spec.js';
 import {
   DEFAULT_QUEUES,
   SWEEP_NAME_ATTRIBUTE,
   SWEEP_STATUS_ATTRIBUTE,
   sweepWorkflowId,
+  MAX_FAILURES,
   type SweepInput,
   type SweepProgress,
 } from '../workflows/sweep-types.js';
+import type { ShardReport } from '../workflows/sweep-workflow.js';
 import {
   temporalSettings,
   TemporalUnavailableError,
@@ -28,7 +40,11 @@ export function connectionOptions(cmd: Command): Command {
     .option('--address <host:port>', 'Temporal frontend (default: TEMPORAL_ADDRESS, else localhost:7233)')
     .option('--namespace <ns>', 'Temporal namespace (default: TEMPORAL_NAMESPACE, else default)')
     .option('--api-key <key>', 'Temporal Cloud API key (default: TEMPORAL_API_KEY)')
-    .option('--tls', 'connect with TLS (also TEMPORAL_TLS=true, TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH)');
+    .option('--tls', 'connect with TLS (also TEMPORAL_TLS=true, TEMPORAL_TLS_CLIENT_CERT_PATH/KEY_PATH)')
+    .option(
+      '--ui-url <url>',
+      'Temporal UI base URL for links (default: UNPRUNE_TEMPORAL_UI, else http://localhost:8080, the compose stack)',
+    );
 }
 
 export async function temporalClient(settings: TemporalSettings): Promise<Client> {
@@ -45,21 +61,88 @@ export async function temporalClient(settings: TemporalSettings): Promise<Client
   }
 }
 
-export function uiLink(settings: TemporalSettings, workflowId: string): string {
-  return `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+/** The run's page in the Temporal UI (the run id makes it a stable link, in older UIs too). */
+export function uiLink(settings: TemporalSettings, workflowId: string, runId?: string): string {
+  const base = `${settings.uiUrl}/namespaces/${encodeURIComponent(settings.namespace)}/workflows/${encodeURIComponent(workflowId)}`;
+  return runId ? `${base}/${encodeURIComponent(runId)}/history` : base;
 }
 
-/** Starts the sweep, or attaches to the running one with the same id (name + spec hash). */
-export async function submitSweep(client: Client, sweep: Sweep, store: string, extra: Partial<SweepInput> = {}) {
-  const plan = planSweep(sweep);
-  const workflowId = sweepWorkflowId(plan.id);
+/** A user's mistake at submit (a different store for a running sweep): exit 2, like a bad spec. */
+export class SubmitError extends Error {
+  readonly usage = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'SubmitError';
+  }
+}
+
+export interface Submitted {
+  handle: WorkflowHandle;
+  workflowId: string;
+  runId: string;
+  sweepId: string;
+  /** started: a new run; attached: the run with this id was already running; finished: it ran before (no --rerun). */
+  state: 'started' | 'attached' | 'finished';
+  /** The finished run's status (state 'finished'). */
+  closedStatus?: string;
+  searchAttributes: boolean;
+}
+
+/**
+ * Starts the sweep; attaches to the running one with the same id (name + spec hash) if its store is the same, and
+ * refuses a different store; a finished one is reported, not run again, unless `rerun`.
+ */
+export async function submitSweep(
+  client: Client,
+  sweep: Sweep,
+  store: string,
+  extra: Partial<SweepInput> & { rerun?: boolean } = {},
+): Promise<Submitted> {
+  const { rerun, ...input } = extra;
+  const id = sweepId(sweep);
+  const workflowId = sweepWorkflowId(id);
+  const existing = await client.workflow
+    .getHandle(workflowId)
+    .describe()
+    .catch((err: unknown) => {
+      if (err instanceof WorkflowNotFoundError) return undefined;
+      throw err;
+    });
+  const attach = async (desc: WorkflowExecutionDescription): Promise<Submitted> => {
+    const theirs = (desc.memo as { store?: string } | undefined)?.store;
+    if (theirs !== undefined && theirs !== store)
+      throw new SubmitError(
+        `sweep ${id} is already running with --store ${theirs}; attach with that store, or cancel it first ` +
+          `(\`unprune cancel ${id}\`)`,
+      );
+    return {
+      handle: client.workflow.getHandle(workflowId, desc.runId),
+      workflowId,
+      runId: desc.runId,
+      sweepId: id,
+      state: 'attached',
+      searchAttributes: false,
+    };
+  };
+  if (existing?.status.name === 'RUNNING') return attach(existing);
+  if (existing && !rerun)
+    return {
+      handle: client.workflow.getHandle(workflowId, existing.runId),
+      workflowId,
+      runId: existing.runId,
+      sweepId: id,
+      state: 'finished',
+      closedStatus: existing.status.name,
+      searchAttributes: false,
+    };
   const start = (searchAttributes: boolean) =>
     client.workflow.start('sweepWorkflow', {
-      taskQueue: extra.queues?.workflows ?? DEFAULT_QUEUES.workflows,
+      taskQueue: input.queues?.workflows ?? DEFAULT_QUEUES.workflows,
       workflowId,
-      args: [{ sweep, store, ...extra, searchAttributes } satisfies SweepInput],
-      workflowIdConflictPolicy: 'USE_EXISTING',
-      memo: { sweep: plan.id, specHash: hashText(canonicalJson(sweep)), spec: sweep },
+      args: [{ sweep, store, ...input, searchAttributes } satisfies SweepInput],
+      // A finished run is only replaced on purpose (--rerun); a running one is attached to, never duplicated.
+      workflowIdReusePolicy: rerun ? 'ALLOW_DUPLICATE' : 'REJECT_DUPLICATE',
+      memo: { sweep: id, store, spec: sweep },
       typedSearchAttributes: searchAttributes
         ? [
             { key: SWEEP_NAME_ATTRIBUTE, value: sweep.name },
@@ -67,15 +150,34 @@ export async function submitSweep(client: Client, sweep: Sweep, store: string, e
           ]
         : undefined,
     });
+  const started = async (searchAttributes: boolean): Promise<Submitted> => {
+    try {
+      const handle = await start(searchAttributes);
+      return {
+        handle,
+        workflowId,
+        runId: handle.firstExecutionRunId,
+        sweepId: id,
+        state: 'started',
+        searchAttributes,
+      };
+    } catch (err) {
+      // Started by someone else since we looked: attach to it.
+      if (err instanceof WorkflowExecutionAlreadyStartedError)
+        return attach(await client.workflow.getHandle(workflowId).describe());
+      throw err;
+    }
+  };
   try {
-    return { handle: await start(true), workflowId, plan, searchAttributes: true };
+    return await started(true);
   } catch (err) {
-    if (!/search attribute/i.test((err as Error).message)) throw err;
+    // The server's reason is in the error's cause ("Failed to start Workflow" is the client's wrapper).
+    if (!/search attribute/i.test(errorChain(err))) throw err;
     console.error(
       'note: the namespace lacks the UnpruneSweep/UnpruneStatus search attributes; register them with ' +
         '`temporal operator search-attribute create --name UnpruneSweep --type Keyword` (and UnpruneStatus) to filter sweeps in the UI',
     );
-    return { handle: await start(false), workflowId, plan, searchAttributes: false };
+    return started(false);
   }
 }
 
@@ -84,38 +186,115 @@ export function formatProgress(p: SweepProgress): string {
   const kinds = Object.entries(p.byKind)
     .map(([k, v]) => `${k} ${v.done}+${v.cached}c${v.failed ? ` ${v.failed}f` : ''}`)
     .join(', ');
-  return (
-    `${p.status}: ${p.done + p.cached}/${p.total} stages (run ${p.done}, cached ${p.cached}, running ${p.running}, failed ${p.failed}), ` +
-    `shards ${p.shards.finished}/${p.shards.total}, ETA ${eta}${kinds ? `\n  ${kinds}` : ''}`
-  );
+  const lines = [
+    `${p.status}: ${p.done + p.cached}/${p.total} stages (run ${p.done}, cached ${p.cached}, running ${p.running}, ` +
+      `failed ${p.failed}, skipped ${p.skipped}), shards ${p.shards.finished}/${p.shards.total}` +
+      (p.shards.failed ? ` (${p.shards.failed} failed)` : '') +
+      (p.status === 'running' ? `, ETA ${eta}` : ''),
+  ];
+  if (kinds) lines.push(`  ${kinds}`);
+  if (p.rows) lines.push(`  rows: ${p.rows.rows} cells, ${p.rows.missing} missing (${p.rows.path})`);
+  for (const f of p.failures) lines.push(`  failed: ${f.label} (${f.key}): ${f.error}`);
+  if (p.failed > p.failures.length) lines.push(`  … and ${p.failed - p.failures.length} more failed stages`);
+  return lines.join('\n');
 }
 
-async function watch(client: Client, workflowId: string): Promise<SweepProgress | undefined> {
-  const handle = client.workflow.getHandle(workflowId);
+/** What a sweep run came to: its status, its progress (from the result or the failure's details) and its reason. */
+export interface SweepOutcome {
+  status: string;
+  progress?: SweepProgress;
+  reason?: string;
+}
+
+/**
+ * The state of a sweep run. A closed run answers from its result (or its failure's details) with no query, so no
+ * worker is needed; a running one is queried, waiting at most `queryTimeoutMs` for a worker to answer.
+ */
+export async function sweepOutcome(handle: WorkflowHandle, queryTimeoutMs = 10_000): Promise<SweepOutcome> {
+  const desc = await handle.describe();
+  const status = desc.status.name;
+  if (status === 'RUNNING') {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(new Error(`no worker answered within ${queryTimeoutMs / 1000} s (is \`unprune worker\` running?)`)),
+        queryTimeoutMs,
+      );
+    });
+    try {
+      const progress = await Promise.race([handle.query<SweepProgress>('progress'), timeout]);
+      return { status, progress: await withRunningShards(handle, progress, desc.startTime) };
+    } catch (err) {
+      return { status, reason: errorChain(err) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  try {
+    return { status, progress: (await handle.result()) as SweepProgress };
+  } catch (err) {
+    const failure = err instanceof WorkflowFailedError ? err.cause : undefined;
+    const details =
+      failure instanceof ApplicationFailure ? (failure.details?.[0] as SweepProgress | undefined) : undefined;
+    return { status, progress: details?.total !== undefined ? details : undefined, reason: errorChain(failure ?? err) };
+  }
+}
+
+/** The parent's progress (finished shards) plus each running shard's own live progress, which it answers by query. */
+async function withRunningShards(handle: WorkflowHandle, p: SweepProgress, started: Date): Promise<SweepProgress> {
+  const live = await Promise.all(
+    (p.runningShards ?? []).map((id) =>
+      handle.client
+        .getHandle(id)
+        .query<ShardReport>('shardProgress')
+        .catch(() => undefined),
+    ),
+  );
+  const out: SweepProgress = { ...p, byKind: structuredClone(p.byKind), failures: [...p.failures] };
+  for (const r of live) {
+    if (!r) continue;
+    for (const f of ['done', 'cached', 'running', 'failed', 'skipped'] as const) out[f] += r.progress[f];
+    for (const [k, v] of Object.entries(r.byKind)) {
+      const t = (out.byKind[k] ??= { done: 0, cached: 0, failed: 0 });
+      t.done += v.done;
+      t.cached += v.cached;
+      t.failed += v.failed;
+    }
+    out.failures.push(...r.failures.slice(0, Math.max(0, MAX_FAILURES - out.failures.length)));
+  }
+  out.remaining = Math.max(0, out.total - out.done - out.cached - out.failed - out.skipped);
+  const elapsed = (Date.now() - started.getTime()) / 1000;
+  out.etaSeconds = out.done > 0 ? (elapsed / out.done) * out.remaining : null;
+  return out;
+}
+
+function printOutcome(workflowId: string, o: SweepOutcome): void {
+  console.log(`workflow ${workflowId}: ${o.status}`);
+  if (o.progress) console.log(formatProgress(o.progress));
+  if (o.reason && !(o.progress && o.status === 'FAILED')) console.log(`  ${o.reason}`);
+}
+
+/** Follows a run until it closes; returns how it ended. */
+async function watch(handle: WorkflowHandle): Promise<SweepOutcome> {
   const bar = process.stderr.isTTY
     ? new SingleBar({
         stream: process.stderr,
         format:
-          '{bar} {value}/{total} stages | run {done} cached {cached} running {running} failed {failed} | ETA {eta_formatted}',
+          '{bar} {value}/{total} stages | run {done} cached {cached} running {running} failed {failed} | {status} | ETA {eta_formatted}',
       })
     : undefined;
-  let last: SweepProgress | undefined;
   for (;;) {
-    const desc = await handle.describe();
-    try {
-      last = await handle.query<SweepProgress>('progress');
-    } catch {
-      // a closed workflow may no longer answer queries (no worker); keep the last answer
-    }
-    if (last && bar) {
-      if (!bar.getTotal()) bar.start(last.total, 0);
-      bar.setTotal(last.total);
-      bar.update(last.done + last.cached + last.failed + last.skipped, last);
-    } else if (last) console.error(formatProgress(last));
-    if (desc.status.name !== 'RUNNING') {
+    const o = await sweepOutcome(handle);
+    const p = o.progress;
+    if (p && bar) {
+      if (!bar.getTotal()) bar.start(p.total, 0);
+      bar.setTotal(p.total);
+      bar.update(p.done + p.cached + p.failed + p.skipped, p);
+    } else if (p && o.status === 'RUNNING') console.error(formatProgress(p));
+    if (o.status !== 'RUNNING') {
       bar?.stop();
-      console.error(`workflow ${workflowId}: ${desc.status.name}`);
-      return last;
+      return o;
     }
     await new Promise((r) => setTimeout(r, bar ? 1000 : 10000));
   }
@@ -123,8 +302,9 @@ async function watch(client: Client, workflowId: string): Promise<SweepProgress 
 
 export function addTemporalCommands(
   program: Command,
-  loadSpec: (file: string) => Sweep,
+  loadSpec: (file: string, maxCells?: number) => Sweep,
   storeOption: () => Option,
+  maxCellsOption: () => Option,
 ): void {
   const settingsOf = (o: ConnectionFlags) => temporalSettings(o);
   connectionOptions(
@@ -174,66 +354,113 @@ export function addTemporalCommands(
     program
       .command('submit')
       .description(
-        'start a sweep on Temporal (or attach to the running one with the same spec); prints its id and UI link',
+        'start a sweep on Temporal; a running one with the same spec is attached to, a finished one reported (--rerun runs it again)',
       )
       .argument('<file>', 'sweep spec')
       .addOption(storeOption())
+      .addOption(maxCellsOption())
+      .option('--rerun', 'start a new run even if this spec has finished before (stored stages are reused)')
       .option('--watch', 'then watch it until it ends'),
-  ).action(async (file: string, o: ConnectionFlags & { store: string; watch?: boolean }) => {
-    const sweep = loadSpec(file);
-    if (!o.store.startsWith('s3://'))
-      console.error(
-        `note: --store ${o.store} is a local folder; every worker must see the same folder (use s3://… for a fleet)`,
-      );
-    const settings = settingsOf(o);
-    const client = await temporalClient(settings);
-    const { workflowId, plan } = await submitSweep(client, sweep, o.store);
-    console.log(`sweep ${plan.id}: workflow ${workflowId}`);
-    console.log(`Temporal UI: ${uiLink(settings, workflowId)}`);
-    if (o.watch) await watch(client, workflowId);
-  });
+  ).action(
+    async (
+      file: string,
+      o: ConnectionFlags & { store: string; watch?: boolean; rerun?: boolean; maxCells?: number },
+    ) => {
+      const sweep = loadSpec(file, o.maxCells);
+      if (!o.store.startsWith('s3://'))
+        console.error(
+          `note: --store ${o.store} is a local folder; every worker must see the same folder (use s3://… for a fleet)`,
+        );
+      const settings = settingsOf(o);
+      const client = await temporalClient(settings);
+      const s = await submitSweep(client, sweep, o.store, { maxCells: o.maxCells, rerun: o.rerun });
+      const what = { started: 'started', attached: 'already running: attached', finished: 'finished before' }[s.state];
+      console.log(`sweep ${s.sweepId}: workflow ${s.workflowId} (${what})`);
+      console.log(`Temporal UI: ${uiLink(settings, s.workflowId, s.runId)}`);
+      if (s.state === 'finished') {
+        console.log(
+          `it ended ${s.closedStatus}; its results: \`unprune results ${s.sweepId} --store ${o.store}\` ` +
+            `(rows in ${o.store}/sweeps/${s.sweepId}/rows.jsonl); \`unprune submit ${file} --rerun\` runs it again`,
+        );
+        return;
+      }
+      if (o.watch) exitWith(await watch(s.handle));
+    },
+  );
 
   const byId = (name: string, description: string) =>
     connectionOptions(
-      program.command(name).description(description).argument('<sweep>', 'sweep id (name-hash) or workflow id'),
+      program
+        .command(name)
+        .description(description)
+        .argument('<sweep>', 'the sweep: its spec file, its id (name-hash) or its workflow id'),
     );
-  const workflowIdOf = (id: string) => (id.startsWith('unprune-sweep-') ? id : sweepWorkflowId(id));
-
-  byId('status', 'print the progress of a sweep running on Temporal').action(async (id: string, o: ConnectionFlags) => {
+  /** A spec file, a sweep id or a workflow id, like `results` takes. */
+  const workflowIdOf = (what: string) =>
+    existsSync(what) && !existsSync(`${what}/manifest.json`)
+      ? sweepWorkflowId(sweepId(loadSpec(what, Number.MAX_SAFE_INTEGER)))
+      : what.startsWith('unprune-sweep-')
+        ? what
+        : sweepWorkflowId(what);
+  const handleOf = async (what: string, o: ConnectionFlags) => {
     const client = await temporalClient(settingsOf(o));
-    const handle = client.workflow.getHandle(workflowIdOf(id));
+    const handle = client.workflow.getHandle(workflowIdOf(what));
     try {
-      const desc = await handle.describe();
-      console.log(`workflow ${handle.workflowId}: ${desc.status.name}`);
-      console.log(formatProgress(await handle.query<SweepProgress>('progress')));
+      await handle.describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError) throw new Error(`no sweep workflow ${handle.workflowId}`);
+      if (err instanceof WorkflowNotFoundError)
+        throw new SubmitError(`no sweep workflow ${handle.workflowId} on this server (submit it first)`);
       throw err;
     }
-  });
+    return handle;
+  };
+
+  byId('status', 'print the progress of a sweep on Temporal (a finished one answers from its result)').action(
+    async (what: string, o: ConnectionFlags) => {
+      const handle = await handleOf(what, o);
+      printOutcome(handle.workflowId, await sweepOutcome(handle));
+    },
+  );
   byId('watch', 'follow a sweep running on Temporal with a progress bar').action(
-    async (id: string, o: ConnectionFlags) => {
-      await watch(await temporalClient(settingsOf(o)), workflowIdOf(id));
+    async (what: string, o: ConnectionFlags) => {
+      const handle = await handleOf(what, o);
+      exitWith(await watch(handle));
     },
   );
-  byId('cancel', 'cancel a sweep running on Temporal (running stages are cancelled; finished ones stay stored)').action(
-    async (id: string, o: ConnectionFlags) => {
-      const client = await temporalClient(settingsOf(o));
-      await client.workflow.getHandle(workflowIdOf(id)).cancel();
-      console.log(`cancel requested for ${workflowIdOf(id)}`);
-    },
-  );
+  byId(
+    'cancel',
+    'cancel a sweep running on Temporal: every shard cancels its running stages and waits for them; finished ones stay stored',
+  ).action(async (what: string, o: ConnectionFlags & { wait?: boolean }) => {
+    const handle = await handleOf(what, o);
+    await handle.cancel();
+    console.log(`cancel requested for ${handle.workflowId}; \`unprune status\` shows cancelling, then cancelled`);
+  });
 }
 
-/** `run --engine temporal`: a configured server, else a local dev server from @temporalio/testing (needs internet). */
-export async function runOnTemporal(sweep: Sweep, store: string, flags: ConnectionFlags): Promise<void> {
+/** Prints how a watched run ended; a run that did not complete sets a non-zero exit status. */
+function exitWith(o: SweepOutcome): void {
+  if (o.progress) console.error(formatProgress(o.progress));
+  if (o.status !== 'COMPLETED') {
+    console.error(`sweep ${o.status.toLowerCase()}${o.reason ? `: ${o.reason}` : ''}`);
+    process.exitCode = 1;
+  }
+}
+
+/**
+ * `run --engine temporal`: a configured server, else a local dev server from @temporalio/testing (needs internet).
+ * Returns how the run ended; the caller prints results only for a completed one.
+ */
+export async function runOnTemporal(
+  sweep: Sweep,
+  store: string,
+  flags: ConnectionFlags & { maxCells?: number },
+): Promise<SweepOutcome> {
   const settings = temporalSettings(flags);
   if (!settings.defaulted) {
     const client = await temporalClient(settings);
-    const { workflowId } = await submitSweep(client, sweep, store);
-    console.error(`workflow ${workflowId}: ${uiLink(settings, workflowId)} (workers: \`unprune worker\`)`);
-    await watch(client, workflowId);
-    return;
+    const s = await submitSweep(client, sweep, store, { maxCells: flags.maxCells, rerun: true });
+    console.error(`workflow ${s.workflowId}: ${uiLink(settings, s.workflowId, s.runId)} (workers: \`unprune worker\`)`);
+    return watch(s.handle);
   }
   const { TestWorkflowEnvironment } = await import('@temporalio/testing');
   let env: Awaited<ReturnType<typeof TestWorkflowEnvironment.createLocal>>;
@@ -248,19 +475,17 @@ export async function runOnTemporal(sweep: Sweep, store: string, flags: Connecti
       err,
     );
   }
+  const controller = new AbortController();
+  let worker: Promise<void> | undefined;
   try {
     const address = env.address;
     console.error(`local Temporal dev server at ${address}; UI at http://localhost:8233`);
-    const controller = new AbortController();
-    const worker = runTemporalWorker(
-      { ...settings, address, defaulted: false },
-      { queue: 'all', signal: controller.signal },
-    );
-    const { workflowId } = await submitSweep(env.client, sweep, store);
-    await watch(env.client, workflowId);
-    controller.abort();
-    await worker;
+    worker = runTemporalWorker({ ...settings, address, defaulted: false }, { queue: 'all', signal: controller.signal });
+    const s = await submitSweep(env.client, sweep, store, { maxCells: flags.maxCells, rerun: true });
+    return await watch(s.handle);
   } finally {
+    controller.abort();
+    await worker?.catch(() => undefined);
     await env.teardown();
   }
 }

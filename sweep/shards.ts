@@ -1,8 +1,89 @@
 // Shards of a plan for the Temporal engine, so no workflow history nears Temporal's limits: per lineage (data set ×
 // architecture × seed) a head shard (dense training and pruning, shared by every deletion), then one shard per
 // (lineage, deletion) with everything downstream. A shard lists its whole closure; stages another shard already
-// finished are found in the store and not run again. Pure, like plan.ts.
-import { closure, type AnyStage, type Plan } from './plan.js';
+// finished are found in the store and not run again. The plan and its shards are made once, by an activity, and
+// stored; workflows see shard references and light schedules (ScheduledStage), never the plan. Pure, like plan.ts.
+import type { Plan } from './plan.js';
+import { closure, type AnyStage, type StageKind } from './stage-kinds.js';
+
+/** A shard as workflows see it: its full stages are in the store at `path` (content-addressed). */
+export interface ShardRef {
+  id: string;
+  kind: 'head' | 'deletion';
+  after?: string;
+  path: string;
+  stages: number;
+}
+
+/** The sweep as the plan activity hands it to the workflow: sizes and shard references only. */
+export interface PlannedSweep {
+  sweepId: string;
+  cells: number;
+  /** Distinct stages in the plan (shards overlap: a deletion shard lists its head's stages, found cached). */
+  stages: number;
+  shards: ShardRef[];
+}
+
+/** A stage as a shard's scheduler sees it: `inputs` are indices of earlier stages of the same shard. */
+export interface ScheduledStage {
+  key: string;
+  kind: StageKind;
+  label: string;
+  inputs: number[];
+}
+
+/** What a shard's blob holds: its stages as planned (inputs outside it included), with their labels. */
+export interface ShardBlob {
+  id: string;
+  stages: AnyStage[];
+  labels: string[];
+}
+
+/**
+ * A readable label per stage key, from the first cell whose chain holds it, with only the axes the stage depends on
+ * (`mnist/lenet5/seed0 omp@0.9 random@0.01 ga reprune`): Temporal activity ids and failure lists show it.
+ */
+export function stageLabels(plan: Plan): Map<string, string> {
+  const labels = new Map<string, string>();
+  const kindOf = new Map(plan.stages.map((s) => [s.key, s.kind] as const));
+  for (const c of plan.cells) {
+    const a = c.axes;
+    const parts = {
+      lineage: `${a.dataset}/${a.arch}/seed${a.seed}`,
+      prune: `${a.prune}@${a.sparsity}`,
+      deletion: `${a.deletion}@${a.deletion_size}`,
+    };
+    const byKind: Record<StageKind, string[]> = {
+      train: [parts.lineage],
+      forget: [parts.lineage, parts.deletion],
+      prune: [parts.lineage, parts.prune],
+      gold: [parts.lineage, parts.prune, parts.deletion],
+      estimate: [parts.lineage, parts.deletion, a.unprune],
+      unlearn: [parts.lineage, parts.prune, parts.deletion, a.unlearn],
+      unprune: [parts.lineage, parts.prune, parts.deletion, a.unlearn, a.unprune],
+      evaluate: [parts.lineage, parts.prune, parts.deletion, a.unlearn, a.unprune],
+      noop: [],
+    };
+    for (const key of [...Object.values(c.chain), c.evaluate, c.goldEvaluate, c.originalEvaluate]) {
+      const kind = kindOf.get(key);
+      if (kind && !labels.has(key)) labels.set(key, byKind[kind].join(' '));
+    }
+  }
+  return labels;
+}
+
+/** The light schedule of a shard's blob: inputs that are in the shard, as indices; the rest are found done. */
+export function scheduleOf(blob: ShardBlob): ScheduledStage[] {
+  const index = new Map(blob.stages.map((s, i) => [s.key, i] as const));
+  return blob.stages.map((s, i) => ({
+    key: s.key,
+    kind: s.kind,
+    label: blob.labels[i] ?? s.kind,
+    inputs: Object.values(s.inputs as Record<string, string | undefined>)
+      .map((k) => (k === undefined ? undefined : index.get(k)))
+      .filter((n): n is number => n !== undefined),
+  }));
+}
 
 export interface Shard {
   id: string;
@@ -57,9 +138,7 @@ export const HISTORY = {
   /** ActivityTaskScheduled/Started/Completed plus, at worst, one workflow task (3 events) per completion. */
   eventsPerStage: 6,
   /** Stages a shard runs before continuing as new. */
-  maxStagesPerRun: 5000,
-  /** A progress signal to the parent every this many finished stages. */
-  progressEvery: 50,
+  maxStagesPerRun: 2000,
   eventLimit: 51200,
   sizeLimitBytes: 50 * 1024 * 1024,
   payloadLimitBytes: 2 * 1024 * 1024,
@@ -73,7 +152,7 @@ export interface HistoryBudget {
   maxShardRunBytes: number;
   parentEvents: number;
   parentBytes: number;
-  /** Largest single payload: an activity input, a findDone batch, a child's input or a progress signal. */
+  /** Largest single payload: a shard's schedule, a child's input, a stage activity's input or a progress signal. */
   maxPayloadBytes: number;
   maxPendingActivities: number;
   maxPendingChildren: number;
@@ -86,46 +165,59 @@ export function historyBudget(
 ): HistoryBudget {
   const shards = shardPlan(plan);
   const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
+  const labels = stageLabels(plan);
   const EVENT_OVERHEAD = 300; // bytes of an event's own fields
-  const REPORT_BYTES = 2000 + 100 * 200; // a progress signal: counts plus up to 100 failure lines
-  const childInput = JSON.stringify({
-    sweep: plan.sweep,
-    store: opts.store,
-    shardId: 'x'.repeat(120),
-    parentId: 'x'.repeat(120),
+  const REPORT_BYTES = 2000 + 20 * 400; // a shard's result: counts plus up to MAX_FAILURES (20) failure lines
+  const path = `sweeps/${plan.id}/shards/${'0'.repeat(24)}.json`;
+  const childInput = (keys: string[]) =>
+    JSON.stringify({
+      store: opts.store,
+      queues: { workflows: 'x'.repeat(40), gpu: 'x'.repeat(40), cpu: 'x'.repeat(40) },
+      shard: { id: 'x'.repeat(120), kind: 'deletion', after: 'x'.repeat(120), path, stages: 100000 },
+      parentId: 'x'.repeat(120),
+      concurrency: opts.concurrency,
+      failedUpstream: keys, // at worst every stage of its head failed
+    }).length;
+  const stageInput = JSON.stringify({ store: opts.store, shard: path, key: 'evaluate-' + '0'.repeat(24) }).length;
+  const plannedBytes = JSON.stringify({
+    sweepId: plan.id,
+    shards: shards.map((s) => ({ id: s.id, kind: s.kind, after: s.after, path, stages: s.keys.length })),
   }).length;
   let maxShardStages = 0;
   let maxEvents = 0;
   let maxBytes = 0;
-  let maxPayload = childInput;
-  let signals = 0;
+  let maxPayload = plannedBytes;
+  let childInputs = 0;
+  const headOf = new Map(shards.map((s) => [s.id, s] as const));
   for (const shard of shards) {
     maxShardStages = Math.max(maxShardStages, shard.keys.length);
-    const inputs = shard.keys.map((k) => JSON.stringify({ stage: byKey.get(k), store: opts.store }).length);
-    const findDone = JSON.stringify({
-      store: opts.store,
-      stages: shard.keys.map((key) => ({ kind: 'evaluate', key })),
+    const stages = shard.keys.map((k) => byKey.get(k)!);
+    const schedule = JSON.stringify({
+      stages: scheduleOf({ id: shard.id, stages, labels: stages.map((s) => labels.get(s.key) ?? s.kind) }),
+      done: shard.keys,
     }).length;
-    maxPayload = Math.max(maxPayload, findDone, ...inputs);
+    const input = childInput(shard.after ? headOf.get(shard.after)!.keys : []);
+    childInputs += input;
+    maxPayload = Math.max(maxPayload, schedule, input, stageInput);
     for (let from = 0; from < shard.keys.length; from += HISTORY.maxStagesPerRun) {
-      const run = inputs.slice(from, from + HISTORY.maxStagesPerRun);
-      const runSignals = Math.ceil(run.length / HISTORY.progressEvery) + 1;
-      signals += runSignals;
-      const events = 3 + 6 + run.length * HISTORY.eventsPerStage + runSignals * 5 + 5;
-      const bytes =
-        events * EVENT_OVERHEAD + childInput + findDone + run.reduce((a, b) => a + b, 0) + runSignals * REPORT_BYTES;
+      const run = Math.min(HISTORY.maxStagesPerRun, shard.keys.length - from);
+      // Shards report progress through a query (no events): a run is its start, the schedule, its stages, its end.
+      const events = 3 + 6 + run * HISTORY.eventsPerStage + 5;
+      const bytes = events * EVENT_OVERHEAD + input + schedule + run * stageInput + REPORT_BYTES;
       maxEvents = Math.max(maxEvents, events);
       maxBytes = Math.max(maxBytes, bytes);
     }
   }
-  const parentEvents = 3 + shards.length * 6 + signals * 4 + 6 + 5;
+  // The parent: its start, the plan activity, per shard a child's initiated/started/closed events and at worst a
+  // workflow task, the rows activity, its end. Nothing grows with the stages.
+  const parentEvents = 3 + 6 + shards.length * 6 + 6 + 5;
   return {
     shards: shards.length,
     maxShardStages,
     maxShardRunEvents: maxEvents,
     maxShardRunBytes: maxBytes,
     parentEvents,
-    parentBytes: parentEvents * EVENT_OVERHEAD + shards.length * childInput + signals * REPORT_BYTES,
+    parentBytes: parentEvents * EVENT_OVERHEAD + plannedBytes + childInputs + shards.length * REPORT_BYTES,
     maxPayloadBytes: Math.max(maxPayload, REPORT_BYTES),
     maxPendingActivities: opts.concurrency,
     maxPendingChildren: opts.maxChildren,

@@ -173,3 +173,17 @@ export function kindOfKey(key: string): StageKind {
 export function inputKeys(stage: { inputs: object }): string[] {
   return Object.values(stage.inputs as Record<string, string | undefined>).filter((k): k is string => !!k);
 }
+
+/** The stages a key depends on, itself included. */
+export function closure(byKey: Map<string, { inputs: object }>, roots: string[]): Set<string> {
+  const seen = new Set<string>();
+  const stack = [...roots];
+  while (stack.length) {
+    const k = stack.pop()!;
+    if (seen.has(k)) continue;
+    seen.add(k);
+    const s = byKey.get(k);
+    if (s) stack.push(...inputKeys(s));
+  }
+  return seen;
+}

@@ -10,7 +10,7 @@ export type ParentMessage = { type: 'run'; stage: EngineStage };
 export type WorkerMessage =
   | { type: 'ready'; backend: string }
   /** Every second while a stage runs (between batches): the engine's liveness check. */
-  | { type: 'alive'; key: string }
+  | { type: 'alive'; key: string; detail?: string }
   | { type: 'result'; key: string; outcome: StageOutcome; seconds: number; stats: StageStats }
   | {
       type: 'error';

@@ -43,8 +43,10 @@ process.on('message', (msg: ParentMessage) => {
   const start = performance.now();
   const stats = (current = emptyStats());
   // A sign of life every second: a process stopped or stuck sends none, and the engine replaces it.
-  const alive = setInterval(() => send({ type: 'alive', key: msg.stage.key }), 1000);
-  runStage(msg.stage, { store, stats, datasetDirs: datasetDirs(settings) })
+  // It carries the stage's latest progress text (a Temporal activity heartbeats with it).
+  let detail: string | undefined;
+  const alive = setInterval(() => send({ type: 'alive', key: msg.stage.key, detail }), 1000);
+  runStage(msg.stage, { store, stats, datasetDirs: datasetDirs(settings), heartbeat: (d) => (detail = d) })
     .finally(() => clearInterval(alive))
     .then(
       (outcome) =>

@@ -18,6 +18,8 @@ export interface ConnectionFlags {
   namespace?: string;
   apiKey?: string;
   tls?: boolean;
+  /** The Temporal UI's base URL, for the links submit prints. */
+  uiUrl?: string;
 }
 
 export function temporalSettings(flags: ConnectionFlags = {}, env: NodeJS.ProcessEnv = process.env): TemporalSettings {
@@ -40,7 +42,8 @@ export function temporalSettings(flags: ConnectionFlags = {}, env: NodeJS.Proces
     namespace: flags.namespace ?? env.TEMPORAL_NAMESPACE ?? 'default',
     apiKey,
     tls,
-    uiUrl: env.UNPRUNE_TEMPORAL_UI ?? 'http://localhost:8233',
+    // The compose stack's UI (infra/docker-compose.yml); `temporal server start-dev` serves one on 8233.
+    uiUrl: (flags.uiUrl ?? env.UNPRUNE_TEMPORAL_UI ?? 'http://localhost:8080').replace(/\/+$/, ''),
     defaulted: !address,
   };
 }

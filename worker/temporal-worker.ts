@@ -1,10 +1,10 @@
 // `unprune worker`: a Temporal worker process. Heavy stages (train, prune, gold, estimate, unlearn, unprune) on
-// the GPU queue, light ones (forget, evaluate, store look-ups) on the CPU queue; workflow tasks run on the CPU side.
+// the GPU queue, light ones (forget, evaluate, planning, store look-ups) on the CPU queue; workflow tasks run on
+// the CPU side. Stages run in child processes (worker/temporal-activities.ts), so this process only coordinates.
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import { activities, observeStages, setStageDatasetDirs } from '../activities/temporal-activities.js';
+import { createActivities } from './temporal-activities.js';
 import { serveMetrics, UnpruneMetrics } from './metrics.js';
-import { initBackend } from '../ml/backend.js';
-import { backendOptions, datasetDirs, loadSettings, type Settings } from './settings.js';
+import { loadSettings, type Settings } from './settings.js';
 import { DEFAULT_QUEUES, type TaskQueues } from '../workflows/sweep-types.js';
 import { TemporalUnavailableError, type TemporalSettings } from './temporal-connection.js';
 
@@ -31,8 +31,6 @@ const WORKFLOWS = new URL('../workflows/index.ts', import.meta.url).pathname;
 export async function runTemporalWorker(settings: TemporalSettings, opts: WorkerOptions): Promise<void> {
   const queues = { ...DEFAULT_QUEUES, ...opts.queues };
   const processSettings = opts.settings ?? loadSettings();
-  const backend = await initBackend(processSettings.backend, backendOptions(processSettings));
-  setStageDatasetDirs(datasetDirs(processSettings));
   const host = opts.metricsHost ?? '127.0.0.1';
   if (opts.sdkMetricsPort !== undefined) {
     // The SDK's runtime metrics (polls, task latencies, slots) from its Rust core's own Prometheus exporter.
@@ -43,7 +41,6 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
     });
   }
   const metrics = new UnpruneMetrics({ role: `worker-${opts.queue}` });
-  observeStages(metrics);
   const served = opts.metricsPort !== undefined ? await serveMetrics(metrics, opts.metricsPort, host) : undefined;
   if (served) console.error(`unprune worker metrics: ${served.url}`);
   // Workers often start before the server is ready (compose): keep trying, with backoff, until stopped.
@@ -77,7 +74,18 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
   }
   const gpu = opts.queue === 'gpu' || opts.queue === 'all';
   const cpu = opts.queue === 'cpu' || opts.queue === 'all';
+  const gpuSlots = opts.concurrency ?? 1;
+  const cpuSlots = opts.concurrency ?? 2;
+  const activities = createActivities({
+    settings: processSettings,
+    slots: (gpu ? gpuSlots : 0) + (cpu ? cpuSlots : 0),
+    observer: metrics,
+  });
   const workers: Worker[] = [];
+  // Listening before the workers exist: a stop requested while they are being created (bundling the workflows
+  // takes seconds) shuts them down as soon as they are, instead of being lost.
+  const stop = () => workers.forEach((w) => w.getState() === 'RUNNING' && w.shutdown());
+  opts.signal?.addEventListener('abort', stop, { once: true });
   try {
     if (gpu)
       workers.push(
@@ -86,7 +94,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
           namespace: settings.namespace,
           taskQueue: queues.gpu,
           activities,
-          maxConcurrentActivityTaskExecutions: opts.concurrency ?? 1,
+          maxConcurrentActivityTaskExecutions: gpuSlots,
         }),
       );
     if (cpu) {
@@ -96,7 +104,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
           namespace: settings.namespace,
           taskQueue: queues.cpu,
           activities,
-          maxConcurrentActivityTaskExecutions: opts.concurrency ?? 2,
+          maxConcurrentActivityTaskExecutions: cpuSlots,
         }),
         await Worker.create({
           connection,
@@ -107,13 +115,15 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
       );
     }
     console.error(
-      `unprune worker: ${settings.address} namespace ${settings.namespace}, queues ${[gpu && queues.gpu, cpu && queues.cpu, cpu && queues.workflows].filter(Boolean).join(', ')}, backend ${backend.name}`,
+      `unprune worker: ${settings.address} namespace ${settings.namespace}, queues ${[gpu && queues.gpu, cpu && queues.cpu, cpu && queues.workflows].filter(Boolean).join(', ')}, backend ${processSettings.backend}`,
     );
-    opts.signal?.addEventListener('abort', () => workers.forEach((w) => w.shutdown()), { once: true });
-    await Promise.all(workers.map((w) => w.run()));
+    const runs = workers.map((w) => w.run()); // RUNNING from here on, so a stop already requested applies now
+    if (opts.signal?.aborted) stop();
+    await Promise.all(runs);
   } finally {
+    opts.signal?.removeEventListener('abort', stop);
+    await activities.close();
     await connection.close();
     served?.server.close();
-    observeStages(undefined);
   }
 }

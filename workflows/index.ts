@@ -1,2 +1,2 @@
 // The workflow bundle's entry point.
-export { shardWorkflow, sweepWorkflow, progressQuery, shardProgressSignal } from './sweep-workflow.js';
+export { shardWorkflow, sweepWorkflow, progressQuery, shardProgressQuery } from './sweep-workflow.js';

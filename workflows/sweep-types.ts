@@ -1,5 +1,9 @@
-// Types and constants shared by the sweep workflows, the client (CLI) and the workers. No Node built-ins.
+// Types and constants shared by the sweep workflows, the client (CLI) and the workers: the contract between the
+// workflows and the activities the worker implements (worker/temporal-activities.ts). No Node built-ins.
 import { defineSearchAttributeKey } from '@temporalio/common';
+import type { StageOutcome } from '../sweep/runner.js';
+import type { PlannedSweep, ScheduledStage } from '../sweep/shards.js';
+import type { StageKind } from '../sweep/stage-kinds.js';
 
 /** Search attributes (Keyword) that make sweeps findable in the Temporal UI; register them on the namespace. */
 export const SWEEP_NAME_ATTRIBUTE = defineSearchAttributeKey('UnpruneSweep', 'KEYWORD');
@@ -17,7 +21,7 @@ export interface TaskQueues {
 export const DEFAULT_QUEUES: TaskQueues = { workflows: 'unprune-sweeps', gpu: 'unprune-gpu', cpu: 'unprune-cpu' };
 
 export interface SweepInput {
-  /** The sweep spec as parsed from YAML (validated again inside the workflow). */
+  /** The sweep spec as parsed from YAML (validated and planned by the planShards activity, never in workflow code). */
   sweep: unknown;
   store: string;
   queues?: Partial<TaskQueues>;
@@ -39,11 +43,51 @@ export interface SweepProgress {
   skipped: number;
   remaining: number;
   byKind: Record<string, { done: number; cached: number; failed: number }>;
-  shards: { total: number; finished: number };
-  failures: { key: string; error: string }[];
+  shards: { total: number; finished: number; failed: number };
+  /** The first failures (at most MAX_FAILURES), each with its stage's cell and the reason its attempts gave. */
+  failures: StageFailure[];
   etaSeconds: number | null;
-  status: 'planning' | 'running' | 'completed' | 'failed' | 'cancelled';
+  status: SweepStatus;
+  /** The sweep id (name-hash) once planned. */
+  sweepId?: string;
+  /** Workflow ids of the shards running now: their live progress is their `shardProgress` query. */
+  runningShards?: string[];
+  /** rows.jsonl once written: cells with a row and cells without. */
+  rows?: { rows: number; missing: number; path: string };
 }
+
+export type SweepStatus = 'planning' | 'running' | 'completed' | 'failed' | 'cancelling' | 'cancelled';
+
+export interface StageFailure {
+  key: string;
+  label: string;
+  error: string;
+}
+
+/** Failure lists are capped wherever they travel (signals, results, continue-as-new); the counts stay exact. */
+export const MAX_FAILURES = 20;
+
+export interface StageTask {
+  store: string;
+  /** The shard blob that holds the stage (ShardRef.path). */
+  shard: string;
+  key: string;
+}
+
+export interface WriteRowsInput {
+  store: string;
+  sweepId: string;
+}
+
+/** The activities the workflows schedule: one per stage kind (on its kind's queue), plus planning and rows. */
+export type SweepActivities = Record<StageKind, (task: StageTask) => Promise<StageOutcome>> & {
+  /** Validates and plans the sweep, stores its spec and shard blobs; errors in the spec are non-retryable. */
+  planShards(input: { sweep: unknown; store: string; maxCells?: number }): Promise<PlannedSweep>;
+  /** A shard's light schedule and which of its stages the store already holds. */
+  shardSchedule(input: { store: string; shard: string }): Promise<{ stages: ScheduledStage[]; done: string[] }>;
+  /** Ends a sweep: rows.jsonl from the stored evaluations, as the local engine writes it. */
+  writeSweepRows(input: WriteRowsInput): Promise<{ rows: number; missing: number; path: string }>;
+};
 
 /** Workflow IDs from the sweep id (name + spec hash): submitting the same spec again attaches to the same run. */
 export function sweepWorkflowId(sweepId: string): string {

@@ -1,55 +1,89 @@
-// Temporal workflows for a sweep. `sweepWorkflow` plans the sweep and runs its shards as child workflows (a head
-// shard per lineage, then a shard per deletion), so every history stays far below Temporal's limits; each
-// `shardWorkflow` drives the same scheduler as the local engine (sweep/runner.ts) with activities as executors.
+// Temporal workflows for a sweep. `sweepWorkflow` has an activity plan the sweep and store its shards (a head shard
+// per lineage, then a shard per deletion), then runs them as child workflows; each `shardWorkflow` loads its light
+// schedule and drives the same scheduler as the local engine (sweep/runner.ts) with activities as executors. No
+// activation does work that grows with the grid: workflows see shard references and stage keys, never the plan.
 // Deterministic: no Node built-ins (lint), activity types only, time from the workflow clock.
-import { STAGE_RETRY } from '../sweep/retry-policy.js';
+//
+// Versioning: this is workflow code version 2 (plan in an activity). It does not replay version-1 histories, so
+// no version-1 sweep may be running when workers are upgraded; every later change to the command sequence goes
+// behind `patched()`, and the committed histories in test/fixtures/histories/ must keep replaying.
 import {
   ActivityCancellationType,
+  ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   CancelledFailure,
+  ChildWorkflowFailure,
   continueAsNew,
   defineQuery,
-  defineSignal,
-  getExternalWorkflowHandle,
   isCancellation,
+  ParentClosePolicy,
   proxyActivities,
   setHandler,
   startChild,
+  TemporalFailure,
+  TimeoutFailure,
+  upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
-  type ChildWorkflowHandle,
-  upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { StageActivities, StageTask } from '../activities/temporal-activities.js';
-import { planSweep, PLANNED_KINDS, STAGE_KIND, type AnyStage, type StageKind } from '../sweep/plan.js';
+import { STAGE_RETRY } from '../sweep/retry-policy.js';
 import { runStages, type RunProgress, type StageOutcome } from '../sweep/runner.js';
-import { HISTORY, shardPlan, shardStages, type Shard } from '../sweep/shards.js';
-import { validateSweep, type Sweep } from '../sweep/spec.js';
+import { HISTORY, type ShardRef } from '../sweep/shards.js';
+import { STAGE_KIND, type StageKind } from '../sweep/stage-kinds.js';
 import {
   DEFAULT_QUEUES,
+  MAX_FAILURES,
   SWEEP_STATUS_ATTRIBUTE,
+  type StageFailure,
+  type SweepActivities,
   type SweepInput,
   type SweepProgress,
+  type SweepStatus,
   type TaskQueues,
 } from './sweep-types.js';
 
+/**
+ * The sweep's progress: finished shards' reports summed, and the ids of the shards still running. Their live
+ * progress is each shard's own `shardProgress` query (the CLI's `status` adds it up), so progress never costs the
+ * parent history events: no signals, and a history that grows with the number of shards only.
+ */
 export const progressQuery = defineQuery<SweepProgress>('progress');
-export const shardProgressSignal = defineSignal<[ShardReport]>('shardProgress');
+export const shardProgressQuery = defineQuery<ShardReport>('shardProgress');
 
 export interface ShardReport {
   shard: string;
+  /** The shard's result (or its failure's details); a query's answer before that is live progress. */
+  final: boolean;
   progress: RunProgress;
   byKind: Record<string, { done: number; cached: number; failed: number }>;
-  failures: { key: string; error: string }[];
+  /** The first MAX_FAILURES failures; `failed` in progress has the count. */
+  failures: StageFailure[];
+  /** Every failed key (the deletion shards after a head skip what depends on them instead of re-running them). */
+  failedKeys: string[];
 }
 
-/** Per-kind timeouts: heavy stages train for minutes; heartbeats come at least once per epoch. */
+/** The SDK's wrappers ("Activity task failed") dropped: the reason each attempt gave, and any timeout. */
+export function failureReason(err: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 8; depth++, e = e.cause) {
+    if (e instanceof ActivityFailure || e instanceof ChildWorkflowFailure) continue;
+    const text =
+      e instanceof TimeoutFailure
+        ? `timed out (${(e.timeoutType ?? 'timeout').toLowerCase().replaceAll('_', '-')})`
+        : e.message || e.name;
+    if (!parts.some((p) => p.includes(text))) parts.push(text);
+  }
+  return parts.join(': ') || String(err);
+}
+
+/** Per kind: its queue, a heartbeat timeout from its liveness limit (stage processes beat every second). */
 function activityOptions(kind: StageKind, queues: TaskQueues): ActivityOptions {
   const heavy = STAGE_KIND[kind].queue === 'gpu';
   return {
     taskQueue: heavy ? queues.gpu : queues.cpu,
-    startToCloseTimeout: heavy ? '4 hours' : '30 minutes',
-    heartbeatTimeout: heavy ? '5 minutes' : '2 minutes',
+    startToCloseTimeout: heavy ? '8 hours' : '1 hour',
+    heartbeatTimeout: `${STAGE_KIND[kind].stallSeconds ?? 120} seconds`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: `${STAGE_RETRY.initialSeconds} seconds`,
@@ -60,64 +94,84 @@ function activityOptions(kind: StageKind, queues: TaskQueues): ActivityOptions {
   };
 }
 
-function stageActivities(queues: TaskQueues) {
-  return Object.fromEntries(
-    PLANNED_KINDS.map((k) => [k, proxyActivities<StageActivities>(activityOptions(k, queues))[k]]),
-  ) as unknown as Pick<StageActivities, StageKind>;
-}
-
-function emptyProgress(): SweepProgress {
-  return {
-    total: 0,
-    done: 0,
-    cached: 0,
-    running: 0,
-    failed: 0,
-    skipped: 0,
-    remaining: 0,
-    byKind: {},
-    shards: { total: 0, finished: 0 },
-    failures: [],
-    etaSeconds: null,
-    status: 'planning',
-  };
+/** Planning, schedules and rows: light activities on the CPU queue, a bounded number of attempts. */
+function lightActivities(queues: TaskQueues) {
+  return proxyActivities<SweepActivities>({
+    taskQueue: queues.cpu,
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '2 minutes',
+    retry: { initialInterval: '1 second', maximumInterval: '30 seconds', maximumAttempts: 1 + STAGE_RETRY.retries },
+  });
 }
 
 export interface ShardInput {
-  sweep: Sweep;
   store: string;
   queues: TaskQueues;
-  shardId: string;
-  parentId: string;
+  shard: ShardRef;
   concurrency: number;
+  /** Keys that failed in an earlier shard (its head): here they and what depends on them are skipped, not re-run. */
+  failedUpstream?: string[];
   /** Carried across continue-as-new. */
   carried?: ShardReport;
 }
 
+const zeroProgress = (total: number): RunProgress => ({
+  total,
+  done: 0,
+  cached: 0,
+  running: 0,
+  failed: 0,
+  skipped: 0,
+  remaining: total,
+});
+
 /** Runs one shard's stages; continues as new after HISTORY.maxStagesPerRun executed stages. */
 export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
-  const plan = planSweep(input.sweep);
-  const shard = shardPlan(plan).find((s) => s.id === input.shardId);
-  if (!shard) throw new Error(`no shard ${input.shardId} in sweep ${plan.id}`);
-  const stages = shardStages(plan, shard);
-  const acts = stageActivities(input.queues);
-  const { findDone } = proxyActivities<StageActivities>({
-    taskQueue: input.queues.cpu,
-    startToCloseTimeout: '10 minutes',
-    heartbeatTimeout: '1 minute',
+  const { shardSchedule } = lightActivities(input.queues);
+  const schedule = await shardSchedule({ store: input.store, shard: input.shard.path });
+  const carried = input.carried;
+  // Stages that failed before (upstream, or in this shard's earlier run) are not run again; neither is what needs them.
+  const failedBefore = new Set([...(input.failedUpstream ?? []), ...(carried?.failedKeys ?? [])]);
+  const dropped = new Set<number>();
+  schedule.stages.forEach((s, i) => {
+    if (failedBefore.has(s.key) || s.inputs.some((j) => dropped.has(j))) dropped.add(i);
   });
-  const done = new Set(
-    await findDone({ store: input.store, stages: stages.map((s) => ({ kind: s.kind, key: s.key })) }),
-  );
-  const report: ShardReport = input.carried ?? {
-    shard: shard.id,
-    progress: zeroProgress(stages.length),
-    byKind: {},
-    failures: [],
+  const stages = schedule.stages
+    .filter((_, i) => !dropped.has(i))
+    .map((s) => ({
+      ...s,
+      inputs: Object.fromEntries(
+        s.inputs.filter((j) => !dropped.has(j)).map((j, n) => [n, schedule.stages[j]!.key] as const),
+      ),
+    }));
+  const done = new Set(schedule.done);
+  const report: ShardReport = {
+    shard: input.shard.id,
+    final: false,
+    progress: zeroProgress(schedule.stages.length),
+    byKind: carried?.byKind ?? {},
+    failures: carried?.failures ?? [],
+    failedKeys: carried?.failedKeys ?? [],
   };
-  const parent = getExternalWorkflowHandle(input.parentId);
+  // A continued run finds its predecessor's work in the store: counted once, as done, not again as cached.
+  const merge = (p: RunProgress): RunProgress => {
+    const before = carried?.progress;
+    const upstreamSkipped = carried ? 0 : dropped.size;
+    const m = {
+      total: schedule.stages.length,
+      done: p.done + (before?.done ?? 0),
+      cached: Math.max(0, p.cached - (before?.done ?? 0)) + (before?.cached ?? 0),
+      running: p.running,
+      failed: p.failed + (before?.failed ?? 0),
+      skipped: p.skipped + (before?.skipped ?? 0) + upstreamSkipped,
+      remaining: 0,
+    };
+    m.remaining = Math.max(0, m.total - m.done - m.cached - m.failed - m.skipped);
+    return m;
+  };
+  // Live progress for `unprune status` (the failed keys travel with the result only).
+  setHandler(shardProgressQuery, () => ({ ...report, failedKeys: [] }));
   let executed = 0;
-  let sinceSignal = 0;
   const scope = CancellationScope.current();
   const bump = (kind: string, field: 'done' | 'cached' | 'failed') => {
     const k = (report.byKind[kind] ??= { done: 0, cached: 0, failed: 0 });
@@ -126,67 +180,123 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
   const summary = await runStages(stages, {
     concurrency: input.concurrency,
     shouldStop: () => executed >= HISTORY.maxStagesPerRun || scope.consideredCancelled,
-    execute: async (stage: AnyStage): Promise<StageOutcome> => {
+    execute: async (stage): Promise<StageOutcome> => {
       if (done.has(stage.key)) return 'cached';
       executed++;
-      const task: StageTask = { stage, store: input.store };
-      return (acts[stage.kind] as (t: StageTask) => Promise<StageOutcome>)(task);
+      // The activity id names the stage's cell and short key: the Temporal UI lists pending activities by it.
+      const act = proxyActivities<SweepActivities>({
+        ...activityOptions(stage.kind, input.queues),
+        activityId: `${stage.kind} ${stage.label} ${stage.key.slice(stage.key.indexOf('-') + 1, stage.key.indexOf('-') + 9)}`,
+      })[stage.kind];
+      return act({ store: input.store, shard: input.shard.path, key: stage.key });
     },
     onEvent: (e) => {
-      if (e.type === 'started') return;
-      if (e.type === 'finished') bump(e.stage.kind, e.outcome);
-      else {
+      if (e.type === 'finished') {
+        // Found done before this run began (by an earlier run or another shard): counted as cached.
+        if (!(carried && e.outcome === 'cached')) bump(e.stage.kind, e.outcome);
+      } else if (e.type === 'failed') {
+        if (isCancellation(e.error) || scope.consideredCancelled) return;
         bump(e.stage.kind, 'failed');
-        report.failures.push({ key: e.stage.key, error: e.error.message });
+        report.failedKeys.push(e.stage.key);
+        if (report.failures.length < MAX_FAILURES)
+          report.failures.push({ key: e.stage.key, label: e.stage.label, error: failureReason(e.error) });
       }
-      report.progress = e.progress;
-      if (++sinceSignal >= HISTORY.progressEvery) {
-        sinceSignal = 0;
-        void parent.signal(shardProgressSignal, report).catch(() => undefined);
-      }
+      report.progress = merge(e.progress);
     },
   });
-  report.progress = summary.progress;
+  report.progress = merge(summary.progress);
   // Cancelled: running activities were cancelled (and awaited); the stages they left have no manifest.
   if (scope.consideredCancelled) throw new CancelledFailure('sweep cancelled');
   if (summary.cancelled && executed >= HISTORY.maxStagesPerRun) {
     // Finished stages are in the store; the next run finds them done and goes on.
     await continueAsNew<typeof shardWorkflow>({ ...input, carried: report });
   }
-  await parent.signal(shardProgressSignal, report).catch(() => undefined);
+  report.final = true;
+  const p = report.progress;
+  if (p.failed + p.skipped > 0) {
+    // The shard shows failed in the UI; its report travels as the failure's details.
+    const first = report.failures[0];
+    throw ApplicationFailure.create({
+      type: 'ShardFailed',
+      nonRetryable: true,
+      message:
+        `${p.failed} stage(s) failed, ${p.skipped} skipped` + (first ? `; first: ${first.label}: ${first.error}` : ''),
+      details: [report],
+    });
+  }
   return report;
 }
 
-function zeroProgress(total: number): RunProgress {
-  return { total, done: 0, cached: 0, running: 0, failed: 0, skipped: 0, remaining: total };
+/** A shard's report from its result or its failure (ShardFailed carries it); undefined for other failures. */
+function reportOfFailure(err: unknown): ShardReport | undefined {
+  if (!(err instanceof ChildWorkflowFailure)) return undefined;
+  const cause = err.cause;
+  if (cause instanceof ApplicationFailure && cause.type === 'ShardFailed') return cause.details?.[0] as ShardReport;
+  return undefined;
 }
 
-/** The sweep: plans, then runs head shards and, as each finishes, its deletion shards (bounded concurrency). */
+/** The sweep: plans (in an activity), then runs head shards and, as each finishes, its deletion shards. */
 export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
-  const sweep = validateSweep(input.sweep, { maxCells: input.maxCells });
-  const plan = planSweep(sweep);
-  const shards = shardPlan(plan);
+  try {
+    return await runSweep(input);
+  } catch (err) {
+    // An error in workflow code must fail the workflow, not its task (which Temporal would retry for ever).
+    if (err instanceof TemporalFailure) throw err;
+    throw ApplicationFailure.create({ type: 'SweepError', nonRetryable: true, message: failureReason(err) });
+  }
+}
+
+async function runSweep(input: SweepInput): Promise<SweepProgress> {
   const queues = { ...DEFAULT_QUEUES, ...input.queues };
   const concurrency = input.concurrency ?? 32;
   const maxChildren = input.maxChildren ?? 16;
-  const started = Date.now();
-  const state = emptyProgress();
-  const setStatus = (status: SweepProgress['status']) => {
+  const state: SweepProgress = {
+    total: 0,
+    done: 0,
+    cached: 0,
+    running: 0,
+    failed: 0,
+    skipped: 0,
+    remaining: 0,
+    byKind: {},
+    shards: { total: 0, finished: 0, failed: 0 },
+    failures: [],
+    etaSeconds: null,
+    status: 'planning',
+  };
+  const setStatus = (status: SweepStatus) => {
     state.status = status;
     if (input.searchAttributes) upsertSearchAttributes([{ key: SWEEP_STATUS_ATTRIBUTE, value: status }]);
   };
-  state.total = plan.stages.length;
-  state.remaining = plan.stages.length;
+  setHandler(progressQuery, () => state);
+  const { planShards, writeSweepRows } = lightActivities(queues);
+  let planned;
+  try {
+    planned = await planShards({ sweep: input.sweep, store: input.store, maxCells: input.maxCells });
+  } catch (err) {
+    if (isCancellation(err)) throw err;
+    setStatus('failed');
+    throw ApplicationFailure.create({
+      type: 'SweepNotPlanned',
+      nonRetryable: true,
+      message: `the sweep could not be planned: ${failureReason(err)}`,
+    });
+  }
+  const shards = planned.shards;
+  state.sweepId = planned.sweepId;
   state.shards.total = shards.length;
+  const started = Date.now();
   setStatus('running');
   const reports = new Map<string, ShardReport>();
-  const stageTotals = new Map(shards.map((s) => [s.id, s.keys.length] as const));
+  /** Shards that failed without a report (their schedule could not be loaded): all their stages count as failed. */
+  const lost = new Map<string, StageFailure>();
   const refresh = () => {
     // Shards overlap (a deletion shard lists its head's stages, found cached), so counts are per shard, summed.
     const sum = (f: keyof RunProgress) => [...reports.values()].reduce((n, r) => n + r.progress[f], 0);
-    state.total = [...stageTotals.values()].reduce((a, b) => a + b, 0);
+    state.total = shards.reduce((n, s) => n + s.stages, 0);
     for (const f of ['done', 'cached', 'running', 'failed', 'skipped'] as const) state[f] = sum(f);
-    state.remaining = state.total - state.done - state.cached - state.failed - state.skipped;
+    for (const id of lost.keys()) state.failed += shards.find((s) => s.id === id)!.stages;
+    state.remaining = Math.max(0, state.total - state.done - state.cached - state.failed - state.skipped);
     state.byKind = {};
     for (const r of reports.values())
       for (const [k, v] of Object.entries(r.byKind)) {
@@ -195,63 +305,91 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
         t.cached += v.cached;
         t.failed += v.failed;
       }
-    state.failures = [...reports.values()].flatMap((r) => r.failures).slice(0, 100);
+    state.failures = [...lost.values(), ...[...reports.values()].flatMap((r) => r.failures)].slice(0, MAX_FAILURES);
+    state.runningShards = [...running.keys()].map((id) => `${workflowInfo().workflowId}/${id}`);
     const elapsed = (Date.now() - started) / 1000;
     state.etaSeconds = state.done > 0 ? (elapsed / state.done) * state.remaining : null;
   };
-  setHandler(shardProgressSignal, (r) => {
-    reports.set(r.shard, r);
-    refresh();
-  });
-  setHandler(progressQuery, () => state);
 
-  const byId = new Map(shards.map((s) => [s.id, s] as const));
-  const waiting = shards.filter((s) => s.kind === 'head');
-  const afterHead = new Map<string, Shard[]>();
+  const waiting: (ShardRef & { failedUpstream?: string[] })[] = shards.filter((s) => s.kind === 'head');
+  const afterHead = new Map<string, ShardRef[]>();
   for (const s of shards) if (s.after) afterHead.set(s.after, [...(afterHead.get(s.after) ?? []), s]);
   const running = new Map<string, Promise<void>>();
-  const finished = new Set<string>();
+  const finish = (shard: ShardRef, report: ShardReport | undefined, failure?: unknown) => {
+    if (report) reports.set(shard.id, { ...report, final: true });
+    else lost.set(shard.id, { key: shard.id, label: shard.id, error: failureReason(failure) });
+    running.delete(shard.id);
+    state.shards.finished++;
+    if (!report || report.progress.failed + report.progress.skipped > 0) state.shards.failed++;
+    refresh();
+    if (shard.kind === 'head')
+      // A failed head's stages are skipped (not re-run) by its deletion shards; a lost head fails them all.
+      for (const next of afterHead.get(shard.id) ?? [])
+        if (report) waiting.push({ ...next, failedUpstream: report.failedKeys });
+        else lost.set(next.id, { key: next.id, label: next.id, error: `its head shard ${shard.id} failed` });
+  };
   try {
     while (waiting.length || running.size) {
-      while (waiting.length && running.size < maxChildren) {
-        const shard = waiting.shift()!;
-        const handle: ChildWorkflowHandle<typeof shardWorkflow> = await startChild(shardWorkflow, {
-          workflowId: `${workflowInfo().workflowId}/${shard.id}`,
+      while (waiting.length && running.size < maxChildren && !CancellationScope.current().consideredCancelled) {
+        const { failedUpstream, ...ref } = waiting.shift()!;
+        // Started together (not one start per workflow task): the shards of a wave are initiated in one task.
+        const child = startChild(shardWorkflow, {
+          workflowId: `${workflowInfo().workflowId}/${ref.id}`,
           taskQueue: workflowInfo().taskQueue,
+          // Closing the sweep (terminated, timed out) asks its shards to cancel: no orphaned activities.
+          parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
           args: [
-            { sweep, store: input.store, queues, shardId: shard.id, parentId: workflowInfo().workflowId, concurrency },
+            {
+              store: input.store,
+              queues,
+              shard: ref,
+              concurrency,
+              failedUpstream: failedUpstream?.length ? failedUpstream : undefined,
+            },
           ],
         });
         running.set(
-          shard.id,
-          handle.result().then((r) => {
-            reports.set(r.shard, r);
-            refresh();
-            running.delete(shard.id);
-            finished.add(shard.id);
-            state.shards.finished = finished.size;
-            if (byId.get(shard.id)!.kind === 'head') {
-              // A failed head leaves its deletion shards with failing inputs: they run and report the skip.
-              waiting.push(...(afterHead.get(shard.id) ?? []));
-            }
-          }),
+          ref.id,
+          child
+            .then((handle) => handle.result())
+            .then(
+              (r) => finish(ref, r),
+              (err: unknown) => {
+                if (isCancellation(err)) throw err;
+                finish(ref, reportOfFailure(err), err);
+              },
+            ),
         );
       }
+      refresh();
       if (running.size) await Promise.race(running.values());
+      else if (CancellationScope.current().consideredCancelled) throw new CancelledFailure('sweep cancelled');
     }
     refresh();
-    const { writeSweepRows } = proxyActivities<StageActivities>({
-      taskQueue: queues.cpu,
-      startToCloseTimeout: '30 minutes',
-      retry: { maximumAttempts: 5 },
-    });
-    await writeSweepRows({ sweep, store: input.store });
-    setStatus(state.failed > 0 ? 'failed' : 'completed');
-    return state;
+    state.rows = await writeSweepRows({ store: input.store, sweepId: planned.sweepId });
   } catch (err) {
-    // Cancelling the sweep cancels its children, and they cancel their running activities (delivered with the
-    // activities' next heartbeat); finished stages stay in the store for a later run.
-    if (isCancellation(err)) setStatus('cancelled');
+    if (!isCancellation(err)) throw err;
+    // Cancelled: every shard got the cancel request (they cancel their running activities); wait until all have
+    // ended, so that nothing runs once the sweep says cancelled. Finished stages stay in the store.
+    setStatus('cancelling');
+    await CancellationScope.nonCancellable(() => Promise.allSettled(running.values()));
+    refresh();
+    setStatus('cancelled');
     throw err;
   }
+  const failed = state.failed + state.skipped > 0 || lost.size > 0;
+  setStatus(failed ? 'failed' : 'completed');
+  if (failed) {
+    const first = state.failures[0];
+    throw ApplicationFailure.create({
+      type: 'SweepFailed',
+      nonRetryable: true,
+      message:
+        `${state.failed} stage(s) failed, ${state.skipped} skipped; rows for ${state.rows?.rows ?? 0} of ` +
+        `${planned.cells} cells` +
+        (first ? `; first failure: ${first.label}: ${first.error}` : ''),
+      details: [state],
+    });
+  }
+  return state;
 }

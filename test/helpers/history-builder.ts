@@ -149,7 +149,7 @@ export class HistoryBuilder {
       if (c.type === 'activity') {
         const id = this.add(ET.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED, {
           activityTaskScheduledEventAttributes: {
-            activityId: String(c.seq),
+            activityId: String(c.activityId ?? c.seq),
             activityType: { name: String(c.activityType) },
             taskQueue: { name: String(c.taskQueue) },
             input: { payloads: (c.args as unknown[]).map(payload) },
@@ -195,6 +195,24 @@ export class HistoryBuilder {
           },
         });
         this.done = true;
+      } else if (c.type === 'failed') {
+        this.add(ET.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED, {
+          workflowExecutionFailedEventAttributes: {
+            failure: {
+              message: String(c.message),
+              source: 'TypeScriptSDK',
+              applicationFailureInfo: {
+                type: String(c.failureType ?? 'Error'),
+                nonRetryable: true,
+                details: { payloads: ((c.details as unknown[] | undefined) ?? []).map(payload) },
+              },
+            },
+            workflowTaskCompletedEventId: this.lastWftCompleted,
+          },
+        });
+        this.done = true;
+      } else if (c.type === 'upsert') {
+        // no event of its own in the builder's histories (search attributes are off)
       } else if (c.type === 'cancelled') {
         this.add(ET.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED, {
           workflowExecutionCanceledEventAttributes: { workflowTaskCompletedEventId: this.lastWftCompleted },
@@ -294,6 +312,27 @@ export class HistoryBuilder {
         workflowExecution: { workflowId: ch.workflowId, runId: `run-${ch.workflowId}` },
         workflowType: { name: ch.workflowType },
         result: { payloads: [payload(result)] },
+      },
+    });
+    this.openChildren.delete(seq);
+  }
+
+  /** A child workflow fails with an ApplicationFailure of `type` whose details carry `details`. */
+  childFailed(seq: number, message: string, type: string, details: unknown[]): void {
+    const ch = this.openChildren.get(seq)!;
+    this.add(ET.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_FAILED, {
+      childWorkflowExecutionFailedEventAttributes: {
+        namespace: 'default',
+        initiatedEventId: ch.initiated,
+        startedEventId: ch.started,
+        workflowExecution: { workflowId: ch.workflowId, runId: `run-${ch.workflowId}` },
+        workflowType: { name: ch.workflowType },
+        failure: {
+          message,
+          source: 'TypeScriptSDK',
+          applicationFailureInfo: { type, nonRetryable: true, details: { payloads: details.map(payload) } },
+        },
+        retryState: 2,
       },
     });
     this.openChildren.delete(seq);

@@ -24,8 +24,9 @@ function check(name: string, text: string) {
   return b;
 }
 
-test('paper grid: every history far below the limits', () => {
-  check('paper grid', readFileSync(new URL('../../examples/paper-grid.yaml', import.meta.url), 'utf8'));
+test('paper grid: every history far below the limits; the parent history under 10 MB', () => {
+  const b = check('paper grid', readFileSync(new URL('../../examples/paper-grid.yaml', import.meta.url), 'utf8'));
+  assert.ok(b.parentBytes < 10 * 1024 * 1024, `parent bytes ${b.parentBytes}`);
 });
 
 test('a 10,000-cell sweep in a single lineage: still below, with continue-as-new bounding each shard run', () => {

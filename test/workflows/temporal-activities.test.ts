@@ -7,14 +7,14 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import { activities } from '../../activities/temporal-activities.js';
+import { createActivities } from '../../worker/temporal-activities.js';
+import { loadSettings } from '../../worker/settings.js';
 import { openStore } from '../../store/artifact-store.js';
 import { decodeWeights } from '../../store/codec.js';
-import { planSweep, type StageNode } from '../../sweep/plan.js';
+import { planSweep } from '../../sweep/plan.js';
+import type { PlannedSweep, ScheduledStage } from '../../sweep/shards.js';
 import { parseSweep } from '../../sweep/spec.js';
-import { useBackend } from '../helpers/ml.js';
-
-await useBackend();
+const settings = loadSettings();
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'unprune-temporal-'));
 const silent = {
@@ -28,20 +28,26 @@ const silent = {
   },
 };
 
-function trainStageOf(epochs: number): StageNode<'train'> {
-  const plan = planSweep(
-    parseSweep(`
-name: act
-dataset: { name: synthetic, train: 512, test: 64 }
-model: { arch: mlp }
-train: { epochs: ${epochs}, batch: 16, lr: 0.05 }
-seeds: [0]
-prune: [{ method: omp, sparsity: 0.5 }]
-deletion: { kind: random, sizes: [0.1] }
-unlearn: [{ method: ft, epochs: 1 }]
-`),
-  );
-  return plan.stages.find((s) => s.kind === 'train' && s.params.sample === 'all') as StageNode<'train'>;
+/** A one-lineage sweep planned into its shards in `store`; the train stage's task and key. */
+async function plannedTrain(store: string, epochs: number, activities = createActivities({ settings, slots: 1 })) {
+  const spec = {
+    name: 'act',
+    dataset: { name: 'synthetic', train: 512, test: 64 },
+    model: { arch: 'mlp' },
+    train: { epochs, batch: 16, lr: 0.05 },
+    seeds: [0],
+    prune: [{ method: 'omp', sparsity: 0.5 }],
+    deletion: { kind: 'random', sizes: [0.1] },
+    unlearn: [{ method: 'ft', epochs: 1 }],
+  };
+  const planned = (await new MockActivityEnvironment().run(activities.planShards, {
+    sweep: spec,
+    store,
+  })) as PlannedSweep;
+  const head = planned.shards.find((s) => s.kind === 'head')!;
+  const plan = planSweep(parseSweep(JSON.stringify(spec)));
+  const key = plan.stages.find((s) => s.kind === 'train' && s.params.sample === 'all')!.key;
+  return { activities, planned, task: { store, shard: head.path, key } };
 }
 
 test('the workflows bundle; a workflow importing a Node built-in does not', async () => {
@@ -59,81 +65,93 @@ test('the workflows bundle; a workflow importing a Node built-in does not', asyn
   );
 });
 
-test('activity heartbeats carry training progress, at least once per epoch; a finished stage returns at once', async () => {
+test('stages run in a stage process: heartbeats carry its progress text; a finished stage returns at once', async () => {
   const store = tmp();
-  const stage = trainStageOf(3);
-  const env = new MockActivityEnvironment();
-  const beats: string[] = [];
-  env.on('heartbeat', (d: { detail?: string }) => beats.push(String(d?.detail)));
-  assert.equal(await env.run(activities.train, { stage, store }), 'done');
-  for (const e of [1, 2, 3])
+  const { activities, task } = await plannedTrain(store, 40);
+  try {
+    const env = new MockActivityEnvironment();
+    const beats: string[] = [];
+    env.on('heartbeat', (d: { detail?: string }) => beats.push(String(d?.detail)));
+    assert.equal(await env.run(activities.train, task), 'done');
     assert.ok(
-      beats.some((b) => b.includes(`epoch ${e}/3`)),
+      beats.some((b) => /train all: epoch \d+\/40/.test(b)),
       beats.join(' | '),
     );
-  const again = new MockActivityEnvironment();
-  const t = performance.now();
-  assert.equal(await again.run(activities.train, { stage, store }), 'cached');
-  assert.ok(performance.now() - t < 1000);
-  assert.deepEqual(
-    await new MockActivityEnvironment().run(activities.findDone, {
+    const t = performance.now();
+    assert.equal(await new MockActivityEnvironment().run(activities.train, task), 'cached');
+    assert.ok(performance.now() - t < 2000);
+    const schedule = (await new MockActivityEnvironment().run(activities.shardSchedule, {
       store,
-      stages: [
-        { kind: 'train' as const, key: stage.key },
-        { kind: 'prune' as const, key: 'prune-x' },
-      ],
-    }),
-    [stage.key],
-  );
+      shard: task.shard,
+    })) as { stages: ScheduledStage[]; done: string[] };
+    assert.deepEqual(schedule.done, [task.key], 'the schedule lists what the store holds');
+    assert.ok(schedule.stages.every((s) => s.inputs.every((i) => i < schedule.stages.indexOf(s))));
+    assert.match(schedule.stages[0]!.label, /^synthetic\/mlp\/seed0/);
+  } finally {
+    await activities.close();
+  }
 });
 
-test('a cancelled activity stops within one heartbeat; the retry resumes from its checkpoint and matches an uninterrupted run', async () => {
-  const stage = trainStageOf(6);
+test('a cancelled activity kills its stage process at once; the retry resumes from its checkpoint and matches an uninterrupted run', async () => {
   const reference = tmp();
-  await new MockActivityEnvironment().run(activities.train, { stage, store: reference });
+  const ref = await plannedTrain(reference, 60);
+  await new MockActivityEnvironment().run(ref.activities.train, ref.task);
+  await ref.activities.close();
 
   const store = tmp();
-  const env = new MockActivityEnvironment();
-  const beats: string[] = [];
-  let afterCancel = 0;
-  let cancelled = false;
-  env.on('heartbeat', (d: { detail?: string }) => {
-    beats.push(String(d?.detail));
-    if (cancelled) afterCancel++;
-    if (!cancelled && String(d?.detail).includes('epoch 2/6 batch 32/32')) {
-      cancelled = true;
-      env.cancel();
-    }
-  });
-  await assert.rejects(env.run(activities.train, { stage, store }), /cancel/i);
-  assert.ok(afterCancel <= 1, `${afterCancel} heartbeats after the cancel`);
-  assert.equal(await openStore(store).isDone('train', stage.key), false);
+  const { activities, task } = await plannedTrain(store, 60);
+  try {
+    const env = new MockActivityEnvironment();
+    let cancelledAt = 0;
+    env.on('heartbeat', (d: { detail?: string }) => {
+      const m = /epoch (\d+)\/60/.exec(String(d?.detail));
+      if (!cancelledAt && m && Number(m[1]) >= 3) {
+        cancelledAt = performance.now();
+        env.cancel();
+      }
+    });
+    await assert.rejects(env.run(activities.train, task), /cancel/i);
+    const stopped = performance.now() - cancelledAt;
+    console.log(`# cancelled after epoch ≥ 3; the activity ended ${stopped.toFixed(0)} ms later`);
+    assert.ok(cancelledAt > 0 && stopped < 2000, `${stopped} ms`);
+    assert.equal(await openStore(store).isDone('train', task.key), false);
+    assert.ok(await openStore(store).readStage('train-checkpoint', task.key), 'a checkpoint stays for the retry');
 
-  const retry = new MockActivityEnvironment({ attempt: 2 });
-  const retryBeats: string[] = [];
-  retry.on('heartbeat', (d: { detail?: string }) => retryBeats.push(String(d?.detail)));
-  assert.equal(await retry.run(activities.train, { stage, store }), 'done');
-  assert.ok(
-    retryBeats.some((b) => /resuming train all after epoch 2\/6/.test(b)),
-    retryBeats.join(' | '),
+    assert.equal(await new MockActivityEnvironment({ attempt: 2 }).run(activities.train, task), 'done');
+    const a = decodeWeights((await openStore(reference).readBlob('train', task.key, 'weights.bin'))!);
+    const b = decodeWeights((await openStore(store).readBlob('train', task.key, 'weights.bin'))!);
+    assert.deepEqual(b, a, 'bit-identical to the uninterrupted run');
+    assert.equal(await openStore(store).readStage('train-checkpoint', task.key), null, 'checkpoint removed');
+  } finally {
+    await activities.close();
+  }
+});
+
+test('errors are classified once for both engines: a bad spec is non-retryable at planning; an unknown stage too', async () => {
+  const activities = createActivities({ settings, slots: 1 });
+  const store = tmp();
+  await assert.rejects(
+    new MockActivityEnvironment().run(activities.planShards, { sweep: { name: 'x', seeds: 'zero' }, store }),
+    (err: Error & { nonRetryable?: boolean; type?: string }) =>
+      err.nonRetryable === true && err.type === 'SpecError' && /seeds/.test(err.message),
   );
-  assert.ok(!retryBeats.some((b) => /^train all: epoch [12]\/6/.test(b)), 'epochs before the checkpoint are not rerun');
-  const a = decodeWeights((await openStore(reference).readBlob('train', stage.key, 'weights.bin'))!);
-  const b = decodeWeights((await openStore(store).readBlob('train', stage.key, 'weights.bin'))!);
-  assert.deepEqual(b, a, 'bit-identical to the uninterrupted run');
-  assert.equal(await openStore(store).readStage('train-checkpoint', stage.key), null, 'checkpoint removed');
+  const { task } = await plannedTrain(store, 1, activities);
+  await assert.rejects(
+    new MockActivityEnvironment().run(activities.prune, { ...task, key: 'prune-000000000000000000000000' }),
+    (err: Error & { nonRetryable?: boolean }) => err.nonRetryable === true,
+  );
+  await activities.close();
 });
 
 test('activities report to the worker metrics: stage counts and duration, training examples, store traffic', async () => {
   const { UnpruneMetrics } = await import('../../worker/metrics.js');
-  const { observeStages } = await import('../../activities/temporal-activities.js');
   const metrics = new UnpruneMetrics({ defaultMetrics: false });
-  observeStages(metrics);
+  const activities = createActivities({ settings, slots: 1, observer: metrics });
   try {
     const store = tmp();
-    const stage = trainStageOf(2);
-    await new MockActivityEnvironment().run(activities.train, { stage, store });
-    await new MockActivityEnvironment().run(activities.train, { stage, store });
+    const { task } = await plannedTrain(store, 2, activities);
+    await new MockActivityEnvironment().run(activities.train, task);
+    await new MockActivityEnvironment().run(activities.train, task);
     const text = await metrics.registry.metrics();
     assert.match(text, /unprune_stages_total\{kind="train",outcome="completed"\} 1/);
     assert.match(text, /unprune_stages_total\{kind="train",outcome="cached"\} 1/);
@@ -141,6 +159,6 @@ test('activities report to the worker metrics: stage counts and duration, traini
     assert.match(text, /unprune_store_bytes_total\{store="fs",direction="written"\} [1-9]/);
     assert.match(text, /unprune_stages_in_flight\{kind="train"\} 0/);
   } finally {
-    observeStages(undefined);
+    await activities.close();
   }
 });
