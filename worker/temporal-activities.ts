@@ -15,7 +15,7 @@ import { scheduleOf, shardPlan, stageLabels, type PlannedSweep, type ShardBlob }
 import { STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/stage-kinds.js';
 import { SpecError, validateSweep } from '../sweep/spec.js';
 import type { StageOutcome } from '../sweep/runner.js';
-import type { SweepActivities, StageTask } from '../workflows/sweep-types.js';
+import { LOST_INPUT, type SweepActivities, type StageTask } from '../workflows/sweep-types.js';
 import type { Settings } from './settings.js';
 import { StageCancelledError, StagePool } from './stage-pool.js';
 
@@ -110,6 +110,16 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
       if (stats) opts.observer?.recordStats(kind, { ...stats, corrupt: undefined }, storeKind(task.store));
       // Reported as a cancellation (not a failure to retry); a checkpoint stays for a later run.
       if (e instanceof StageCancelledError || ctx.cancellationSignal.aborted) throw new CancelledFailure(e.message);
+      // A finished input went missing or corrupt: retrying cannot help, recomputing it can. The shard workflow
+      // reruns the input's stage (named in the details), then this one.
+      const inputKey = (e as { inputKey?: string }).inputKey;
+      if (inputKey)
+        throw ApplicationFailure.create({
+          type: LOST_INPUT,
+          message: e.message,
+          nonRetryable: true,
+          details: [inputKey],
+        });
       if (isPermanent(e)) throw ApplicationFailure.nonRetryable(e.message, e.name);
       throw ApplicationFailure.retryable(e.message, e.name);
     } finally {

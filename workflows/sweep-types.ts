@@ -67,6 +67,9 @@ export interface StageFailure {
 /** Failure lists are capped wherever they travel (signals, results, continue-as-new); the counts stay exact. */
 export const MAX_FAILURES = 20;
 
+/** The failure type of a stage whose stored input went missing or corrupt; its details name the input's key. */
+export const LOST_INPUT = 'LostInput';
+
 export interface StageTask {
   store: string;
   /** The shard blob that holds the stage (ShardRef.path). */

@@ -29,10 +29,11 @@ import {
 } from '@temporalio/workflow';
 import { STAGE_RETRY } from '../sweep/retry-policy.js';
 import { runStages, type RunProgress, type StageOutcome } from '../sweep/runner.js';
-import { HISTORY, type ShardRef } from '../sweep/shards.js';
+import { HISTORY, type ScheduledStage, type ShardRef } from '../sweep/shards.js';
 import { STAGE_KIND, type StageKind } from '../sweep/stage-kinds.js';
 import {
   DEFAULT_QUEUES,
+  LOST_INPUT,
   MAX_FAILURES,
   SWEEP_STATUS_ATTRIBUTE,
   type StageFailure,
@@ -173,6 +174,33 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
   setHandler(shardProgressQuery, () => ({ ...report, failedKeys: [] }));
   let executed = 0;
   const scope = CancellationScope.current();
+  const byKey = new Map(schedule.stages.map((s) => [s.key, s] as const));
+  type Named = Pick<ScheduledStage, 'key' | 'kind' | 'label'>;
+  const run = (stage: Named, why = '') =>
+    proxyActivities<SweepActivities>({
+      ...activityOptions(stage.kind, input.queues),
+      // The activity id names the stage's cell and short key: the Temporal UI lists pending activities by it.
+      activityId: `${stage.kind} ${stage.label} ${stage.key.slice(stage.key.indexOf('-') + 1, stage.key.indexOf('-') + 9)}${why}`,
+    })[stage.kind]({ store: input.store, shard: input.shard.path, key: stage.key });
+  // Self-healing, as the local engine does: a stage whose stored input went missing or corrupt after it was
+  // finished reruns that input's stage (and, the same way, anything that one finds lost), once per pair, then runs.
+  const healed = new Set<string>();
+  const recomputing = new Map<string, Promise<StageOutcome>>();
+  const runHealing = async (stage: Named, why = ''): Promise<StageOutcome> => {
+    for (let n = 0; ; n++) {
+      try {
+        return await run(stage, n ? `${why} (after recomputing its input)` : why);
+      } catch (err) {
+        const lost = lostInput(err);
+        const source = lost === undefined ? undefined : byKey.get(lost);
+        if (!source || healed.has(`${stage.key}>${lost}`)) throw err;
+        healed.add(`${stage.key}>${lost}`);
+        let again = recomputing.get(source.key);
+        if (!again) recomputing.set(source.key, (again = runHealing(source, ' (recomputed: lost)')));
+        await again.finally(() => recomputing.delete(source.key));
+      }
+    }
+  };
   const bump = (kind: string, field: 'done' | 'cached' | 'failed') => {
     const k = (report.byKind[kind] ??= { done: 0, cached: 0, failed: 0 });
     k[field]++;
@@ -183,12 +211,7 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
     execute: async (stage): Promise<StageOutcome> => {
       if (done.has(stage.key)) return 'cached';
       executed++;
-      // The activity id names the stage's cell and short key: the Temporal UI lists pending activities by it.
-      const act = proxyActivities<SweepActivities>({
-        ...activityOptions(stage.kind, input.queues),
-        activityId: `${stage.kind} ${stage.label} ${stage.key.slice(stage.key.indexOf('-') + 1, stage.key.indexOf('-') + 9)}`,
-      })[stage.kind];
-      return act({ store: input.store, shard: input.shard.path, key: stage.key });
+      return runHealing(stage);
     },
     onEvent: (e) => {
       if (e.type === 'finished') {
@@ -225,6 +248,13 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
     });
   }
   return report;
+}
+
+/** The key a stage found missing or corrupt among its inputs (a LOST_INPUT failure), if that is why it failed. */
+function lostInput(err: unknown): string | undefined {
+  const cause = err instanceof ActivityFailure ? err.cause : undefined;
+  if (cause instanceof ApplicationFailure && cause.type === LOST_INPUT) return cause.details?.[0] as string;
+  return undefined;
 }
 
 /** A shard's report from its result or its failure (ShardFailed carries it); undefined for other failures. */

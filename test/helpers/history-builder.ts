@@ -267,8 +267,8 @@ export class HistoryBuilder {
     this.openActivities.delete(seq);
   }
 
-  /** An activity fails for good (retries exhausted or non-retryable). */
-  fail(seq: number, message: string): void {
+  /** An activity fails for good (retries exhausted or non-retryable), with an ApplicationFailure of `type`. */
+  fail(seq: number, message: string, type = 'DatasetMissingError', details: unknown[] = []): void {
     const a = this.openActivities.get(seq)!;
     const started = this.activityStarted(seq, a.scheduled);
     this.add(ET.EVENT_TYPE_ACTIVITY_TASK_FAILED, {
@@ -278,7 +278,7 @@ export class HistoryBuilder {
         failure: {
           message,
           source: 'TypeScriptSDK',
-          applicationFailureInfo: { type: 'DatasetMissingError', nonRetryable: true },
+          applicationFailureInfo: { type, nonRetryable: true, details: { payloads: details.map(payload) } },
         },
         identity: 'worker',
       },

@@ -1,7 +1,7 @@
 // Temporal without a server (none can run here, see ENVIRONMENT.md): the workflow bundle, and the stage activities
 // under MockActivityEnvironment — heartbeats, cancellation, resuming from a checkpoint, idempotency.
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -127,7 +127,7 @@ test('a cancelled activity kills its stage process at once; the retry resumes fr
   }
 });
 
-test('errors are classified once for both engines: a bad spec is non-retryable at planning; an unknown stage too', async () => {
+test('errors are classified once for both engines: a bad spec and an unknown stage are non-retryable; a lost input is named', async () => {
   const activities = createActivities({ settings, slots: 1 });
   const store = tmp();
   await assert.rejects(
@@ -139,6 +139,20 @@ test('errors are classified once for both engines: a bad spec is non-retryable a
   await assert.rejects(
     new MockActivityEnvironment().run(activities.prune, { ...task, key: 'prune-000000000000000000000000' }),
     (err: Error & { nonRetryable?: boolean }) => err.nonRetryable === true,
+  );
+  // A stored input lost after its stage finished: not retried (it would fail the same way) but named, so that
+  // the shard workflow recomputes it.
+  await new MockActivityEnvironment().run(activities.train, task);
+  const schedule = (await new MockActivityEnvironment().run(activities.shardSchedule, {
+    store,
+    shard: task.shard,
+  })) as { stages: ScheduledStage[] };
+  const prune = schedule.stages.find((s) => s.kind === 'prune')!;
+  rmSync(join(store, openStore(store).stageDir('train', task.key), 'weights.bin'));
+  await assert.rejects(
+    new MockActivityEnvironment().run(activities.prune, { ...task, key: prune.key }),
+    (err: Error & { nonRetryable?: boolean; type?: string; details?: unknown[] }) =>
+      err.nonRetryable === true && err.type === 'LostInput' && err.details?.[0] === task.key,
   );
   await activities.close();
 });

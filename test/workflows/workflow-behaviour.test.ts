@@ -29,7 +29,11 @@ const schedule = (s: typeof deletion) => {
 };
 
 /** Runs a shard to its end: every stage activity completes unless `fail` says otherwise. */
-async function runShard(input: object, done: string[], fail = (_key: string) => false) {
+async function runShard(
+  input: object,
+  done: string[],
+  fail: (key: string, b: HistoryBuilder, seq: number) => boolean = () => false,
+) {
   const b = new HistoryBuilder('shardWorkflow', [input]);
   const scheduled: Command[] = [];
   let last: Command[] = [];
@@ -41,8 +45,7 @@ async function runShard(input: object, done: string[], fail = (_key: string) => 
     if (a.activityType === 'shardSchedule') b.complete(seq, { stages: schedule(deletion), done });
     else {
       const key = (scheduled.find((c) => c.seq === seq)!.args as { key: string }[])[0]!.key;
-      if (fail(key)) b.fail(seq, `no data for ${key}`);
-      else b.complete(seq, 'done');
+      if (!fail(key, b, seq)) b.complete(seq, 'done');
     }
     b.nextTask();
   }
@@ -78,7 +81,7 @@ test('a failing stage: its reason and cell in the report (not "Activity task fai
   const { scheduled, end } = await runShard(
     { store: 's', queues, shard: ref(deletion), concurrency: 4 },
     head.keys,
-    (key) => key.startsWith('unlearn-'),
+    (key, b, seq) => key.startsWith('unlearn-') && (b.fail(seq, `no data for ${key}`), true),
   );
   const unlearn = scheduled.find((c) => c.activityType === 'unlearn')!;
   assert.match(String(unlearn.activityId), /^unlearn synthetic\/mlp\/seed0 \S+ \S+ \S+ [0-9a-f]{8}$/);
@@ -100,4 +103,25 @@ test('a spec the plan activity rejects fails the sweep workflow (not its task, w
   const end = cmds.find((c) => c.type === 'failed')!;
   assert.equal(end.failureType, 'SweepNotPlanned');
   assert.match(String(end.message), /could not be planned: seeds: required/);
+});
+
+test("a stage whose stored input was lost: the shard recomputes that input's stage, then runs the stage again", async () => {
+  let lostOnce = false;
+  const { scheduled, end } = await runShard(
+    { store: 's', queues, shard: ref(deletion), concurrency: 4 },
+    head.keys,
+    (key, b, seq) => {
+      if (lostOnce || !key.startsWith('unlearn-')) return false;
+      lostOnce = true;
+      const model = (byKey.get(key)!.inputs as { model: string }).model;
+      b.fail(seq, `input ${model} is missing from the store or fails its checksum`, 'LostInput', [model]);
+      return true;
+    },
+  );
+  const ids = scheduled.map((c) => String(c.activityId ?? c.activityType));
+  const recomputed = ids.filter((id) => id.endsWith('(recomputed: lost)'));
+  assert.equal(recomputed.length, 1, ids.join('\n'));
+  assert.match(recomputed[0]!, /^prune /, "the lost model is the head's pruned model");
+  assert.equal(ids.filter((id) => id.endsWith('(after recomputing its input)')).length, 1);
+  assert.equal(end.type, 'complete', 'healed: the shard completes');
 });
