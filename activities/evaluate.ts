@@ -2,13 +2,14 @@
 // original mask m. Used for each cell's final model, for the gold model and for the pruned model before unlearning.
 import { fullView, viewOf, without } from '../ml/data/dataset.js';
 import { compareToGold } from '../ml/metrics/gold-comparison.js';
+import { maskIoU } from '../ml/metrics/masks.js';
 import { headOutputs, miaEfficacy } from '../ml/metrics/mia.js';
 import { modelOutputs } from '../ml/metrics/unlearning-metrics.js';
 import { Network } from '../ml/models/network.js';
 import { encodeJson } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
 import type { Measurements } from '../sweep/results/result-metrics.js';
-import { readIndices, readMask, readModel, writeOutputs } from './stage-artifacts.js';
+import { readIndices, readMask, readModel, writeOutputs, type StageCost } from './stage-artifacts.js';
 import type { StageContext } from './stage-context.js';
 import { stageArch, stageDataset, trainView } from './stage-datasets.js';
 
@@ -17,11 +18,12 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   const p = stage.params;
   const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
-  const [model, original, gold, forgetIdx] = await Promise.all([
+  const [model, original, gold, forgetIdx, floor] = await Promise.all([
     readModel(ctx, stage.inputs.model),
     readMask(ctx, stage.inputs.prune),
     readMask(ctx, stage.inputs.gold),
     readIndices(ctx, stage.inputs.forget),
+    stage.inputs.floor ? readMask(ctx, stage.inputs.floor) : undefined,
   ]);
   // Class-wise deletion (as Unlearn-Sparse's dataset.py): the forgotten classes leave the test set, so TA and the
   // MIA's non-members cover the classes still learned; TA on the forgotten classes is its own measurement.
@@ -64,6 +66,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     iou_gold_base: masks.iouGoldBase,
     iou_gold_filters: masks.iouGoldFilters,
     iou_gold_base_filters: masks.iouGoldBaseFilters,
+    iou_floor: floor ? maskIoU(gold, floor) : null,
     recovery: masks.recovery,
     hamming_gold: masks.hammingGold,
     per_layer_iou_gold: masks.perLayerIouGold,
@@ -72,8 +75,17 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     near_threshold_at_estimator_shift: model.info.near_threshold_at_estimator_shift,
   };
   // Wall times go to the manifest (rows read them from there): the metrics blob stays byte-identical across runs.
+  // The gold standard's cost: retraining on D_r and pruning the result (both counted fully, though shared).
+  const goldManifest = await ctx.store.readManifest('gold', stage.inputs.gold);
+  const trainR = goldManifest?.inputs.train;
+  const goldRun = (goldManifest?.run ?? {}) as StageCost;
+  const trainRun = ((trainR && (await ctx.store.readManifest('train', trainR))?.run) ?? {}) as StageCost;
   await writeOutputs(ctx, stage, { 'metrics.json': encodeJson(metrics) }, (performance.now() - start) / 1000, {
     rte_s: model.timing.unlearn_s,
     unprune_s: model.timing.unprune_s,
+    unprune_cost_s: model.timing.unprune_cost_s,
+    unprune_examples: model.timing.unprune_examples,
+    gold_cost_s: (goldRun.seconds ?? 0) + (trainRun.seconds ?? 0),
+    gold_examples: (goldRun.examples ?? 0) + (trainRun.examples ?? 0),
   });
 }

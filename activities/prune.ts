@@ -17,8 +17,9 @@ export async function pruneStage(stage: StageNode<'prune'> | StageNode<'gold'>, 
   let view = trainView(ds);
   if (stage.kind === 'gold') view = without(view, await readIndices(ctx, stage.inputs.forget));
   const r = await pruneNetwork(
-    { def, init, dense, view, train: trainConfig(p.train, p.seed), hooks: trainHooks(ctx, stage.kind) },
-    pruneRequest(p.prune, p.seed),
+    { def, init, dense, view, train: trainConfig(p.train, p.seed, p.reshuffle), hooks: trainHooks(ctx, stage.kind) },
+    // The noise floor's gold reruns every seeded step of pruning in its other order too.
+    pruneRequest(p.prune, p.reshuffle ? trainConfig(p.train, p.seed, p.reshuffle).seed : p.seed),
   );
   const blobs = modelBlobs(r.weights, r.mask, { ...NO_UNLEARNING, sparsity: r.sparsity });
   await writeOutputs(ctx, stage, blobs, (performance.now() - start) / 1000);

@@ -1,12 +1,14 @@
 // How a spec's sections become ml/'s configurations (training, pruning, unlearning): the one place spec names
 // (batch, …) meet ml/'s (batchSize, …).
 import type { PruneRequest } from '../ml/prune/prune-network.js';
+import { deriveSeed } from '../ml/data/seeded-random.js';
 import type { TrainConfig } from '../ml/train.js';
 import type { UnlearnParams } from '../ml/unlearn/unlearn-context.js';
 import type { PruneParams } from '../sweep/stage-kinds.js';
 import type { TrainSpec, UnlearnSpec } from '../sweep/spec.js';
 
-export function trainConfig(spec: TrainSpec, seed: number): TrainConfig {
+/** The training configuration; `reshuffle` k ≥ 1 draws the batch order (and augmentation) from the k-th other seed. */
+export function trainConfig(spec: TrainSpec, seed: number, reshuffle?: number): TrainConfig {
   return {
     optimizer: spec.optimizer,
     lr: spec.lr,
@@ -17,7 +19,7 @@ export function trainConfig(spec: TrainSpec, seed: number): TrainConfig {
     batchSize: spec.batch,
     schedule: { kind: spec.schedule },
     augment: spec.augment,
-    seed,
+    seed: reshuffle ? deriveSeed(seed, `reshuffle:${reshuffle}`) : seed,
   };
 }
 

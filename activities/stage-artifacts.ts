@@ -14,7 +14,7 @@ import {
   encodeWeights,
 } from '../store/codec.js';
 import { kindOfKey, STAGE_KIND, type AnyStage } from '../sweep/stage-kinds.js';
-import type { StageContext } from './stage-context.js';
+import { stageExamples, type StageContext } from './stage-context.js';
 
 /** A missing or corrupt input: the stage cannot run until the input stage is (re)computed. */
 export class MissingInputError extends Error {
@@ -52,11 +52,20 @@ export interface ModelInfo {
 }
 export const NO_UNLEARNING: ModelInfo = { estimator_shift: null, near_threshold_at_estimator_shift: null };
 
+/** What every manifest's `run` records of a stage's cost (older manifests may lack `examples`). */
+export interface StageCost {
+  seconds?: number;
+  examples?: number;
+}
+
 /** Wall times along a model's chain, kept in its manifest's `run` (not in blobs: they differ run to run). */
 export interface ModelTiming {
   /** Unlearning wall time (RTE), seconds. */
   unlearn_s: number;
   unprune_s: number;
+  /** All un-pruning work on the chain: re-masking plus its estimate (counted fully, though shared), or regrow's rounds. */
+  unprune_cost_s: number;
+  unprune_examples: number;
 }
 
 export async function readModel(
@@ -70,7 +79,13 @@ export async function readModel(
     ctx.store.readManifest(kindOfKey(key), key),
   ]);
   const run = (manifest?.run ?? {}) as Partial<ModelTiming>;
-  return { weights, mask, info, timing: { unlearn_s: run.unlearn_s ?? 0, unprune_s: run.unprune_s ?? 0 } };
+  const timing: ModelTiming = {
+    unlearn_s: run.unlearn_s ?? 0,
+    unprune_s: run.unprune_s ?? 0,
+    unprune_cost_s: run.unprune_cost_s ?? 0,
+    unprune_examples: run.unprune_examples ?? 0,
+  };
+  return { weights, mask, info, timing };
 }
 
 export function modelBlobs(weights: Weights, mask: Mask, info: ModelInfo): Record<string, Uint8Array> {
@@ -96,6 +111,7 @@ export async function writeOutputs(
     params: stage.params,
     inputs: stage.inputs as Record<string, string>,
     libraries: { '@tensorflow/tfjs-core': tf.version_core, backend: backend.name },
-    run: { seconds: +seconds.toFixed(3), ...run },
+    // Wall time and examples passed forward and backward: the stage's cost in seconds and in machine-free units.
+    run: { seconds: +seconds.toFixed(3), examples: stageExamples(ctx), ...run },
   });
 }

@@ -1,6 +1,7 @@
 // What a stage function is given: the store, where to report what it measured and how far it got, a cancel
 // signal, and the process's data-set folders. Built by each engine's edge (stage process, Temporal activity).
 import type { DatasetName } from '../ml/catalog.js';
+import { trainingExamplesSoFar } from '../ml/training-examples.js';
 import type { TrainHooks } from '../ml/train.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
 import type { StoreOp } from '../store/metered-blob-store.js';
@@ -28,6 +29,13 @@ export interface StageContext {
   heartbeat?: (detail: string) => void;
   /** Folders of data sets read from the file system, from the process settings (a spec's `dataset.dir` wins). */
   datasetDirs?: Partial<Record<DatasetName, string>>;
+  /** The process's training-example count when the stage began (set by runStage): its cost is the growth. */
+  examplesAtStart?: number;
+}
+
+/** Examples this stage has passed forward and backward so far (ml/training-examples.ts). */
+export function stageExamples(ctx: StageContext): number {
+  return ctx.examplesAtStart === undefined ? 0 : trainingExamplesSoFar() - ctx.examplesAtStart;
 }
 
 /** Training hooks that report a stage's progress: examples and time to its stats, a line to its heartbeat. */

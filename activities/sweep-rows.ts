@@ -15,7 +15,15 @@ export async function collectMeasurements(store: ArtifactStore, plan: Plan): Pro
     const b = manifest && (await store.readBlob('evaluate', key, 'metrics.json', manifest));
     if (!b) continue;
     const run = (manifest.run ?? {}) as Partial<Timings>;
-    out.set(key, { ...decodeJson<Measurements>(b), rte_s: run.rte_s ?? 0, unprune_s: run.unprune_s ?? 0 });
+    out.set(key, {
+      ...decodeJson<Measurements>(b),
+      rte_s: run.rte_s ?? 0,
+      unprune_s: run.unprune_s ?? 0,
+      unprune_cost_s: run.unprune_cost_s ?? 0,
+      unprune_examples: run.unprune_examples ?? 0,
+      gold_cost_s: run.gold_cost_s ?? 0,
+      gold_examples: run.gold_examples ?? 0,
+    });
   }
   return out;
 }

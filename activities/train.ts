@@ -53,7 +53,7 @@ export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): 
   const init = initWeights(def, p.seed);
   let view = trainView(ds);
   if (p.sample === 'retain') view = without(view, await readIndices(ctx, stage.inputs.forget!));
-  const cfg = trainConfig(p.train, p.seed);
+  const cfg = trainConfig(p.train, p.seed, p.reshuffle);
   const resume = await readCheckpoint(ctx, stage.key);
   if (resume) ctx.heartbeat?.(`resuming train ${p.sample} after epoch ${resume.epoch}/${cfg.epochs}`);
   const net = new Network(def, init);

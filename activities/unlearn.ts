@@ -33,7 +33,7 @@ export async function unlearnStage(stage: StageNode<'unlearn'>, ctx: StageContex
     unlearnParams(p.unlearn),
   );
   await writeOutputs(ctx, stage, modelBlobs(r.weights, model.mask, model.info), (performance.now() - start) / 1000, {
+    ...model.timing,
     unlearn_s: model.timing.unlearn_s + r.seconds,
-    unprune_s: model.timing.unprune_s,
   });
 }

@@ -1,6 +1,7 @@
 // Sums of per-example gradients (or of their squares) of the cross-entropy over chosen examples of a view: the
 // building block of influence steps, Fisher estimates and WoodFisher. With batch = 1 every term is one example's.
 import * as tf from '@tensorflow/tfjs-core';
+import { countTrainingExamples } from './training-examples.js';
 import { gatherBatch, type DataView } from './data/dataset.js';
 import type { Network, Weights } from './models/network.js';
 import { crossEntropy } from './train.js';
@@ -24,6 +25,7 @@ export function gradientStatistics(
       tf.tidy(() => {
         const x = tf.tensor4d(b.x, [pos.length, h, w, c]);
         const y = tf.tensor1d(b.y, 'int32');
+        countTrainingExamples(pos.length);
         // Mean loss × batch size = sum of per-example losses.
         const { grads } = tf.variableGrads(
           () => tf.mul(crossEntropy(net.apply(x, false), y), pos.length) as tf.Scalar,

@@ -2,6 +2,7 @@
 // weights exactly zero (gradients masked, weights re-masked after every step). Each step runs inside tf.tidy;
 // the only tensors that outlive a step are the network's variables and the optimiser's slots.
 import { PermanentError } from './errors.js';
+import { countTrainingExamples } from './training-examples.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch, type DataView } from './data/dataset.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
@@ -144,6 +145,7 @@ export function trainStep(
   epoch = 0,
 ): tf.Scalar {
   const vars = net.trainableVariables();
+  countTrainingExamples(x.shape[0]!);
   const { value, grads } = tf.variableGrads(() => loss(net.apply(x, true), y, net, epoch, x), vars);
   const byName: Record<string, tf.Tensor> = {};
   const names = new Map(vars.map((v) => [v.name, v] as const));

@@ -5,7 +5,16 @@
 import { createHash } from 'node:crypto';
 import { maskDependsOnData } from '../ml/catalog.js';
 import { MEASURED } from './results/result-metrics.js';
-import { deletionInstances, type PruneSpec, type Sweep, type UnlearnSpec, type UnpruneSpec } from './spec.js';
+import {
+  deletionInstances,
+  REGROW_DEFAULTS,
+  unpruneLabel,
+  type PruneSpec,
+  type Sweep,
+  type UnlearnSpec,
+} from './spec.js';
+
+export { unpruneLabel };
 import {
   closure,
   PLANNED_KINDS,
@@ -77,9 +86,6 @@ export function stageKey(kind: StageKind, params: unknown, inputs: Record<string
 export function unlearnLabel(u: UnlearnSpec): string {
   return u.name ?? u.method;
 }
-export function unpruneLabel(u: UnpruneSpec): string {
-  return u.name ?? u.variant;
-}
 export function pruneLabel(p: PruneSpec): string {
   return p.method;
 }
@@ -117,11 +123,17 @@ export function planSweep(sweep: Sweep): Plan {
             const deletion: DeletionRef = { kind: inst.kind, size: inst.size, classes: inst.classes ?? null };
             const forget = add('forget', { dataset, deletion, seed }, {}, runtime);
             const trainR = add('train', { ...lineage, sample: 'retain' }, { forget }, runtime);
+            // The noise floor: the gold pipeline again, same init, the first alternative batch order.
+            const trainRFloor = () => add('train', { ...lineage, sample: 'retain', reshuffle: 1 }, { forget }, runtime);
             for (const p of sweep.prune) {
               for (const sparsity of p.sparsity) {
                 const pp: PruneParams = { ...p, sparsity };
                 const prune = add('prune', { ...lineage, prune: pp }, { train: trainD }, runtime);
                 const gold = add('gold', { ...lineage, prune: pp }, { train: trainR, forget }, runtime);
+                const floor =
+                  sweep.evaluate.floor && maskDependsOnData(p.method)
+                    ? add('gold', { ...lineage, prune: pp, reshuffle: 1 }, { train: trainRFloor(), forget }, runtime)
+                    : undefined;
                 const evalParams = {
                   dataset,
                   arch: model.arch,
@@ -132,12 +144,14 @@ export function planSweep(sweep: Sweep): Plan {
                   filterLevel: p.method === 'structured',
                   forgottenClasses: deletion.kind === 'class' && deletion.size === 1 ? deletion.classes : null,
                 };
-                const evaluate = (m: string) => add('evaluate', evalParams, { model: m, prune, gold, forget }, runtime);
+                const evaluate = (m: string) =>
+                  add('evaluate', evalParams, { model: m, prune, gold, forget, floor }, runtime);
                 const goldEvaluate = evaluate(gold);
                 const originalEvaluate = evaluate(prune);
                 for (const u of sweep.unlearn) {
                   for (const up of sweep.unprune) {
                     const chain: Record<string, string> = { trainD, forget, trainR, prune, gold };
+                    if (floor) chain.floor = floor;
                     const variant = maskDependsOnData(p.method) ? up.variant : 'none';
                     let finalModel = prune;
                     const unlearnOf = (m: string) =>
@@ -159,10 +173,12 @@ export function planSweep(sweep: Sweep): Plan {
                         'unprune',
                         {
                           ...lineage,
-                          variant: variant as 'reprune' | 'swap',
+                          variant: 'reprune',
                           estimator: up.estimator,
                           epochs: up.epochs ?? null,
                           prune: pp,
+                          regrow: null,
+                          unlearn: null,
                         },
                         { model: m, prune, train: trainD, forget, estimate },
                         runtime,
@@ -170,6 +186,26 @@ export function planSweep(sweep: Sweep): Plan {
                     };
                     if (variant === 'none') {
                       finalModel = chain.unlearn = unlearnOf(prune);
+                    } else if (variant === 'regrow') {
+                      // The paper's rounds run the cell's unlearning inside: one stage, no separate unlearn.
+                      finalModel = chain.unprune = add(
+                        'unprune',
+                        {
+                          ...lineage,
+                          variant: 'regrow',
+                          estimator: null,
+                          epochs: null,
+                          prune: pp,
+                          regrow: {
+                            fraction: up.fraction ?? REGROW_DEFAULTS.fraction,
+                            rounds: up.rounds ?? REGROW_DEFAULTS.rounds,
+                            init: up.init ?? REGROW_DEFAULTS.init,
+                          },
+                          unlearn: u,
+                        },
+                        { model: prune, prune, train: trainD, forget },
+                        runtime,
+                      );
                     } else if (up.order === 'unlearn-first') {
                       chain.unlearn = unlearnOf(prune);
                       finalModel = chain.unprune = unpruneOf(chain.unlearn);

@@ -7,6 +7,7 @@ import {
   DATASET_FACTS,
   DATASET_NAMES,
   ESTIMATORS,
+  REGROW_INITS,
   MIA_FEATURES,
   PRUNE_METHODS,
   UNLEARN_METHODS,
@@ -119,7 +120,27 @@ const UnpruneObject = z.strictObject({
    * IMP round's), 1 for finetune.
    */
   epochs: int(1, 10_000).optional(),
+  /**
+   * regrow: the fraction p of the currently pruned weights regrown per round, the rounds, and how regrown weights
+   * are re-initialised. The reviews give no values; these defaults are this project's, pending the study's
+   * sensitivity sweep (docs/metrics-and-unpruning.md).
+   */
+  fraction: z.number().gt(0).lte(1).optional(),
+  rounds: int(1, 100).optional(),
+  init: z.enum(REGROW_INITS).optional(),
 });
+export const REGROW_DEFAULTS = { fraction: 0.3, rounds: 2, init: 'original' } as const;
+/** An un-pruning entry's label in rows: its name, else its variant (regrow: with its settings when not the defaults). */
+export function unpruneLabel(u: UnpruneSpec): string {
+  if (u.name) return u.name;
+  if (u.variant !== 'regrow') return u.variant;
+  const parts = [
+    u.fraction !== undefined && u.fraction !== REGROW_DEFAULTS.fraction ? `p${u.fraction}` : '',
+    u.rounds !== undefined && u.rounds !== REGROW_DEFAULTS.rounds ? `r${u.rounds}` : '',
+    u.init === 'random' ? 'random' : '',
+  ].filter(Boolean);
+  return ['regrow', ...parts].join('-');
+}
 export const UnpruneSpec = z.preprocess((v) => (typeof v === 'string' ? { variant: v } : v), UnpruneObject);
 export type UnpruneSpec = z.infer<typeof UnpruneObject>;
 
@@ -128,6 +149,12 @@ export const EvaluateSpec = z.strictObject({
   miaFeatures: oneOrMany(z.enum(MIA_FEATURES)).default(['confidence']),
   /** D_r rows used as the attack's member set (the SVC is O(n²)); the non-member set is the test split. */
   miaShadow: int(10).default(1000),
+  /**
+   * The noise floor: rerun the gold pipeline (retrain on D_r, prune) with the same init and another batch order,
+   * and report IoU(m_r, m_r′), so the deletion's effect on the mask can be read against training noise. It costs a
+   * second gold pipeline per deletion and pruning; `false` turns it off (iou_floor is then empty).
+   */
+  floor: z.boolean().default(true),
 });
 export type EvaluateSpec = z.infer<typeof EvaluateSpec>;
 
@@ -189,7 +216,8 @@ function renderPath(raw: unknown, path: readonly PathKey[]): { text: string; val
     } else {
       text += text ? `.${String(key)}` : String(key);
       if (at && typeof at === 'object' && String(key) in at) at = (at as Record<string, unknown>)[String(key)];
-      else found = false;
+      // A short form (`unprune: [reprune]` for `{ variant: reprune }`): the string is that field's value.
+      else if (typeof at !== 'string') found = false;
     }
   }
   return { text: text || '(spec)', value: found ? at : undefined, found };
@@ -325,7 +353,13 @@ function semanticProblems(s: Sweep, maxCells: number): string[] {
     distinct(d.classes ?? [], `${at}.classes`);
   });
   labels(s.unlearn, (i) => s.unlearn[i]!.method, 'unlearn');
-  labels(s.unprune, (i) => s.unprune[i]!.variant, 'unprune');
+  labels(s.unprune, (i) => unpruneLabel(s.unprune[i]!), 'unprune');
+  s.unprune.forEach((u, i) => {
+    if (u.variant === 'regrow') return;
+    for (const field of ['fraction', 'rounds', 'init'] as const)
+      if (u[field] !== undefined)
+        problems.push(`unprune[${i}].${field}: applies to the regrow variant only (this entry is ${u.variant})`);
+  });
   if (problems.length === 0) {
     const cells = cellCount(s);
     if (cells === 0) problems.push('the grid has 0 cells');

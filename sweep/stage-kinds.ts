@@ -4,6 +4,7 @@
 // check of outputs all derive from this table. It lives in sweep/ (not beside the run functions) because the plan
 // hashes each kind's version into its keys and sweep/ sits below activities/. Apart from plan.ts so that a worker
 // process can read keys without loading the spec's parser (zod, yaml): spec types are imported as types only.
+import type { RegrowInit } from '../ml/catalog.js';
 import type { MEASURED } from './results/result-metrics.js';
 import type { DatasetSpec, EvaluateSpec, PruneSpec, TrainSpec, UnlearnSpec, UnpruneSpec } from './spec.js';
 
@@ -21,6 +22,11 @@ export interface LineageParams {
   arch: string;
   train: TrainSpec;
   seed: number;
+  /**
+   * The noise floor's gold pipeline: the same init (from `seed`) with the k-th alternative batch order. Absent
+   * (not null, so that ordinary stages keep their keys) for every other stage.
+   */
+  reshuffle?: number;
 }
 
 export interface DeletionRef {
@@ -55,9 +61,9 @@ export interface StageKindDef<P, I> {
 const kind = <P, I>(def: Omit<StageKindDef<P, I>, 'types'>): StageKindDef<P, I> => def;
 
 export const STAGE_KIND = {
-  /** Dense training from the seeded init on all of D, or on D_r. */
+  /** Dense training from the seeded init on all of D, or on D_r. 2: records its examples (cost). */
   train: kind<LineageParams & { sample: 'all' | 'retain' }, { forget?: string }>({
-    version: 1,
+    version: 2,
     queue: 'gpu',
     outputs: ['weights.bin', 'init.bin'],
     planned: true,
@@ -72,32 +78,37 @@ export const STAGE_KIND = {
   /**
    * The dense model of D pruned. 2: wall times moved from blobs to manifests (blobs byte-identical across runs).
    * 3: the seeds of OMP's fine-tune, IMP's rounds and SFP's soft epochs derived by name (were offsets); SFP's soft
-   * epochs continue at the schedule's last learning rate (were a fresh schedule at the full base rate).
+   * epochs continue at the schedule's last learning rate (were a fresh schedule at the full base rate). 4: records
+   * its examples (cost).
    */
   prune: kind<LineageParams & { prune: PruneParams }, { train: string }>({
-    version: 3,
+    version: 4,
     queue: 'gpu',
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
-  /** θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2, 3: as prune. */
+  /** θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2, 3, 4: as prune. */
   gold: kind<LineageParams & { prune: PruneParams }, { train: string; forget: string }>({
-    version: 3,
+    version: 4,
     queue: 'gpu',
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
   /**
    * θ̂_r, the retained-data dense weights, shared by every cell that uses the same estimator. 2: seeds by name; the
-   * retrain estimator stops the gold run early (was: a shorter run, its cosine schedule rescaled).
+   * retrain estimator stops the gold run early (was: a shorter run, its cosine schedule rescaled). 3: records its
+   * examples (cost).
    */
   estimate: kind<
     LineageParams & { estimator: UnpruneSpec['estimator']; epochs: number | null; unlearn: UnlearnSpec | null },
     { train: string; forget: string }
-  >({ version: 2, queue: 'gpu', outputs: ['weights.bin'], planned: true }),
-  /** One unlearning algorithm on a sparse model, its mask enforced. 3: seeds derived by name; NegGrad+ standard form. */
+  >({ version: 3, queue: 'gpu', outputs: ['weights.bin'], planned: true }),
+  /**
+   * One unlearning algorithm on a sparse model, its mask enforced. 3: seeds derived by name; NegGrad+ standard form.
+   * 4: carries the chain's un-pruning cost.
+   */
   unlearn: kind<LineageParams & { unlearn: UnlearnSpec }, { model: string; train: string; forget: string }>({
-    version: 3,
+    version: 4,
     queue: 'gpu',
     outputs: MODEL_OUTPUTS,
     planned: true,
@@ -105,19 +116,27 @@ export const STAGE_KIND = {
   /**
    * The repaired mask m_u and weights. 3: IMP cells re-prune by replaying IMP's rounds from θ̂_r. 4: seeds by name;
    * replayed rounds stop early (schedule kept); global-scope cells re-prune at the global budget; structured cells
-   * replay SFP's soft epochs from θ̂_r.
+   * replay SFP's soft epochs from θ̂_r. 5: regrow (the paper's rounds, with the cell's unlearning inside; no
+   * estimate); swap removed; every model stage records the examples it trained on (its cost).
    */
   unprune: kind<
     LineageParams & {
       variant: Exclude<UnpruneSpec['variant'], 'none'>;
-      estimator: UnpruneSpec['estimator'];
+      /** reprune's estimator and its epochs (null for regrow). */
+      estimator: UnpruneSpec['estimator'] | null;
       /** The retrain estimator's epochs (IMP cells replay their rounds with as many). */
       epochs: number | null;
       prune: PruneParams;
+      /** regrow's settings and the unlearning it runs in each round (null for reprune). */
+      regrow: { fraction: number; rounds: number; init: RegrowInit } | null;
+      unlearn: UnlearnSpec | null;
     },
-    { model: string; prune: string; train: string; forget: string; estimate: string }
-  >({ version: 4, queue: 'gpu', outputs: MODEL_OUTPUTS, planned: true }),
-  /** One model's measurements (sweep/result-metrics.ts says which; their list is hashed into this kind's keys). */
+    { model: string; prune: string; train: string; forget: string; estimate?: string }
+  >({ version: 5, queue: 'gpu', outputs: MODEL_OUTPUTS, planned: true }),
+  /**
+   * One model's measurements (sweep/result-metrics.ts says which; their list is hashed into this kind's keys).
+   * 3: records the chain's full un-pruning cost and the gold standard's.
+   */
   evaluate: kind<
     {
       dataset: DatasetRef;
@@ -131,8 +150,9 @@ export const STAGE_KIND = {
       /** Structured pruning: masks are also compared at filter granularity. */
       filterLevel: boolean;
     },
-    { model: string; prune: string; gold: string; forget: string }
-  >({ version: 2, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
+    /** floor: the gold pipeline rerun with another batch order (the noise floor's m_r′). */
+    { model: string; prune: string; gold: string; forget: string; floor?: string }
+  >({ version: 3, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
   /** Computes nothing for `sleepMs`: measures the engines' own cost per stage (bench/scheduler.ts). */
   noop: kind<{ index: number; sleepMs: number }, { after?: string }>({
     version: 1,

@@ -1,6 +1,7 @@
 // The data-driven unlearning algorithms, each a variation of masked training. Defaults follow the reference
 // implementations (paper digest §5: Unlearn-Sparse README/arg_parser, K1nght's SalUn).
 import * as tf from '@tensorflow/tfjs-core';
+import { countTrainingExamples } from '../training-examples.js';
 import { concatViews, gatherBatch, labelsOf, type DataView } from '../data/dataset.js';
 import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import type { Mask } from '../mask.js';
@@ -114,6 +115,7 @@ export function saliencyMask(
         const x = tf.tensor4d(batch.x, [positions.length, h, w, c]);
         const y = tf.tensor1d(batch.y, 'int32');
         const vars = params.map((p) => net.variable(p.name));
+        countTrainingExamples(positions.length);
         const { grads } = tf.variableGrads(() => tf.neg(crossEntropy(net.apply(x, false), y)), vars);
         params.forEach((p, i) => {
           const g = grads[vars[i]!.name]!;

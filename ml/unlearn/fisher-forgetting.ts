@@ -8,6 +8,7 @@
 // would add noise of std ≈ 14 to weights the Fisher does not constrain). The class-wise special case of the
 // reference (zeroing the forgotten class's output row) is not applied.
 import * as tf from '@tensorflow/tfjs-core';
+import { countTrainingExamples } from '../training-examples.js';
 import { gatherBatch } from '../data/dataset.js';
 import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import { Network, type ParamInfo, type Weights } from '../models/network.js';
@@ -34,6 +35,7 @@ export function diagonalFisher(inputs: UnlearnInputs, batchSize = 32): Weights {
         const meanP = tf.mean(probs, 0).dataSync();
         for (let y = 0; y < k; y++) {
           const labels = tf.fill([pos.length], y, 'int32') as tf.Tensor1D;
+          countTrainingExamples(pos.length);
           const { grads } = tf.variableGrads(() => crossEntropy(net.apply(x, false), labels), vars);
           vars.forEach((v, i) => {
             const next = tf.add(acc[i]!, tf.mul(tf.square(grads[v.name]!), meanP[y]!));

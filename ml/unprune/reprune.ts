@@ -175,27 +175,3 @@ export function repairedWeights(unlearned: Weights, estimate: Weights, m: Mask, 
   });
   return out;
 }
-
-/**
- * swap: keep the budget exactly by swapping, per layer, the weakest kept weights with the strongest pruned ones
- * while the pruned one scores higher (scores: retained-data saliency |w · ∂L_{D_r}/∂w|).
- */
-export function swapMask(m: Mask, saliency: Weights, maxSwapFraction = 1): Mask {
-  return {
-    layers: m.layers.map((layer) => {
-      const s = saliency[layer.name]!;
-      const kept: number[] = [];
-      const pruned: number[] = [];
-      for (let i = 0; i < layer.keep.length; i++) (layer.keep[i] ? kept : pruned).push(i);
-      kept.sort((a, b) => s[a]! - s[b]! || a - b);
-      pruned.sort((a, b) => s[b]! - s[a]! || a - b);
-      const keep = layer.keep.slice();
-      const limit = Math.min(kept.length, pruned.length, Math.floor(maxSwapFraction * kept.length));
-      for (let t = 0; t < limit && s[pruned[t]!]! > s[kept[t]!]!; t++) {
-        keep[kept[t]!] = 0;
-        keep[pruned[t]!] = 1;
-      }
-      return { ...layer, keep };
-    }),
-  };
-}

@@ -1,14 +1,10 @@
-// The un-pruning entry point and the order flag. Variants: `none` (baseline: m_u = m), `reprune` (re-score θ̂_r
-// with the cell's criterion at the same budget), `swap` (budget-preserving swaps under retained-data saliency
-// |w · ∂L_{D_r}/∂w|, with pruned positions valued at θ̂_r).
-import * as tf from '@tensorflow/tfjs-core';
-import { gatherBatch } from '../data/dataset.js';
+// The re-pruning entry point: `none` (baseline: m_u = m) and `reprune` (re-score θ̂_r with the cell's criterion at
+// the same budget). `regrow` (the paper's rounds, with unlearning inside) is ml/unprune/regrow.ts.
 import type { Mask } from '../mask.js';
-import { Network, type Weights } from '../models/network.js';
+import type { Weights } from '../models/network.js';
 import { restrictPruning } from '../prune/mask-ops.js';
 import type { PruneRequest } from '../prune/prune-network.js';
 import { DEFAULT_SOFT_EPOCHS } from '../prune/structured.js';
-import { crossEntropy } from '../train.js';
 import { estimateRetainedWeights, truncatedRetrainEpochs, type EstimatorInputs } from './estimators.js';
 import {
   criterionScores,
@@ -18,7 +14,6 @@ import {
   repairedWeights,
   repruneMask,
   structuredRepruneMask,
-  swapMask,
 } from './reprune.js';
 
 import { maskDependsOnData, type Estimator, type UnpruneVariant } from '../catalog.js';
@@ -36,32 +31,6 @@ export interface UnpruneResult {
   seconds: number;
 }
 
-/** |w · ∂L_{D_r}/∂w| for the prunable weights (gradient over up to 1,024 retained examples). */
-function retainedSaliency(inputs: EstimatorInputs, weights: Weights, names: string[]): Weights {
-  const net = new Network(inputs.def, weights);
-  try {
-    const n = Math.min(1024, inputs.retain.indices.length);
-    const b = gatherBatch(
-      inputs.retain,
-      Int32Array.from({ length: n }, (_, i) => i),
-    );
-    const [h, w, c] = inputs.def.inputShape;
-    return tf.tidy(() => {
-      const vars = names.map((name) => net.variable(name));
-      const x = tf.tensor4d(b.x, [n, h, w, c]);
-      const y = tf.tensor1d(b.y, 'int32');
-      const { grads } = tf.variableGrads(() => crossEntropy(net.apply(x, false), y), vars);
-      const out: Weights = {};
-      names.forEach(
-        (name, i) => (out[name] = tf.abs(tf.mul(grads[vars[i]!.name]!, vars[i]!)).dataSync() as Float32Array),
-      );
-      return out;
-    });
-  } finally {
-    net.dispose();
-  }
-}
-
 /** The pruning a cell's mask came from: its method, and for IMP the sparsity, rounds and scope to replay. */
 export type PruneTarget = Pick<
   PruneRequest,
@@ -73,7 +42,7 @@ export type PruneTarget = Pick<
  * when the estimator already ran (a sweep shares one estimate across pruning methods and algorithms).
  */
 export async function unprune(
-  variant: UnpruneVariant,
+  variant: Exclude<UnpruneVariant, 'regrow'>,
   estimator: Estimator,
   prune: PruneTarget,
   m: Mask,
@@ -90,7 +59,6 @@ export async function unprune(
   const estimate = precomputed ?? (await estimateRetainedWeights(estimator, inputs));
   // Re-masking sees the layers pruning saw (the estimate itself is dense).
   inputs = { ...inputs, def: restrictPruning(inputs.def, prune.layers) };
-  const names = m.layers.map((l) => l.name);
   let mu: Mask;
   let estimatorShiftValue: number | null = null;
   let nearThresholdAtShift: number | null = null;
@@ -106,14 +74,12 @@ export async function unprune(
   ) {
     // (SFP from the init ignores the dense weights: replaying it would be the gold run; it re-prunes one-shot.)
     mu = await structuredRepruneMask(inputs, prune, estimate);
-  } else if (variant === 'reprune') {
+  } else {
     mu = repruneMask(inputs.def, prune, estimate, m);
     estimatorShiftValue = estimatorShift(inputs.def, method, inputs.dense, estimate);
     const scope = prune.scope === 'global' && method !== 'structured' ? 'global' : 'layer';
     const scores = criterionScores(inputs.def, method, estimate);
     nearThresholdAtShift = nearThresholdCount(scores, mu, estimatorShiftValue, scope);
-  } else {
-    mu = swapMask(m, retainedSaliency(inputs, estimate, names));
   }
   return {
     mask: mu,

@@ -19,6 +19,8 @@ export const MEASURED = [
   /** Structured pruning: the same two at filter granularity (pruned layers only); null otherwise. */
   'iou_gold_filters',
   'iou_gold_base_filters',
+  /** IoU(m_r, m_r′): the gold mask against the gold pipeline rerun with another batch order (null: no floor). */
+  'iou_floor',
   'recovery',
   'hamming_gold',
   'final_sparsity',
@@ -32,6 +34,7 @@ type Nullable =
   | 'ta_forgotten'
   | 'iou_gold_filters'
   | 'iou_gold_base_filters'
+  | 'iou_floor'
   | 'estimator_shift'
   | 'near_threshold_at_estimator_shift';
 export type Measurements = Record<Exclude<(typeof MEASURED)[number], Nullable>, number> &
@@ -46,6 +49,12 @@ export interface Timings {
   /** Unlearning wall time (RTE), seconds. */
   rte_s: number;
   unprune_s: number;
+  /** All un-pruning work on the cell's chain (its estimate counted fully), seconds and examples. */
+  unprune_cost_s: number;
+  unprune_examples: number;
+  /** The gold standard's work: retraining on D_r and pruning the result. */
+  gold_cost_s: number;
+  gold_examples: number;
 }
 
 export type ModelMeasurements = Measurements & Timings;
@@ -129,6 +138,29 @@ export const RESULT_METRICS = [
     stability: true,
     of: (s) => s.cell.iou_gold_base,
   },
+  {
+    name: 'iou_floor',
+    label: 'IoU floor',
+    digits: 3,
+    table: true,
+    stability: true,
+    // IoU(m_r, m_r′): how much the gold mask moves under another batch order alone, the noise floor of every IoU.
+    of: (s) => s.cell.iou_floor ?? null,
+  },
+  {
+    name: 'deletion_effect',
+    label: '1−IoU(m,m_r)',
+    digits: 3,
+    // The paper's first claim, measured: deleting D_f moves the mask by this much …
+    of: (s) => 1 - s.cell.iou_gold_base,
+  },
+  {
+    name: 'noise_effect',
+    label: '1−IoU floor',
+    digits: 3,
+    // … against this much from reshuffling the batches alone (the claim holds where the first is larger).
+    of: (s) => (s.cell.iou_floor === null || s.cell.iou_floor === undefined ? null : 1 - s.cell.iou_floor),
+  },
   { name: 'iou_gold_filters', label: 'filter IoU(m_f,m_r)', digits: 3, of: (s) => s.cell.iou_gold_filters ?? null },
   {
     name: 'iou_gold_base_filters',
@@ -148,6 +180,19 @@ export const RESULT_METRICS = [
   { name: 'final_sparsity', label: 'sparsity', digits: 3, stability: true, of: (s) => s.cell.final_sparsity },
   { name: 'rte_s', label: 'RTE s', digits: 2, table: true, timing: true, of: (s) => s.cell.rte_s },
   { name: 'unprune_s', label: 'unprune s', digits: 2, timing: true, of: (s) => s.cell.unprune_s },
+  // Full costs (docs/metrics-and-unpruning.md): seconds depend on the machine, examples (forward + backward) do not.
+  { name: 'unprune_cost_s', label: 'unprune cost s', digits: 2, timing: true, of: (s) => s.cell.unprune_cost_s },
+  { name: 'unprune_examples', label: 'unprune examples', digits: 0, of: (s) => s.cell.unprune_examples },
+  { name: 'gold_cost_s', label: 'gold cost s', digits: 2, timing: true, of: (s) => s.cell.gold_cost_s },
+  { name: 'gold_examples', label: 'gold examples', digits: 0, of: (s) => s.cell.gold_examples },
+  {
+    name: 'cost_ratio',
+    label: 'cost ratio',
+    digits: 3,
+    table: true,
+    // Un-pruning's examples over the gold standard's: 1 means it cost as much as retraining and re-pruning.
+    of: (s) => (s.cell.gold_examples > 0 ? s.cell.unprune_examples / s.cell.gold_examples : null),
+  },
   { name: 'ua_gap', label: 'ΔUA', digits: 1, of: (s) => s.cell.ua - s.gold.ua },
   { name: 'ra_gap', label: 'ΔRA', digits: 1, of: (s) => s.cell.ra - s.gold.ra },
   { name: 'ta_gap', label: 'ΔTA', digits: 1, of: (s) => s.cell.ta - s.gold.ta },

@@ -38,20 +38,25 @@ const sweeps: Record<string, Record<string, unknown>> = {
     unlearn: UNLEARN_METHODS.map((method) => ({ method, epochs: 1 })),
     unprune: ['none'],
   },
-  'every estimator and variant, both orders': {
-    prune: [{ method: 'omp', sparsity: [0.5] }],
+  'every estimator, both orders, and regrow (magnitude and structured)': {
+    prune: [
+      { method: 'omp', sparsity: [0.5] },
+      { method: 'structured', sparsity: [0.5] },
+    ],
     unlearn: [{ method: 'ga', epochs: 1 }],
-    unprune: ESTIMATORS.flatMap((estimator) =>
-      (['reprune', 'swap'] as const).flatMap((variant) =>
+    unprune: [
+      ...ESTIMATORS.flatMap((estimator) =>
         (['unprune-first', 'unlearn-first'] as const).map((order) => ({
-          variant,
+          variant: 'reprune',
           estimator,
           order,
           epochs: 1,
-          name: `${variant}/${estimator}/${order}`,
+          name: `reprune/${estimator}/${order}`,
         })),
       ),
-    ),
+      { variant: 'regrow', rounds: 2 },
+      { variant: 'regrow', init: 'random', name: 'regrow/random' },
+    ],
   },
 };
 

@@ -3,18 +3,12 @@ import { test } from 'node:test';
 import { fullView, without } from '../../ml/data/dataset.js';
 import { forgetSet } from '../../ml/data/forget-set.js';
 import { makeSynthetic } from '../../ml/data/synthetic.js';
-import { countKept, type Mask } from '../../ml/mask.js';
+import { countKept, keptCount, type Mask } from '../../ml/mask.js';
 import { maskIoU } from '../../ml/metrics/masks.js';
 import { buildArch } from '../../ml/models/architectures.js';
 import { initWeights } from '../../ml/models/init-weights.js';
 import { pruneNetwork } from '../../ml/prune/prune-network.js';
-import {
-  criterionScores,
-  nearThresholdCount,
-  repairedWeights,
-  repruneMask,
-  swapMask,
-} from '../../ml/unprune/reprune.js';
+import { criterionScores, nearThresholdCount, repairedWeights, repruneMask } from '../../ml/unprune/reprune.js';
 import { goldModel, trainedWeights, useBackend } from '../helpers/ml.js';
 
 await useBackend();
@@ -86,15 +80,6 @@ test('IMP re-pruning replays the rounds: with θ̂_r := θ_r and full rounds it 
   assert.notDeepEqual(short.mask, gold.mask, 'truncated rounds are an estimate, not the gold run');
 });
 
-test('swap keeps the number of kept weights exactly and moves toward higher saliency', () => {
-  const m: Mask = { layers: [{ name: 'w', shape: [6], keep: Uint8Array.from([1, 1, 1, 0, 0, 0]) }] };
-  const saliency = { w: Float32Array.from([0.1, 5, 0.3, 4, 0.05, 0.2]) };
-  const s = swapMask(m, saliency);
-  assert.deepEqual(Array.from(s.layers[0]!.keep), [0, 1, 1, 1, 0, 0]);
-  assert.equal(countKept(s), countKept(m));
-  assert.deepEqual(swapMask(s, saliency), s, 'a fixed point once no swap helps');
-});
-
 test('repaired weights: unlearned where m_u and m agree, θ̂_r where regrown, zero where pruned', () => {
   const m: Mask = { layers: [{ name: 'w', shape: [4], keep: Uint8Array.from([1, 1, 0, 0]) }] };
   const mu: Mask = { layers: [{ name: 'w', shape: [4], keep: Uint8Array.from([1, 0, 1, 0]) }] };
@@ -108,16 +93,16 @@ test('repaired weights: unlearned where m_u and m agree, θ̂_r where regrown, z
   assert.deepEqual(Array.from(w.b!), [9]);
 });
 
-test('the unprune and unlearn stages, every estimator and variant, both orders: budget kept, m_u enforced, none is the baseline', async () => {
+test('the unprune and unlearn stages, every estimator, both orders, and regrow: budget kept, m_u enforced, none is the baseline', async () => {
   const { runSweepInProcess } = await import('../helpers/stages.js');
   const { ESTIMATORS, UNPRUNE_ORDERS } = await import('../../ml/catalog.js');
   const unprune = [
     'none',
     ...UNPRUNE_ORDERS.flatMap((order) =>
-      (['reprune', 'swap'] as const).flatMap((variant) =>
-        ESTIMATORS.map((estimator) => ({ variant, estimator, order, name: `${order}/${variant}/${estimator}` })),
-      ),
+      ESTIMATORS.map((estimator) => ({ variant: 'reprune', estimator, order, name: `${order}/reprune/${estimator}` })),
     ),
+    { variant: 'regrow', name: 'regrow/original' },
+    { variant: 'regrow', init: 'random', fraction: 0.5, rounds: 3, name: 'regrow/random' },
   ];
   const run = await runSweepInProcess({
     dataset: { name: 'synthetic', train: 200, test: 40 },
@@ -146,7 +131,53 @@ test('the unprune and unlearn stages, every estimator and variant, both orders: 
     }
     const diagnostic = final.info.near_threshold_at_estimator_shift;
     if (what.includes('/reprune/')) assert.ok(diagnostic !== null && diagnostic >= 0, `${what}: diagnostic`);
-    else assert.equal(diagnostic, null, `${what}: swap has no criterion-space diagnostic`);
+    else assert.equal(diagnostic, null, `${what}: regrow has no criterion-space diagnostic`);
+    if (what.startsWith('regrow')) assert.equal(cell.chain.unlearn, undefined, 'regrow runs the unlearning inside');
+  }
+});
+
+test('regrow, where the premise is known: OMP, p = 100 %, original init, retrain inside → m_u = m_r exactly', async () => {
+  const { runSweepInProcess } = await import('../helpers/stages.js');
+  const run = await runSweepInProcess({
+    dataset: { name: 'synthetic', train: 200, test: 40 },
+    model: { arch: 'mlp' },
+    train: { epochs: 2, batch: 32, lr: 0.05 },
+    seeds: [5],
+    prune: [{ method: 'omp', sparsity: [0.5, 0.8] }],
+    deletion: { kind: 'random', sizes: [0.2] },
+    unlearn: [{ method: 'retrain' }],
+    unprune: ['none', { variant: 'regrow', fraction: 1, rounds: 1, init: 'original' }],
+    evaluate: { miaShadow: 20 },
+  });
+  for (const cell of run.plan.cells) {
+    const final = await run.model((run.stage(cell.evaluate).inputs as { model: string }).model);
+    const gold = await run.model(cell.chain.gold!);
+    const iou = maskIoU(final.mask, gold.mask);
+    if (cell.axes.unprune === 'none') assert.ok(iou < 1, `the deletion moved the mask (IoU ${iou})`);
+    else assert.deepEqual(final.mask, gold.mask, `regrow at ${cell.axes.sparsity}: m_u = m_r (IoU ${iou})`);
+  }
+});
+
+test("regrow runs inside every unlearning algorithm and keeps each layer's budget exactly", async () => {
+  const { runSweepInProcess } = await import('../helpers/stages.js');
+  const { UNLEARN_METHODS } = await import('../../ml/catalog.js');
+  const run = await runSweepInProcess({
+    dataset: { name: 'synthetic', train: 160, test: 40 },
+    model: { arch: 'mlp' },
+    train: { epochs: 1, batch: 32, lr: 0.05 },
+    seeds: [1],
+    prune: [{ method: 'omp', sparsity: 0.7 }],
+    deletion: { kind: 'random', sizes: [0.1] },
+    unlearn: UNLEARN_METHODS.map((method) => ({ method, epochs: 1 })),
+    unprune: [{ variant: 'regrow', rounds: 2 }],
+    evaluate: { miaShadow: 20 },
+  });
+  for (const cell of run.plan.cells) {
+    const final = await run.model((run.stage(cell.evaluate).inputs as { model: string }).model);
+    const pruned = await run.model(cell.chain.prune!);
+    final.mask.layers.forEach((l, i) =>
+      assert.equal(keptCount(l.keep), keptCount(pruned.mask.layers[i]!.keep), `${cell.axes.unlearn}: ${l.name}`),
+    );
   }
 });
 

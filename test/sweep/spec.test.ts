@@ -42,7 +42,7 @@ unlearn: [{ method: ft }]
   assert.deepEqual(s.prune[0]!.sparsity, [0.5]);
   assert.equal(s.train.optimizer, 'sgd');
   assert.deepEqual(s.unprune, [{ variant: 'none', estimator: 'retrain', order: 'unprune-first' }]);
-  assert.deepEqual(s.evaluate, { miaFeatures: ['confidence'], miaShadow: 1000 });
+  assert.deepEqual(s.evaluate, { miaFeatures: ['confidence'], miaShadow: 1000, floor: true });
   assert.deepEqual(s.deletion, [{ kind: 'class', classes: [3] }]);
 });
 
@@ -70,4 +70,37 @@ unlearn: [{ method: ft }, { method: forget-me }]
       );
     },
   );
+});
+
+test('regrow: its settings validate; they are refused on other variants; the removed swap is named', () => {
+  const base =
+    'name: r\ndataset: { name: synthetic }\nmodel: { arch: mlp }\ntrain: { epochs: 1, batch: 8, lr: 0.1 }\n' +
+    'seeds: [0]\nprune: [{ method: omp, sparsity: 0.5 }]\ndeletion: { kind: random, sizes: [0.1] }\nunlearn: [{ method: ft }]\n';
+  const ok = parseSweep(`${base}unprune: [none, { variant: regrow, fraction: 0.5, rounds: 3, init: random }]`);
+  assert.deepEqual(ok.unprune[1], {
+    variant: 'regrow',
+    fraction: 0.5,
+    rounds: 3,
+    init: 'random',
+    estimator: 'retrain',
+    order: 'unprune-first',
+  });
+  const problems = (text: string) => {
+    try {
+      parseSweep(base + text);
+      return '';
+    } catch (e) {
+      return (e as SpecError).problems.join('\n');
+    }
+  };
+  assert.match(
+    problems('unprune: [{ variant: reprune, rounds: 2 }]'),
+    /unprune\[0\]\.rounds: applies to the regrow variant only/,
+  );
+  assert.match(problems('unprune: [{ variant: regrow, fraction: 1.5 }]'), /unprune\[0\]\.fraction/);
+  assert.match(problems('unprune: [{ variant: regrow, init: zero }]'), /unprune\[0\]\.init.*original.*random/);
+  assert.match(problems('unprune: [swap]'), /swap.*none.*reprune.*regrow/);
+  // Two regrow entries with different settings get distinct labels; equal ones are a duplicate.
+  assert.equal(problems('unprune: [regrow, { variant: regrow, fraction: 0.1 }]'), '');
+  assert.match(problems('unprune: [regrow, { variant: regrow }]'), /duplicates unprune\[0\]/);
 });

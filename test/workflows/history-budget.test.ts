@@ -47,7 +47,7 @@ unprune:
   - none
   - { variant: reprune, name: rp }
   - { variant: reprune, name: rp-e10, epochs: 10 }
-  - { variant: swap, name: sw }
+  - { variant: regrow, name: rg }
   - { variant: reprune, name: rp-inf, estimator: influence }
 `,
   );
