@@ -2,6 +2,7 @@
 // registry's table metrics), CSV (one row per cell, every column) and JSON (rows and aggregates).
 import Table from 'cli-table3';
 import { aggregate, formatStat, metricColumns, type AggregateRow } from './aggregate.js';
+import { deletionVsNoise } from './deletion-vs-noise.js';
 import { RESULT_METRICS } from './result-metrics.js';
 import { AXES, type ResultRow } from './result-rows.js';
 
@@ -41,6 +42,44 @@ function fixedAxes(agg: AggregateRow[]): string {
   return fixed.map(([a, h]) => `${h} ${agg[0]!.axes[a]}`).join(', ');
 }
 
+const NOISE_TITLE =
+  'deletion effect vs noise floor (paired over seeds; p: one-sided t-test that deleting D_f moves the mask more than reshuffling the batches)';
+
+/** The deletion-vs-noise section: one line per (data set, architecture, pruning, deletion). */
+function noiseCells(rows: ResultRow[]): { head: string[]; body: string[][] } | undefined {
+  const tests = deletionVsNoise(rows);
+  if (tests.length === 0) return undefined;
+  const f = (v: number | null, d = 3) => (v === null ? '–' : v.toFixed(d));
+  return {
+    head: [
+      'dataset',
+      'arch',
+      'prune',
+      'sparsity',
+      'deletion',
+      'size',
+      'seeds',
+      '1−IoU(m,m_r)',
+      '1−IoU floor',
+      'difference [95% CI]',
+      'p',
+    ],
+    body: tests.map((t) => [
+      t.group.dataset,
+      t.group.arch,
+      t.group.prune,
+      String(t.group.sparsity),
+      t.group.deletion,
+      String(t.group.deletion_size),
+      String(t.seeds),
+      f(t.deletionEffect),
+      f(t.noiseEffect),
+      `${f(t.difference.mean)}${t.difference.low === null ? '' : ` [${f(t.difference.low)}, ${f(t.difference.high)}]`}`,
+      t.difference.p === null ? '–' : t.difference.p < 0.001 ? '<0.001' : t.difference.p.toFixed(3),
+    ]),
+  };
+}
+
 export function formatTable(rows: ResultRow[], title = 'results'): string {
   const agg = aggregate(rows);
   if (agg.length === 0) return `${title}: no complete cells yet\n`;
@@ -48,7 +87,12 @@ export function formatTable(rows: ResultRow[], title = 'results'): string {
   const t = new Table({ head, style: { head: [], border: [], compact: true } });
   for (const b of body) t.push(b);
   const fixed = fixedAxes(agg);
-  return `${title} (${rows.length} cells, mean ± std over seeds${fixed ? `; ${fixed}` : ''})\n${t.toString()}\n`;
+  const main = `${title} (${rows.length} cells, mean ± std over seeds${fixed ? `; ${fixed}` : ''})\n${t.toString()}\n`;
+  const noise = noiseCells(rows);
+  if (!noise) return main;
+  const n = new Table({ head: noise.head, style: { head: [], border: [], compact: true } });
+  for (const b of noise.body) n.push(b);
+  return `${main}\n${NOISE_TITLE}\n${n.toString()}\n`;
 }
 
 export function formatMarkdown(rows: ResultRow[], title = 'results'): string {
@@ -66,7 +110,21 @@ export function formatMarkdown(rows: ResultRow[], title = 'results'): string {
     `|${head.map(() => '---').join('|')}|`,
     ...body.map((b) => `| ${b.map(esc).join(' | ')} |`),
     '',
+    ...markdownNoise(rows, esc),
   ].join('\n');
+}
+
+function markdownNoise(rows: ResultRow[], esc: (s: string) => string): string[] {
+  const noise = noiseCells(rows);
+  if (!noise) return [];
+  return [
+    `## ${NOISE_TITLE}`,
+    '',
+    `| ${noise.head.map(esc).join(' | ')} |`,
+    `|${noise.head.map(() => '---').join('|')}|`,
+    ...noise.body.map((b) => `| ${b.map(esc).join(' | ')} |`),
+    '',
+  ];
 }
 
 /** Per-cell rows as CSV; the header names every axis and metric column. */
@@ -84,5 +142,11 @@ export function formatCsv(rows: ResultRow[]): string {
 }
 
 export function formatJson(rows: ResultRow[], sweepId: string): string {
-  return JSON.stringify({ sweep: sweepId, rows, aggregate: aggregate(rows) }, null, 2) + '\n';
+  return (
+    JSON.stringify(
+      { sweep: sweepId, rows, aggregate: aggregate(rows), deletion_vs_noise: deletionVsNoise(rows) },
+      null,
+      2,
+    ) + '\n'
+  );
 }

@@ -1,0 +1,7 @@
+// The part of jstat (no published types) that sweep/results/statistics.ts uses; it is CommonJS, so a default import.
+declare module 'jstat' {
+  const jstat: {
+    jStat: { studentt: { cdf(x: number, dof: number): number; inv(p: number, dof: number): number } };
+  };
+  export default jstat;
+}

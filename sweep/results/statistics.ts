@@ -1,0 +1,39 @@
+// Intervals and tests over seeds, from Student's t distribution (jstat). Seeds are the replicates: a figure with n
+// seeds has n − 1 degrees of freedom, and with one seed no interval or test exists (null, never a made-up number).
+import jstatModule from 'jstat';
+
+const { jStat } = jstatModule;
+
+export interface MeanInterval {
+  mean: number;
+  /** The two-sided 95% confidence interval of the mean (null for fewer than two values). */
+  low: number | null;
+  high: number | null;
+  n: number;
+}
+
+export function meanInterval(values: number[], level = 0.95): MeanInterval {
+  const n = values.length;
+  const mean = values.reduce((a, b) => a + b, 0) / n;
+  if (n < 2) return { mean, low: null, high: null, n };
+  const sd = Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  const half = jStat.studentt.inv(1 - (1 - level) / 2, n - 1) * (sd / Math.sqrt(n));
+  return { mean, low: mean - half, high: mean + half, n };
+}
+
+export interface PairedTest extends MeanInterval {
+  /** One-sided p-value of "a is larger than b" (paired t-test over the pairs); null below two pairs. */
+  p: number | null;
+  t: number | null;
+}
+
+/** The paired differences a − b: their mean with its 95% interval, and the one-sided test that a > b. */
+export function pairedTest(a: number[], b: number[]): PairedTest {
+  const d = a.map((x, i) => x - b[i]!);
+  const ci = meanInterval(d);
+  if (d.length < 2) return { ...ci, p: null, t: null };
+  const sd = Math.sqrt(d.reduce((s, x) => s + (x - ci.mean) ** 2, 0) / (d.length - 1));
+  if (sd === 0) return { ...ci, t: null, p: ci.mean > 0 ? 0 : 1 };
+  const t = ci.mean / (sd / Math.sqrt(d.length));
+  return { ...ci, t, p: 1 - jStat.studentt.cdf(t, d.length - 1) };
+}
