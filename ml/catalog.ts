@@ -56,8 +56,12 @@ export type UnpruneOrder = (typeof UNPRUNE_ORDERS)[number];
 export const REGROW_INITS = ['original', 'random'] as const;
 export type RegrowInit = (typeof REGROW_INITS)[number];
 
-/** How un-pruning estimates θ̂_r, the retained-data dense weights. */
-export const ESTIMATORS = ['retrain', 'influence', 'finetune', 'unlearn'] as const;
+/**
+ * How un-pruning estimates θ̂_r: truncated `retrain` (the gold run stopped early), `influence` (a Newton step with
+ * the diagonal Fisher), `influence-cg` (the Newton step solved by conjugate gradients on Hessian-vector products),
+ * a dense `finetune`, or the cell's `unlearn`ing algorithm applied densely.
+ */
+export const ESTIMATORS = ['retrain', 'influence', 'influence-cg', 'finetune', 'unlearn'] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
 
 export const MIA_FEATURES = ['confidence', 'correctness', 'entropy', 'm_entropy', 'prob'] as const;

@@ -8,6 +8,7 @@ import { trainedCopy, type TrainConfig } from '../train.js';
 import type { UnlearnParams } from '../unlearn/unlearn-context.js';
 import type { UnlearnMethod } from '../catalog.js';
 import { unlearn } from '../unlearn/unlearn.js';
+import { influenceCgEstimate } from './influence-cg.js';
 
 import type { Estimator } from '../catalog.js';
 
@@ -118,6 +119,8 @@ export async function estimateRetainedWeights(estimator: Estimator, inputs: Esti
   switch (estimator) {
     case 'influence':
       return influenceEstimate(inputs);
+    case 'influence-cg':
+      return influenceCgEstimate(inputs, { damping: inputs.damping, samples: inputs.fisherSamples });
     case 'finetune':
       return finetuneEstimate(inputs);
     case 'unlearn':
