@@ -78,3 +78,61 @@ export function barChart(opts: {
     },
   } as TopLevelSpec;
 }
+
+/**
+ * Recovery against cost per panel: every variant a point (colour per variant) with its 95% interval as a bar, and the
+ * truncated-replay baseline (none at 0, truncations, the gold pipeline at 1) as a line under them.
+ */
+export function frontierChart(opts: {
+  points: Datum[];
+  baseline: Datum[];
+  facet: string;
+  title: string;
+}): TopLevelSpec {
+  const x = { field: 'cost', type: 'quantitative' as const, title: 'cost ratio (examples, un-pruning / gold)' };
+  const y = { field: 'recovery', type: 'quantitative' as const, title: 'recovery' };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: opts.title,
+    data: {
+      values: [
+        ...opts.baseline.map((d) => ({ ...d, layer: 'baseline' })),
+        ...opts.points.map((d) => ({ ...d, layer: 'point' })),
+      ],
+    },
+    facet: { field: opts.facet, type: 'nominal', title: null },
+    columns: 3,
+    spec: {
+      width: 240,
+      height: 170,
+      layer: [
+        {
+          transform: [{ filter: "datum.layer === 'baseline'" }],
+          mark: { type: 'line', color: '#888', strokeDash: [4, 3], point: { color: '#888' } },
+          encoding: { x, y, order: { field: 'cost', type: 'quantitative' } },
+        },
+        {
+          transform: [{ filter: "datum.layer === 'point' && datum.low !== null" }],
+          mark: { type: 'rule' },
+          encoding: {
+            x,
+            y: { field: 'low', type: 'quantitative' },
+            y2: { field: 'high' },
+            color: { field: 'unprune', type: 'nominal', title: 'variant' },
+          },
+        },
+        {
+          transform: [{ filter: "datum.layer === 'point'" }],
+          mark: { type: 'point', filled: true, size: 50 },
+          encoding: {
+            x,
+            y,
+            color: { field: 'unprune', type: 'nominal', title: 'variant' },
+            shape: { field: 'unprune', type: 'nominal', title: 'variant' },
+          },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as TopLevelSpec;
+}

@@ -6,7 +6,8 @@ import { metricStability } from '../results/metric-stability.js';
 import { TABLE_AXES, TABLE_METRICS } from '../results/result-formats.js';
 import { STABILITY_METRICS } from '../results/result-metrics.js';
 import type { ResultRow } from '../results/result-rows.js';
-import { barChart, lineChart, renderSvg, type Datum } from './charts.js';
+import { recoveryFrontier, type FrontierPoint } from '../results/frontier.js';
+import { barChart, frontierChart, lineChart, renderSvg, type Datum } from './charts.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
@@ -74,6 +75,30 @@ export async function htmlReport(rows: ResultRow[], sweepId: string): Promise<st
             title: 'MIA-efficacy vs deletion size',
           }),
         )),
+    );
+  }
+  const frontier = recoveryFrontier(rows);
+  if (frontier.some((p) => p.cost > 0)) {
+    const panel = (p: FrontierPoint) =>
+      `${p.group.prune} ${p.group.sparsity} · ${p.group.deletion} ${p.group.deletion_size}`;
+    const points = frontier.map((p) => ({
+      panel: panel(p),
+      unprune: p.unprune,
+      cost: p.cost,
+      recovery: p.recovery.mean,
+      low: p.recovery.low,
+      high: p.recovery.high,
+    }));
+    const baseline = [...new Set(frontier.map(panel))].flatMap((name) => [
+      { panel: name, cost: 0, recovery: 0 },
+      ...frontier
+        .filter((p) => panel(p) === name && p.baseline && p.unprune !== 'none')
+        .map((p) => ({ panel: name, cost: p.cost, recovery: p.recovery.mean })),
+      { panel: name, cost: 1, recovery: 1 },
+    ]);
+    sections.push(
+      `<h2>Recovery against cost</h2><p>Each un-pruning variant's recovery (mean over algorithms and seeds, 95% interval over seeds) against its cost ratio (examples processed, un-pruning over the gold pipeline, the estimate included). Dashed: the baseline any useful un-pruning must beat, the gold run stopped early (none at 0, the full gold pipeline at 1).</p>` +
+        (await renderSvg(frontierChart({ points, baseline, facet: 'panel', title: 'Recovery–cost frontier' }))),
     );
   }
   const acc: Datum[] = [];

@@ -3,6 +3,7 @@
 import Table from 'cli-table3';
 import { aggregate, formatStat, metricColumns, type AggregateRow } from './aggregate.js';
 import { deletionVsNoise } from './deletion-vs-noise.js';
+import { recoveryFrontier } from './frontier.js';
 import { RESULT_METRICS } from './result-metrics.js';
 import { AXES, type ResultRow } from './result-rows.js';
 
@@ -80,6 +81,30 @@ function noiseCells(rows: ResultRow[]): { head: string[]; body: string[][] } | u
   };
 }
 
+const FRONTIER_TITLE =
+  'recovery–cost frontier (baseline: the gold run stopped early, none at 0, the full gold pipeline at 1; recovery averaged over algorithms, 95% CI over seeds)';
+
+/** The frontier section: every variant's recovery at its cost against the truncated-replay baseline. */
+function frontierCells(rows: ResultRow[]): { head: string[]; body: string[][] } | undefined {
+  const points = recoveryFrontier(rows);
+  if (!points.some((p) => p.cost > 0)) return undefined;
+  const f = (v: number | null, d = 2) => (v === null ? '–' : v.toFixed(d));
+  return {
+    head: ['prune', 'sparsity', 'deletion', 'size', 'unprune', 'cost', 'recovery [95% CI]', 'baseline', 'above'],
+    body: points.map((p) => [
+      p.group.prune,
+      String(p.group.sparsity),
+      p.group.deletion,
+      String(p.group.deletion_size),
+      p.unprune,
+      f(p.cost),
+      `${f(p.recovery.mean)}${p.recovery.low === null ? '' : ` [${f(p.recovery.low)}, ${f(p.recovery.high)}]`}`,
+      p.baseline ? '(baseline)' : f(p.baselineRecovery),
+      p.baseline ? '' : p.above ? 'yes' : 'no',
+    ]),
+  };
+}
+
 export function formatTable(rows: ResultRow[], title = 'results'): string {
   const agg = aggregate(rows);
   if (agg.length === 0) return `${title}: no complete cells yet\n`;
@@ -88,11 +113,13 @@ export function formatTable(rows: ResultRow[], title = 'results'): string {
   for (const b of body) t.push(b);
   const fixed = fixedAxes(agg);
   const main = `${title} (${rows.length} cells, mean ± std over seeds${fixed ? `; ${fixed}` : ''})\n${t.toString()}\n`;
-  const noise = noiseCells(rows);
-  if (!noise) return main;
-  const n = new Table({ head: noise.head, style: { head: [], border: [], compact: true } });
-  for (const b of noise.body) n.push(b);
-  return `${main}\n${NOISE_TITLE}\n${n.toString()}\n`;
+  const section = (cells: { head: string[]; body: string[][] } | undefined, heading: string) => {
+    if (!cells) return '';
+    const n = new Table({ head: cells.head, style: { head: [], border: [], compact: true } });
+    for (const b of cells.body) n.push(b);
+    return `\n${heading}\n${n.toString()}\n`;
+  };
+  return main + section(frontierCells(rows), FRONTIER_TITLE) + section(noiseCells(rows), NOISE_TITLE);
 }
 
 export function formatMarkdown(rows: ResultRow[], title = 'results'): string {
@@ -110,21 +137,23 @@ export function formatMarkdown(rows: ResultRow[], title = 'results'): string {
     `|${head.map(() => '---').join('|')}|`,
     ...body.map((b) => `| ${b.map(esc).join(' | ')} |`),
     '',
-    ...markdownNoise(rows, esc),
+    ...markdownSections(rows, esc),
   ].join('\n');
 }
 
-function markdownNoise(rows: ResultRow[], esc: (s: string) => string): string[] {
-  const noise = noiseCells(rows);
-  if (!noise) return [];
-  return [
-    `## ${NOISE_TITLE}`,
-    '',
-    `| ${noise.head.map(esc).join(' | ')} |`,
-    `|${noise.head.map(() => '---').join('|')}|`,
-    ...noise.body.map((b) => `| ${b.map(esc).join(' | ')} |`),
-    '',
-  ];
+function markdownSections(rows: ResultRow[], esc: (s: string) => string): string[] {
+  const section = (cells: { head: string[]; body: string[][] } | undefined, heading: string) =>
+    cells
+      ? [
+          `## ${heading}`,
+          '',
+          `| ${cells.head.map(esc).join(' | ')} |`,
+          `|${cells.head.map(() => '---').join('|')}|`,
+          ...cells.body.map((b) => `| ${b.map(esc).join(' | ')} |`),
+          '',
+        ]
+      : [];
+  return [...section(frontierCells(rows), FRONTIER_TITLE), ...section(noiseCells(rows), NOISE_TITLE)];
 }
 
 /** Per-cell rows as CSV; the header names every axis and metric column. */
@@ -144,7 +173,13 @@ export function formatCsv(rows: ResultRow[]): string {
 export function formatJson(rows: ResultRow[], sweepId: string): string {
   return (
     JSON.stringify(
-      { sweep: sweepId, rows, aggregate: aggregate(rows), deletion_vs_noise: deletionVsNoise(rows) },
+      {
+        sweep: sweepId,
+        rows,
+        aggregate: aggregate(rows),
+        frontier: recoveryFrontier(rows),
+        deletion_vs_noise: deletionVsNoise(rows),
+      },
       null,
       2,
     ) + '\n'

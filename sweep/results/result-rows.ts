@@ -1,7 +1,7 @@
 // Result rows: one per cell — every axis, every registered metric, the MIA per feature, the resolved config — built
 // from the evaluate outputs of the cell, its gold model and its original (pruned, before unlearning) model.
 import type { Cell, Plan } from '../plan.js';
-import { deletionInstances, type Sweep } from '../spec.js';
+import { deletionInstances, unpruneLabel, type Sweep } from '../spec.js';
 import { RESULT_METRICS, type MetricName, type MetricSources, type ModelMeasurements } from './result-metrics.js';
 
 export const AXES = [
@@ -44,7 +44,7 @@ function cellConfig(sweep: Sweep, cell: Cell): Record<string, unknown> {
     prune: prune ? { ...prune, sparsity: a.sparsity } : undefined,
     deletion: deletion ? { kind: deletion.kind, size: a.deletion_size, classes: deletion.classes } : undefined,
     unlearn: sweep.unlearn.find((u) => (u.name ?? u.method) === a.unlearn),
-    unprune: sweep.unprune.find((u) => (u.name ?? u.variant) === a.unprune),
+    unprune: sweep.unprune.find((u) => unpruneLabel(u) === a.unprune),
     evaluate: sweep.evaluate,
   };
 }
