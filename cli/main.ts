@@ -15,7 +15,14 @@ import { DEFAULT_STORE, openStore } from '../store/artifact-store.js';
 import { InvalidStorePathError } from '../store/blob-store.js';
 import { loadNativeBlas, nativeBlasUnavailableReason } from '../ml/kernels/native-blas.js';
 import { PLANNED_KINDS, planCounts, planSweep, type Plan } from '../sweep/plan.js';
-import { formatCsv, formatJson, formatMarkdown, formatTable } from '../sweep/results/result-formats.js';
+import {
+  formatComparison,
+  formatCsv,
+  formatJson,
+  formatMarkdown,
+  formatTable,
+} from '../sweep/results/result-formats.js';
+import { compareRows, parseComparison } from '../sweep/results/compare.js';
 import type { ResultRow } from '../sweep/results/result-rows.js';
 import { htmlReport } from '../sweep/report/html-report.js';
 import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
@@ -306,37 +313,58 @@ program
   .addOption(formatOption('table'))
   .option('--out <file>', 'write to a file instead of stdout')
   .option('--partial', 'a table with cells missing is acceptable (exit 0)')
-  .action(async (what: string, o: { store: string; format: Format; out?: string; partial?: boolean }) => {
-    // Reading results never writes to the store: a read-only store works, and a running engine's rows are safe.
-    const store = openStore(o.store);
-    let plan: Plan;
-    if (existsSync(what)) plan = planSweep(loadSpec(what, Number.MAX_SAFE_INTEGER));
-    else {
-      // The rows are derived from the sweep's resolved spec (written when it started), never from a rows file
-      // that a killed or cancelled run may have left short.
-      const spec = await store.getText(`sweeps/${what}/sweep.json`);
-      if (spec === null) {
-        const known = [...new Set((await store.blobs.list('sweeps/')).map((p) => p.split('/')[1]))];
-        throw new UsageError(
-          `no sweep "${what}" in ${store.location}${known.length ? `; known: ${known.join(', ')}` : ''}`,
-        );
+  .option(
+    '--compare <axis=a,b>',
+    'paired differences b − a over seeds, with 95% intervals and p-values, for cells differing only in that axis (e.g. unprune=none,reprune)',
+  )
+  .action(
+    async (what: string, o: { store: string; format: Format; out?: string; partial?: boolean; compare?: string }) => {
+      const comparison = o.compare === undefined ? undefined : parseComparisonOption(o.compare);
+      // Reading results never writes to the store: a read-only store works, and a running engine's rows are safe.
+      const store = openStore(o.store);
+      let plan: Plan;
+      if (existsSync(what)) plan = planSweep(loadSpec(what, Number.MAX_SAFE_INTEGER));
+      else {
+        // The rows are derived from the sweep's resolved spec (written when it started), never from a rows file
+        // that a killed or cancelled run may have left short.
+        const spec = await store.getText(`sweeps/${what}/sweep.json`);
+        if (spec === null) {
+          const known = [...new Set((await store.blobs.list('sweeps/')).map((p) => p.split('/')[1]))];
+          throw new UsageError(
+            `no sweep "${what}" in ${store.location}${known.length ? `; known: ${known.join(', ')}` : ''}`,
+          );
+        }
+        plan = planSweep(parseSweep(spec, { source: `sweeps/${what}/sweep.json`, maxCells: Number.MAX_SAFE_INTEGER }));
       }
-      plan = planSweep(parseSweep(spec, { source: `sweeps/${what}/sweep.json`, maxCells: Number.MAX_SAFE_INTEGER }));
-    }
-    const { rows, missing } = await readRows(store, plan);
-    await emit(await render(rows, o.format, plan.id), o.out);
-    if (missing.length) {
-      const names = missing.slice(0, 3).map((c) => cellName(c.axes));
-      console.error(
-        `unprune: incomplete: ${missing.length} of ${plan.cells.length} cells of ${plan.id} have no row ` +
-          `(their evaluations are not in ${store.location}: still running, failed, or never run), e.g. ` +
-          `${names.join('; ')}${missing.length > names.length ? ` and ${missing.length - names.length} more` : ''}. ` +
-          `Rerun the sweep to complete it` +
-          `${o.partial ? '' : ', or pass --partial to accept this table'}.`,
-      );
-      if (!o.partial) process.exitCode = 3;
-    }
-  });
+      const { rows, missing } = await readRows(store, plan);
+      if (comparison) {
+        if (o.format !== 'table' && o.format !== 'md' && o.format !== 'json')
+          throw new UsageError(`--compare prints table, md or json, not ${o.format}`);
+        const comps = compareRows(rows, comparison.axis, comparison.a, comparison.b);
+        await emit(formatComparison(comps, o.format), o.out);
+      } else await emit(await render(rows, o.format, plan.id), o.out);
+      if (missing.length) {
+        const names = missing.slice(0, 3).map((c) => cellName(c.axes));
+        console.error(
+          `unprune: incomplete: ${missing.length} of ${plan.cells.length} cells of ${plan.id} have no row ` +
+            `(their evaluations are not in ${store.location}: still running, failed, or never run), e.g. ` +
+            `${names.join('; ')}${missing.length > names.length ? ` and ${missing.length - names.length} more` : ''}. ` +
+            `Rerun the sweep to complete it` +
+            `${o.partial ? '' : ', or pass --partial to accept this table'}.`,
+        );
+        if (!o.partial) process.exitCode = 3;
+      }
+    },
+  );
+
+/** `--compare` as a usage error (exit 2) when malformed. */
+function parseComparisonOption(text: string) {
+  try {
+    return parseComparison(text);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
 
 /** A cell named by its axes, as a researcher reads it. */
 function cellName(a: Plan['cells'][number]['axes']): string {

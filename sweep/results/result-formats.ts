@@ -2,13 +2,13 @@
 // registry's table metrics), CSV (one row per cell, every column) and JSON (rows and aggregates).
 import Table from 'cli-table3';
 import { aggregate, formatStat, metricColumns, type AggregateRow } from './aggregate.js';
+import type { Comparison } from './compare.js';
 import { deletionVsNoise } from './deletion-vs-noise.js';
 import { recoveryFrontier } from './frontier.js';
-import { RESULT_METRICS } from './result-metrics.js';
+import { TABLE_METRICS } from './result-metrics.js';
 import { AXES, type ResultRow } from './result-rows.js';
 
-/** The metrics tables show, in registry order. */
-export const TABLE_METRICS = RESULT_METRICS.filter((m) => 'table' in m && m.table);
+export { TABLE_METRICS };
 
 export const TABLE_AXES: [keyof AggregateRow['axes'], string][] = [
   ['dataset', 'dataset'],
@@ -184,4 +184,39 @@ export function formatJson(rows: ResultRow[], sweepId: string): string {
       2,
     ) + '\n'
   );
+}
+
+/** `--compare`: per group of the other axes and table metric, each side's mean and the paired difference b − a. */
+export function formatComparison(comps: Comparison[], format: 'table' | 'md' | 'json'): string {
+  if (format === 'json') return JSON.stringify(comps, null, 2) + '\n';
+  if (comps.length === 0) return 'no cells pair up: no group has both values of the compared axis for a seed\n';
+  const { axis, a, b } = comps[0]!;
+  const varying = Object.keys(comps[0]!.group).filter((k) => new Set(comps.map((c) => c.group[k])).size > 1);
+  const f = (v: number | null, d: number) => (v === null ? '–' : v.toFixed(d));
+  const digits = (c: Comparison) => TABLE_METRICS.find((m) => m.name === c.metric)?.digits ?? 3;
+  const head = [...varying, 'metric', 'seeds', a, b, `${b} − ${a} [95% CI]`, 'p'];
+  const body = comps.map((c) => [
+    ...varying.map((k) => String(c.group[k])),
+    c.label,
+    String(c.seeds),
+    f(c.meanA, digits(c)),
+    f(c.meanB, digits(c)),
+    `${f(c.difference.mean, digits(c))}${c.difference.low === null ? '' : ` [${f(c.difference.low, digits(c))}, ${f(c.difference.high, digits(c))}]`}`,
+    c.p === null ? '–' : c.p < 0.001 ? '<0.001' : c.p.toFixed(3),
+  ]);
+  const title = `${axis}: ${b} against ${a}, paired over seeds (p: two-sided paired t-test)`;
+  if (format === 'md') {
+    const esc = (s: string) => s.replace(/\|/g, '\\|');
+    return [
+      `# ${title}`,
+      '',
+      `| ${head.map(esc).join(' | ')} |`,
+      `|${head.map(() => '---').join('|')}|`,
+      ...body.map((r) => `| ${r.map(esc).join(' | ')} |`),
+      '',
+    ].join('\n');
+  }
+  const t = new Table({ head, style: { head: [], border: [], compact: true } });
+  for (const r of body) t.push(r);
+  return `${title}\n${t.toString()}\n`;
 }

@@ -214,6 +214,8 @@ export const RESULT_METRICS = [
 
 export type MetricName = (typeof RESULT_METRICS)[number]['name'];
 export const METRIC_NAMES: readonly MetricName[] = RESULT_METRICS.map((m) => m.name);
+/** The metrics tables show, in registry order. */
+export const TABLE_METRICS = RESULT_METRICS.filter((m) => 'table' in m && m.table);
 /** Columns that measure wall time: they differ between runs of the same cell. */
 export const TIMING_COLUMNS: readonly string[] = RESULT_METRICS.filter((m) => 'timing' in m).map((m) => m.name);
 /** Metrics whose stability over deletion size the report shows. */

@@ -33,7 +33,8 @@ export function pairedTest(a: number[], b: number[]): PairedTest {
   const ci = meanInterval(d);
   if (d.length < 2) return { ...ci, p: null, t: null };
   const sd = Math.sqrt(d.reduce((s, x) => s + (x - ci.mean) ** 2, 0) / (d.length - 1));
-  if (sd === 0) return { ...ci, t: null, p: ci.mean > 0 ? 0 : 1 };
+  // No spread: identical pairs have nothing to test (null); a constant non-zero shift is certain in its direction.
+  if (sd === 0) return { ...ci, t: null, p: ci.mean === 0 ? null : ci.mean > 0 ? 0 : 1 };
   const t = ci.mean / (sd / Math.sqrt(d.length));
   return { ...ci, t, p: 1 - jStat.studentt.cdf(t, d.length - 1) };
 }

@@ -71,6 +71,14 @@ test('results by spec file or sweep id, in every format', () => {
   const text = readFileSync(html, 'utf8');
   assert.match(text, /Metric stability/);
   assert.ok((text.match(/<svg/g) ?? []).length >= 4);
+  // The study's sections: every data-dependent group has a noise floor, and reprune a place on the frontier.
+  assert.match(table.stdout, /deletion effect vs noise floor/);
+  assert.match(table.stdout, /recovery–cost frontier/);
+  const compare = unprune(['results', id, '--store', store, '--compare', 'unprune=none,reprune']);
+  assert.equal(compare.status, 0, compare.stderr);
+  assert.match(compare.stdout, /reprune against none, paired over seeds/);
+  assert.match(compare.stdout, /reprune − none \[95% CI\]/);
+  assert.equal(unprune(['results', id, '--store', store, '--compare', 'seeds=0,1']).status, 2);
   const missing = unprune(['results', 'nope-123', '--store', store]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, new RegExp(`no sweep "nope-123" in .*; known: ${id}`));

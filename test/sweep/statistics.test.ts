@@ -58,3 +58,31 @@ test('deletion vs noise: one pair per seed, whatever the number of cells sharing
   assert.ok(Math.abs(t!.difference.p! - ref.p) < 1e-9);
   assert.ok(Math.abs(t!.deletionEffect - (0.12 + 0.1 + 0.15) / 3) < 1e-12);
 });
+
+test('--compare pairs cells by seed within groups of the other axes; identical pairs have no p-value', async () => {
+  const { compareRows, parseComparison } = await import('../../sweep/results/compare.js');
+  const row = (seed: number, unprune: string, ua: number, iou: number) =>
+    ({
+      dataset: 'mnist',
+      arch: 'mlp',
+      prune: 'omp',
+      sparsity: 0.8,
+      deletion: 'random',
+      deletion_size: 0.1,
+      seed,
+      unlearn: 'ft',
+      unprune,
+      ua,
+      iou_gold_base: iou,
+    }) as unknown as ResultRow;
+  const ref = cases[0]!; // a = [0.12, 0.10, 0.15], b = [0.05, 0.07, 0.04]: here b − a is the negated difference
+  const rows = [0, 1, 2].flatMap((s) => [row(s, 'none', ref.b[s]!, 0.9), row(s, 'reprune', ref.a[s]!, 0.9)]);
+  const { axis, a, b } = parseComparison('unprune=none,reprune');
+  const comps = compareRows(rows, axis, a, b);
+  const ua = comps.find((c) => c.metric === 'ua')!;
+  assert.equal(ua.seeds, 3);
+  assert.ok(Math.abs(ua.p! - 2 * ref.p) < 1e-9, `two-sided p ${ua.p} vs 2 × ${ref.p}`);
+  assert.ok(Math.abs(ua.difference.low! - ref.low) < 1e-9);
+  assert.equal(comps.find((c) => c.metric === 'iou_gold_base')!.p, null, 'no spread, no test');
+  assert.throws(() => parseComparison('seed=0,1'), /AXIS one of dataset/);
+});
