@@ -49,19 +49,33 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     outs = modelOutputs(
       net,
       { retain: without(trainView(ds), forgetIdx), forget: viewOf(ds, forgetIdx), test, forgottenTest },
-      p.evaluate.miaShadow,
+      // Enough D_r outputs for the largest shadow member/non-member ratio asked for.
+      Math.ceil(p.evaluate.miaShadow * Math.max(1, ...(p.evaluate.miaShadowRatio ?? []))),
     );
   } finally {
     net.dispose();
   }
   const features = p.evaluate.miaFeatures;
-  const mia = await miaEfficacy(outs.retain, headOutputs(outs.test, p.evaluate.miaShadow), outs.forget, features);
+  const nonMembers = headOutputs(outs.test, p.evaluate.miaShadow);
+  const mia = await miaEfficacy(outs.retain, nonMembers, outs.forget, features);
+  const byRatio: Record<string, number> = {};
+  for (const r of p.evaluate.miaShadowRatio ?? []) {
+    const m = await miaEfficacy(
+      outs.retain,
+      nonMembers,
+      outs.forget,
+      [features[0]!],
+      Math.round(r * nonMembers.labels.length),
+    );
+    byRatio[String(r)] = 100 * m[features[0]!];
+  }
   const masks = compareToGold(model.mask, original, gold, p.filterLevel);
   const metrics: Measurements = {
     ...outs.metrics,
     mia_efficacy: 100 * mia[features[0]!],
     forget_size: forgetIdx.length,
     mia: Object.fromEntries(features.map((f) => [f, 100 * mia[f]])),
+    mia_by_ratio: byRatio,
     iou_gold: masks.iouGold,
     iou_gold_base: masks.iouGoldBase,
     iou_gold_filters: masks.iouGoldFilters,

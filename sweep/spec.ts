@@ -150,6 +150,11 @@ export const EvaluateSpec = z.strictObject({
   /** D_r rows used as the attack's member set (the SVC is O(n²)); the non-member set is the test split. */
   miaShadow: int(10).default(1000),
   /**
+   * Extra MIA-efficacy figures (first feature) with the shadow members = ratio × the non-members (the paper's MIA
+   * finding came from moving this ratio): rows get mia_ratio_<r> columns. Off by default.
+   */
+  miaShadowRatio: oneOrMany(z.number().gt(0).lte(20)).optional(),
+  /**
    * The noise floor: rerun the gold pipeline (retrain on D_r, prune) with the same init and another batch order,
    * and report IoU(m_r, m_r′), so the deletion's effect on the mask can be read against training noise. It costs a
    * second gold pipeline per deletion and pruning; `false` turns it off (iou_floor is then empty).

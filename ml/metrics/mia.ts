@@ -161,9 +161,8 @@ export function miaEfficacy(
   test: Outputs,
   forget: Outputs,
   features: readonly MiaFeature[] = MIA_FEATURES,
+  /** Shadow members (default as many as non-members, the reference's 1:1). */
+  members = test.labels.length,
 ): Promise<Record<MiaFeature, number>> {
-  return svcMia(
-    { shadowTrain: headOutputs(retain, test.labels.length), shadowTest: test, targetTest: forget },
-    features,
-  );
+  return svcMia({ shadowTrain: headOutputs(retain, members), shadowTest: test, targetTest: forget }, features);
 }

@@ -3,6 +3,7 @@
 // shows, per metric, its curve over deletion size and its roughness.
 import { aggregate, formatStat, meanStd } from '../results/aggregate.js';
 import { metricStability } from '../results/metric-stability.js';
+import { meanInterval } from '../results/statistics.js';
 import { TABLE_AXES, TABLE_METRICS } from '../results/result-formats.js';
 import { STABILITY_METRICS } from '../results/result-metrics.js';
 import type { ResultRow } from '../results/result-rows.js';
@@ -147,9 +148,27 @@ export async function htmlReport(rows: ResultRow[], sweepId: string): Promise<st
 <p>Roughness = mean |change between neighbouring deletion sizes| ÷ the curve's range, averaged over every curve
 (one per data set, architecture, pruning, sparsity, algorithm and un-pruning variant; seeds averaged). A curve that
 moves one way scores 1/(k−1) for k sizes; a metric that jumps back and forth scores higher, up to 1.</p>
-<table><thead><tr><th>metric</th><th>roughness</th><th>monotone baseline</th><th>curves</th></tr></thead><tbody>
-${stability.map((s) => `<tr><td>${esc(s.metric)}</td><td>${fmt(s.roughness)}</td><td>${fmt(s.monotoneBaseline)}</td><td>${s.series}</td></tr>`).join('\n')}
+<table><thead><tr><th>metric</th><th>roughness</th><th>95% CI (over curves)</th><th>monotone baseline</th><th>curves</th></tr></thead><tbody>
+${stability.map((s) => `<tr><td>${esc(s.metric)}</td><td>${fmt(s.roughness)}</td><td>${s.low === null ? '–' : `${fmt(s.low)} – ${fmt(s.high)}`}</td><td>${fmt(s.monotoneBaseline)}</td><td>${s.series}</td></tr>`).join('\n')}
 </tbody></table>` + (await renderSvg(spec)),
+    );
+  }
+
+  const ratios = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('mia_ratio_'))))].sort(
+    (a, b) => Number(a.slice(10)) - Number(b.slice(10)),
+  );
+  if (ratios.length) {
+    const line = (label: string, values: number[]) => {
+      const ci = meanInterval(values);
+      return `<tr><td>${esc(label)}</td><td>${fmt(ci.mean, 1)}</td><td>${ci.low === null ? '–' : `${fmt(ci.low, 1)} – ${fmt(ci.high, 1)}`}</td><td>${values.length}</td></tr>`;
+    };
+    const values = (k: string) =>
+      rows.map((r) => r[k as keyof ResultRow]).filter((v): v is number => typeof v === 'number');
+    sections.push(
+      `<h2>MIA-efficacy against the shadow member/non-member ratio</h2><p>The attack's shadow members are ratio × its non-members (the reference uses 1:1); the same cells, models and targets at every ratio. A metric that moves with this choice measures the attack's set-up as much as the model (mean over cells, 95% interval over cells).</p>
+<table><thead><tr><th>members : non-members</th><th>MIA-efficacy %</th><th>95% CI</th><th>cells</th></tr></thead><tbody>
+${[line('1 (mia_efficacy)', values('mia_efficacy')), ...ratios.map((k) => line(k.slice(10), values(k)))].join('\n')}
+</tbody></table>`,
     );
   }
 

@@ -1,11 +1,15 @@
 // Metric stability over deletion size: how rough each metric's curve is (the paper's MIA finding, measured).
 import type { MetricName } from './result-metrics.js';
 import type { ResultRow } from './result-rows.js';
+import { meanInterval } from './statistics.js';
 
 /** Metric stability over deletion size: per metric, the mean over series of mean |Δ| between neighbouring sizes ÷ the series' range. */
 export interface StabilityRow {
   metric: string;
   roughness: number | null;
+  /** The 95% t-interval of the mean roughness over the curves (null below two curves). */
+  low: number | null;
+  high: number | null;
   /** A monotone curve over k sizes scores 1/(k−1); higher means jumps back and forth. */
   monotoneBaseline: number | null;
   series: number;
@@ -37,9 +41,12 @@ export function metricStability(rows: ResultRow[], metrics: readonly string[]): 
       const meanDelta = ys.slice(1).reduce((acc, y, i) => acc + Math.abs(y - ys[i]!), 0) / (ys.length - 1);
       scores.push(range > 0 ? meanDelta / range : 0);
     }
+    const ci = scores.length ? meanInterval(scores) : undefined;
     return {
       metric,
-      roughness: scores.length ? scores.reduce((a, b) => a + b, 0) / scores.length : null,
+      roughness: ci ? ci.mean : null,
+      low: ci?.low ?? null,
+      high: ci?.high ?? null,
       monotoneBaseline: sizes >= 3 ? 1 / (sizes - 1) : null,
       series: scores.length,
     };

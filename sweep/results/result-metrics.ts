@@ -41,6 +41,8 @@ export type Measurements = Record<Exclude<(typeof MEASURED)[number], Nullable>, 
   Record<Nullable, number | null> & {
     /** MIA-efficacy per attacked feature. */
     mia: Record<string, number>;
+    /** MIA-efficacy (first feature) per shadow member/non-member ratio asked for (evaluate.miaShadowRatio). */
+    mia_by_ratio?: Record<string, number>;
     per_layer_iou_gold: Record<string, number>;
   };
 

@@ -18,7 +18,7 @@ export const AXES = [
 
 export type ResultRow = Cell['axes'] &
   Record<MetricName, number | null> & {
-    /** mia_<feature> for every attacked feature. */
+    /** mia_<feature> for every attacked feature; mia_ratio_<r> per shadow ratio asked for. */
     [extra: `mia_${string}`]: number | null;
   } & {
     per_layer_iou_gold: Record<string, number>;
@@ -71,6 +71,7 @@ export function buildRows(
       ...cell.axes,
       ...Object.fromEntries(RESULT_METRICS.map((m) => [m.name, m.of(s)])),
       ...Object.fromEntries(Object.entries(s.cell.mia).map(([f, v]) => [`mia_${f}`, v])),
+      ...Object.fromEntries(Object.entries(s.cell.mia_by_ratio ?? {}).map(([r, v]) => [`mia_ratio_${r}`, v])),
       per_layer_iou_gold: s.cell.per_layer_iou_gold,
       config: cellConfig(plan.sweep, cell),
       evaluate_key: cell.evaluate,
