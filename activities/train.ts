@@ -8,7 +8,7 @@ import { trainNetwork, type TrainingCheckpoint } from '../ml/train.js';
 import { decodeJson, decodeWeights, encodeJson, encodeWeights } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
 import { readIndices, writeOutputs } from './stage-artifacts.js';
-import { trainHooks, type StageContext } from './stage-context.js';
+import { stageExamples, trainHooks, type StageContext } from './stage-context.js';
 import { stageArch, stageDataset, trainView } from './stage-datasets.js';
 import { trainConfig } from './spec-to-ml.js';
 
@@ -66,7 +66,10 @@ export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): 
       },
     });
     const blobs = { 'weights.bin': encodeWeights(net.getWeights()), 'init.bin': encodeWeights(init) };
-    await writeOutputs(ctx, stage, blobs, (performance.now() - start) / 1000);
+    // The stage's cost is the whole training's, however it ran: epochs done before a resume (here, by an earlier
+    // attempt, or by another sweep training the same stage at the same time) count too.
+    const examples = stageExamples(ctx) + (resume ? resume.epoch * view.indices.length : 0);
+    await writeOutputs(ctx, stage, blobs, (performance.now() - start) / 1000, { examples });
   } finally {
     net.dispose();
   }
