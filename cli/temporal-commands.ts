@@ -22,7 +22,7 @@ import {
   SWEEP_NAME_ATTRIBUTE,
   SWEEP_STATUS_ATTRIBUTE,
   sweepWorkflowId,
-  MAX_FAILURES,
+  addShardCounts,
   type SweepInput,
   type SweepProgress,
 } from '../workflows/sweep-types.js';
@@ -252,20 +252,11 @@ async function withRunningShards(handle: WorkflowHandle, p: SweepProgress, start
     ),
   );
   const out: SweepProgress = { ...p, byKind: structuredClone(p.byKind), failures: [...p.failures] };
-  for (const r of live) {
-    if (!r) continue;
-    for (const f of ['done', 'cached', 'running', 'failed', 'skipped'] as const) out[f] += r.progress[f];
-    for (const [k, v] of Object.entries(r.byKind)) {
-      const t = (out.byKind[k] ??= { done: 0, cached: 0, failed: 0 });
-      t.done += v.done;
-      t.cached += v.cached;
-      t.failed += v.failed;
-    }
-    out.failures.push(...r.failures.slice(0, Math.max(0, MAX_FAILURES - out.failures.length)));
-  }
-  out.remaining = Math.max(0, out.total - out.done - out.cached - out.failed - out.skipped);
-  const elapsed = (Date.now() - started.getTime()) / 1000;
-  out.etaSeconds = out.done > 0 ? (elapsed / out.done) * out.remaining : null;
+  addShardCounts(
+    out,
+    live.filter((r): r is ShardReport => r !== undefined),
+    (Date.now() - started.getTime()) / 1000,
+  );
   return out;
 }
 

@@ -182,6 +182,11 @@ export interface StageNode<K extends StageKind = StageKind> {
 
 export type AnyStage = { [K in StageKind]: StageNode<K> }[StageKind];
 
+/** A kind's liveness limit in seconds (its `stallSeconds`, default 120): both engines' silence timeout. */
+export function stallSecondsOf(kind: StageKind): number {
+  return STAGE_KIND[kind].stallSeconds ?? 120;
+}
+
 /** Keys name their kind (`prune-3fa…`), so an input key locates its artifacts without a lookup. */
 export function kindOfKey(key: string): StageKind {
   const k = key.slice(0, key.indexOf('-'));

@@ -6,7 +6,7 @@ import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { availableParallelism } from 'node:os';
 import type { StageStats } from '../activities/stage-context.js';
 import type { StageOutcome } from '../sweep/runner.js';
-import { STAGE_KIND } from '../sweep/stage-kinds.js';
+import { stallSecondsOf } from '../sweep/stage-kinds.js';
 import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
 export class StageCancelledError extends Error {
@@ -182,7 +182,7 @@ export class StagePool {
       return await new Promise<{ outcome: StageOutcome; stats: StageStats }>((resolve, reject) => {
         // Liveness: the process says it is alive every second; silence past the kind's limit means it is stopped
         // or stuck, so it is killed and the stage retried elsewhere.
-        const limit = (STAGE_KIND[stage.kind].stallSeconds ?? 120) * this.stallScale;
+        const limit = stallSecondsOf(stage.kind) * this.stallScale;
         let lastSign = performance.now();
         const watchdog = setInterval(
           () => {

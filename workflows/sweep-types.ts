@@ -1,7 +1,7 @@
 // Types and constants shared by the sweep workflows, the client (CLI) and the workers: the contract between the
 // workflows and the activities the worker implements (worker/temporal-activities.ts). No Node built-ins.
 import { defineSearchAttributeKey } from '@temporalio/common';
-import type { StageOutcome } from '../sweep/runner.js';
+import type { RunProgress, StageOutcome } from '../sweep/runner.js';
 import type { PlannedSweep, ScheduledStage } from '../sweep/shards.js';
 import type { StageKind } from '../sweep/stage-kinds.js';
 
@@ -64,8 +64,35 @@ export interface StageFailure {
   error: string;
 }
 
-/** Failure lists are capped wherever they travel (signals, results, continue-as-new); the counts stay exact. */
+/** Failure lists are capped wherever they travel (queries, results, continue-as-new); the counts stay exact. */
 export const MAX_FAILURES = 20;
+
+/** What a shard reports that adds up into a sweep's progress. */
+export interface ShardCounts {
+  progress: Pick<RunProgress, 'done' | 'cached' | 'running' | 'failed' | 'skipped'>;
+  byKind: SweepProgress['byKind'];
+  failures: StageFailure[];
+}
+
+/**
+ * Adds a shard's counts into a sweep's progress (shards overlap: a deletion shard lists its head's stages, found
+ * cached, so counts are per shard, summed), keeping at most MAX_FAILURES failures; then `remaining` and the ETA
+ * over `elapsedSeconds`. The sweep workflow sums finished shards this way, and `unprune status` adds running ones.
+ */
+export function addShardCounts(into: SweepProgress, shards: ShardCounts[], elapsedSeconds: number): void {
+  for (const r of shards) {
+    for (const f of ['done', 'cached', 'running', 'failed', 'skipped'] as const) into[f] += r.progress[f];
+    for (const [k, v] of Object.entries(r.byKind)) {
+      const t = (into.byKind[k] ??= { done: 0, cached: 0, failed: 0 });
+      t.done += v.done;
+      t.cached += v.cached;
+      t.failed += v.failed;
+    }
+    into.failures.push(...r.failures.slice(0, Math.max(0, MAX_FAILURES - into.failures.length)));
+  }
+  into.remaining = Math.max(0, into.total - into.done - into.cached - into.failed - into.skipped);
+  into.etaSeconds = into.done > 0 ? (elapsedSeconds / into.done) * into.remaining : null;
+}
 
 /** The failure type of a stage whose stored input went missing or corrupt; its details name the input's key. */
 export const LOST_INPUT = 'LostInput';

@@ -30,8 +30,9 @@ import {
 import { STAGE_RETRY } from '../sweep/retry-policy.js';
 import { runStages, type RunProgress, type StageOutcome } from '../sweep/runner.js';
 import { HISTORY, type ScheduledStage, type ShardRef } from '../sweep/shards.js';
-import { STAGE_KIND, type StageKind } from '../sweep/stage-kinds.js';
+import { STAGE_KIND, stallSecondsOf, type StageKind } from '../sweep/stage-kinds.js';
 import {
+  addShardCounts,
   DEFAULT_QUEUES,
   LOST_INPUT,
   MAX_FAILURES,
@@ -84,7 +85,7 @@ function activityOptions(kind: StageKind, queues: TaskQueues): ActivityOptions {
   return {
     taskQueue: heavy ? queues.gpu : queues.cpu,
     startToCloseTimeout: heavy ? '8 hours' : '1 hour',
-    heartbeatTimeout: `${STAGE_KIND[kind].stallSeconds ?? 120} seconds`,
+    heartbeatTimeout: `${stallSecondsOf(kind)} seconds`,
     cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
     retry: {
       initialInterval: `${STAGE_RETRY.initialSeconds} seconds`,
@@ -321,24 +322,14 @@ async function runSweep(input: SweepInput): Promise<SweepProgress> {
   /** Shards that failed without a report (their schedule could not be loaded): all their stages count as failed. */
   const lost = new Map<string, StageFailure>();
   const refresh = () => {
-    // Shards overlap (a deletion shard lists its head's stages, found cached), so counts are per shard, summed.
-    const sum = (f: keyof RunProgress) => [...reports.values()].reduce((n, r) => n + r.progress[f], 0);
     state.total = shards.reduce((n, s) => n + s.stages, 0);
-    for (const f of ['done', 'cached', 'running', 'failed', 'skipped'] as const) state[f] = sum(f);
-    for (const id of lost.keys()) state.failed += shards.find((s) => s.id === id)!.stages;
-    state.remaining = Math.max(0, state.total - state.done - state.cached - state.failed - state.skipped);
+    for (const f of ['done', 'cached', 'running', 'skipped'] as const) state[f] = 0;
+    // A lost shard (no report) counts every stage as failed.
+    state.failed = [...lost.keys()].reduce((n, id) => n + shards.find((s) => s.id === id)!.stages, 0);
     state.byKind = {};
-    for (const r of reports.values())
-      for (const [k, v] of Object.entries(r.byKind)) {
-        const t = (state.byKind[k] ??= { done: 0, cached: 0, failed: 0 });
-        t.done += v.done;
-        t.cached += v.cached;
-        t.failed += v.failed;
-      }
-    state.failures = [...lost.values(), ...[...reports.values()].flatMap((r) => r.failures)].slice(0, MAX_FAILURES);
+    state.failures = [...lost.values()].slice(0, MAX_FAILURES);
+    addShardCounts(state, [...reports.values()], (Date.now() - started) / 1000);
     state.runningShards = [...running.keys()].map((id) => `${workflowInfo().workflowId}/${id}`);
-    const elapsed = (Date.now() - started) / 1000;
-    state.etaSeconds = state.done > 0 ? (elapsed / state.done) * state.remaining : null;
   };
 
   const waiting: (ShardRef & { failedUpstream?: string[] })[] = shards.filter((s) => s.kind === 'head');

@@ -2,11 +2,11 @@
 // (data set, architecture, pruning, deletion) and seed, the deletion effect 1 − IoU(m, m_r) against the noise
 // floor 1 − IoU(m_r, m_r′) (the gold pipeline rerun in another batch order): their paired difference over seeds,
 // its 95% interval and the one-sided paired t-test that the deletion moves the mask more than reshuffling does.
-import type { ResultRow } from './result-rows.js';
+import { maskGroupOf, type MaskGroup, type ResultRow } from './result-rows.js';
 import { pairedTest, type PairedTest } from './statistics.js';
 
 export interface DeletionVsNoise {
-  group: Pick<ResultRow, 'dataset' | 'arch' | 'prune' | 'sparsity' | 'deletion' | 'deletion_size'>;
+  group: MaskGroup;
   seeds: number;
   deletionEffect: number;
   noiseEffect: number;
@@ -20,14 +20,7 @@ export function deletionVsNoise(rows: ResultRow[]): DeletionVsNoise[] {
     const deletion = r.deletion_effect;
     const noise = r.noise_effect;
     if (typeof deletion !== 'number' || typeof noise !== 'number') continue;
-    const group = {
-      dataset: r.dataset,
-      arch: r.arch,
-      prune: r.prune,
-      sparsity: r.sparsity,
-      deletion: r.deletion,
-      deletion_size: r.deletion_size,
-    };
+    const group = maskGroupOf(r);
     const id = JSON.stringify(group);
     const g = groups.get(id) ?? { group, bySeed: new Map() };
     groups.set(id, g);

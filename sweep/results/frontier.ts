@@ -5,11 +5,11 @@
 // upper envelope). A variant is above the baseline when its recovery exceeds the
 // baseline's at the same cost. Recovery is averaged over the unlearning algorithms within a seed, then over seeds,
 // with a 95% t-interval over seeds.
-import type { ResultRow } from './result-rows.js';
+import { maskGroupOf, type MaskGroup, type ResultRow } from './result-rows.js';
 import { meanInterval, type MeanInterval } from './statistics.js';
 
 export interface FrontierPoint {
-  group: Pick<ResultRow, 'dataset' | 'arch' | 'prune' | 'sparsity' | 'deletion' | 'deletion_size'>;
+  group: MaskGroup;
   unprune: string;
   /** A point of the baseline (none, or a truncated gold replay). */
   baseline: boolean;
@@ -29,14 +29,7 @@ export function recoveryFrontier(rows: ResultRow[]): FrontierPoint[] {
   const groups = new Map<string, { group: FrontierPoint['group']; byVariant: Map<string, ResultRow[]> }>();
   for (const r of rows) {
     if (typeof r.recovery !== 'number' || typeof r.cost_ratio !== 'number') continue;
-    const group = {
-      dataset: r.dataset,
-      arch: r.arch,
-      prune: r.prune,
-      sparsity: r.sparsity,
-      deletion: r.deletion,
-      deletion_size: r.deletion_size,
-    };
+    const group = maskGroupOf(r);
     const id = JSON.stringify(group);
     const g = groups.get(id) ?? { group, byVariant: new Map<string, ResultRow[]>() };
     groups.set(id, g);

@@ -26,6 +26,14 @@ export type ResultRow = Cell['axes'] &
     evaluate_key: string;
   };
 
+/** The axes that fix a cell's masks m, m_r and m_r′ (all but seed, algorithm and un-pruning variant). */
+export type MaskGroup = Pick<ResultRow, 'dataset' | 'arch' | 'prune' | 'sparsity' | 'deletion' | 'deletion_size'>;
+
+export function maskGroupOf(r: ResultRow): MaskGroup {
+  const { dataset, arch, prune, sparsity, deletion, deletion_size } = r;
+  return { dataset, arch, prune, sparsity, deletion, deletion_size };
+}
+
 /** The resolved configuration a cell ran with (so a row stands on its own). */
 function cellConfig(sweep: Sweep, cell: Cell): Record<string, unknown> {
   const a = cell.axes;
