@@ -4,12 +4,12 @@ import { fullView, viewOf, without } from '../ml/data/dataset.js';
 import { compareToGold } from '../ml/metrics/gold-comparison.js';
 import { maskIoU } from '../ml/metrics/masks.js';
 import { headOutputs, miaEfficacy } from '../ml/metrics/mia.js';
-import { modelOutputs } from '../ml/metrics/unlearning-metrics.js';
+import { modelOutputs, relativeWeightChange } from '../ml/metrics/unlearning-metrics.js';
 import { Network } from '../ml/models/network.js';
 import { encodeJson } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
 import type { Measurements } from '../sweep/results/result-metrics.js';
-import { readIndices, readMask, readModel, writeOutputs, type StageCost } from './stage-artifacts.js';
+import { readIndices, readMask, readModel, readWeights, writeOutputs, type StageCost } from './stage-artifacts.js';
 import type { StageContext } from './stage-context.js';
 import { stageArch, stageDataset, trainView } from './stage-datasets.js';
 
@@ -18,9 +18,10 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   const p = stage.params;
   const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
-  const [model, original, gold, forgetIdx, floor] = await Promise.all([
+  const [model, original, before, gold, forgetIdx, floor] = await Promise.all([
     readModel(ctx, stage.inputs.model),
     readMask(ctx, stage.inputs.prune),
+    readWeights(ctx, stage.inputs.prune),
     readMask(ctx, stage.inputs.gold),
     readIndices(ctx, stage.inputs.forget),
     stage.inputs.floor ? readMask(ctx, stage.inputs.floor) : undefined,
@@ -87,6 +88,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     final_sparsity: masks.sparsity,
     estimator_shift: model.info.estimator_shift,
     near_threshold_at_estimator_shift: model.info.near_threshold_at_estimator_shift,
+    weight_change: relativeWeightChange(model.weights, before),
   };
   // Wall times go to the manifest (rows read them from there): the metrics blob stays byte-identical across runs.
   // The gold standard's cost: retraining on D_r and pruning the result (both counted fully, though shared).

@@ -7,7 +7,11 @@ import type { Cell, Plan } from '../sweep/plan.js';
 import type { ModelMeasurements, Measurements, Timings } from '../sweep/results/result-metrics.js';
 import { buildRows, rowsToJsonl, type ResultRow } from '../sweep/results/result-rows.js';
 
-export async function collectMeasurements(store: ArtifactStore, plan: Plan): Promise<Map<string, ModelMeasurements>> {
+export async function collectMeasurements(
+  store: ArtifactStore,
+  plan: Plan,
+  backends = new Set<string>(),
+): Promise<Map<string, ModelMeasurements>> {
   const keys = new Set(plan.cells.flatMap((c) => [c.evaluate, c.goldEvaluate, c.originalEvaluate]));
   const out = new Map<string, ModelMeasurements>();
   for (const key of keys) {
@@ -15,6 +19,7 @@ export async function collectMeasurements(store: ArtifactStore, plan: Plan): Pro
     const b = manifest && (await store.readBlob('evaluate', key, 'metrics.json', manifest));
     if (!b) continue;
     const run = (manifest.run ?? {}) as Partial<Timings>;
+    if (manifest.libraries.backend) backends.add(manifest.libraries.backend);
     out.set(key, {
       ...decodeJson<Measurements>(b),
       rte_s: run.rte_s ?? 0,
@@ -28,10 +33,17 @@ export async function collectMeasurements(store: ArtifactStore, plan: Plan): Pro
   return out;
 }
 
-/** The rows of every complete cell, rebuilt from the store, and the cells still missing (read only). */
-export async function readRows(store: ArtifactStore, plan: Plan): Promise<{ rows: ResultRow[]; missing: Cell[] }> {
-  const measured = await collectMeasurements(store, plan);
-  return buildRows(plan, (k) => measured.get(k));
+/**
+ * The rows of every complete cell, rebuilt from the store, the cells still missing, and the compute backends the
+ * evaluations ran on (read only).
+ */
+export async function readRows(
+  store: ArtifactStore,
+  plan: Plan,
+): Promise<{ rows: ResultRow[]; missing: Cell[]; backends: string[] }> {
+  const backends = new Set<string>();
+  const measured = await collectMeasurements(store, plan, backends);
+  return { ...buildRows(plan, (k) => measured.get(k)), backends: [...backends].sort() };
 }
 
 /** Writes sweeps/<id>/rows.jsonl (complete cells) and sweep.json (the resolved spec); returns the rows. */

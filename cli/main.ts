@@ -3,7 +3,8 @@
 import { backendOptions, loadSettings, SettingsError, type Settings } from '../worker/settings.js';
 import { errorChain } from '../ml/errors.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import {
   availableBackends,
   BACKEND_CHOICES,
@@ -19,12 +20,15 @@ import {
   formatComparison,
   formatCsv,
   formatJson,
+  formatLatex,
   formatMarkdown,
   formatTable,
 } from '../sweep/results/result-formats.js';
+import { pickAxes, pickMetrics, UnknownNameError, type ViewOptions } from '../sweep/results/result-view.js';
 import { compareRows, parseComparison } from '../sweep/results/compare.js';
 import type { ResultRow } from '../sweep/results/result-rows.js';
-import { htmlReport } from '../sweep/report/html-report.js';
+import { htmlReport, reportFigures, type ReportMeta } from '../sweep/report/html-report.js';
+import { svgToPng } from '../sweep/report/charts.js';
 import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
 import { readRows } from '../activities/sweep-rows.js';
 import { runSweepLocally } from '../worker/local-engine.js';
@@ -42,7 +46,7 @@ import { TemporalUnavailableError, type ConnectionFlags } from '../worker/tempor
 /** A user error: exit status 2, nothing started. */
 class UsageError extends Error {}
 
-const FORMATS = ['table', 'csv', 'json', 'md', 'html'] as const;
+const FORMATS = ['table', 'csv', 'json', 'md', 'latex', 'html'] as const;
 type Format = (typeof FORMATS)[number];
 
 /** Whole-number options: a value outside min..max (or not a number) is one line naming the option, exit 2. */
@@ -61,19 +65,83 @@ function loadSpec(file: string, maxCells?: number): Sweep {
   return parseSweep(readFileSync(file, 'utf8'), { source: file, maxCells });
 }
 
-async function render(rows: ResultRow[], format: Format, sweepId: string): Promise<string> {
-  switch (format) {
-    case 'table':
-      return formatTable(rows, sweepId);
-    case 'csv':
-      return formatCsv(rows);
-    case 'json':
-      return formatJson(rows, sweepId);
-    case 'md':
-      return formatMarkdown(rows, sweepId);
-    case 'html':
-      return htmlReport(rows, sweepId);
+/** How results are shaped: which metrics, grouped by which axes, per-cell or averaged CSV, figures to a folder. */
+interface ResultFlags {
+  format: Format;
+  out?: string;
+  metrics?: string;
+  groupBy?: string;
+  aggregate?: boolean;
+  figures?: string;
+}
+
+/** The view options the flags ask for; an unknown metric or axis is a usage error (exit 2) naming the known ones. */
+function viewOptions(o: ResultFlags): ViewOptions {
+  const list = (v: string) =>
+    v
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean);
+  try {
+    return {
+      metrics: o.metrics === undefined ? undefined : pickMetrics(list(o.metrics)).map((m) => m.name),
+      groupBy: o.groupBy === undefined ? undefined : pickAxes(list(o.groupBy)),
+    };
+  } catch (err) {
+    if (err instanceof UnknownNameError) throw new UsageError(err.message);
+    throw err;
   }
+}
+
+async function render(rows: ResultRow[], o: ResultFlags, meta: ReportMeta): Promise<string> {
+  const view = viewOptions(o);
+  switch (o.format) {
+    case 'table':
+      return formatTable(rows, meta.sweepId, view);
+    case 'csv':
+      return formatCsv(rows, { ...view, aggregate: o.aggregate });
+    case 'json':
+      return formatJson(rows, meta.sweepId, view);
+    case 'md':
+      return formatMarkdown(rows, meta.sweepId, view);
+    case 'latex':
+      return formatLatex(rows, meta.sweepId, view);
+    case 'html':
+      return htmlReport(rows, meta, view);
+  }
+}
+
+/** Prints (or writes) the results, and with --figures writes each figure as SVG and PNG. */
+async function emitResults(rows: ResultRow[], o: ResultFlags, plan: Plan, backends: string[]): Promise<void> {
+  const meta: ReportMeta = {
+    sweepId: plan.id,
+    name: plan.sweep.name,
+    description: plan.sweep.description,
+    version: PACKAGE_VERSION,
+    date: new Date().toISOString(),
+    backends,
+    command: ['unprune', ...process.argv.slice(2)].join(' '),
+  };
+  await emit(await render(rows, o, meta), o.out);
+  if (o.figures) {
+    mkdirSync(o.figures, { recursive: true });
+    for (const f of await reportFigures(rows)) {
+      writeFileSync(join(o.figures, `${f.name}.svg`), f.svg);
+      writeFileSync(join(o.figures, `${f.name}.png`), svgToPng(f.svg));
+    }
+    console.error(`wrote the figures to ${o.figures}`);
+  }
+}
+
+/** The options that shape results, on `run` and `results`. */
+function resultOptions(cmd: Command): Command {
+  return cmd
+    .addOption(formatOption('table'))
+    .option('--out <file>', 'write the results there instead of stdout')
+    .option('--metrics <names>', 'metrics to show, comma-separated (default: the table metrics; names as in CSV)')
+    .option('--group-by <axes>', 'axes to keep apart, comma-separated; the others are averaged within each seed')
+    .option('--aggregate', 'CSV: one row per table row (means, std, 95% CI) instead of one per cell')
+    .option('--figures <dir>', 'also write each figure there as SVG and PNG');
 }
 
 async function emit(text: string, out: string | undefined): Promise<void> {
@@ -181,8 +249,7 @@ program
   });
 
 connectionOptions(
-  program
-    .command('run')
+  resultOptions(program.command('run'))
     .description('run a sweep on the local engine (resumes from the store), then print its results')
     .argument('<file>', 'sweep spec')
     .addOption(
@@ -199,8 +266,6 @@ connectionOptions(
         .default(4)
         .argParser(wholeNumber('--retries', 0, 100)),
     )
-    .addOption(formatOption('table'))
-    .option('--out <file>', 'write the results there instead of stdout')
     .addOption(maxCellsOption())
     .addOption(
       new Option('--metrics-port <port>', 'serve Prometheus metrics on /metrics (0: any free port)').argParser(
@@ -217,19 +282,18 @@ connectionOptions(
 ).action(
   async (
     file: string,
-    o: ConnectionFlags & {
-      engine: string;
-      store: string;
-      workers?: number;
-      retries: number;
-      format: Format;
-      out?: string;
-      maxCells?: number;
-      metricsPort?: number;
-      metricsHost: string;
-      metricsLinger: number;
-      pushgateway?: string;
-    },
+    o: ConnectionFlags &
+      ResultFlags & {
+        engine: string;
+        store: string;
+        workers?: number;
+        retries: number;
+        maxCells?: number;
+        metricsPort?: number;
+        metricsHost: string;
+        metricsLinger: number;
+        pushgateway?: string;
+      },
   ) => {
     const plan = planSweep(loadSpec(file, o.maxCells));
     const metrics =
@@ -247,7 +311,8 @@ connectionOptions(
         process.exitCode = 1;
         return;
       }
-      await emit(await render((await readRows(openStore(o.store), plan)).rows, o.format, plan.id), o.out);
+      const stored = await readRows(openStore(o.store), plan);
+      await emitResults(stored.rows, o, plan, stored.backends);
       return;
     }
     const controller = new AbortController();
@@ -296,66 +361,61 @@ connectionOptions(
       console.error(`cancelled with ${p.remaining} stages to go; rerun the same command to resume`);
       process.exit(stoppedBy || 130);
     }
-    await emit(await render(result.rows, o.format, plan.id), o.out);
+    await emitResults(result.rows, o, plan, result.backend ? [result.backend] : []);
     if (result.missing) console.error(`${result.missing} cells have no row (a stage on their chain failed)`);
     if (p.failed > 0) process.exitCode = 1;
   },
 );
 
-program
-  .command('results')
+resultOptions(program.command('results'))
   .description(
     'print or export the results of a sweep (from its spec file or its id), rebuilt from the stored evaluations; ' +
       'exit 3 when cells are missing unless --partial',
   )
   .argument('<sweep>', 'sweep spec file, or a sweep id (name-hash) in the store')
   .addOption(storeOption())
-  .addOption(formatOption('table'))
-  .option('--out <file>', 'write to a file instead of stdout')
   .option('--partial', 'a table with cells missing is acceptable (exit 0)')
   .option(
     '--compare <axis=a,b>',
     'paired differences b − a over seeds, with 95% intervals and p-values, for cells differing only in that axis (e.g. unprune=none,reprune)',
   )
-  .action(
-    async (what: string, o: { store: string; format: Format; out?: string; partial?: boolean; compare?: string }) => {
-      const comparison = o.compare === undefined ? undefined : parseComparisonOption(o.compare);
-      // Reading results never writes to the store: a read-only store works, and a running engine's rows are safe.
-      const store = openStore(o.store);
-      let plan: Plan;
-      if (existsSync(what)) plan = planSweep(loadSpec(what, Number.MAX_SAFE_INTEGER));
-      else {
-        // The rows are derived from the sweep's resolved spec (written when it started), never from a rows file
-        // that a killed or cancelled run may have left short.
-        const spec = await store.getText(`sweeps/${what}/sweep.json`);
-        if (spec === null) {
-          const known = [...new Set((await store.blobs.list('sweeps/')).map((p) => p.split('/')[1]))];
-          throw new UsageError(
-            `no sweep "${what}" in ${store.location}${known.length ? `; known: ${known.join(', ')}` : ''}`,
-          );
-        }
-        plan = planSweep(parseSweep(spec, { source: `sweeps/${what}/sweep.json`, maxCells: Number.MAX_SAFE_INTEGER }));
-      }
-      const { rows, missing } = await readRows(store, plan);
-      if (comparison) {
-        if (o.format !== 'table' && o.format !== 'md' && o.format !== 'json')
-          throw new UsageError(`--compare prints table, md or json, not ${o.format}`);
-        const comps = compareRows(rows, comparison.axis, comparison.a, comparison.b);
-        await emit(formatComparison(comps, o.format), o.out);
-      } else await emit(await render(rows, o.format, plan.id), o.out);
-      if (missing.length) {
-        const names = missing.slice(0, 3).map((c) => cellName(c.axes));
-        console.error(
-          `unprune: incomplete: ${missing.length} of ${plan.cells.length} cells of ${plan.id} have no row ` +
-            `(their evaluations are not in ${store.location}: still running, failed, or never run), e.g. ` +
-            `${names.join('; ')}${missing.length > names.length ? ` and ${missing.length - names.length} more` : ''}. ` +
-            `Rerun the sweep to complete it` +
-            `${o.partial ? '' : ', or pass --partial to accept this table'}.`,
+  .action(async (what: string, o: ResultFlags & { store: string; partial?: boolean; compare?: string }) => {
+    const comparison = o.compare === undefined ? undefined : parseComparisonOption(o.compare);
+    // Reading results never writes to the store: a read-only store works, and a running engine's rows are safe.
+    const store = openStore(o.store);
+    let plan: Plan;
+    if (existsSync(what)) plan = planSweep(loadSpec(what, Number.MAX_SAFE_INTEGER));
+    else {
+      // The rows are derived from the sweep's resolved spec (written when it started), never from a rows file
+      // that a killed or cancelled run may have left short.
+      const spec = await store.getText(`sweeps/${what}/sweep.json`);
+      if (spec === null) {
+        const known = [...new Set((await store.blobs.list('sweeps/')).map((p) => p.split('/')[1]))];
+        throw new UsageError(
+          `no sweep "${what}" in ${store.location}${known.length ? `; known: ${known.join(', ')}` : ''}`,
         );
-        if (!o.partial) process.exitCode = 3;
       }
-    },
-  );
+      plan = planSweep(parseSweep(spec, { source: `sweeps/${what}/sweep.json`, maxCells: Number.MAX_SAFE_INTEGER }));
+    }
+    const { rows, missing, backends } = await readRows(store, plan);
+    if (comparison) {
+      if (o.format !== 'table' && o.format !== 'md' && o.format !== 'json')
+        throw new UsageError(`--compare prints table, md or json, not ${o.format}`);
+      const comps = compareRows(rows, comparison.axis, comparison.a, comparison.b);
+      await emit(formatComparison(comps, o.format), o.out);
+    } else await emitResults(rows, o, plan, backends);
+    if (missing.length) {
+      const names = missing.slice(0, 3).map((c) => cellName(c.axes));
+      console.error(
+        `unprune: incomplete: ${missing.length} of ${plan.cells.length} cells of ${plan.id} have no row ` +
+          `(their evaluations are not in ${store.location}: still running, failed, or never run), e.g. ` +
+          `${names.join('; ')}${missing.length > names.length ? ` and ${missing.length - names.length} more` : ''}. ` +
+          `Rerun the sweep to complete it` +
+          `${o.partial ? '' : ', or pass --partial to accept this table'}.`,
+      );
+      if (!o.partial) process.exitCode = 3;
+    }
+  });
 
 /** `--compare` as a usage error (exit 2) when malformed. */
 function parseComparisonOption(text: string) {

@@ -135,7 +135,7 @@ export const STAGE_KIND = {
   >({ version: 5, queue: 'gpu', outputs: MODEL_OUTPUTS, planned: true }),
   /**
    * One model's measurements (sweep/result-metrics.ts says which; their list is hashed into this kind's keys).
-   * 3: records the chain's full un-pruning cost and the gold standard's.
+   * 3: records the chain's full un-pruning cost and the gold standard's. 4: measures how far the weights moved.
    */
   evaluate: kind<
     {
@@ -152,7 +152,7 @@ export const STAGE_KIND = {
     },
     /** floor: the gold pipeline rerun with another batch order (the noise floor's m_r′). */
     { model: string; prune: string; gold: string; forget: string; floor?: string }
-  >({ version: 3, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
+  >({ version: 4, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
   /** Computes nothing for `sleepMs`: measures the engines' own cost per stage (bench/scheduler.ts). */
   noop: kind<{ index: number; sleepMs: number }, { after?: string }>({
     version: 1,

@@ -46,3 +46,21 @@ export function modelOutputs(
     test: out(t),
   };
 }
+
+/** ‖θ − θ_o‖ / ‖θ_o‖ over every tensor both hold (L2): 0 when unlearning left the weights exactly as they were. */
+export function relativeWeightChange(
+  weights: Record<string, Float32Array>,
+  before: Record<string, Float32Array>,
+): number {
+  let moved = 0;
+  let size = 0;
+  for (const [name, b] of Object.entries(before)) {
+    const a = weights[name];
+    if (!a || a.length !== b.length) continue;
+    for (let i = 0; i < b.length; i++) {
+      moved += (a[i]! - b[i]!) ** 2;
+      size += b[i]! ** 2;
+    }
+  }
+  return size > 0 ? Math.sqrt(moved / size) : 0;
+}

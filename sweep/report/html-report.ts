@@ -1,82 +1,121 @@
-// The self-contained HTML report: the results table, plots (IoU to gold vs deletion size per pruning method with and
-// without un-pruning; MIA-efficacy vs deletion size; UA/RA/TA per algorithm) and a metric-stability section that
-// shows, per metric, its curve over deletion size and its roughness.
-import { aggregate, formatStat, meanStd } from '../results/aggregate.js';
+// The self-contained HTML report (no scripts; figures are SVG rendered here): a header saying what made it, the
+// results table (the result view: reference rows, 95% intervals, readable headers), then the figures — IoU to the gold
+// mask and MIA-efficacy against deletion size, the recovery–cost frontier, UA/RA/TA/MIA per algorithm, and each
+// metric's curve for the stability section — each with one colour and shape per un-pruning variant, 95% intervals
+// over seeds and the reference level drawn. `reportFigures` gives the same figures one by one (`--figures DIR`).
 import { metricStability } from '../results/metric-stability.js';
-import { meanInterval } from '../results/statistics.js';
-import { TABLE_AXES, TABLE_METRICS } from '../results/result-formats.js';
-import { STABILITY_METRICS } from '../results/result-metrics.js';
+import { STABILITY_METRICS, RESULT_METRICS } from '../results/result-metrics.js';
 import type { ResultRow } from '../results/result-rows.js';
 import { recoveryFrontier, type FrontierPoint } from '../results/frontier.js';
-import { barChart, frontierChart, lineChart, renderSvg, type Datum } from './charts.js';
+import { meanInterval } from '../results/statistics.js';
+import { resultView, seedStat, viewCaption, viewCells, viewNotes, type ViewOptions } from '../results/result-view.js';
+import { frontierChart, renderSvg, seriesChart, type SeriesPoint } from './charts.js';
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
-/** Seed (and optionally other-axis) means of `metric` over rows grouped by `by`. */
-function means(rows: ResultRow[], by: (r: ResultRow) => Datum, metric: string): Datum[] {
-  const groups = new Map<string, { key: Datum; values: number[] }>();
-  for (const r of rows) {
-    const v = r[metric as keyof ResultRow];
-    if (typeof v !== 'number' || !Number.isFinite(v)) continue;
-    const key = by(r);
-    const id = JSON.stringify(key);
-    const g = groups.get(id) ?? { key, values: [] };
-    groups.set(id, g);
-    g.values.push(v);
-  }
-  return [...groups.values()].map((g) => ({ ...g.key, [metric]: meanStd(g.values).mean }));
+/** What made a report: its header. */
+export interface ReportMeta {
+  sweepId: string;
+  name?: string;
+  description?: string;
+  version: string;
+  /** ISO time the report was made. */
+  date: string;
+  /** The compute backends the stored evaluations ran on. */
+  backends: string[];
+  command: string;
 }
 
+export interface Figure {
+  /** File name stem (`--figures DIR` writes <name>.svg and <name>.png). */
+  name: string;
+  heading: string;
+  caption: string;
+  svg: string;
+}
+
+/** First-appearance order of an axis's values (the spec's order). */
+const valuesOf = (rows: ResultRow[], key: (r: ResultRow) => string) => [...new Set(rows.map(key))];
+
+/** Means over seeds (each seed's rows averaged first) with 95% intervals, per panel, x and series. */
+function seriesPoints(
+  rows: ResultRow[],
+  key: (r: ResultRow) => { panel: string; x: string | number; series: string },
+  value: (r: ResultRow) => number | null,
+): SeriesPoint[] {
+  const groups = new Map<string, { key: ReturnType<typeof key>; rows: ResultRow[] }>();
+  for (const r of rows) {
+    const k = key(r);
+    const id = JSON.stringify(k);
+    const g = groups.get(id) ?? { key: k, rows: [] };
+    groups.set(id, g);
+    g.rows.push(r);
+  }
+  return [...groups.values()].flatMap((g) => {
+    const st = seedStat(g.rows, value);
+    return st.mean === null ? [] : [{ ...g.key, mean: st.mean, low: st.low, high: st.high }];
+  });
+}
+
+/** One reference level per panel: the mean over the panel's rows of a per-row value (e.g. the gold model's). */
+function referenceLevels(rows: ResultRow[], panel: (r: ResultRow) => string, value: (r: ResultRow) => number | null) {
+  return seriesPoints(rows, (r) => ({ panel: panel(r), x: 0, series: '' }), value).map((p) => ({
+    panel: p.panel,
+    value: p.mean,
+  }));
+}
+
+const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const pruneLabel = (r: ResultRow) => `${r.prune} ${r.sparsity}`;
 
-export async function htmlReport(rows: ResultRow[], sweepId: string): Promise<string> {
+export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
+  const figures: Figure[] = [];
   const random = rows.filter((r) => r.deletion === 'random');
-  const sections: string[] = [];
-  const agg = aggregate(rows);
-  const fmt = (v: number | null, d = 3) => (v === null ? '–' : v.toFixed(d));
-
+  const variants = valuesOf(rows, (r) => r.unprune);
   if (random.length) {
-    const iou = means(
-      random,
-      (r) => ({ prune: pruneLabel(r), deletion_size: r.deletion_size, unprune: r.unprune }),
-      'iou_gold',
-    );
-    sections.push(
-      `<h2>Mask distance to the gold standard</h2><p>IoU(final mask, m<sub>r</sub>) against deletion size, per pruning method, with and without un-pruning (mean over seeds and algorithms; random deletions).</p>` +
-        (await renderSvg(
-          lineChart({
-            data: iou,
-            x: 'deletion_size',
-            xTitle: 'deletion size',
-            y: 'iou_gold',
-            yTitle: 'IoU to gold mask',
-            color: 'unprune',
-            facet: 'prune',
-            title: 'IoU(m_final, m_r)',
-          }),
-        )),
-    );
-    const mia = means(
-      random,
-      (r) => ({ unlearn: r.unlearn, deletion_size: r.deletion_size, prune: pruneLabel(r), unprune: r.unprune }),
-      'mia_efficacy',
-    );
-    sections.push(
-      `<h2>MIA-efficacy</h2><p>MIA-efficacy (%) against deletion size, per unlearning algorithm (mean over seeds).</p>` +
-        (await renderSvg(
-          lineChart({
-            data: mia,
-            x: 'deletion_size',
-            xTitle: 'deletion size',
-            y: 'mia_efficacy',
-            yTitle: 'MIA-efficacy %',
-            color: 'prune',
-            strokeDash: 'unprune',
-            facet: 'unlearn',
-            title: 'MIA-efficacy vs deletion size',
-          }),
-        )),
-    );
+    figures.push({
+      name: 'iou-vs-deletion',
+      heading: 'Mask distance to the gold standard',
+      caption:
+        'IoU(final mask, m<sub>r</sub>) against deletion size, per pruning method, one colour per un-pruning variant (mean over seeds of each seed’s mean over algorithms; band: 95% interval over seeds; random deletions). Dashed: the noise floor IoU(m<sub>r</sub>, m<sub>r</sub>′), where measured.',
+      svg: await renderSvg(
+        seriesChart({
+          points: seriesPoints(
+            random,
+            (r) => ({ panel: pruneLabel(r), x: r.deletion_size, series: r.unprune }),
+            (r) => r.iou_gold,
+          ),
+          reference: referenceLevels(random, pruneLabel, (r) => r.iou_floor),
+          xTitle: 'deletion size',
+          yTitle: 'IoU(m_final, m_r)',
+          seriesTitle: 'un-pruning',
+          seriesDomain: variants,
+          title: 'IoU to the gold mask',
+        }),
+      ),
+    });
+    const panel = (r: ResultRow) => `${r.unlearn} · ${pruneLabel(r)}`;
+    figures.push({
+      name: 'mia-vs-deletion',
+      heading: 'MIA-efficacy',
+      caption:
+        'MIA-efficacy (%) against deletion size, per unlearning algorithm and pruning (mean and 95% interval over seeds). Dashed: the gold model’s.',
+      svg: await renderSvg(
+        seriesChart({
+          points: seriesPoints(
+            random,
+            (r) => ({ panel: panel(r), x: r.deletion_size, series: r.unprune }),
+            (r) => r.mia_efficacy,
+          ),
+          reference: referenceLevels(random, panel, (r) => r.gold_mia),
+          xTitle: 'deletion size',
+          yTitle: 'MIA-efficacy %',
+          seriesTitle: 'un-pruning',
+          seriesDomain: variants,
+          title: 'MIA-efficacy against deletion size',
+        }),
+      ),
+    });
   }
   const frontier = recoveryFrontier(rows);
   if (frontier.some((p) => p.cost > 0)) {
@@ -97,63 +136,98 @@ export async function htmlReport(rows: ResultRow[], sweepId: string): Promise<st
         .map((p) => ({ panel: name, cost: p.cost, recovery: p.recovery.mean })),
       { panel: name, cost: 1, recovery: 1 },
     ]);
-    sections.push(
-      `<h2>Recovery against cost</h2><p>Each un-pruning variant's recovery (mean over algorithms and seeds, 95% interval over seeds) against its cost ratio (examples processed, un-pruning over the gold pipeline, the estimate included). Dashed: the baseline any useful un-pruning must beat, the gold run stopped early (none at 0, the full gold pipeline at 1).</p>` +
-        (await renderSvg(frontierChart({ points, baseline, facet: 'panel', title: 'Recovery–cost frontier' }))),
-    );
+    figures.push({
+      name: 'recovery-vs-cost',
+      heading: 'Recovery against cost',
+      caption:
+        'Each un-pruning variant’s recovery (mean over algorithms and seeds, 95% interval over seeds) against its cost ratio (examples processed, un-pruning over the gold pipeline, the estimate included). Dashed: the baseline any useful un-pruning must beat, the gold run stopped early (none at 0, the full gold pipeline at 1).',
+      svg: await renderSvg(
+        frontierChart({ points, baseline, facet: 'panel', title: 'Recovery–cost frontier', seriesDomain: variants }),
+      ),
+    });
   }
-  const acc: Datum[] = [];
-  for (const [metric, label] of [
-    ['ua', 'UA'],
-    ['ra', 'RA'],
-    ['ta', 'TA'],
-  ] as const) {
-    for (const d of means(rows, (r) => ({ unlearn: r.unlearn, unprune: r.unprune }), metric))
-      acc.push({ unlearn: d.unlearn!, unprune: d.unprune!, metric: label, value: d[metric]! });
-  }
-  sections.push(
-    `<h2>UA / RA / TA per algorithm</h2><p>Mean over seeds, pruning methods and deletions.</p>` +
-      (await renderSvg(
-        barChart({
-          data: acc,
-          category: 'unlearn',
-          series: 'unprune',
-          y: 'value',
-          yTitle: '%',
-          facet: 'metric',
-          title: 'Accuracy metrics',
-        }),
-      )),
-  );
-
+  const accuracy = [
+    ['ua', 'UA %', 'gold_ua'],
+    ['ra', 'RA %', 'gold_ra'],
+    ['ta', 'TA %', 'gold_ta'],
+    ['mia_efficacy', 'MIA-efficacy %', 'gold_mia'],
+  ] as const;
+  figures.push({
+    name: 'accuracy-per-algorithm',
+    heading: 'UA / RA / TA / MIA per algorithm',
+    caption:
+      'Mean over seeds (each seed’s mean over pruning methods and deletions) with 95% intervals, one y-axis per metric. Dashed: the gold model’s level.',
+    svg: await renderSvg(
+      seriesChart({
+        points: accuracy.flatMap(([m, label]) =>
+          seriesPoints(
+            rows,
+            (r) => ({ panel: label, x: r.unlearn, series: r.unprune }),
+            (r) => num(r[m]),
+          ),
+        ),
+        reference: accuracy.flatMap(([, label, gold]) =>
+          referenceLevels(
+            rows,
+            () => label,
+            (r) => num(r[gold]),
+          ),
+        ),
+        xTitle: 'unlearning algorithm',
+        yTitle: 'value',
+        seriesTitle: 'un-pruning',
+        seriesDomain: variants,
+        title: 'Accuracy metrics and MIA-efficacy',
+        independentY: true,
+      }),
+    ),
+  });
   const stability = metricStability(rows, STABILITY_METRICS);
   if (stability.some((s) => s.roughness !== null)) {
-    const curves: Datum[] = [];
-    for (const m of STABILITY_METRICS)
-      for (const d of means(random, (r) => ({ deletion_size: r.deletion_size, unlearn: r.unlearn }), m))
-        curves.push({ metric: m, deletion_size: d.deletion_size!, unlearn: d.unlearn!, value: d[m]! });
-    const spec = lineChart({
-      data: curves,
-      x: 'deletion_size',
-      xTitle: 'deletion size',
-      y: 'value',
-      yTitle: 'value',
-      color: 'unlearn',
-      facet: 'metric',
-      title: 'Metrics over deletion size',
+    const label = (m: string) => RESULT_METRICS.find((x) => x.name === m)?.label ?? m;
+    figures.push({
+      name: 'metrics-over-deletion',
+      heading: 'Metrics over deletion size',
+      caption:
+        'Each stability metric against deletion size, one colour per unlearning algorithm (mean and 95% interval over seeds).',
+      svg: await renderSvg(
+        seriesChart({
+          points: STABILITY_METRICS.flatMap((m) =>
+            seriesPoints(
+              random,
+              (r) => ({ panel: label(m), x: r.deletion_size, series: r.unlearn }),
+              (r) => num(r[m as keyof ResultRow]),
+            ),
+          ),
+          xTitle: 'deletion size',
+          yTitle: 'value',
+          seriesTitle: 'unlearning',
+          seriesDomain: valuesOf(rows, (r) => r.unlearn),
+          title: 'Metrics over deletion size',
+          independentY: true,
+        }),
+      ),
     });
-    (spec as { resolve?: unknown }).resolve = { scale: { y: 'independent' } };
-    sections.push(
-      `<h2 id="metric-stability">Metric stability</h2>
+  }
+  return figures;
+}
+
+export async function htmlReport(rows: ResultRow[], meta: ReportMeta, opts: ViewOptions = {}): Promise<string> {
+  const fmt = (v: number | null, d = 3) => (v === null ? '–' : v.toFixed(d));
+  const figures = await reportFigures(rows);
+  const sections = figures.map(
+    (f) => `<section class="figure" id="${f.name}"><h2>${esc(f.heading)}</h2><p>${f.caption}</p>${f.svg}</section>`,
+  );
+  const stability = metricStability(rows, STABILITY_METRICS);
+  if (stability.some((s) => s.roughness !== null))
+    sections.push(`<h2 id="metric-stability">Metric stability</h2>
 <p>Roughness = mean |change between neighbouring deletion sizes| ÷ the curve's range, averaged over every curve
 (one per data set, architecture, pruning, sparsity, algorithm and un-pruning variant; seeds averaged). A curve that
-moves one way scores 1/(k−1) for k sizes; a metric that jumps back and forth scores higher, up to 1.</p>
+moves one way scores 1/(k−1) for k sizes; a metric that jumps back and forth scores higher, up to 1 (the curves are in
+the figure “Metrics over deletion size”).</p>
 <table><thead><tr><th>metric</th><th>roughness</th><th>95% CI (over curves)</th><th>monotone baseline</th><th>curves</th></tr></thead><tbody>
 ${stability.map((s) => `<tr><td>${esc(s.metric)}</td><td>${fmt(s.roughness)}</td><td>${s.low === null ? '–' : `${fmt(s.low)} – ${fmt(s.high)}`}</td><td>${fmt(s.monotoneBaseline)}</td><td>${s.series}</td></tr>`).join('\n')}
-</tbody></table>` + (await renderSvg(spec)),
-    );
-  }
-
+</tbody></table>`);
   const ratios = [...new Set(rows.flatMap((r) => Object.keys(r).filter((k) => k.startsWith('mia_ratio_'))))].sort(
     (a, b) => Number(a.slice(10)) - Number(b.slice(10)),
   );
@@ -172,32 +246,43 @@ ${[line('1 (mia_efficacy)', values('mia_efficacy')), ...ratios.map((k) => line(k
     );
   }
 
-  const head = [...TABLE_AXES.map(([, h]) => h), 'seeds', ...TABLE_METRICS.map((m) => m.label)];
-  const table = `<table><thead><tr>${head.map((h) => `<th>${esc(h)}</th>`).join('')}</tr></thead><tbody>
-${agg
-  .map(
-    (a) =>
-      `<tr>${[...TABLE_AXES.map(([axis]) => a.axes[axis]), a.seeds.length]
-        .map((v) => `<td>${esc(String(v))}</td>`)
-        .join('')}${TABLE_METRICS.map((m) => `<td>${formatStat(a.stats[m.name], m.digits)}</td>`).join('')}</tr>`,
-  )
-  .join('\n')}
-</tbody></table>`;
-
+  const view = resultView(rows, opts);
+  const { head, body, kinds } = viewCells(view);
+  const axes = view.columns.length;
+  const table = `<table class="results"><caption>${esc(viewCaption(view, rows.length))}</caption><thead><tr>${head.map((h, i) => `<th${i < axes ? ' class="axis"' : ''}>${esc(h)}</th>`).join('')}</tr></thead><tbody>
+${body.map((b, i) => `<tr class="${kinds[i]}">${b.map((v, j) => `<td${j < axes ? ' class="axis"' : ''}>${esc(v)}</td>`).join('')}</tr>`).join('\n')}
+</tbody></table>${viewNotes(view)
+    .map((n) => `<p class="note">${esc(n)}</p>`)
+    .join('')}`;
+  const title = meta.name ?? meta.sweepId;
   return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>unprune — ${esc(sweepId)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>unprune — ${esc(title)}</title>
 <style>
-body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px;color:#222}
-table{border-collapse:collapse;font-size:12px;margin:1em 0}th,td{border:1px solid #ccc;padding:2px 6px;text-align:right}
-th{background:#f4f4f4}td:nth-child(-n+8){text-align:left}svg{max-width:100%;height:auto;display:block;margin:1em 0}
+body{font-family:system-ui,sans-serif;margin:2em;max-width:1400px;color:#222}
+header dl{display:grid;grid-template-columns:max-content auto;gap:2px 1em;font-size:13px}header dt{color:#666}
+header dd{margin:0}code{font-size:12px}
+table{border-collapse:collapse;font-size:12px;margin:1em 0}th,td{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}
+th{background:#f4f4f4}.axis{text-align:left}caption{text-align:left;padding:4px 0;color:#444}
+tr.gold td{background:#fff8e0}tr.original td{background:#f0f4fa}.note{font-size:12px;color:#555}
+.figure svg{display:block;margin:1em 0;max-width:none}
 </style></head><body>
-<h1>unprune results: ${esc(sweepId)}</h1>
+<header>
+<h1>unprune results: ${esc(title)}</h1>
+${meta.description ? `<p>${esc(meta.description)}</p>` : ''}
+<dl>
+<dt>sweep</dt><dd>${esc(meta.sweepId)}</dd>
+<dt>unprune</dt><dd>${esc(meta.version)}</dd>
+<dt>made</dt><dd>${esc(meta.date)}</dd>
+<dt>backend</dt><dd>${esc(meta.backends.join(', ') || 'unknown')}</dd>
+<dt>command</dt><dd><code>${esc(meta.command)}</code></dd>
+</dl>
 <p>${rows.length} cells. UA = 100 − acc(D<sub>f</sub>), RA = acc(D<sub>r</sub>), TA = acc(test), MIA = MIA-efficacy (%),
-IoU(m<sub>f</sub>, m<sub>r</sub>) = final mask vs the gold mask, IoU(m, m<sub>r</sub>) = original mask vs gold,
-recovery = share of the original gap closed, RTE = unlearning seconds.</p>
-${sections.join('\n')}
-<h2>Results table</h2><p>Mean ± std over seeds.</p>
+IoU(m<sub>f</sub>, m<sub>r</sub>) = final mask vs the gold mask (on the original row: IoU(m, m<sub>r</sub>)),
+recovery = share of the original gap closed, RTE = unlearning seconds, cost = un-pruning's examples over the gold pipeline's.</p>
+</header>
+<h2>Results table</h2>
 ${table}
+${sections.join('\n')}
 </body></html>
 `;
 }

@@ -1,46 +1,28 @@
-// The text formats of a sweep's results: terminal table, Markdown (both aggregated over seeds, showing the
-// registry's table metrics), CSV (one row per cell, every column) and JSON (rows and aggregates).
+// The text formats of a sweep's results: terminal table, Markdown and LaTeX (the result view: groups over seeds with
+// reference rows, 95% intervals, the chosen metrics), CSV (one row per cell and every column, or with `aggregate` one
+// row per view row) and JSON (rows, the view, the frontier and the noise test).
 import Table from 'cli-table3';
-import { aggregate, formatStat, metricColumns, type AggregateRow } from './aggregate.js';
 import type { Comparison } from './compare.js';
 import { deletionVsNoise } from './deletion-vs-noise.js';
 import { recoveryFrontier } from './frontier.js';
-import { TABLE_METRICS } from './result-metrics.js';
+import { METRIC_NAMES, TABLE_METRICS } from './result-metrics.js';
 import { AXES, type ResultRow } from './result-rows.js';
+import {
+  resultView,
+  viewCaption,
+  viewCells,
+  viewNotes,
+  type ResultView,
+  type ViewOptions,
+} from './result-view.js';
 
-export { TABLE_METRICS };
-
-export const TABLE_AXES: [keyof AggregateRow['axes'], string][] = [
-  ['dataset', 'dataset'],
-  ['arch', 'arch'],
-  ['prune', 'prune'],
-  ['sparsity', 'sparsity'],
-  ['deletion', 'deletion'],
-  ['deletion_size', 'size'],
-  ['unlearn', 'unlearn'],
-  ['unprune', 'unprune'],
-];
-
-function tableCells(agg: AggregateRow[]): { head: string[]; body: string[][] } {
-  // Axes that never vary are shown once in the title, not in every row.
-  const varying = TABLE_AXES.filter(
-    ([a]) => new Set(agg.map((r) => r.axes[a])).size > 1 || a === 'unlearn' || a === 'unprune',
-  );
-  return {
-    head: [...varying.map(([, h]) => h), 'seeds', ...TABLE_METRICS.map((m) => m.label)],
-    body: agg.map((r) => [
-      ...varying.map(([a]) => String(r.axes[a])),
-      String(r.seeds.length),
-      ...TABLE_METRICS.map((m) => formatStat(r.stats[m.name], m.digits)),
-    ]),
-  };
-}
-
-function fixedAxes(agg: AggregateRow[]): string {
-  const fixed = TABLE_AXES.filter(
-    ([a]) => new Set(agg.map((r) => r.axes[a])).size === 1 && a !== 'unlearn' && a !== 'unprune',
-  );
-  return fixed.map(([a, h]) => `${h} ${agg[0]!.axes[a]}`).join(', ');
+/** Numeric columns of a set of rows: the registered metrics, then mia_<feature> extras. */
+function metricColumns(rows: ResultRow[]): string[] {
+  const extra = new Set<string>();
+  for (const r of rows)
+    for (const k of Object.keys(r))
+      if (k.startsWith('mia_') && !(METRIC_NAMES as readonly string[]).includes(k)) extra.add(k);
+  return [...METRIC_NAMES, ...[...extra].sort()];
 }
 
 const NOISE_TITLE =
@@ -105,14 +87,16 @@ function frontierCells(rows: ResultRow[]): { head: string[]; body: string[][] } 
   };
 }
 
-export function formatTable(rows: ResultRow[], title = 'results'): string {
-  const agg = aggregate(rows);
-  if (agg.length === 0) return `${title}: no complete cells yet\n`;
-  const { head, body } = tableCells(agg);
+export function formatTable(rows: ResultRow[], title = 'results', opts: ViewOptions = {}): string {
+  const view = resultView(rows, opts);
+  if (view.rows.length === 0) return `${title}: no complete cells yet\n`;
+  const { head, body } = viewCells(view);
   const t = new Table({ head, style: { head: [], border: [], compact: true } });
   for (const b of body) t.push(b);
-  const fixed = fixedAxes(agg);
-  const main = `${title} (${rows.length} cells, mean ± std over seeds${fixed ? `; ${fixed}` : ''})\n${t.toString()}\n`;
+  const notes = viewNotes(view)
+    .map((n) => `${n}\n`)
+    .join('');
+  const main = `${title} (${viewCaption(view, rows.length)})\n${t.toString()}\n${notes}`;
   const section = (cells: { head: string[]; body: string[][] } | undefined, heading: string) => {
     if (!cells) return '';
     const n = new Table({ head: cells.head, style: { head: [], border: [], compact: true } });
@@ -122,61 +106,121 @@ export function formatTable(rows: ResultRow[], title = 'results'): string {
   return main + section(frontierCells(rows), FRONTIER_TITLE) + section(noiseCells(rows), NOISE_TITLE);
 }
 
-export function formatMarkdown(rows: ResultRow[], title = 'results'): string {
-  const agg = aggregate(rows);
-  if (agg.length === 0) return `# ${title}\n\nNo complete cells yet.\n`;
-  const { head, body } = tableCells(agg);
+const mdTable = (head: string[], body: string[][]) => {
   const esc = (s: string) => s.replace(/\|/g, '\\|');
-  const fixed = fixedAxes(agg);
   return [
-    `# ${title}`,
-    '',
-    `${rows.length} cells; mean ± std over seeds${fixed ? `; ${fixed}` : ''}.`,
-    '',
     `| ${head.map(esc).join(' | ')} |`,
     `|${head.map(() => '---').join('|')}|`,
     ...body.map((b) => `| ${b.map(esc).join(' | ')} |`),
     '',
-    ...markdownSections(rows, esc),
+  ];
+};
+
+export function formatMarkdown(rows: ResultRow[], title = 'results', opts: ViewOptions = {}): string {
+  const view = resultView(rows, opts);
+  if (view.rows.length === 0) return `# ${title}\n\nNo complete cells yet.\n`;
+  const { head, body } = viewCells(view);
+  const section = (cells: { head: string[]; body: string[][] } | undefined, heading: string) =>
+    cells ? [`## ${heading}`, '', ...mdTable(cells.head, cells.body)] : [];
+  return [
+    `# ${title}`,
+    '',
+    `${viewCaption(view, rows.length)}.`,
+    '',
+    ...mdTable(head, body),
+    ...viewNotes(view).flatMap((n) => [n, '']),
+    ...section(frontierCells(rows), FRONTIER_TITLE),
+    ...section(noiseCells(rows), NOISE_TITLE),
   ].join('\n');
 }
 
-function markdownSections(rows: ResultRow[], esc: (s: string) => string): string[] {
-  const section = (cells: { head: string[]; body: string[][] } | undefined, heading: string) =>
-    cells
-      ? [
-          `## ${heading}`,
-          '',
-          `| ${cells.head.map(esc).join(' | ')} |`,
-          `|${cells.head.map(() => '---').join('|')}|`,
-          ...cells.body.map((b) => `| ${b.map(esc).join(' | ')} |`),
-          '',
-        ]
-      : [];
-  return [...section(frontierCells(rows), FRONTIER_TITLE), ...section(noiseCells(rows), NOISE_TITLE)];
+/** LaTeX special characters, and the Greek and symbols the labels use, in text mode. */
+function latexText(s: string): string {
+  return s
+    .replace(/\\/g, '\\textbackslash{}')
+    .replace(/([&%$#_{}])/g, '\\$1')
+    .replace(/~/g, '\\textasciitilde{}')
+    .replace(/\^/g, '\\textasciicircum{}')
+    .replace(/±/g, '$\\pm$')
+    .replace(/Δ/g, '$\\Delta$')
+    .replace(/θ/g, '$\\theta$')
+    .replace(/‖/g, '$\\|$')
+    .replace(/−/g, '$-$')
+    .replace(/†/g, '$^\\dagger$')
+    .replace(/–/g, '--')
+    .replace(/·/g, '$\\cdot$');
 }
 
-/** Per-cell rows as CSV; the header names every axis and metric column. */
-export function formatCsv(rows: ResultRow[]): string {
-  const columns = [...AXES, ...metricColumns(rows)];
-  const cell = (v: unknown) => {
-    if (v === null || v === undefined) return '';
-    const s = String(v);
-    return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-  };
-  return (
-    [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c as keyof ResultRow])).join(','))].join('\n') +
-    '\n'
-  );
+/** A booktabs table (needs \\usepackage{booktabs}): reference rows above a \\midrule in each group. */
+export function formatLatex(rows: ResultRow[], title = 'results', opts: ViewOptions = {}): string {
+  const view = resultView(rows, opts);
+  const { head, body, kinds } = viewCells(view);
+  const axes = view.columns.length + 1;
+  const lines = [
+    `% ${title}: ${viewCaption(view, rows.length)}`,
+    ...viewNotes(view).map((n) => `% ${n}`),
+    '\\begin{tabular}{' + 'l'.repeat(axes) + 'r'.repeat(head.length - axes) + '}',
+    '\\toprule',
+    head.map(latexText).join(' & ') + ' \\\\',
+    '\\midrule',
+  ];
+  body.forEach((b, i) => {
+    if (i > 0 && kinds[i - 1] === 'original' && kinds[i] === 'cell')
+      lines.push('\\cmidrule(lr){1-' + head.length + '}');
+    else if (i > 0 && kinds[i] === 'gold') lines.push('\\midrule');
+    lines.push(b.map(latexText).join(' & ') + ' \\\\');
+  });
+  lines.push('\\bottomrule', '\\end{tabular}', '');
+  return lines.join('\n');
 }
 
-export function formatJson(rows: ResultRow[], sweepId: string): string {
+const csvCell = (v: unknown) => {
+  if (v === null || v === undefined) return '';
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+const csvLines = (lines: unknown[][]) => lines.map((l) => l.map(csvCell).join(',')).join('\n') + '\n';
+
+/**
+ * CSV for analysis tools, so columns keep their machine names: one row per cell with every axis and metric column;
+ * with `aggregate`, one row per row of the result view (reference rows included, `row` says which kind), each chosen
+ * metric as its mean, std, 95% interval and seed count.
+ */
+export function formatCsv(rows: ResultRow[], opts: ViewOptions & { aggregate?: boolean } = {}): string {
+  if (!opts.aggregate) {
+    const columns = [...AXES, ...metricColumns(rows)];
+    return csvLines([columns, ...rows.map((r) => columns.map((c) => r[c as keyof ResultRow]))]);
+  }
+  const view = resultView(rows, { ...opts, metrics: opts.metrics ?? METRIC_NAMES });
+  const axes = [...view.columns, ...view.fixed.map((f) => f.axis)];
+  return csvLines([
+    [
+      'row',
+      ...axes,
+      'seeds',
+      ...view.metrics.flatMap((m) => ['mean', 'std', 'ci_low', 'ci_high'].map((s) => `${m.name}_${s}`)),
+    ],
+    ...view.rows.map((r) => [
+      r.kind === 'cell' && r.noop ? 'cell (no-op)' : r.kind,
+      ...axes.map((a) => r.axes[a] ?? view.fixed.find((f) => f.axis === a)?.value),
+      r.seeds.length,
+      ...view.metrics.flatMap((m) => {
+        const st = r.stats[m.name]!;
+        return [st.mean, st.std, st.low, st.high];
+      }),
+    ]),
+  ]);
+}
+
+export function formatJson(rows: ResultRow[], sweepId: string, opts: ViewOptions = {}): string {
+  const view: ResultView = resultView(rows, { ...opts, metrics: opts.metrics ?? METRIC_NAMES });
   return (
     JSON.stringify(
       {
         sweep: sweepId,
         rows,
-        aggregate: aggregate(rows),
+        /** The table's rows: gold and original references, then cells, each metric over seeds with its 95% CI. */
+        aggregate: view.rows,
         frontier: recoveryFrontier(rows),
         deletion_vs_noise: deletionVsNoise(rows),
       },

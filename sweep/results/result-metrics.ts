@@ -27,11 +27,14 @@ export const MEASURED = [
   /** One-shot re-pruning's diagnostic (how far the estimator moved the scores; weights near the threshold). */
   'estimator_shift',
   'near_threshold_at_estimator_shift',
+  /** ‖θ − θ_o‖ / ‖θ_o‖: how far the model moved from the pruned model before unlearning (0: a no-op). */
+  'weight_change',
 ] as const;
 
 /** What an evaluate stage writes (metrics.json) for one model. */
 type Nullable =
   | 'ta_forgotten'
+  | 'weight_change'
   | 'iou_gold_filters'
   | 'iou_gold_base_filters'
   | 'iou_floor'
@@ -74,8 +77,14 @@ export interface ResultMetric {
   label: string;
   digits: number;
   of: (s: MetricSources) => number | null;
-  /** Shown in the terminal, Markdown and HTML tables (every metric is in CSV and JSON). */
+  /** Shown by default in the terminal, Markdown, LaTeX and HTML tables (`--metrics` picks others; CSV and JSON
+   * carry every metric). */
   table?: boolean;
+  /**
+   * Its value on the reference rows tables show per group: the gold model (retrained on D_r and re-pruned) and the
+   * original model (pruned, before unlearning), read from a cell's row (every cell of a group shares both models).
+   */
+  reference?: { gold: (r: RowValues) => number | null; original: (r: RowValues) => number | null };
   /** A wall time: differs between runs of the same cell. */
   timing?: boolean;
   /** The report shows how rough its curve over deletion size is (the paper's MIA finding). */
@@ -84,7 +93,36 @@ export interface ResultMetric {
   gauge?: { family: string; by: 'prune' | 'unlearn'; help: string };
 }
 
+/** A result row's metric columns, as reference values read them. */
+export type RowValues = Readonly<Record<string, unknown>>;
+const num = (r: RowValues, k: string): number | null => {
+  const v = r[k];
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+};
+const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
+
 const finite = (v: number) => (Number.isFinite(v) ? v : null);
+
+/** UA, RA, TA and MIA-efficacy: each model's own figure, with the gold's and the original's stored beside it. */
+const ACCURACY_REFERENCE = {
+  ua: ['gold_ua', 'orig_ua'],
+  ra: ['gold_ra', 'orig_ra'],
+  ta: ['gold_ta', 'orig_ta'],
+  mia_efficacy: ['gold_mia', 'orig_mia'],
+} as const;
+const referenceOf = (m: keyof typeof ACCURACY_REFERENCE) => ({
+  gold: (r: RowValues) => num(r, ACCURACY_REFERENCE[m][0]),
+  original: (r: RowValues) => num(r, ACCURACY_REFERENCE[m][1]),
+});
+/** A gap to gold: 0 on the gold row by definition; the original model's own gap on its row. */
+const gapReference = (m: keyof typeof ACCURACY_REFERENCE) => ({
+  gold: () => 0,
+  original: (r: RowValues) => diff(num(r, ACCURACY_REFERENCE[m][1]), num(r, ACCURACY_REFERENCE[m][0])),
+});
+/** The mean absolute gap to gold over UA, RA, TA and MIA: the usual single number in the unlearning literature. */
+const meanAbsGap = (gaps: (number | null)[]) =>
+  gaps.some((g) => g === null) ? null : gaps.reduce<number>((s, g) => s + Math.abs(g!), 0) / gaps.length;
+const ACCURACY_METRICS = Object.keys(ACCURACY_REFERENCE) as (keyof typeof ACCURACY_REFERENCE)[];
 
 /** UA, RA, TA: the cell's accuracy figures, shown in tables, gauged together by unlearning algorithm. */
 const accuracy = <N extends 'ua' | 'ra' | 'ta'>(name: N, label: string) =>
@@ -95,6 +133,7 @@ const accuracy = <N extends 'ua' | 'ra' | 'ta'>(name: N, label: string) =>
     table: true,
     stability: true,
     of: (s: MetricSources) => s.cell[name],
+    reference: referenceOf(name),
     gauge: { family: 'accuracy', by: 'unlearn', help: 'Mean UA / RA / TA (%)' },
   }) as const;
 
@@ -110,6 +149,7 @@ export const RESULT_METRICS = [
     digits: 1,
     table: true,
     of: (s) => s.cell.mia_efficacy,
+    reference: referenceOf('mia_efficacy'),
     gauge: { family: 'mia_efficacy', by: 'unlearn', help: 'Mean MIA-efficacy (%)' },
   },
   {
@@ -130,13 +170,14 @@ export const RESULT_METRICS = [
     digits: 3,
     table: true,
     of: (s) => s.cell.iou_gold,
+    // The original row: its mask is m, so this column reads IoU(m, m_r) there (the gold row's is 1 by definition).
+    reference: { gold: () => 1, original: (r) => num(r, 'iou_gold_base') },
     gauge: { family: 'iou_gold', by: 'prune', help: 'Mean IoU(final mask, gold mask)' },
   },
   {
     name: 'iou_gold_base',
     label: 'IoU(m,m_r)',
     digits: 3,
-    table: true,
     stability: true,
     of: (s) => s.cell.iou_gold_base,
   },
@@ -144,7 +185,6 @@ export const RESULT_METRICS = [
     name: 'iou_floor',
     label: 'IoU floor',
     digits: 3,
-    table: true,
     stability: true,
     // IoU(m_r, m_r′): how much the gold mask moves under another batch order alone, the noise floor of every IoU.
     of: (s) => s.cell.iou_floor ?? null,
@@ -176,6 +216,7 @@ export const RESULT_METRICS = [
     digits: 2,
     table: true,
     of: (s) => finite(s.cell.recovery),
+    reference: { gold: () => 1, original: () => 0 },
     gauge: { family: 'recovery', by: 'prune', help: 'Mean recovery of the mask gap to gold' },
   },
   { name: 'hamming_gold', label: 'Hamming(m_f,m_r)', digits: 0, of: (s) => s.cell.hamming_gold },
@@ -191,20 +232,69 @@ export const RESULT_METRICS = [
     name: 'cost_ratio',
     label: 'cost ratio',
     digits: 3,
-    table: true,
+
     // Un-pruning's examples over the gold standard's: 1 means it cost as much as retraining and re-pruning.
     of: (s) => (s.cell.gold_examples > 0 ? s.cell.unprune_examples / s.cell.gold_examples : null),
   },
-  { name: 'ua_gap', label: 'ΔUA', digits: 1, of: (s) => s.cell.ua - s.gold.ua },
-  { name: 'ra_gap', label: 'ΔRA', digits: 1, of: (s) => s.cell.ra - s.gold.ra },
-  { name: 'ta_gap', label: 'ΔTA', digits: 1, of: (s) => s.cell.ta - s.gold.ta },
-  { name: 'mia_gap', label: 'ΔMIA', digits: 1, of: (s) => s.cell.mia_efficacy - s.gold.mia_efficacy },
+  {
+    name: 'ua_gap',
+    label: 'ΔUA',
+    digits: 1,
+    table: true,
+    reference: gapReference('ua'),
+    of: (s) => s.cell.ua - s.gold.ua,
+  },
+  {
+    name: 'ra_gap',
+    label: 'ΔRA',
+    digits: 1,
+    table: true,
+    reference: gapReference('ra'),
+    of: (s) => s.cell.ra - s.gold.ra,
+  },
+  {
+    name: 'ta_gap',
+    label: 'ΔTA',
+    digits: 1,
+    table: true,
+    reference: gapReference('ta'),
+    of: (s) => s.cell.ta - s.gold.ta,
+  },
+  {
+    name: 'mia_gap',
+    label: 'ΔMIA',
+    digits: 1,
+    table: true,
+    reference: gapReference('mia_efficacy'),
+    of: (s) => s.cell.mia_efficacy - s.gold.mia_efficacy,
+  },
+  {
+    name: 'mean_abs_gap',
+    label: 'avg|Δ|',
+    digits: 1,
+    table: true,
+    reference: {
+      gold: () => 0,
+      original: (r) => meanAbsGap(ACCURACY_METRICS.map((m) => gapReference(m).original(r))),
+    },
+    of: (s) => meanAbsGap(ACCURACY_METRICS.map((m) => s.cell[m] - s.gold[m])),
+  },
   { name: 'gold_ua', label: 'gold UA', digits: 1, of: (s) => s.gold.ua },
   { name: 'gold_ra', label: 'gold RA', digits: 1, of: (s) => s.gold.ra },
   { name: 'gold_ta', label: 'gold TA', digits: 1, of: (s) => s.gold.ta },
   { name: 'gold_mia', label: 'gold MIA', digits: 1, of: (s) => s.gold.mia_efficacy },
   { name: 'orig_ua', label: 'orig UA', digits: 1, of: (s) => s.original.ua },
+  { name: 'orig_ra', label: 'orig RA', digits: 1, of: (s) => s.original.ra },
+  { name: 'orig_ta', label: 'orig TA', digits: 1, of: (s) => s.original.ta },
   { name: 'orig_mia', label: 'orig MIA', digits: 1, of: (s) => s.original.mia_efficacy },
+  {
+    name: 'weight_change',
+    label: '‖Δθ‖/‖θ‖',
+    digits: 4,
+    // 0 for the original model; a cell at (or near) 0 did not unlearn at all (tables flag it).
+    reference: { gold: () => null, original: () => 0 },
+    of: (s) => s.cell.weight_change ?? null,
+  },
   { name: 'estimator_shift', label: 'estimator shift', digits: 4, of: (s) => s.cell.estimator_shift ?? null },
   {
     name: 'near_threshold_at_estimator_shift',

@@ -63,7 +63,7 @@ test('results by spec file or sweep id, in every format', () => {
   const id = readdirSync(join(store, 'sweeps'))[0]!;
   const table = unprune(['results', id, '--store', store]);
   assert.equal(table.status, 0, table.stderr);
-  assert.match(table.stdout, /mean ± std over seeds/);
+  assert.match(table.stdout, /mean ± 95% CI half-width over seeds/);
   assert.equal(unprune(['results', spec, '--store', store]).stdout, table.stdout);
   const md = unprune(['results', id, '--store', store, '--format', 'md']);
   assert.match(md.stdout, /^# tiny-/);
@@ -97,7 +97,7 @@ test('--version prints the package version; a bad option value is one line namin
   assert.equal(bad.status, 2);
   assert.match(
     bad.stderr,
-    /option '--format <format>' argument 'nope' is invalid\. Allowed choices are table, csv, json, md, html/,
+    /option '--format <format>' argument 'nope' is invalid\. Allowed choices are table, csv, json, md, latex, html/,
   );
   assert.ok(bad.stderr.trim().split('\n').length <= 2, bad.stderr);
   const store = tmp();

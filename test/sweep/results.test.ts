@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { aggregate, meanStd } from '../../sweep/results/aggregate.js';
+import { resultView, statOf } from '../../sweep/results/result-view.js';
 import { metricStability } from '../../sweep/results/metric-stability.js';
-import { formatCsv, formatJson, formatMarkdown, formatTable } from '../../sweep/results/result-formats.js';
+import { formatCsv, formatJson, formatLatex, formatMarkdown, formatTable } from '../../sweep/results/result-formats.js';
 import { METRIC_NAMES } from '../../sweep/results/result-metrics.js';
 import { AXES, type ResultRow } from '../../sweep/results/result-rows.js';
 import { htmlReport } from '../../sweep/report/html-report.js';
@@ -38,7 +38,10 @@ function row(seed: number, size: number, over: Partial<ResultRow> = {}): ResultR
     gold_ta: 88,
     gold_mia: 20,
     orig_ua: 5,
+    orig_ra: 95,
+    orig_ta: 90,
     orig_mia: 10,
+    weight_change: 0.05,
     estimator_shift: null,
     near_threshold_at_estimator_shift: null,
     mia_confidence: 20,
@@ -49,31 +52,111 @@ function row(seed: number, size: number, over: Partial<ResultRow> = {}): ResultR
   } as ResultRow;
 }
 
-test('mean ± sample std: hand-computed values; one value has std 0; nulls are ignored', () => {
-  const s = meanStd([2, 4, 4, 4, 5, 5, 7, 9]);
+test('statistics over seeds: hand-computed mean, sample std and t-interval; one value has no interval', () => {
+  const s = statOf([2, 4, 4, 4, 5, 5, 7, 9]);
   assert.equal(s.mean, 5);
   assert.ok(Math.abs(s.std! - Math.sqrt(32 / 7)) < 1e-12);
-  assert.deepEqual(meanStd([3]), { mean: 3, std: 0, n: 1 });
-  assert.deepEqual(meanStd([null, NaN]), { mean: null, std: null, n: 0 });
+  // t(0.975, 7) = 2.364624 (tables): half-width 2.364624 · √(32/7) / √8 = 1.78745.
+  assert.ok(Math.abs(s.high! - 5 - 1.78745) < 1e-4, String(s.high));
+  assert.deepEqual(statOf([3]), { mean: 3, std: 0, low: null, high: null, n: 1 });
+  assert.deepEqual(statOf([null, NaN]), { mean: null, std: null, low: null, high: null, n: 0 });
 });
 
-test('aggregation groups seeds; formats carry every column', async () => {
+test('the result view: seeds grouped, gold and original rows per group, gaps, 95% intervals, every format', async () => {
   const rows = [row(0, 0.01), row(1, 0.01), row(2, 0.01), row(0, 0.05)];
-  const agg = aggregate(rows);
-  assert.equal(agg.length, 2);
-  assert.deepEqual(agg[0]!.seeds, [0, 1, 2]);
-  assert.equal(agg[0]!.stats.ua!.mean, 11);
-  assert.equal(agg[0]!.stats.ua!.std, 1);
+  const view = resultView(rows);
+  assert.deepEqual(
+    view.rows.map((r) => `${r.kind} ${r.axes.deletion_size}`),
+    ['gold 0.01', 'original 0.01', 'cell 0.01', 'gold 0.05', 'original 0.05', 'cell 0.05'],
+  );
+  const [gold, original, cell] = view.rows;
+  assert.deepEqual(cell!.seeds, [0, 1, 2]);
+  assert.equal(cell!.stats.ua!.mean, 11);
+  assert.equal(cell!.stats.ua!.std, 1);
+  // t(0.975, 2) = 4.302653: 11 ± 4.302653 / √3 = 11 ± 2.484.
+  assert.ok(Math.abs(cell!.stats.ua!.high! - 11 - 2.48414) < 1e-4);
+  assert.equal(gold!.stats.ua!.mean, 10);
+  assert.equal(gold!.stats.ua_gap!.mean, 0);
+  assert.equal(original!.stats.ua!.mean, 5);
+  assert.equal(original!.stats.ua_gap!.mean, -5);
+  // The original model's mean absolute gap: |5−10|, |95−90|, |90−88|, |10−20| → 22 / 4.
+  assert.equal(original!.stats.mean_abs_gap!.mean, 5.5);
+  assert.equal(original!.stats.iou_gold!.mean, 0.9, 'the original row reads IoU(m, m_r)');
+  const table = formatTable(rows);
+  assert.match(table, /11\.0 ± 2\.5/);
+  assert.match(table, /mean ± 95% CI half-width over seeds/);
+  assert.match(table, /gold/);
+  assert.match(table, /ΔUA/);
+  assert.match(table, /avg\|Δ\|/);
+  assert.match(formatMarkdown(rows), /\| 11\.0 ± 2\.5 \|/);
+  const latex = formatLatex(rows);
+  assert.match(latex, /\\toprule/);
+  assert.match(latex, /11\.0 \$\\pm\$ 2\.5/);
+  assert.match(latex, /\$\\Delta\$UA/);
   const csv = formatCsv(rows).split('\n');
   const header = csv[0]!.split(',');
   for (const c of [...AXES, ...METRIC_NAMES, 'mia_confidence']) assert.ok(header.includes(c), c);
   assert.equal(csv.length, rows.length + 2);
-  assert.match(formatTable(rows), /11\.0 ± 1\.0/);
-  assert.match(formatMarkdown(rows), /\| 11\.0 ± 1\.0 \|/);
-  assert.equal(JSON.parse(formatJson(rows, 's')).rows.length, 4);
-  const html = await htmlReport(rows, 's');
+  const averaged = formatCsv(rows, { aggregate: true }).trim().split('\n');
+  assert.equal(averaged.length, 1 + 6, 'a header and one line per table row');
+  assert.ok(averaged[0]!.split(',').includes('ua_ci_high'));
+  const json = JSON.parse(formatJson(rows, 's')) as { rows: unknown[]; aggregate: unknown[] };
+  assert.equal(json.rows.length, 4);
+  assert.equal(json.aggregate.length, 6);
+  const html = await htmlReport(rows, {
+    sweepId: 's',
+    name: 'a sweep',
+    description: 'what it is for',
+    version: '0.1.0',
+    date: '2026-12-01',
+    backends: ['blas'],
+    command: 'unprune results s --format html',
+  });
   assert.match(html, /<svg/);
+  assert.match(html, /what it is for/);
+  assert.match(html, /unprune results s --format html/);
+  assert.match(html, /<th class="axis">size<\/th>/, 'readable headers');
   assert.ok(!/<script/.test(html), 'self-contained, no scripts');
+});
+
+test('the result view: rows in the spec order, not the plan order; --metrics and --group-by; no-ops flagged', () => {
+  const rows = [
+    row(0, 0.05, { prune: 'imp' }),
+    row(0, 0.01, { prune: 'omp' }),
+    row(0, 0.01, { prune: 'imp' }),
+    row(0, 0.05, { prune: 'omp', unlearn: 'ga', weight_change: 0 }),
+    row(0, 0.05, { prune: 'omp' }),
+  ];
+  const cells = resultView(rows).rows.filter((r) => r.kind === 'cell');
+  assert.deepEqual(
+    cells.map((r) => `${r.axes.prune} ${r.axes.deletion_size} ${r.axes.unlearn}`),
+    ['imp 0.01 ft', 'imp 0.05 ft', 'omp 0.01 ft', 'omp 0.05 ft', 'omp 0.05 ga'],
+  );
+  assert.deepEqual(
+    cells.map((r) => r.noop),
+    [false, false, false, false, true],
+  );
+  assert.match(formatTable(rows), /ga †/);
+  assert.match(formatTable(rows), /† no-op/);
+  const picked = resultView(rows, { metrics: ['ua', 'iou_gold'], groupBy: ['prune', 'unlearn'] });
+  assert.deepEqual(
+    picked.metrics.map((m) => m.name),
+    ['ua', 'iou_gold'],
+  );
+  assert.deepEqual(picked.pooled, ['dataset', 'arch', 'sparsity', 'deletion', 'deletion_size', 'unprune']);
+  assert.deepEqual(
+    picked.rows.map((r) => `${r.kind} ${r.axes.prune} ${r.axes.unlearn}`),
+    [
+      'gold imp gold',
+      'original imp original',
+      'cell imp ft',
+      'gold omp gold',
+      'original omp original',
+      'cell omp ft',
+      'cell omp ga',
+    ],
+  );
+  assert.throws(() => resultView(rows, { metrics: ['uaa'] }), /"uaa" is not a metric; known: ua, ra/);
 });
 
 test('metric stability: a monotone curve scores 1/(k−1), a zigzag scores 1, a flat one 0', () => {

@@ -73,7 +73,7 @@ test('--compare pairs cells by seed within groups of the other axes; identical p
       unlearn: 'ft',
       unprune,
       ua,
-      iou_gold_base: iou,
+      iou_gold: iou,
     }) as unknown as ResultRow;
   const ref = cases[0]!; // a = [0.12, 0.10, 0.15], b = [0.05, 0.07, 0.04]: here b − a is the negated difference
   const rows = [0, 1, 2].flatMap((s) => [row(s, 'none', ref.b[s]!, 0.9), row(s, 'reprune', ref.a[s]!, 0.9)]);
@@ -83,6 +83,6 @@ test('--compare pairs cells by seed within groups of the other axes; identical p
   assert.equal(ua.seeds, 3);
   assert.ok(Math.abs(ua.p! - 2 * ref.p) < 1e-9, `two-sided p ${ua.p} vs 2 × ${ref.p}`);
   assert.ok(Math.abs(ua.difference.low! - ref.low) < 1e-9);
-  assert.equal(comps.find((c) => c.metric === 'iou_gold_base')!.p, null, 'no spread, no test');
+  assert.equal(comps.find((c) => c.metric === 'iou_gold')!.p, null, 'no spread, no test');
   assert.throws(() => parseComparison('seed=0,1'), /AXIS one of dataset/);
 });

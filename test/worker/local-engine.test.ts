@@ -55,7 +55,7 @@ test('SIGKILL mid-run, then rerun: only the missing stages run, rows equal an un
   assert.equal(c.status, 0, c.stderr);
   assert.deepEqual(summary(c.stderr), { total: full.total, run: 0, cached: full.total, failed: 0 });
   assert.equal(c.stdout, b.stdout, 'the same table again');
-  assert.ok(b.stdout.includes('mean ± std over seeds'));
+  assert.ok(b.stdout.includes('mean ± 95% CI half-width over seeds'));
 });
 
 for (const [signal, code] of [
