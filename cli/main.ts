@@ -1,6 +1,7 @@
 // The unprune command line: validate / plan / run / results for sweeps, and backends. Bad input (a wrong spec, an
 // unknown option) exits with status 2 and starts nothing; every error is one line on stderr.
-import { backendOptions, loadSettings, SettingsError, type Settings } from '../worker/settings.js';
+import { backendOptions, datasetDirs, loadSettings, SettingsError, type Settings } from '../worker/settings.js';
+import { datasetUnavailable } from '../ml/data/load-dataset.js';
 import { errorChain } from '../ml/errors.js';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -63,6 +64,19 @@ const positiveInt = (what: string) => wholeNumber(what, 1);
 function loadSpec(file: string, maxCells?: number): Sweep {
   if (!existsSync(file)) throw new UsageError(`${file}: no such file`);
   return parseSweep(readFileSync(file, 'utf8'), { source: file, maxCells });
+}
+
+/**
+ * A spec whose data sets are not on this machine is refused before anything starts (exit 2), with the message
+ * loading them would fail with; `validate` and a local `run` check this (Temporal workers may hold data elsewhere).
+ */
+function requireData(sweep: Sweep): void {
+  const dirs = datasetDirs(settings());
+  const problems = sweep.dataset.flatMap((ds, i) => {
+    const why = datasetUnavailable({ name: ds.name, dir: ds.dir ?? dirs[ds.name as keyof typeof dirs] });
+    return why ? [`${sweep.dataset.length > 1 ? `dataset[${i}]` : 'dataset'} (${ds.name}): ${why}`] : [];
+  });
+  if (problems.length) throw new SpecError(problems);
 }
 
 /** How results are shaped: which metrics, grouped by which axes, per-cell or averaged CSV, figures to a folder. */
@@ -217,6 +231,7 @@ program
   .addOption(maxCellsOption())
   .action((file: string, o: { maxCells?: number }) => {
     const s = loadSpec(file, o.maxCells);
+    requireData(s);
     console.log(`${file}: ok — sweep "${s.name}", ${cellCount(s)} cells`);
   });
 
@@ -296,6 +311,9 @@ connectionOptions(
       },
   ) => {
     const plan = planSweep(loadSpec(file, o.maxCells));
+    if (o.engine === 'local') requireData(plan.sweep);
+    // Bad result flags are refused before anything runs, not after the sweep.
+    viewOptions(o);
     const metrics =
       o.metricsPort !== undefined || o.pushgateway ? new UnpruneMetrics({ role: 'local-engine' }) : undefined;
     const served =

