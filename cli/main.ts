@@ -35,6 +35,7 @@ import { readRows } from '../activities/sweep-rows.js';
 import { runSweepLocally } from '../worker/local-engine.js';
 import { serveMetrics, UnpruneMetrics } from '../worker/metrics.js';
 import { progressReporter } from './progress.js';
+import { stageLabels } from '../sweep/shards.js';
 import {
   addTemporalCommands,
   connectionOptions,
@@ -334,6 +335,13 @@ connectionOptions(
       return;
     }
     const controller = new AbortController();
+    const labels = stageLabels(plan);
+    const progress = progressReporter({
+      total: plan.stages.length,
+      stream: process.stderr,
+      labels,
+      everySeconds: settings().progressSeconds,
+    });
     let interrupts = 0;
     // The conventional exit status for the signal that stopped the run: 128 + its number (INT 2, TERM 15, HUP 1).
     let stoppedBy = 0;
@@ -341,11 +349,12 @@ connectionOptions(
       const code = 128 + (signal === 'SIGINT' ? 2 : signal === 'SIGTERM' ? 15 : 1);
       if (++interrupts > 1) process.exit(code);
       stoppedBy = code;
+      // The bar stops first, so the message is not drawn over (the summary below has the final counts).
+      progress.stop();
       console.error(`\nstopping (${signal}): running stages are abandoned (they leave no artifacts); rerun to resume`);
       controller.abort();
     };
     for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, onSignal);
-    const progress = progressReporter(plan.stages.length, process.stderr);
     const result = await runSweepLocally(plan, {
       store: o.store,
       workers: o.workers,
@@ -369,8 +378,10 @@ connectionOptions(
       `sweep ${plan.id}: ${p.total} stages — ${p.done} run, ${p.cached} cached, ${p.failed} failed, ${p.skipped} skipped` +
         `${result.backend ? ` (backend ${result.backend})` : ''}; rows: ${result.rowsPath}`,
     );
-    for (const f of result.summary.failures)
-      console.error(`failed: ${f.stage.kind} ${f.stage.key}: ${errorChain(f.error)}`);
+    for (const f of result.summary.failures) {
+      const label = labels.get(f.stage.key);
+      console.error(`failed: ${f.stage.kind} ${label ? `(${label}) ` : ''}${f.stage.key}: ${errorChain(f.error)}`);
+    }
     if (result.rowsError) {
       console.error(`could not write the rows: ${result.rowsError}; the stages are stored, rerun to write them`);
       process.exitCode = 1;

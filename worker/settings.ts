@@ -45,6 +45,11 @@ const SETTINGS = {
     schema: z.coerce.number().positive().max(1000).default(1),
     doc: "scales every stage kind's liveness limit (sweep/stage-kinds.ts stallSeconds; e.g. 0.05 in tests)",
   },
+  progressSeconds: {
+    env: 'UNPRUNE_PROGRESS_SECONDS',
+    schema: z.coerce.number().min(0).max(86400).default(10),
+    doc: 'without a terminal, a progress summary line at most this often (0: after every stage)',
+  },
   debug: { env: 'UNPRUNE_DEBUG', schema: z.string().transform(Boolean).default(false), doc: 'stack traces on errors' },
 } as const;
 

@@ -157,7 +157,7 @@ test('a diverging stage (NaN loss) fails with a message; the other stages finish
   );
   const r = unprune(['run', spec, '--store', join(store, 's'), '--workers', '2']);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /failed: unlearn \S+: .*(non-finite|NaN)/i);
+  assert.match(r.stderr, /failed: unlearn \([^)]*\) \S+: .*(non-finite|NaN)/i);
   assert.ok(!/retry/.test(r.stderr), 'a NaN is not retried');
   const s = summary(r.stderr);
   const rows = rowsOf(join(store, 's'));

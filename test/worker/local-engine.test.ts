@@ -120,7 +120,7 @@ test('a failing stage is reported with its error while independent stages finish
   writeFileSync(spec, withData(corrupt));
   const r = unprune(['run', spec, '--store', join(store, 's'), '--workers', '2']);
   assert.equal(r.status, 1, r.stderr);
-  assert.match(r.stderr, /failed: (train|forget) \S+: .*not an IDX file/);
+  assert.match(r.stderr, /failed: (train|forget) \(fashion-mnist\/mlp\/seed0[^)]*\) \S+: .*not an IDX file/);
   const s = summary(r.stderr);
   assert.ok(s.failed >= 1 && s.run > 0);
   const got = rows(join(store, 's'));
