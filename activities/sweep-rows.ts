@@ -46,7 +46,10 @@ export async function readRows(
   return { ...buildRows(plan, (k) => measured.get(k)), backends: [...backends].sort() };
 }
 
-/** Writes sweeps/<id>/rows.jsonl (complete cells) and sweep.json (the resolved spec); returns the rows. */
+/**
+ * Writes sweeps/<id>/rows.jsonl (complete cells), sweep.json (the resolved spec) and status.json (when, how many
+ * cells); returns the rows.
+ */
 export async function writeRows(
   store: ArtifactStore,
   plan: Plan,
@@ -55,5 +58,8 @@ export async function writeRows(
   const path = `sweeps/${plan.id}/rows.jsonl`;
   await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
   await store.putText(path, rowsToJsonl(rows));
+  // For `unprune list`: when this run ended and how complete the sweep is.
+  const status = { written: new Date().toISOString(), cells: plan.cells.length, cellsDone: rows.length };
+  await store.putText(`sweeps/${plan.id}/status.json`, JSON.stringify(status) + '\n');
   return { rows, missing: missing.length, path };
 }

@@ -34,7 +34,10 @@ import { cellCount, parseSweep, SpecError, type Sweep } from '../sweep/spec.js';
 import { readRows } from '../activities/sweep-rows.js';
 import { runSweepLocally } from '../worker/local-engine.js';
 import { serveMetrics, UnpruneMetrics } from '../worker/metrics.js';
-import { progressReporter } from './progress.js';
+import { formatDuration, progressReporter } from './progress.js';
+import { listSweeps, planCensus, type PlanCensus } from '../activities/sweep-census.js';
+import Table from 'cli-table3';
+import { availableParallelism } from 'node:os';
 import { stageLabels } from '../sweep/shards.js';
 import {
   addTemporalCommands,
@@ -236,32 +239,73 @@ program
     console.log(`${file}: ok — sweep "${s.name}", ${cellCount(s)} cells`);
   });
 
-function planText(plan: Plan): string {
+function planText(plan: Plan, census: PlanCensus & { workers: number }): string {
   const c = planCounts(plan);
+  const storedTotal = PLANNED_KINDS.reduce((n, k) => n + (census.stored[k] ?? 0), 0);
   const lines = [
     `sweep ${plan.id}: ${c.cells} cells`,
     '',
-    `${'stage'.padEnd(10)} ${'planned'.padStart(9)} ${'naive'.padStart(9)}`,
+    `${'stage'.padEnd(10)} ${'planned'.padStart(9)} ${'stored'.padStart(9)} ${'naive'.padStart(9)}`,
     ...PLANNED_KINDS.map(
-      (k) => `${k.padEnd(10)} ${String(c.byKind[k]).padStart(9)} ${String(c.naiveByKind[k]).padStart(9)}`,
+      (k) =>
+        `${k.padEnd(10)} ${String(c.byKind[k]).padStart(9)} ${String(census.stored[k] ?? 0).padStart(9)} ${String(c.naiveByKind[k]).padStart(9)}`,
     ),
-    `${'total'.padEnd(10)} ${String(c.planned).padStart(9)} ${String(c.naive).padStart(9)}`,
+    `${'total'.padEnd(10)} ${String(c.planned).padStart(9)} ${String(storedTotal).padStart(9)} ${String(c.naive).padStart(9)}`,
     '',
     `planned/naive = ${(c.planned / c.naive).toFixed(3)} (naive: every cell runs its own chain; planned: shared stages run once)`,
+    storedTotal === c.planned
+      ? 'every stage is stored: a run prints the results at once'
+      : census.estimateSeconds === null
+        ? `${c.planned - storedTotal} stages to run; no estimate (the store has no recorded time for some stage kinds)`
+        : `${c.planned - storedTotal} stages to run: about ${formatDuration(census.estimateSeconds)} (stage times recorded in the store, ${census.workers} workers)`,
   ];
   return lines.join('\n') + '\n';
 }
 
 program
   .command('plan')
-  .description('expand a sweep into its stage graph: stage counts by kind, cells, planned vs naive stages')
+  .description(
+    'expand a sweep into its stage graph: stages by kind (planned, already stored, naive) and the time left, estimated from the stage times the store recorded',
+  )
   .argument('<file>', 'sweep spec')
+  .addOption(storeOption())
+  .addOption(
+    new Option('--workers <n>', 'workers the estimate assumes (default: one per core)').argParser(
+      positiveInt('--workers'),
+    ),
+  )
   .option('--json', 'print the counts as JSON')
   .addOption(maxCellsOption())
-  .action((file: string, o: { json?: boolean; maxCells?: number }) => {
+  .action(async (file: string, o: { json?: boolean; maxCells?: number; store: string; workers?: number }) => {
     const plan = planSweep(loadSpec(file, o.maxCells));
-    if (o.json) console.log(JSON.stringify({ sweep: plan.id, ...planCounts(plan) }, null, 2));
-    else process.stdout.write(planText(plan));
+    const workers = o.workers ?? availableParallelism();
+    const census = { ...(await planCensus(openStore(o.store), plan, workers)), workers };
+    if (o.json) console.log(JSON.stringify({ sweep: plan.id, ...planCounts(plan), ...census }, null, 2));
+    else process.stdout.write(planText(plan, census));
+  });
+
+program
+  .command('list')
+  .description('the sweeps in a store: id, name, when its last run ended, cells done, description')
+  .addOption(storeOption())
+  .option('--json', 'print them as JSON')
+  .action(async (o: { store: string; json?: boolean }) => {
+    const sweeps = await listSweeps(openStore(o.store));
+    if (o.json) return console.log(JSON.stringify(sweeps, null, 2));
+    if (sweeps.length === 0) return console.log(`no sweeps in ${o.store}`);
+    const t = new Table({
+      head: ['sweep', 'name', 'last run', 'cells done', 'description'],
+      style: { head: [], border: [], compact: true },
+    });
+    for (const s of sweeps)
+      t.push([
+        s.id,
+        s.name,
+        s.written ? s.written.replace('T', ' ').slice(0, 16) : '–',
+        s.cells === undefined ? '–' : `${s.cellsDone}/${s.cells}`,
+        s.description ?? '',
+      ]);
+    console.log(t.toString());
   });
 
 connectionOptions(

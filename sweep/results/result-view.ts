@@ -183,7 +183,11 @@ export function resultView(rows: ResultRow[], opts: ViewOptions = {}): ResultVie
           const models = [...new Map(g.map((r) => [JSON.stringify([maskGroupOf(r), r.seed]), r] as const)).values()];
           return (['gold', 'original'] as const).map((kind) => ({
             kind,
-            axes: { ...pick(g[0]!, refAxes), unlearn: kind, unprune: '–' },
+            // The kind names the row in the first model axis shown (the algorithm's column, else the variant's).
+            axes: {
+              ...pick(g[0]!, refAxes),
+              ...Object.fromEntries(groupBy.filter((a) => MODEL_AXES.includes(a)).map((a, i) => [a, i ? '–' : kind])),
+            },
             seeds: seedsOf(g),
             stats: Object.fromEntries(
               metrics.map((m) => {
@@ -249,10 +253,11 @@ export function viewNotes(view: ResultView): string[] {
 
 /** The cells of a view as text: header labels, and per row its axis values (no-ops marked †) and metric figures. */
 export function viewCells(view: ResultView): { head: string[]; body: string[][]; kinds: ViewRow['kind'][] } {
+  const labelAxis = view.columns.find((a) => MODEL_AXES.includes(a));
   return {
     head: [...view.columns.map((a) => AXIS_HEADERS[a]), 'seeds', ...view.metrics.map((m) => m.label)],
     body: view.rows.map((r) => [
-      ...view.columns.map((a) => axisText(a, r) + (a === 'unlearn' && r.noop ? ' †' : '')),
+      ...view.columns.map((a) => axisText(a, r) + (a === labelAxis && r.noop ? ' †' : '')),
       String(r.seeds.length),
       ...view.metrics.map((m) => formatStat(r.stats[m.name], m.digits)),
     ]),

@@ -43,7 +43,7 @@ test('without a terminal: one summary line per period and one at the end; failur
   const summaries = lines.filter((l) => l.startsWith('['));
   // At 1 s, 11 s, 21 s, 31 s, 41 s, then the final state at stop: not 50 lines.
   assert.equal(summaries.length, 6, lines.join(''));
-  assert.match(summaries[0]!, /^\[  1\/100\] 1% · run 1, cached 0, failed 0, running 2 · 1s elapsed · ETA 1m39s\n$/);
+  assert.match(summaries[0]!, /^\[ {2}1\/100\] 1% · run 1, cached 0, failed 0, running 2 · 1s elapsed · ETA 1m39s\n$/);
   assert.ok(lines.includes('failed: train (mnist/mlp/seed0) train-abc: boom\n'), lines.join(''));
   assert.match(summaries.at(-1)!, /^\[ 51\/100\] 51% · run 50, cached 0, failed 1/);
 });

@@ -85,6 +85,37 @@ test('results by spec file or sweep id, in every format', () => {
   const missing = unprune(['results', 'nope-123', '--store', store]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, new RegExp(`no sweep "nope-123" in .*; known: ${id}`));
+  // Shaping: chosen metrics, grouping, the averaged CSV, LaTeX, figures one by one.
+  const picked = unprune(['results', id, '--store', store, '--metrics', 'ua,iou_gold', '--group-by', 'prune,unprune']);
+  assert.equal(picked.status, 0, picked.stderr);
+  assert.match(picked.stdout, /averaged over dataset, arch, sparsity, deletion, size, unlearn/);
+  assert.match(picked.stdout, /│ prune +│ unprune +│ seeds +│ UA +│ IoU\(m_f,m_r\) +│/);
+  assert.match(picked.stdout, /│ omp +│ gold +│/);
+  const badMetric = unprune(['results', id, '--store', store, '--metrics', 'uaa']);
+  assert.equal(badMetric.status, 2);
+  assert.match(badMetric.stderr, /--metrics: "uaa" is not a metric; known: ua, ra, ta/);
+  const averaged = unprune(['results', id, '--store', store, '--format', 'csv', '--aggregate']).stdout.split('\n');
+  assert.match(averaged[0]!, /^row,.*,seeds,ua_mean,ua_std,ua_ci_low,ua_ci_high,/);
+  assert.ok(averaged.some((l) => l.startsWith('gold,')) && averaged.some((l) => l.startsWith('original,')));
+  assert.match(unprune(['results', id, '--store', store, '--format', 'latex']).stdout, /\\toprule[\s\S]*\\bottomrule/);
+  const figures = join(store, 'figures');
+  assert.equal(unprune(['results', id, '--store', store, '--figures', figures]).status, 0);
+  for (const f of ['iou-vs-deletion', 'accuracy-per-algorithm']) {
+    assert.match(readFileSync(join(figures, `${f}.svg`), 'utf8'), /^<svg/);
+    assert.deepEqual([...readFileSync(join(figures, `${f}.png`)).subarray(1, 4)], [0x50, 0x4e, 0x47], 'a PNG');
+  }
+  // The store's sweeps, and what `plan` finds already stored.
+  const list = unprune(['list', '--store', store]);
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, new RegExp(`${id} +│ tiny +│ \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d │ 48/48`));
+  const plan = unprune(['plan', spec, '--store', store]);
+  assert.match(plan.stdout, /every stage is stored/);
+  const other = join(tmp(), 'tiny-more.yaml');
+  writeFileSync(other, readFileSync(spec, 'utf8').replace('seeds: [0, 1]', 'seeds: [0, 1, 2]'));
+  assert.match(
+    unprune(['plan', other, '--store', store, '--workers', '2']).stdout,
+    /\d+ stages to run: about \S+ \(stage times recorded in the store, 2 workers\)/,
+  );
 });
 
 test('--version prints the package version; a bad option value is one line naming the option and its choices (exit 2); a closed pipe ends quietly with status 0', async () => {
