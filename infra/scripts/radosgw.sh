@@ -5,7 +5,7 @@
 #   radosgw.sh stop DIR    stops the daemons started in DIR (by their recorded PIDs) and removes DIR
 #   radosgw.sh stop-gateway|start-gateway DIR   kills / restarts only the S3 gateway (fault injection)
 # Starting again in the same DIR replaces the cluster running there.
-# Recipe: ../../shared/notes/radosgw.md. Port: RADOSGW_PORT (default 7480); monitor port RADOSGW_MON_PORT (6789).
+# What it does and why: docs/test-services.md. Port: RADOSGW_PORT (default 7480); monitor port RADOSGW_MON_PORT (6789).
 set -euo pipefail
 
 cmd=${1:-}

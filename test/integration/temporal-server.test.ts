@@ -1,5 +1,5 @@
-// Against a real Temporal server: runs only when TEMPORAL_ADDRESS is set (none can run on these machines; see
-// ENVIRONMENT.md). Starts an in-process worker, submits a tiny sweep, reads the results from the store, checks that a
+// Against a real Temporal server: runs only when TEMPORAL_ADDRESS is set (no Temporal server installs
+// on these machines: see docs/architecture.md). Starts an in-process worker, submits a tiny sweep, reads the results from the store, checks that a
 // resubmit reports the finished run, and cancels a second sweep. Every step has a deadline: it fails, never hangs.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// Temporal without a server (none can run here, see ENVIRONMENT.md): the workflow bundle, and the stage activities
+// Temporal without a server (none installs on these machines): the workflow bundle, and the stage activities
 // under MockActivityEnvironment — heartbeats, cancellation, resuming from a checkpoint, idempotency.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
