@@ -1,5 +1,5 @@
 // The data-driven unlearning algorithms, each a variation of masked training. Defaults follow the reference
-// implementations (paper digest §5: Unlearn-Sparse README/arg_parser, K1nght's SalUn).
+// implementations (docs/paper-notes.md: Unlearn-Sparse README/arg_parser, K1nght's SalUn).
 import * as tf from '@tensorflow/tfjs-core';
 import { countTrainingExamples } from '../training-examples.js';
 import { concatViews, gatherBatch, labelsOf, type DataView } from '../data/dataset.js';

@@ -1,5 +1,5 @@
-// `regrow`: the paper's un-pruning algorithm as its ICLR 2026 reviewers describe it (its text is not public; paper
-// digest §4.1b) — iterated *grow → unlearn → re-prune*. Each round regrows the fraction p of the currently pruned
+// `regrow`: the paper's un-pruning algorithm as its ICLR 2026 reviewers describe it (its text is not public;
+// docs/paper-notes.md) — iterated *grow → unlearn → re-prune*. Each round regrows the fraction p of the currently pruned
 // weights whose stored magnitudes are largest (stored: their values when they were last pruned, the dense weights
 // at first), re-initialises them (to their values at θ_0, "original", or to a fresh draw of the same initialiser,
 // "random"), runs the cell's unlearning algorithm on the denser model, and re-prunes by magnitude (structured: by
