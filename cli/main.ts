@@ -435,7 +435,14 @@ connectionOptions(
       process.exit(stoppedBy || 130);
     }
     await emitResults(result.rows, o, plan, result.backend ? [result.backend] : []);
-    if (result.missing) console.error(`${result.missing} cells have no row (a stage on their chain failed)`);
+    if (result.missing) {
+      const have = new Set(result.rows.map((r) => r.evaluate_key));
+      const names = plan.cells.filter((c) => !have.has(c.evaluate)).map((c) => cellName(c.axes));
+      console.error(
+        `${result.missing} cells have no row (a stage on their chain failed), e.g. ${names.slice(0, 3).join('; ')}` +
+          `${names.length > 3 ? ` and ${names.length - 3} more` : ''}`,
+      );
+    }
     if (p.failed > 0) process.exitCode = 1;
   },
 );
