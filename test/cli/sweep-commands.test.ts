@@ -85,6 +85,9 @@ test('results by spec file or sweep id, in every format', () => {
   const missing = unprune(['results', 'nope-123', '--store', store]);
   assert.equal(missing.status, 2);
   assert.match(missing.stderr, new RegExp(`no sweep "nope-123" in .*; known: ${id}`));
+  const nowhere = join(tmp(), 'no-store-here');
+  assert.equal(unprune(['results', 'nope-123', '--store', nowhere]).status, 2);
+  assert.ok(!existsSync(nowhere), 'results of an unknown sweep creates nothing');
   // Shaping: chosen metrics, grouping, the averaged CSV, LaTeX, figures one by one.
   const picked = unprune(['results', id, '--store', store, '--metrics', 'ua,iou_gold', '--group-by', 'prune,unprune']);
   assert.equal(picked.status, 0, picked.stderr);
