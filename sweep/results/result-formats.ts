@@ -8,10 +8,12 @@ import { recoveryFrontier } from './frontier.js';
 import { METRIC_NAMES, TABLE_METRICS } from './result-metrics.js';
 import { AXES, type ResultRow } from './result-rows.js';
 import {
+  AXIS_HEADERS,
   resultView,
   viewCaption,
   viewCells,
   viewNotes,
+  type GroupAxis,
   type ResultView,
   type ViewOptions,
 } from './result-view.js';
@@ -238,7 +240,15 @@ export function formatComparison(comps: Comparison[], format: 'table' | 'md' | '
   const varying = Object.keys(comps[0]!.group).filter((k) => new Set(comps.map((c) => c.group[k])).size > 1);
   const f = (v: number | null, d: number) => (v === null ? '–' : v.toFixed(d));
   const digits = (c: Comparison) => TABLE_METRICS.find((m) => m.name === c.metric)?.digits ?? 3;
-  const head = [...varying, 'metric', 'seeds', a, b, `${b} − ${a} [95% CI]`, 'p'];
+  const head = [
+    ...varying.map((k) => AXIS_HEADERS[k as GroupAxis] ?? k),
+    'metric',
+    'seeds',
+    a,
+    b,
+    `${b} − ${a} [95% CI]`,
+    'p',
+  ];
   const body = comps.map((c) => [
     ...varying.map((k) => String(c.group[k])),
     c.label,
