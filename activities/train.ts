@@ -15,7 +15,13 @@ import { trainConfig } from './spec-to-ml.js';
 /** Checkpoints live beside the stages as their own verified records, removed once the stage is stored. */
 export const CHECKPOINT_KIND = 'train-checkpoint';
 
-async function writeCheckpoint(ctx: StageContext, key: string, c: TrainingCheckpoint): Promise<void> {
+/**
+ * A stage's two checkpoint slots, written by turns (even epochs, odd epochs): a process killed while writing one
+ * (a cancel kills the stage process at once) leaves the other whole, so a retry always finds the last complete one.
+ */
+export const checkpointKeys = (key: string) => [`${key}.even`, `${key}.odd`] as const;
+
+export async function writeCheckpoint(ctx: StageContext, key: string, c: TrainingCheckpoint): Promise<void> {
   const slots: Record<string, Float32Array> = {};
   const counts: Record<string, number> = {};
   for (const [name, list] of Object.entries(c.optimizer.slots)) {
@@ -24,7 +30,7 @@ async function writeCheckpoint(ctx: StageContext, key: string, c: TrainingCheckp
   }
   await ctx.store.writeStage(
     CHECKPOINT_KIND,
-    key,
+    checkpointKeys(key)[c.epoch % 2]!,
     {
       'weights.bin': encodeWeights(c.weights),
       'slots.bin': encodeWeights(slots),
@@ -34,8 +40,14 @@ async function writeCheckpoint(ctx: StageContext, key: string, c: TrainingCheckp
   );
 }
 
+/** The latest whole checkpoint of a stage (the later epoch of the two slots that verify), if any. */
 export async function readCheckpoint(ctx: StageContext, key: string): Promise<TrainingCheckpoint | undefined> {
-  const rec = await ctx.store.readStage(CHECKPOINT_KIND, key);
+  const found = await Promise.all(checkpointKeys(key).map((k) => readCheckpointSlot(ctx, k)));
+  return found.reduce<TrainingCheckpoint | undefined>((a, b) => (!a || (b && b.epoch > a.epoch) ? b : a), undefined);
+}
+
+async function readCheckpointSlot(ctx: StageContext, slot: string): Promise<TrainingCheckpoint | undefined> {
+  const rec = await ctx.store.readStage(CHECKPOINT_KIND, slot);
   if (!rec) return undefined;
   const state = decodeJson<{ epoch: number; t: number; counts: Record<string, number> }>(rec.blobs['state.json']!);
   const flat = decodeWeights(rec.blobs['slots.bin']!);
@@ -73,5 +85,5 @@ export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): 
   } finally {
     net.dispose();
   }
-  await ctx.store.removeStage(CHECKPOINT_KIND, stage.key);
+  for (const slot of checkpointKeys(stage.key)) await ctx.store.removeStage(CHECKPOINT_KIND, slot);
 }
