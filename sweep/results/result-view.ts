@@ -5,6 +5,8 @@
 import { RESULT_METRICS, TABLE_METRICS, type ResultMetric, type RowValues } from './result-metrics.js';
 import { AXES, maskGroupOf, type ResultRow } from './result-rows.js';
 import { meanInterval } from './statistics.js';
+import { MIA_FEATURES } from '../../ml/catalog.js';
+import { didYouMean } from '../spec.js';
 
 export type GroupAxis = Exclude<(typeof AXES)[number], 'seed'>;
 /** The grouping axes in the order rows sort by: what fixes the masks first, then the algorithm and variant. */
@@ -88,13 +90,27 @@ export function formatStat(s: Stat | undefined, digits: number): string {
 
 export class UnknownNameError extends Error {}
 
+/** The per-feature and per-ratio MIA columns rows carry beside the registry's (`mia_<feature>`, `mia_ratio_<r>`). */
+const extraMiaColumn = (name: string): ResultMetric | undefined =>
+  (MIA_FEATURES as readonly string[]).includes(name.slice(4)) || /^mia_ratio_\d+(\.\d+)?$/.test(name)
+    ? {
+        name,
+        label: name.startsWith('mia_ratio_') ? `MIA @${name.slice(10)}` : `MIA ${name.slice(4)}`,
+        digits: 1,
+        of: () => null,
+      }
+    : undefined;
+
 /** Metrics by name, in the order given; an unknown name is one line listing the known ones. */
 export function pickMetrics(names: readonly string[]): ResultMetric[] {
   return names.map((n) => {
-    const m = RESULT_METRICS.find((x) => x.name === n);
+    const m = RESULT_METRICS.find((x) => x.name === n) ?? (n.startsWith('mia_') ? extraMiaColumn(n) : undefined);
     if (!m)
       throw new UnknownNameError(
-        `--metrics: "${n}" is not a metric; known: ${RESULT_METRICS.map((x) => x.name).join(', ')}`,
+        `--metrics: "${n}" is not a metric; known: ${RESULT_METRICS.map((x) => x.name).join(', ')}, mia_<feature>, mia_ratio_<r>${didYouMean(
+          n,
+          RESULT_METRICS.map((x) => x.name),
+        )}`,
       );
     return m;
   });
@@ -104,7 +120,9 @@ export function pickMetrics(names: readonly string[]): ResultMetric[] {
 export function pickAxes(names: readonly string[]): GroupAxis[] {
   return names.map((n) => {
     if (!(GROUP_AXES as readonly string[]).includes(n))
-      throw new UnknownNameError(`--group-by: "${n}" is not an axis; axes: ${GROUP_AXES.join(', ')}`);
+      throw new UnknownNameError(
+        `--group-by: "${n}" is not an axis; axes: ${GROUP_AXES.join(', ')}${didYouMean(n, GROUP_AXES)}`,
+      );
     return n as GroupAxis;
   });
 }

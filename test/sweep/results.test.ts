@@ -157,6 +157,10 @@ test('the result view: rows in the spec order, not the plan order; --metrics and
     ],
   );
   assert.throws(() => resultView(rows, { metrics: ['uaa'] }), /"uaa" is not a metric; known: ua, ra/);
+  // The per-feature MIA columns CSV carries can be chosen too.
+  const mia = resultView(rows, { metrics: ['mia_confidence'] }).rows.find((r) => r.kind === 'cell')!;
+  assert.equal(mia.stats.mia_confidence!.mean, 20);
+  assert.throws(() => resultView(rows, { metrics: ['iou_glod'] }), /\(did you mean "iou_gold"\?\)/);
 });
 
 test('metric stability: a monotone curve scores 1/(k−1), a zigzag scores 1, a flat one 0', () => {
