@@ -222,3 +222,42 @@ test('through the stages, default settings and a cosine schedule: the exact esti
     else assert.equal(m.iou_gold, 1, `${what}: m_u = m_r`);
   }
 });
+
+test('structured regrow: whole filters regrown and re-pruned, each layer keeping as many filters as m', async () => {
+  const { runSweepInProcess } = await import('../helpers/stages.js');
+  const { filterMask } = await import('../../ml/metrics/masks.js');
+  const run = await runSweepInProcess({
+    dataset: { name: 'synthetic', train: 160, test: 40 },
+    model: { arch: 'mlp' },
+    train: { epochs: 1, batch: 32, lr: 0.05 },
+    seeds: [2],
+    prune: [{ method: 'structured', sparsity: 0.5 }],
+    deletion: { kind: 'random', sizes: [0.1] },
+    unlearn: [
+      { method: 'ft', epochs: 1 },
+      { method: 'ga', epochs: 1 },
+    ],
+    unprune: [
+      { variant: 'regrow', rounds: 2, fraction: 0.5 },
+      { variant: 'regrow', init: 'random', name: 'regrow/random' },
+    ],
+    evaluate: { miaShadow: 20 },
+  });
+  let moved = 0;
+  for (const cell of run.plan.cells) {
+    const what = `${cell.axes.unlearn}/${cell.axes.unprune}`;
+    const final = await run.model((run.stage(cell.evaluate).inputs as { model: string }).model);
+    const pruned = await run.model(cell.chain.prune!);
+    const units = filterMask(final.mask);
+    final.mask.layers.forEach((l, i) => {
+      const perUnit = units.layers[i]!.keep;
+      const n = perUnit.length;
+      // A filter is kept whole or pruned whole: every weight of unit u follows the unit.
+      for (let j = 0; j < l.keep.length; j++) assert.equal(l.keep[j], perUnit[j % n], `${what}: ${l.name}[${j}]`);
+      const before = filterMask(pruned.mask).layers[i]!.keep;
+      assert.equal(keptCount(perUnit), keptCount(before), `${what}: ${l.name} keeps as many filters as m`);
+      moved += perUnit.reduce((s, k, u) => s + (k !== before[u] ? 1 : 0), 0);
+    });
+  }
+  assert.ok(moved > 0, 'regrow moved some filters (it is not a no-op)');
+});
