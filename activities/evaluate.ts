@@ -45,6 +45,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
       )
     : undefined;
   const net = new Network(def, model.weights);
+  const forwardStart = performance.now();
   let outs;
   try {
     outs = modelOutputs(
@@ -56,6 +57,9 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   } finally {
     net.dispose();
   }
+  // Where evaluation's time goes (forward passes, the attack's SVCs): recorded in the manifest for bench/profile.ts.
+  const forwardSeconds = (performance.now() - forwardStart) / 1000;
+  const miaStart = performance.now();
   const features = p.evaluate.miaFeatures;
   const nonMembers = headOutputs(outs.test, p.evaluate.miaShadow);
   const mia = await miaEfficacy(outs.retain, nonMembers, outs.forget, features);
@@ -70,6 +74,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     );
     byRatio[String(r)] = 100 * m[features[0]!];
   }
+  const miaSeconds = (performance.now() - miaStart) / 1000;
   const masks = compareToGold(model.mask, original, gold, p.filterLevel);
   const metrics: Measurements = {
     ...outs.metrics,
@@ -103,5 +108,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     unprune_examples: model.timing.unprune_examples,
     gold_cost_s: (goldRun.seconds ?? 0) + (trainRun.seconds ?? 0),
     gold_examples: (goldRun.examples ?? 0) + (trainRun.examples ?? 0),
+    forward_s: +forwardSeconds.toFixed(4),
+    mia_s: +miaSeconds.toFixed(4),
   });
 }
