@@ -9,6 +9,7 @@ import { METRIC_NAMES, TABLE_METRICS } from './result-metrics.js';
 import { AXES, type ResultRow } from './result-rows.js';
 import {
   AXIS_HEADERS,
+  deletionSizeText,
   resultView,
   viewCaption,
   viewCells,
@@ -55,7 +56,7 @@ function noiseCells(rows: ResultRow[]): { head: string[]; body: string[][] } | u
       t.group.prune,
       String(t.group.sparsity),
       t.group.deletion,
-      String(t.group.deletion_size),
+      deletionSizeText(t.group.deletion, t.group.deletion_size),
       String(t.seeds),
       f(t.deletionEffect),
       f(t.noiseEffect),
@@ -79,7 +80,7 @@ function frontierCells(rows: ResultRow[]): { head: string[]; body: string[][] } 
       p.group.prune,
       String(p.group.sparsity),
       p.group.deletion,
-      String(p.group.deletion_size),
+      deletionSizeText(p.group.deletion, p.group.deletion_size),
       p.unprune,
       f(p.cost),
       `${f(p.recovery.mean)}${p.recovery.low === null ? '' : ` [${f(p.recovery.low)}, ${f(p.recovery.high)}]`}`,

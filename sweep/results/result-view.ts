@@ -127,11 +127,15 @@ export function pickAxes(names: readonly string[]): GroupAxis[] {
   });
 }
 
+/** A deletion's size as tables show it: a class-wise deletion has none of its own (its label names the classes). */
+export const deletionSizeText = (deletion: string, size: string | number) =>
+  deletion.startsWith('class') ? '–' : String(size);
+
 /** An axis value as tables show it: a class-wise deletion has no size of its own (its label names the classes). */
 export function axisText(axis: GroupAxis, row: ViewRow): string {
   const v = row.axes[axis];
   if (v === undefined) return '';
-  if (axis === 'deletion_size' && String(row.axes.deletion ?? '').startsWith('class')) return '–';
+  if (axis === 'deletion_size') return deletionSizeText(String(row.axes.deletion ?? ''), v);
   return String(v);
 }
 

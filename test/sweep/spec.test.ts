@@ -25,6 +25,8 @@ test('the examples validate, with the documented cell counts', () => {
   assert.equal(cellCount(load('quickstart.yaml')), 2 * 4 * 3 * 2 * 2);
   assert.ok(cellCount(load('paper-grid.yaml')) > 10000);
   assert.ok(cellCount(load('mia-sensitivity.yaml')) > 0);
+  for (const f of readdirSync(new URL('../../examples/', import.meta.url)).filter((x) => x.endsWith('.yaml')))
+    assert.ok(cellCount(load(f)) > 0, f);
 });
 
 test('defaults are filled in and single values become lists', () => {
