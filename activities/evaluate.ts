@@ -18,13 +18,14 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   const p = stage.params;
   const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
-  const [model, original, before, gold, forgetIdx, floor] = await Promise.all([
+  const [model, original, before, gold, forgetIdx, floor, floorInit] = await Promise.all([
     readModel(ctx, stage.inputs.model),
     readMask(ctx, stage.inputs.prune),
     readWeights(ctx, stage.inputs.prune),
     readMask(ctx, stage.inputs.gold),
     readIndices(ctx, stage.inputs.forget),
     stage.inputs.floor ? readMask(ctx, stage.inputs.floor) : undefined,
+    stage.inputs.floorInit ? readMask(ctx, stage.inputs.floorInit) : undefined,
   ]);
   // Class-wise deletion (as Unlearn-Sparse's dataset.py): the forgotten classes leave the test set, so TA and the
   // MIA's non-members cover the classes still learned; TA on the forgotten classes is its own measurement.
@@ -87,6 +88,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
     iou_gold_filters: masks.iouGoldFilters,
     iou_gold_base_filters: masks.iouGoldBaseFilters,
     iou_floor: floor ? maskIoU(gold, floor) : null,
+    iou_floor_init: floorInit ? maskIoU(gold, floorInit) : null,
     recovery: masks.recovery,
     hamming_gold: masks.hammingGold,
     per_layer_iou_gold: masks.perLayerIouGold,

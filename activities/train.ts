@@ -2,6 +2,7 @@
 // After every epoch it stores a checkpoint (weights + optimiser state, verified like any artifact); a retried or
 // rerun stage resumes from the last one and produces the same bytes as an uninterrupted run.
 import { without } from '../ml/data/dataset.js';
+import { deriveSeed } from '../ml/data/seeded-random.js';
 import { initWeights } from '../ml/models/init-weights.js';
 import { Network } from '../ml/models/network.js';
 import { trainNetwork, type TrainingCheckpoint } from '../ml/train.js';
@@ -62,7 +63,9 @@ export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): 
   const p = stage.params;
   const ds = stageDataset(p.dataset, stage.runtime, ctx);
   const def = stageArch(ds, p.arch);
-  const init = initWeights(def, p.seed);
+  // The init floor's gold pipeline starts from another init (the k-th derived seed); every other train stage from
+  // the lineage's own.
+  const init = initWeights(def, p.reinit ? deriveSeed(p.seed, `reinit:${p.reinit}`) : p.seed);
   let view = trainView(ds);
   if (p.sample === 'retain') view = without(view, await readIndices(ctx, stage.inputs.forget!));
   const cfg = trainConfig(p.train, p.seed, p.reshuffle);

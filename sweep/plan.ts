@@ -125,6 +125,9 @@ export function planSweep(sweep: Sweep): Plan {
             const trainR = add('train', { ...lineage, sample: 'retain' }, { forget }, runtime);
             // The noise floor: the gold pipeline again, same init, the first alternative batch order.
             const trainRFloor = () => add('train', { ...lineage, sample: 'retain', reshuffle: 1 }, { forget }, runtime);
+            // The init floor: the gold pipeline from the first alternative init, in the gold run's batch order.
+            const trainRFloorInit = () =>
+              add('train', { ...lineage, sample: 'retain', reinit: 1 }, { forget }, runtime);
             for (const p of sweep.prune) {
               for (const sparsity of p.sparsity) {
                 const pp: PruneParams = { ...p, sparsity };
@@ -133,6 +136,10 @@ export function planSweep(sweep: Sweep): Plan {
                 const floor =
                   sweep.evaluate.floor && maskDependsOnData(p.method)
                     ? add('gold', { ...lineage, prune: pp, reshuffle: 1 }, { train: trainRFloor(), forget }, runtime)
+                    : undefined;
+                const floorInit =
+                  sweep.evaluate.floorInit && maskDependsOnData(p.method)
+                    ? add('gold', { ...lineage, prune: pp, reinit: 1 }, { train: trainRFloorInit(), forget }, runtime)
                     : undefined;
                 const evalParams = {
                   dataset,
@@ -145,13 +152,14 @@ export function planSweep(sweep: Sweep): Plan {
                   forgottenClasses: deletion.kind === 'class' && deletion.size === 1 ? deletion.classes : null,
                 };
                 const evaluate = (m: string) =>
-                  add('evaluate', evalParams, { model: m, prune, gold, forget, floor }, runtime);
+                  add('evaluate', evalParams, { model: m, prune, gold, forget, floor, floorInit }, runtime);
                 const goldEvaluate = evaluate(gold);
                 const originalEvaluate = evaluate(prune);
                 for (const u of sweep.unlearn) {
                   for (const up of sweep.unprune) {
                     const chain: Record<string, string> = { trainD, forget, trainR, prune, gold };
                     if (floor) chain.floor = floor;
+                    if (floorInit) chain.floorInit = floorInit;
                     const variant = maskDependsOnData(p.method) ? up.variant : 'none';
                     let finalModel = prune;
                     const unlearnOf = (m: string) =>

@@ -167,6 +167,11 @@ export const EvaluateSpec = z.strictObject({
    * second gold pipeline per deletion and pruning; `false` turns it off (iou_floor is then empty).
    */
   floor: z.boolean().default(true),
+  /**
+   * The init floor: the gold pipeline again from another init, in the gold run's batch order, and IoU(m_r, m_r″)
+   * (iou_floor_init): how much the mask owes to the init alone. Costs a third gold pipeline; off by default.
+   */
+  floorInit: z.boolean().default(false),
 });
 export type EvaluateSpec = z.infer<typeof EvaluateSpec>;
 

@@ -27,6 +27,11 @@ export interface LineageParams {
    * (not null, so that ordinary stages keep their keys) for every other stage.
    */
   reshuffle?: number;
+  /**
+   * The init floor's gold pipeline: the k-th alternative init, the gold run's batch order. Absent for every other
+   * stage (their keys unchanged).
+   */
+  reinit?: number;
 }
 
 export interface DeletionRef {
@@ -150,8 +155,8 @@ export const STAGE_KIND = {
       /** Structured pruning: masks are also compared at filter granularity. */
       filterLevel: boolean;
     },
-    /** floor: the gold pipeline rerun with another batch order (the noise floor's m_r′). */
-    { model: string; prune: string; gold: string; forget: string; floor?: string }
+    /** floor: the gold pipeline rerun with another batch order (m_r′); floorInit: with another init (m_r″). */
+    { model: string; prune: string; gold: string; forget: string; floor?: string; floorInit?: string }
   >({ version: 4, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
   /** Computes nothing for `sleepMs`: measures the engines' own cost per stage (bench/scheduler.ts). */
   noop: kind<{ index: number; sleepMs: number }, { after?: string }>({

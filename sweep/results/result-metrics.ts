@@ -21,6 +21,8 @@ export const MEASURED = [
   'iou_gold_base_filters',
   /** IoU(m_r, m_r′): the gold mask against the gold pipeline rerun with another batch order (null: no floor). */
   'iou_floor',
+  /** IoU(m_r, m_r″): the gold mask against the gold pipeline from another init (null: not asked for). */
+  'iou_floor_init',
   'recovery',
   'hamming_gold',
   'final_sparsity',
@@ -38,6 +40,7 @@ type Nullable =
   | 'iou_gold_filters'
   | 'iou_gold_base_filters'
   | 'iou_floor'
+  | 'iou_floor_init'
   | 'estimator_shift'
   | 'near_threshold_at_estimator_shift';
 export type Measurements = Record<Exclude<(typeof MEASURED)[number], Nullable>, number> &
@@ -188,6 +191,13 @@ export const RESULT_METRICS = [
     stability: true,
     // IoU(m_r, m_r′): how much the gold mask moves under another batch order alone, the noise floor of every IoU.
     of: (s) => s.cell.iou_floor ?? null,
+  },
+  {
+    name: 'iou_floor_init',
+    label: 'IoU floor (init)',
+    digits: 3,
+    // IoU(m_r, m_r″): how much of the gold mask another init alone changes (evaluate.floorInit).
+    of: (s) => s.cell.iou_floor_init ?? null,
   },
   {
     name: 'deletion_effect',

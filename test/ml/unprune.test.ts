@@ -261,3 +261,48 @@ test('structured regrow: whole filters regrown and re-pruned, each layer keeping
   }
   assert.ok(moved > 0, 'regrow moved some filters (it is not a no-op)');
 });
+
+test('the init floor: the gold pipeline from another init in the gold run own batch order; IoU(m_r, m_r″) measured, m_r″ ≠ m_r', async () => {
+  const { runSweepInProcess } = await import('../helpers/stages.js');
+  const { readRows } = await import('../../activities/sweep-rows.js');
+  const { readWeights } = await import('../../activities/stage-artifacts.js');
+  const { maskIoU } = await import('../../ml/metrics/masks.js');
+  const run = await runSweepInProcess({
+    dataset: { name: 'synthetic', train: 160, test: 40 },
+    model: { arch: 'mlp' },
+    train: { epochs: 1, batch: 32, lr: 0.05 },
+    seeds: [3],
+    prune: [
+      { method: 'omp', sparsity: 0.7 },
+      { method: 'synflow', sparsity: 0.7 },
+    ],
+    deletion: { kind: 'random', sizes: [0.1] },
+    unlearn: [{ method: 'ft', epochs: 1 }],
+    evaluate: { miaShadow: 20, floor: false, floorInit: true },
+  });
+  const omp = run.plan.cells.find((c) => c.axes.prune === 'omp')!;
+  const floorInit = omp.chain.floorInit!;
+  assert.ok(floorInit, 'planned for a data-dependent mask');
+  assert.equal(run.plan.cells.find((c) => c.axes.prune === 'synflow')!.chain.floorInit, undefined, 'not for SynFlow');
+  const trainRInit = (run.stage(floorInit).inputs as { train: string }).train;
+  const trainR = omp.chain.trainR!;
+  const params = (key: string) => run.stage(key).params as { reinit?: number; reshuffle?: number };
+  assert.deepEqual(
+    [params(trainRInit).reinit, params(trainRInit).reshuffle],
+    [1, undefined],
+    'another init, same order',
+  );
+  const [initR, initAlt] = await Promise.all([
+    readWeights(run.ctx, trainR, 'init.bin'),
+    readWeights(run.ctx, trainRInit, 'init.bin'),
+  ]);
+  assert.notDeepEqual(initAlt, initR, 'the init differs');
+  const gold = await run.model(omp.chain.gold!);
+  const alt = await run.model(floorInit);
+  const { rows } = await readRows(run.ctx.store, run.plan);
+  const row = rows.find((r) => r.prune === 'omp')!;
+  assert.equal(row.iou_floor_init, maskIoU(gold.mask, alt.mask), 'IoU(m_r, m_r″) by definition');
+  assert.ok(row.iou_floor_init! < 1, `m_r″ differs from m_r (IoU ${row.iou_floor_init})`);
+  assert.equal(row.iou_floor, null, 'the batch-order floor was not asked for');
+  assert.equal(rows.find((r) => r.prune === 'synflow')!.iou_floor_init, null);
+});
