@@ -117,6 +117,29 @@ export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
       ),
     });
   }
+  const classWise = rows.filter((r) => r.deletion !== 'random');
+  if (classWise.length)
+    figures.push({
+      name: 'iou-class-deletion',
+      heading: 'Mask distance to the gold standard, whole classes forgotten',
+      caption:
+        'IoU(final mask, m<sub>r</sub>) per forgotten class and pruning method, one colour per un-pruning variant (mean and 95% interval over seeds). Dashed: the noise floor IoU(m<sub>r</sub>, m<sub>r</sub>′), where measured.',
+      svg: await renderSvg(
+        seriesChart({
+          points: seriesPoints(
+            classWise,
+            (r) => ({ panel: pruneLabel(r), x: r.deletion, series: r.unprune }),
+            (r) => r.iou_gold,
+          ),
+          reference: referenceLevels(classWise, pruneLabel, (r) => r.iou_floor),
+          xTitle: 'forgotten',
+          yTitle: 'IoU(m_final, m_r)',
+          seriesTitle: 'un-pruning',
+          seriesDomain: variants,
+          title: 'IoU to the gold mask (class-wise deletion)',
+        }),
+      ),
+    });
   const frontier = recoveryFrontier(rows);
   if (frontier.some((p) => p.cost > 0)) {
     const panel = (p: FrontierPoint) =>

@@ -90,11 +90,20 @@ test('the HTML report in headless Chromium: every figure drawn, a colour per var
     ],
   });
   try {
-    for (const [name, sizes] of [
-      ['three-sizes', [0.01, 0.05, 0.1]],
-      ['one-size', [0.05]],
-    ] as const) {
-      const html = await htmlReport(rows([...sizes]), {
+    const cases: [string, ResultRow[]][] = [
+      ['three-sizes', rows([0.01, 0.05, 0.1])],
+      ['one-size', rows([0.05])],
+      // A random and a class-wise deletion side by side (the class rows get their own figure).
+      [
+        'with-a-class',
+        [
+          ...rows([0.05]),
+          ...rows([1]).map((r) => ({ ...r, deletion: 'class:3', evaluate_key: `${r.evaluate_key}-c` }) as ResultRow),
+        ],
+      ],
+    ];
+    for (const [name, sweepRows] of cases) {
+      const html = await htmlReport(sweepRows, {
         sweepId: `chromium-${name}`,
         name: `report check (${name})`,
         description: 'synthetic rows with three un-pruning variants',
@@ -135,6 +144,7 @@ test('the HTML report in headless Chromium: every figure drawn, a colour per var
       const ids = figures.map((f: FigureCheck) => f.id);
       for (const id of ['iou-vs-deletion', 'mia-vs-deletion', 'recovery-vs-cost', 'accuracy-per-algorithm'])
         assert.ok(ids.includes(id), `${name}: figure ${id} missing (${ids.join(', ')})`);
+      if (name === 'with-a-class') assert.ok(ids.includes('iou-class-deletion'), ids.join(', '));
       for (const f of figures as FigureCheck[]) {
         assert.ok(f.marks > 0, `${name}/${f.id}: no marks drawn`);
         assert.deepEqual(f.outside, [], `${name}/${f.id}: text outside the figure`);
