@@ -44,7 +44,7 @@ unlearn: [{ method: ft }]
   assert.deepEqual(s.prune[0]!.sparsity, [0.5]);
   assert.equal(s.train.optimizer, 'sgd');
   assert.deepEqual(s.unprune, [{ variant: 'none', estimator: 'retrain', order: 'unprune-first' }]);
-  assert.deepEqual(s.evaluate, { miaFeatures: ['confidence'], miaShadow: 1000, floor: true });
+  assert.deepEqual(s.evaluate, { miaFeatures: ['confidence'], miaShadow: 1000, floor: true, floorInit: false });
   assert.deepEqual(s.deletion, [{ kind: 'class', classes: [3] }]);
 });
 
