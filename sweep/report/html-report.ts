@@ -212,20 +212,20 @@ export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
       name: 'metrics-over-deletion',
       heading: 'Metrics over deletion size',
       caption:
-        'Each stability metric against deletion size, one colour per unlearning algorithm (mean and 95% interval over seeds).',
+        'Each stability metric against deletion size, one colour per un-pruning variant as in every figure (each seed’s mean over algorithms, then mean and 95% interval over seeds).',
       svg: await renderSvg(
         seriesChart({
           points: STABILITY_METRICS.flatMap((m) =>
             seriesPoints(
               random,
-              (r) => ({ panel: label(m), x: r.deletion_size, series: r.unlearn }),
+              (r) => ({ panel: label(m), x: r.deletion_size, series: r.unprune }),
               (r) => num(r[m as keyof ResultRow]),
             ),
           ),
           xTitle: 'deletion size',
           yTitle: 'value',
-          seriesTitle: 'unlearning',
-          seriesDomain: valuesOf(rows, (r) => r.unlearn),
+          seriesTitle: 'un-pruning',
+          seriesDomain: variants,
           title: 'Metrics over deletion size',
           independentY: true,
         }),

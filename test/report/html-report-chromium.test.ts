@@ -149,12 +149,11 @@ test('the HTML report in headless Chromium: every figure drawn, a colour per var
         assert.ok(f.marks > 0, `${name}/${f.id}: no marks drawn`);
         assert.deepEqual(f.outside, [], `${name}/${f.id}: text outside the figure`);
         assert.deepEqual(f.truncated, [], `${name}/${f.id}: truncated labels`);
-        if (f.id !== 'metrics-over-deletion')
-          assert.equal(
-            f.legendColours.filter((c) => c).length,
-            VARIANTS.length,
-            `${name}/${f.id}: legend colours ${f.legendColours.join(', ')}`,
-          );
+        assert.equal(
+          f.legendColours.filter((c) => c).length,
+          VARIANTS.length,
+          `${name}/${f.id}: legend colours ${f.legendColours.join(', ')}`,
+        );
       }
     }
   } finally {
