@@ -53,7 +53,7 @@ export async function readRows(
 export async function writeRows(
   store: ArtifactStore,
   plan: Plan,
-): Promise<{ rows: ResultRow[]; missing: number; path: string }> {
+): Promise<{ rows: ResultRow[]; missing: Cell[]; path: string }> {
   const { rows, missing } = await readRows(store, plan);
   const path = `sweeps/${plan.id}/rows.jsonl`;
   await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
@@ -61,5 +61,5 @@ export async function writeRows(
   // For `unprune list`: when this run ended and how complete the sweep is.
   const status = { written: new Date().toISOString(), cells: plan.cells.length, cellsDone: rows.length };
   await store.putText(`sweeps/${plan.id}/status.json`, JSON.stringify(status) + '\n');
-  return { rows, missing: missing.length, path };
+  return { rows, missing, path };
 }

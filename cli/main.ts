@@ -24,6 +24,7 @@ import {
   formatLatex,
   formatMarkdown,
   formatTable,
+  textTable,
 } from '../sweep/results/result-formats.js';
 import { pickAxes, pickMetrics, UnknownNameError, type ViewOptions } from '../sweep/results/result-view.js';
 import { compareRows, parseComparison } from '../sweep/results/compare.js';
@@ -36,7 +37,6 @@ import { runSweepLocally } from '../worker/local-engine.js';
 import { serveMetrics, UnpruneMetrics } from '../worker/metrics.js';
 import { formatDuration, progressReporter } from './progress.js';
 import { listSweeps, planCensus, type PlanCensus } from '../activities/sweep-census.js';
-import Table from 'cli-table3';
 import { availableParallelism } from 'node:os';
 import { stageLabels } from '../sweep/shards.js';
 import {
@@ -293,19 +293,18 @@ program
     const sweeps = await listSweeps(openStore(o.store));
     if (o.json) return console.log(JSON.stringify(sweeps, null, 2));
     if (sweeps.length === 0) return console.log(`no sweeps in ${o.store}`);
-    const t = new Table({
-      head: ['sweep', 'name', 'last run', 'cells done', 'description'],
-      style: { head: [], border: [], compact: true },
-    });
-    for (const s of sweeps)
-      t.push([
-        s.id,
-        s.name,
-        s.written ? s.written.replace('T', ' ').slice(0, 16) : '–',
-        s.cells === undefined ? '–' : `${s.cellsDone}/${s.cells}`,
-        s.description ?? '',
-      ]);
-    console.log(t.toString());
+    console.log(
+      textTable(
+        ['sweep', 'name', 'last run', 'cells done', 'description'],
+        sweeps.map((s) => [
+          s.id,
+          s.name,
+          s.written ? s.written.replace('T', ' ').slice(0, 16) : '–',
+          s.cells === undefined ? '–' : `${s.cellsDone}/${s.cells}`,
+          s.description ?? '',
+        ]),
+      ),
+    );
   });
 
 connectionOptions(
@@ -435,14 +434,10 @@ connectionOptions(
       process.exit(stoppedBy || 130);
     }
     await emitResults(result.rows, o, plan, result.backend ? [result.backend] : []);
-    if (result.missing) {
-      const have = new Set(result.rows.map((r) => r.evaluate_key));
-      const names = plan.cells.filter((c) => !have.has(c.evaluate)).map((c) => cellName(c.axes));
+    if (result.missing.length)
       console.error(
-        `${result.missing} cells have no row (a stage on their chain failed), e.g. ${names.slice(0, 3).join('; ')}` +
-          `${names.length > 3 ? ` and ${names.length - 3} more` : ''}`,
+        `${result.missing.length} cells have no row (a stage on their chain failed), e.g. ${someCells(result.missing)}`,
       );
-    }
     if (p.failed > 0) process.exitCode = 1;
   },
 );
@@ -485,11 +480,10 @@ resultOptions(program.command('results'))
       await emit(formatComparison(comps, o.format), o.out);
     } else await emitResults(rows, o, plan, backends);
     if (missing.length) {
-      const names = missing.slice(0, 3).map((c) => cellName(c.axes));
       console.error(
         `unprune: incomplete: ${missing.length} of ${plan.cells.length} cells of ${plan.id} have no row ` +
           `(their evaluations are not in ${store.location}: still running, failed, or never run), e.g. ` +
-          `${names.join('; ')}${missing.length > names.length ? ` and ${missing.length - names.length} more` : ''}. ` +
+          `${someCells(missing)}. ` +
           `Rerun the sweep to complete it` +
           `${o.partial ? '' : ', or pass --partial to accept this table'}.`,
       );
@@ -504,6 +498,12 @@ function parseComparisonOption(text: string) {
   } catch (err) {
     throw new UsageError((err as Error).message);
   }
+}
+
+/** The first three cells by name, and how many more: `a; b; c and 4 more`. */
+function someCells(cells: Plan['cells']): string {
+  const names = cells.slice(0, 3).map((c) => cellName(c.axes));
+  return `${names.join('; ')}${cells.length > names.length ? ` and ${cells.length - names.length} more` : ''}`;
 }
 
 /** A cell named by its axes, as a researcher reads it. */

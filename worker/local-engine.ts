@@ -7,7 +7,7 @@ import { availableParallelism } from 'node:os';
 import { openStore, storeKind, type ArtifactStore } from '../store/artifact-store.js';
 import type { StageStats } from '../activities/stage-context.js';
 import type { UnpruneMetrics } from './metrics.js';
-import type { AnyStage, Plan } from '../sweep/plan.js';
+import type { AnyStage, Cell, Plan } from '../sweep/plan.js';
 import type { ResultRow } from '../sweep/results/result-rows.js';
 import { writeRows } from '../activities/sweep-rows.js';
 import { runStages, type RunEvent, type RunSummary } from '../sweep/runner.js';
@@ -45,7 +45,7 @@ export interface LocalRunResult {
   summary: RunSummary<AnyStage>;
   rows: ResultRow[];
   /** Cells without a complete row (a stage on their chain failed or the run was cancelled). */
-  missing: number;
+  missing: Cell[];
   rowsPath: string;
   /** Set when rows.jsonl could not be written (the store failed at the end). */
   rowsError?: string;
@@ -73,11 +73,15 @@ export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promis
   }
   const { rows, missing, path } = written ?? {
     rows: [],
-    missing: plan.cells.length,
+    missing: plan.cells,
     path: `sweeps/${plan.id}/rows.jsonl`,
   };
   metrics?.recordResults(plan.id, rows);
-  metrics?.recordSweep(plan.id, summary.progress, { total: plan.cells.length, done: rows.length, failed: missing });
+  metrics?.recordSweep(plan.id, summary.progress, {
+    total: plan.cells.length,
+    done: rows.length,
+    failed: missing.length,
+  });
   return { summary, rows, missing, rowsPath: `${store.location}/${path}`, rowsError, backend };
 }
 

@@ -172,7 +172,7 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
     if (text === null) throw ApplicationFailure.nonRetryable(`sweep ${input.sweepId} has no record in the store`);
     // Validated when it was planned (perhaps with a --max-cells override): not limited again here.
     const r = await writeRows(store, planSweep(validateSweep(JSON.parse(text), { maxCells: Number.MAX_SAFE_INTEGER })));
-    return { rows: r.rows.length, missing: r.missing, path: r.path };
+    return { rows: r.rows.length, missing: r.missing.length, path: r.path };
   }
 
   const stageActivities = Object.fromEntries(STAGE_KINDS.map((k) => [k, stageActivity])) as Record<

@@ -4,7 +4,7 @@
 // metric's curve for the stability section — each with one colour and shape per un-pruning variant, 95% intervals
 // over seeds and the reference level drawn. `reportFigures` gives the same figures one by one (`--figures DIR`).
 import { metricStability } from '../results/metric-stability.js';
-import { STABILITY_METRICS, RESULT_METRICS } from '../results/result-metrics.js';
+import { finiteOrNull as num, STABILITY_METRICS, RESULT_METRICS } from '../results/result-metrics.js';
 import type { ResultRow } from '../results/result-rows.js';
 import { recoveryFrontier, type FrontierPoint } from '../results/frontier.js';
 import { meanInterval } from '../results/statistics.js';
@@ -65,33 +65,58 @@ function referenceLevels(rows: ResultRow[], panel: (r: ResultRow) => string, val
   }));
 }
 
-const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const pruneLabel = (r: ResultRow) => `${r.prune} ${r.sparsity}`;
 
-export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
+/** One metric's points and (optionally) its reference level, drawn in the panels `panel` names. */
+interface ChartPart {
+  rows: ResultRow[];
+  panel: (r: ResultRow) => string;
+  x: (r: ResultRow) => string | number;
+  value: (r: ResultRow) => number | null;
+  reference?: (r: ResultRow) => number | null;
+}
+
+/**
+ * A figure whose series are the un-pruning variants (one colour and shape each, the same in every figure): each part's
+ * means and intervals over seeds, and its reference level per panel.
+ */
+function variantChart(
+  parts: ChartPart[],
+  variants: string[],
+  axes: { xTitle: string; yTitle: string; title: string; independentY?: boolean },
+) {
+  return renderSvg(
+    seriesChart({
+      points: parts.flatMap((p) =>
+        seriesPoints(p.rows, (r) => ({ panel: p.panel(r), x: p.x(r), series: r.unprune }), p.value),
+      ),
+      reference: parts.flatMap((p) => (p.reference ? referenceLevels(p.rows, p.panel, p.reference) : [])),
+      seriesTitle: 'un-pruning',
+      seriesDomain: variants,
+      ...axes,
+    }),
+  );
+}
+
+/** Every figure of the report; `stability` (the metrics' roughness) decides whether their curves are drawn. */
+export async function reportFigures(
+  rows: ResultRow[],
+  stability = metricStability(rows, STABILITY_METRICS),
+): Promise<Figure[]> {
   const figures: Figure[] = [];
   const random = rows.filter((r) => r.deletion === 'random');
   const variants = valuesOf(rows, (r) => r.unprune);
+  const floor = (r: ResultRow) => r.iou_floor;
   if (random.length) {
     figures.push({
       name: 'iou-vs-deletion',
       heading: 'Mask distance to the gold standard',
       caption:
         'IoU(final mask, m<sub>r</sub>) against deletion size, per pruning method, one colour per un-pruning variant (mean over seeds of each seed’s mean over algorithms; band: 95% interval over seeds; random deletions). Dashed: the noise floor IoU(m<sub>r</sub>, m<sub>r</sub>′), where measured.',
-      svg: await renderSvg(
-        seriesChart({
-          points: seriesPoints(
-            random,
-            (r) => ({ panel: pruneLabel(r), x: r.deletion_size, series: r.unprune }),
-            (r) => r.iou_gold,
-          ),
-          reference: referenceLevels(random, pruneLabel, (r) => r.iou_floor),
-          xTitle: 'deletion size',
-          yTitle: 'IoU(m_final, m_r)',
-          seriesTitle: 'un-pruning',
-          seriesDomain: variants,
-          title: 'IoU to the gold mask',
-        }),
+      svg: await variantChart(
+        [{ rows: random, panel: pruneLabel, x: (r) => r.deletion_size, value: (r) => r.iou_gold, reference: floor }],
+        variants,
+        { xTitle: 'deletion size', yTitle: 'IoU(m_final, m_r)', title: 'IoU to the gold mask' },
       ),
     });
     const panel = (r: ResultRow) => `${r.unlearn} · ${pruneLabel(r)}`;
@@ -100,20 +125,18 @@ export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
       heading: 'MIA-efficacy',
       caption:
         'MIA-efficacy (%) against deletion size, per unlearning algorithm and pruning (mean and 95% interval over seeds). Dashed: the gold model’s.',
-      svg: await renderSvg(
-        seriesChart({
-          points: seriesPoints(
-            random,
-            (r) => ({ panel: panel(r), x: r.deletion_size, series: r.unprune }),
-            (r) => r.mia_efficacy,
-          ),
-          reference: referenceLevels(random, panel, (r) => r.gold_mia),
-          xTitle: 'deletion size',
-          yTitle: 'MIA-efficacy %',
-          seriesTitle: 'un-pruning',
-          seriesDomain: variants,
-          title: 'MIA-efficacy against deletion size',
-        }),
+      svg: await variantChart(
+        [
+          {
+            rows: random,
+            panel,
+            x: (r) => r.deletion_size,
+            value: (r) => r.mia_efficacy,
+            reference: (r) => r.gold_mia,
+          },
+        ],
+        variants,
+        { xTitle: 'deletion size', yTitle: 'MIA-efficacy %', title: 'MIA-efficacy against deletion size' },
       ),
     });
   }
@@ -124,20 +147,10 @@ export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
       heading: 'Mask distance to the gold standard, whole classes forgotten',
       caption:
         'IoU(final mask, m<sub>r</sub>) per forgotten class and pruning method, one colour per un-pruning variant (mean and 95% interval over seeds). Dashed: the noise floor IoU(m<sub>r</sub>, m<sub>r</sub>′), where measured.',
-      svg: await renderSvg(
-        seriesChart({
-          points: seriesPoints(
-            classWise,
-            (r) => ({ panel: pruneLabel(r), x: r.deletion, series: r.unprune }),
-            (r) => r.iou_gold,
-          ),
-          reference: referenceLevels(classWise, pruneLabel, (r) => r.iou_floor),
-          xTitle: 'forgotten',
-          yTitle: 'IoU(m_final, m_r)',
-          seriesTitle: 'un-pruning',
-          seriesDomain: variants,
-          title: 'IoU to the gold mask (class-wise deletion)',
-        }),
+      svg: await variantChart(
+        [{ rows: classWise, panel: pruneLabel, x: (r) => r.deletion, value: (r) => r.iou_gold, reference: floor }],
+        variants,
+        { xTitle: 'forgotten', yTitle: 'IoU(m_final, m_r)', title: 'IoU to the gold mask (class-wise deletion)' },
       ),
     });
   const frontier = recoveryFrontier(rows);
@@ -180,32 +193,23 @@ export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
     heading: 'UA / RA / TA / MIA per algorithm',
     caption:
       'Mean over seeds (each seed’s mean over pruning methods and deletions) with 95% intervals, one y-axis per metric. Dashed: the gold model’s level.',
-    svg: await renderSvg(
-      seriesChart({
-        points: accuracy.flatMap(([m, label]) =>
-          seriesPoints(
-            rows,
-            (r) => ({ panel: label, x: r.unlearn, series: r.unprune }),
-            (r) => num(r[m]),
-          ),
-        ),
-        reference: accuracy.flatMap(([, label, gold]) =>
-          referenceLevels(
-            rows,
-            () => label,
-            (r) => num(r[gold]),
-          ),
-        ),
+    svg: await variantChart(
+      accuracy.map(([m, label, gold]) => ({
+        rows,
+        panel: () => label,
+        x: (r) => r.unlearn,
+        value: (r) => num(r[m]),
+        reference: (r) => num(r[gold]),
+      })),
+      variants,
+      {
         xTitle: 'unlearning algorithm',
         yTitle: 'value',
-        seriesTitle: 'un-pruning',
-        seriesDomain: variants,
         title: 'Accuracy metrics and MIA-efficacy',
         independentY: true,
-      }),
+      },
     ),
   });
-  const stability = metricStability(rows, STABILITY_METRICS);
   if (stability.some((s) => s.roughness !== null)) {
     const label = (m: string) => RESULT_METRICS.find((x) => x.name === m)?.label ?? m;
     figures.push({
@@ -213,22 +217,15 @@ export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
       heading: 'Metrics over deletion size',
       caption:
         'Each stability metric against deletion size, one colour per un-pruning variant as in every figure (each seed’s mean over algorithms, then mean and 95% interval over seeds).',
-      svg: await renderSvg(
-        seriesChart({
-          points: STABILITY_METRICS.flatMap((m) =>
-            seriesPoints(
-              random,
-              (r) => ({ panel: label(m), x: r.deletion_size, series: r.unprune }),
-              (r) => num(r[m as keyof ResultRow]),
-            ),
-          ),
-          xTitle: 'deletion size',
-          yTitle: 'value',
-          seriesTitle: 'un-pruning',
-          seriesDomain: variants,
-          title: 'Metrics over deletion size',
-          independentY: true,
-        }),
+      svg: await variantChart(
+        STABILITY_METRICS.map((m) => ({
+          rows: random,
+          panel: () => label(m),
+          x: (r) => r.deletion_size,
+          value: (r) => num(r[m as keyof ResultRow]),
+        })),
+        variants,
+        { xTitle: 'deletion size', yTitle: 'value', title: 'Metrics over deletion size', independentY: true },
       ),
     });
   }
@@ -237,11 +234,11 @@ export async function reportFigures(rows: ResultRow[]): Promise<Figure[]> {
 
 export async function htmlReport(rows: ResultRow[], meta: ReportMeta, opts: ViewOptions = {}): Promise<string> {
   const fmt = (v: number | null, d = 3) => (v === null ? '–' : v.toFixed(d));
-  const figures = await reportFigures(rows);
+  const stability = metricStability(rows, STABILITY_METRICS);
+  const figures = await reportFigures(rows, stability);
   const sections = figures.map(
     (f) => `<section class="figure" id="${f.name}"><h2>${esc(f.heading)}</h2><p>${f.caption}</p>${f.svg}</section>`,
   );
-  const stability = metricStability(rows, STABILITY_METRICS);
   if (stability.some((s) => s.roughness !== null))
     sections.push(`<h2 id="metric-stability">Metric stability</h2>
 <p>Roughness = mean |change between neighbouring deletion sizes| ÷ the curve's range, averaged over every curve

@@ -2,14 +2,11 @@
 // within each group of the other axes; per table metric, the mean of each side, the paired difference b − a over
 // seeds with its 95% interval, and the two-sided paired t-test's p-value.
 import { TABLE_METRICS } from './result-metrics.js';
-import { AXES, type ResultRow } from './result-rows.js';
+import { GROUP_AXES, type GroupAxis, type ResultRow } from './result-rows.js';
 import { pairedTest } from './statistics.js';
 
-export type CompareAxis = Exclude<(typeof AXES)[number], 'seed'>;
-export const COMPARE_AXES = AXES.filter((a): a is CompareAxis => a !== 'seed');
-
 export interface Comparison {
-  axis: CompareAxis;
+  axis: GroupAxis;
   a: string;
   b: string;
   group: Record<string, string | number>;
@@ -24,15 +21,15 @@ export interface Comparison {
 }
 
 /** Parses `axis=a,b`; throws a one-line message naming the allowed axes. */
-export function parseComparison(text: string): { axis: CompareAxis; a: string; b: string } {
+export function parseComparison(text: string): { axis: GroupAxis; a: string; b: string } {
   const m = /^([a-z_]+)=([^,]+),([^,]+)$/.exec(text);
-  if (!m || !(COMPARE_AXES as readonly string[]).includes(m[1]!))
-    throw new Error(`--compare "${text}": expected AXIS=A,B with AXIS one of ${COMPARE_AXES.join(', ')}`);
-  return { axis: m[1] as CompareAxis, a: m[2]!, b: m[3]! };
+  if (!m || !(GROUP_AXES as readonly string[]).includes(m[1]!))
+    throw new Error(`--compare "${text}": expected AXIS=A,B with AXIS one of ${GROUP_AXES.join(', ')}`);
+  return { axis: m[1] as GroupAxis, a: m[2]!, b: m[3]! };
 }
 
-export function compareRows(rows: ResultRow[], axis: CompareAxis, a: string, b: string): Comparison[] {
-  const others = COMPARE_AXES.filter((x) => x !== axis);
+export function compareRows(rows: ResultRow[], axis: GroupAxis, a: string, b: string): Comparison[] {
+  const others = GROUP_AXES.filter((x) => x !== axis);
   const groups = new Map<
     string,
     { group: Record<string, string | number>; sides: Map<number, { a?: ResultRow; b?: ResultRow }> }

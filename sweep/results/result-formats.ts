@@ -6,7 +6,7 @@ import type { Comparison } from './compare.js';
 import { deletionVsNoise } from './deletion-vs-noise.js';
 import { recoveryFrontier } from './frontier.js';
 import { METRIC_NAMES, TABLE_METRICS } from './result-metrics.js';
-import { AXES, type ResultRow } from './result-rows.js';
+import { AXES, type GroupAxis, type ResultRow } from './result-rows.js';
 import {
   AXIS_HEADERS,
   deletionSizeText,
@@ -14,7 +14,6 @@ import {
   viewCaption,
   viewCells,
   viewNotes,
-  type GroupAxis,
   type ResultView,
   type ViewOptions,
 } from './result-view.js';
@@ -90,22 +89,23 @@ function frontierCells(rows: ResultRow[]): { head: string[]; body: string[][] } 
   };
 }
 
+/** A terminal table (cli-table3, compact, no colours). */
+export function textTable(head: string[], body: string[][]): string {
+  const t = new Table({ head, style: { head: [], border: [], compact: true } });
+  for (const b of body) t.push(b);
+  return t.toString();
+}
+
 export function formatTable(rows: ResultRow[], title = 'results', opts: ViewOptions = {}): string {
   const view = resultView(rows, opts);
   if (view.rows.length === 0) return `${title}: no complete cells yet\n`;
   const { head, body } = viewCells(view);
-  const t = new Table({ head, style: { head: [], border: [], compact: true } });
-  for (const b of body) t.push(b);
   const notes = viewNotes(view)
     .map((n) => `${n}\n`)
     .join('');
-  const main = `${title} (${viewCaption(view, rows.length)})\n${t.toString()}\n${notes}`;
-  const section = (cells: { head: string[]; body: string[][] } | undefined, heading: string) => {
-    if (!cells) return '';
-    const n = new Table({ head: cells.head, style: { head: [], border: [], compact: true } });
-    for (const b of cells.body) n.push(b);
-    return `\n${heading}\n${n.toString()}\n`;
-  };
+  const main = `${title} (${viewCaption(view, rows.length)})\n${textTable(head, body)}\n${notes}`;
+  const section = (cells: { head: string[]; body: string[][] } | undefined, heading: string) =>
+    cells ? `\n${heading}\n${textTable(cells.head, cells.body)}\n` : '';
   return main + section(frontierCells(rows), FRONTIER_TITLE) + section(noiseCells(rows), NOISE_TITLE);
 }
 
@@ -260,18 +260,6 @@ export function formatComparison(comps: Comparison[], format: 'table' | 'md' | '
     c.p === null ? '–' : c.p < 0.001 ? '<0.001' : c.p.toFixed(3),
   ]);
   const title = `${axis}: ${b} against ${a}, paired over seeds (p: two-sided paired t-test)`;
-  if (format === 'md') {
-    const esc = (s: string) => s.replace(/\|/g, '\\|');
-    return [
-      `# ${title}`,
-      '',
-      `| ${head.map(esc).join(' | ')} |`,
-      `|${head.map(() => '---').join('|')}|`,
-      ...body.map((r) => `| ${r.map(esc).join(' | ')} |`),
-      '',
-    ].join('\n');
-  }
-  const t = new Table({ head, style: { head: [], border: [], compact: true } });
-  for (const r of body) t.push(r);
-  return `${title}\n${t.toString()}\n`;
+  if (format === 'md') return [`# ${title}`, '', ...mdTable(head, body)].join('\n');
+  return `${title}\n${textTable(head, body)}\n`;
 }

@@ -98,13 +98,10 @@ export interface ResultMetric {
 
 /** A result row's metric columns, as reference values read them. */
 export type RowValues = Readonly<Record<string, unknown>>;
-const num = (r: RowValues, k: string): number | null => {
-  const v = r[k];
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-};
+/** A value as a figure: a finite number, else null (a missing measurement, NaN, a non-number). */
+export const finiteOrNull = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+const num = (r: RowValues, k: string) => finiteOrNull(r[k]);
 const diff = (a: number | null, b: number | null) => (a === null || b === null ? null : a - b);
-
-const finite = (v: number) => (Number.isFinite(v) ? v : null);
 
 /** UA, RA, TA and MIA-efficacy: each model's own figure, with the gold's and the original's stored beside it. */
 const ACCURACY_REFERENCE = {
@@ -225,7 +222,7 @@ export const RESULT_METRICS = [
     label: 'recovery',
     digits: 2,
     table: true,
-    of: (s) => finite(s.cell.recovery),
+    of: (s) => finiteOrNull(s.cell.recovery),
     reference: { gold: () => 1, original: () => 0 },
     gauge: { family: 'recovery', by: 'prune', help: 'Mean recovery of the mask gap to gold' },
   },

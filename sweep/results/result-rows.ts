@@ -16,6 +16,10 @@ export const AXES = [
   'unprune',
 ] as const;
 
+/** Every axis but the seed (seeds are the replicates): what rows are grouped, compared and sorted by, in this order. */
+export type GroupAxis = Exclude<(typeof AXES)[number], 'seed'>;
+export const GROUP_AXES = AXES.filter((a): a is GroupAxis => a !== 'seed');
+
 export type ResultRow = Cell['axes'] &
   Record<MetricName, number | null> & {
     /** mia_<feature> for every attacked feature; mia_ratio_<r> per shadow ratio asked for. */

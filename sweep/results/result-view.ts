@@ -2,24 +2,18 @@
 // whatever `--group-by` leaves out), each group's reference rows — the gold model and the original model before
 // unlearning — the chosen metrics with 95% intervals over seeds, in the spec's order, constant axes lifted into the
 // title, and cells that did not unlearn at all flagged.
-import { RESULT_METRICS, TABLE_METRICS, type ResultMetric, type RowValues } from './result-metrics.js';
-import { AXES, maskGroupOf, type ResultRow } from './result-rows.js';
-import { meanInterval } from './statistics.js';
+import {
+  finiteOrNull as num,
+  RESULT_METRICS,
+  TABLE_METRICS,
+  type ResultMetric,
+  type RowValues,
+} from './result-metrics.js';
+import { GROUP_AXES, maskGroupOf, type GroupAxis, type ResultRow } from './result-rows.js';
+import { meanInterval, sampleStd } from './statistics.js';
 import { MIA_FEATURES } from '../../ml/catalog.js';
 import { didYouMean } from '../spec.js';
 
-export type GroupAxis = Exclude<(typeof AXES)[number], 'seed'>;
-/** The grouping axes in the order rows sort by: what fixes the masks first, then the algorithm and variant. */
-export const GROUP_AXES: readonly GroupAxis[] = [
-  'dataset',
-  'arch',
-  'prune',
-  'sparsity',
-  'deletion',
-  'deletion_size',
-  'unlearn',
-  'unprune',
-];
 export const AXIS_HEADERS: Record<GroupAxis, string> = {
   dataset: 'dataset',
   arch: 'arch',
@@ -77,8 +71,7 @@ export function statOf(values: (number | null | undefined)[]): Stat {
   const v = values.filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
   if (v.length === 0) return { mean: null, std: null, low: null, high: null, n: 0 };
   const ci = meanInterval(v);
-  const std = v.length > 1 ? Math.sqrt(v.reduce((s, x) => s + (x - ci.mean) ** 2, 0) / (v.length - 1)) : 0;
-  return { mean: ci.mean, std, low: ci.low, high: ci.high, n: v.length };
+  return { mean: ci.mean, std: sampleStd(v, ci.mean), low: ci.low, high: ci.high, n: v.length };
 }
 
 /** `mean ± half-width of the 95% interval` (the mean alone for one seed), `–` when there is none. */
@@ -244,8 +237,6 @@ export function resultView(rows: ResultRow[], opts: ViewOptions = {}): ResultVie
     rows: sorted,
   };
 }
-
-const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 
 /** The title's description of what a view's figures are. */
 export function viewCaption(view: ResultView, cells: number): string {

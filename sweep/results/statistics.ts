@@ -12,11 +12,16 @@ export interface MeanInterval {
   n: number;
 }
 
+/** The sample standard deviation (n − 1 in the denominator; 0 for one value). */
+export function sampleStd(values: number[], mean: number): number {
+  return values.length > 1 ? Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (values.length - 1)) : 0;
+}
+
 export function meanInterval(values: number[], level = 0.95): MeanInterval {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   if (n < 2) return { mean, low: null, high: null, n };
-  const sd = Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (n - 1));
+  const sd = sampleStd(values, mean);
   const half = jStat.studentt.inv(1 - (1 - level) / 2, n - 1) * (sd / Math.sqrt(n));
   return { mean, low: mean - half, high: mean + half, n };
 }
@@ -32,7 +37,7 @@ export function pairedTest(a: number[], b: number[]): PairedTest {
   const d = a.map((x, i) => x - b[i]!);
   const ci = meanInterval(d);
   if (d.length < 2) return { ...ci, p: null, t: null };
-  const sd = Math.sqrt(d.reduce((s, x) => s + (x - ci.mean) ** 2, 0) / (d.length - 1));
+  const sd = sampleStd(d, ci.mean);
   // No spread: identical pairs have nothing to test (null); a constant non-zero shift is certain in its direction.
   if (sd === 0) return { ...ci, t: null, p: ci.mean === 0 ? null : ci.mean > 0 ? 0 : 1 };
   const t = ci.mean / (sd / Math.sqrt(d.length));
