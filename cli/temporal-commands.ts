@@ -85,6 +85,8 @@ export interface Submitted {
   state: 'started' | 'attached' | 'finished';
   /** The finished run's status (state 'finished'). */
   closedStatus?: string;
+  /** The store that run used (from its memo): where its results are, whatever --store this submit gave. */
+  store?: string;
   searchAttributes: boolean;
 }
 
@@ -133,6 +135,7 @@ export async function submitSweep(
       sweepId: id,
       state: 'finished',
       closedStatus: existing.status.name,
+      store: (existing.memo as { store?: string } | undefined)?.store,
       searchAttributes: false,
     };
   const start = (searchAttributes: boolean) =>
@@ -369,9 +372,11 @@ export function addTemporalCommands(
       console.log(`sweep ${s.sweepId}: workflow ${s.workflowId} (${what})`);
       console.log(`Temporal UI: ${uiLink(settings, s.workflowId, s.runId)}`);
       if (s.state === 'finished') {
+        const theirs = s.store ?? o.store;
         console.log(
-          `it ended ${s.closedStatus}; its results: \`unprune results ${s.sweepId} --store ${o.store}\` ` +
-            `(rows in ${o.store}/sweeps/${s.sweepId}/rows.jsonl); \`unprune submit ${file} --rerun\` runs it again`,
+          `it ended ${s.closedStatus}; its results: \`unprune results ${s.sweepId} --store ${theirs}\` ` +
+            `(rows in ${theirs}/sweeps/${s.sweepId}/rows.jsonl); \`unprune submit ${file} --store ${o.store} --rerun\` ` +
+            (theirs === o.store ? 'runs it again' : `runs it in ${o.store}`),
         );
         return;
       }

@@ -12,6 +12,7 @@ export interface ShardRef {
   kind: 'head' | 'deletion';
   after?: string;
   path: string;
+  /** The stages it runs: its own, not its head's that it lists as inputs. */
   stages: number;
 }
 
@@ -19,7 +20,7 @@ export interface ShardRef {
 export interface PlannedSweep {
   sweepId: string;
   cells: number;
-  /** Distinct stages in the plan (shards overlap: a deletion shard lists its head's stages, found cached). */
+  /** Distinct stages in the plan (the sum of the shards' own stages). */
   stages: number;
   shards: ShardRef[];
 }
@@ -30,6 +31,8 @@ export interface ScheduledStage {
   kind: StageKind;
   label: string;
   inputs: number[];
+  /** The stage belongs to the shard's head (done before this shard starts): not run or counted here. */
+  shared?: true;
 }
 
 /** What a shard's blob holds: its stages as planned (inputs outside it included), with their labels. */
@@ -37,6 +40,8 @@ export interface ShardBlob {
   id: string;
   stages: AnyStage[];
   labels: string[];
+  /** Indices of the stages its head shard owns (a deletion shard lists them to find its inputs, never to run). */
+  shared?: number[];
 }
 
 /**
@@ -69,12 +74,27 @@ export function stageLabels(plan: Plan): Map<string, string> {
       if (kind && !labels.has(key)) labels.set(key, byKind[kind].join(' '));
     }
   }
+  // Stages outside the cells' chains (a gold's retraining on D_r, a noise floor's reshuffled training) are named
+  // after a stage that needs them, so that every activity and failure says which cell it is for.
+  for (let changed = true; changed;) {
+    changed = false;
+    for (const s of plan.stages) {
+      const label = labels.get(s.key);
+      if (label === undefined) continue;
+      for (const input of Object.values(s.inputs as Record<string, string | undefined>))
+        if (input !== undefined && !labels.has(input)) {
+          labels.set(input, `for ${s.kind} ${label}`);
+          changed = true;
+        }
+    }
+  }
   return labels;
 }
 
 /** The light schedule of a shard's blob: inputs that are in the shard, as indices; the rest are found done. */
 export function scheduleOf(blob: ShardBlob): ScheduledStage[] {
   const index = new Map(blob.stages.map((s, i) => [s.key, i] as const));
+  const shared = new Set(blob.shared);
   return blob.stages.map((s, i) => ({
     key: s.key,
     kind: s.kind,
@@ -82,7 +102,26 @@ export function scheduleOf(blob: ShardBlob): ScheduledStage[] {
     inputs: Object.values(s.inputs as Record<string, string | undefined>)
       .map((k) => (k === undefined ? undefined : index.get(k)))
       .filter((n): n is number => n !== undefined),
+    ...(shared.has(i) ? { shared: true as const } : {}),
   }));
+}
+
+/** Every shard's blob, in shardPlan's order: its stages as planned, their labels, the stages its head owns. */
+export function shardBlobs(plan: Plan, shards: Shard[] = shardPlan(plan)): ShardBlob[] {
+  const labels = stageLabels(plan);
+  const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
+  const keysOf = new Map(shards.map((s) => [s.id, new Set(s.keys)] as const));
+  return shards.map((shard) => {
+    const head = shard.after === undefined ? undefined : keysOf.get(shard.after);
+    const stages = shard.keys.map((k) => byKey.get(k)!);
+    const shared = head ? shard.keys.flatMap((k, i) => (head.has(k) ? [i] : [])) : [];
+    return {
+      id: shard.id,
+      stages,
+      labels: stages.map((s) => labels.get(s.key) ?? s.kind),
+      ...(shared.length ? { shared } : {}),
+    };
+  });
 }
 
 export interface Shard {
@@ -164,8 +203,7 @@ export function historyBudget(
   opts: { concurrency: number; maxChildren: number; store: string },
 ): HistoryBudget {
   const shards = shardPlan(plan);
-  const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
-  const labels = stageLabels(plan);
+  const blobs = shardBlobs(plan, shards);
   const EVENT_OVERHEAD = 300; // bytes of an event's own fields
   const REPORT_BYTES = 2000 + 20 * 400; // a shard's result: counts plus up to MAX_FAILURES (20) failure lines
   const path = `sweeps/${plan.id}/shards/${'0'.repeat(24)}.json`;
@@ -189,13 +227,9 @@ export function historyBudget(
   let maxPayload = plannedBytes;
   let childInputs = 0;
   const headOf = new Map(shards.map((s) => [s.id, s] as const));
-  for (const shard of shards) {
+  for (const [i, shard] of shards.entries()) {
     maxShardStages = Math.max(maxShardStages, shard.keys.length);
-    const stages = shard.keys.map((k) => byKey.get(k)!);
-    const schedule = JSON.stringify({
-      stages: scheduleOf({ id: shard.id, stages, labels: stages.map((s) => labels.get(s.key) ?? s.kind) }),
-      done: shard.keys,
-    }).length;
+    const schedule = JSON.stringify({ stages: scheduleOf(blobs[i]!), done: shard.keys }).length;
     const input = childInput(shard.after ? headOf.get(shard.after)!.keys : []);
     childInputs += input;
     maxPayload = Math.max(maxPayload, schedule, input, stageInput);

@@ -11,7 +11,7 @@ import { openStore, storeKind, type ArtifactStore } from '../store/artifact-stor
 import type { StageStats } from '../activities/stage-context.js';
 import { writeRows } from '../activities/sweep-rows.js';
 import { hashText, planSweep } from '../sweep/plan.js';
-import { scheduleOf, shardPlan, stageLabels, type PlannedSweep, type ShardBlob } from '../sweep/shards.js';
+import { scheduleOf, shardBlobs, shardPlan, type PlannedSweep, type ShardBlob } from '../sweep/shards.js';
 import { STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/stage-kinds.js';
 import { SpecError, validateSweep } from '../sweep/spec.js';
 import type { StageOutcome } from '../sweep/runner.js';
@@ -70,7 +70,7 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
     return p;
   };
   // Shard blobs are content-addressed: a cached copy never goes stale; a failed read is not kept.
-  const shards = new RecentlyUsed<Promise<Map<string, AnyStage>>>(16);
+  const shards = new RecentlyUsed<Promise<Map<string, { stage: AnyStage; label: string }>>>(16);
   const loadShard = (store: string, path: string) => {
     const id = `${store}\0${path}`;
     return shards.get(id, () => {
@@ -80,7 +80,7 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
           if (text === null)
             throw new Error(`shard ${path} is not in the store ${store} (was the sweep planned there?)`);
           const blob = JSON.parse(text) as ShardBlob;
-          return new Map(blob.stages.map((s) => [s.key, s] as const));
+          return new Map(blob.stages.map((s, i) => [s.key, { stage: s, label: blob.labels[i] ?? s.kind }] as const));
         });
       read.catch(() => shards.delete(id));
       return read;
@@ -89,13 +89,20 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
 
   async function stageActivity(task: StageTask): Promise<StageOutcome> {
     const ctx = Context.current();
-    const stage = (await loadShard(task.store, task.shard)).get(task.key);
-    if (!stage) throw ApplicationFailure.nonRetryable(`stage ${task.key} is not in ${task.shard}`, 'UnknownStage');
+    const found = (await loadShard(task.store, task.shard)).get(task.key);
+    if (!found) throw ApplicationFailure.nonRetryable(`stage ${task.key} is not in ${task.shard}`, 'UnknownStage');
+    const { stage, label } = found;
     const kind = stage.kind;
     ctx.heartbeat({ stage: task.key, detail: 'started' });
     const start = performance.now();
+    const attempt = ctx.info.attempt;
+    // One line per stage start and end: the worker's log says what it runs, and that nothing runs after a cancel.
+    const log = (what: string) =>
+      console.error(`${new Date().toISOString()} unprune worker: ${kind} ${label} (${task.key}): ${what}`);
+    log(`started${attempt > 1 ? ` (attempt ${attempt})` : ''}`);
     opts.observer?.stageStarted(kind);
     let outcome: 'completed' | 'cached' | 'failed' = 'failed';
+    let ended = 'failed';
     try {
       const r = await poolFor(task.store).run(stage, {
         signal: ctx.cancellationSignal,
@@ -103,13 +110,18 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
       });
       opts.observer?.recordStats(kind, { ...r.stats, corrupt: undefined }, storeKind(task.store));
       outcome = r.outcome === 'cached' ? 'cached' : 'completed';
+      ended = r.outcome === 'cached' ? 'found done in the store' : 'done';
       return r.outcome;
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err));
       const stats = (e as { stats?: StageStats }).stats;
       if (stats) opts.observer?.recordStats(kind, { ...stats, corrupt: undefined }, storeKind(task.store));
       // Reported as a cancellation (not a failure to retry); a checkpoint stays for a later run.
-      if (e instanceof StageCancelledError || ctx.cancellationSignal.aborted) throw new CancelledFailure(e.message);
+      if (e instanceof StageCancelledError || ctx.cancellationSignal.aborted) {
+        ended = 'cancelled, its process stopped';
+        throw new CancelledFailure(e.message);
+      }
+      ended = `failed: ${e.message}`;
       // A finished input went missing or corrupt: retrying cannot help, recomputing it can. The shard workflow
       // reruns the input's stage (named in the details), then this one.
       const inputKey = (e as { inputKey?: string }).inputKey;
@@ -123,7 +135,9 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
       if (isPermanent(e)) throw ApplicationFailure.nonRetryable(e.message, e.name);
       throw ApplicationFailure.retryable(e.message, e.name);
     } finally {
-      opts.observer?.stageEnded(kind, outcome, (performance.now() - start) / 1000);
+      const seconds = (performance.now() - start) / 1000;
+      log(`${ended} after ${seconds.toFixed(1)} s`);
+      opts.observer?.stageEnded(kind, outcome, seconds);
     }
   }
 
@@ -137,17 +151,17 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
     }
     const store = storeAt(input.store);
     await store.putText(`sweeps/${plan.id}/sweep.json`, JSON.stringify(plan.sweep, null, 2) + '\n');
-    const labels = stageLabels(plan);
-    const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
+    const shards = shardPlan(plan);
+    const blobs = shardBlobs(plan, shards);
     const refs = [];
-    for (const [i, shard] of shardPlan(plan).entries()) {
+    for (const [i, shard] of shards.entries()) {
       // Stages as planned, inputs outside the shard included: the stage process reads them from the store.
-      const stages = shard.keys.map((k) => byKey.get(k)!);
-      const blob: ShardBlob = { id: shard.id, stages, labels: stages.map((s) => labels.get(s.key) ?? s.kind) };
-      const text = JSON.stringify(blob);
+      const text = JSON.stringify(blobs[i]);
       const path = `sweeps/${plan.id}/shards/${hashText(text).slice(0, 24)}.json`;
       if ((await store.getText(path)) !== text) await store.putText(path, text);
-      refs.push({ id: shard.id, kind: shard.kind, after: shard.after, path, stages: stages.length });
+      // Its own stages (not its head's, which it only reads): the sweep's total counts each stage once.
+      const stages = shard.keys.length - (blobs[i]!.shared?.length ?? 0);
+      refs.push({ id: shard.id, kind: shard.kind, after: shard.after, path, stages });
       if (i % 10 === 0) Context.current().heartbeat(`stored ${i} of the shards`);
     }
     return { sweepId: plan.id, cells: plan.cells.length, stages: plan.stages.length, shards: refs };

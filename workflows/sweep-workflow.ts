@@ -138,19 +138,23 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
   schedule.stages.forEach((s, i) => {
     if (failedBefore.has(s.key) || s.inputs.some((j) => dropped.has(j))) dropped.add(i);
   });
+  // The head's stages (shared) finished before this shard started: inputs here, neither run nor counted.
+  const own = (i: number) => !schedule.stages[i]!.shared;
+  const total = schedule.stages.filter((_, i) => own(i)).length;
+  const upstreamSkipped = [...dropped].filter(own).length;
   const stages = schedule.stages
-    .filter((_, i) => !dropped.has(i))
+    .filter((_, i) => !dropped.has(i) && own(i))
     .map((s) => ({
       ...s,
       inputs: Object.fromEntries(
-        s.inputs.filter((j) => !dropped.has(j)).map((j, n) => [n, schedule.stages[j]!.key] as const),
+        s.inputs.filter((j) => !dropped.has(j) && own(j)).map((j, n) => [n, schedule.stages[j]!.key] as const),
       ),
     }));
   const done = new Set(schedule.done);
   const report: ShardReport = {
     shard: input.shard.id,
     final: false,
-    progress: zeroProgress(schedule.stages.length),
+    progress: zeroProgress(total),
     byKind: carried?.byKind ?? {},
     failures: carried?.failures ?? [],
     failedKeys: carried?.failedKeys ?? [],
@@ -158,14 +162,13 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
   // A continued run finds its predecessor's work in the store: counted once, as done, not again as cached.
   const merge = (p: RunProgress): RunProgress => {
     const before = carried?.progress;
-    const upstreamSkipped = carried ? 0 : dropped.size;
     const m = {
-      total: schedule.stages.length,
+      total,
       done: p.done + (before?.done ?? 0),
       cached: Math.max(0, p.cached - (before?.done ?? 0)) + (before?.cached ?? 0),
       running: p.running,
       failed: p.failed + (before?.failed ?? 0),
-      skipped: p.skipped + (before?.skipped ?? 0) + upstreamSkipped,
+      skipped: p.skipped + (before?.skipped ?? 0) + (carried ? 0 : upstreamSkipped),
       remaining: 0,
     };
     m.remaining = Math.max(0, m.total - m.done - m.cached - m.failed - m.skipped);

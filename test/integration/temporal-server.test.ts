@@ -1,6 +1,8 @@
-// Against a real Temporal server: runs only when TEMPORAL_ADDRESS is set (no Temporal server installs
-// on these machines: see docs/architecture.md). Starts an in-process worker, submits a tiny sweep, reads the results from the store, checks that a
-// resubmit reports the finished run, and cancels a second sweep. Every step has a deadline: it fails, never hangs.
+// Against a real Temporal server: runs only when TEMPORAL_ADDRESS is set (no Temporal server installs from the
+// package registries here: see docs/test-services.md). Starts an in-process worker, submits a tiny sweep, checks its
+// rows against the local engine's for the same spec, that a resubmit reports the finished run and a closed run
+// answers without a worker's query, and cancels a second sweep. Every step has a deadline, and a worker that stops
+// (an unreachable server) fails the step at once: the test fails, never hangs.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,6 +15,8 @@ import { submitSweep, sweepOutcome, temporalClient } from '../../cli/temporal-co
 import { planSweep } from '../../sweep/plan.js';
 import { temporalSettings } from '../../worker/temporal-connection.js';
 import { runTemporalWorker } from '../../worker/temporal-worker.js';
+import { runSweepLocally } from '../../worker/local-engine.js';
+import { content, rowsOf } from '../helpers/sweep-runs.js';
 import type { SweepProgress } from '../../workflows/sweep-types.js';
 
 const address = process.env.TEMPORAL_ADDRESS;
@@ -36,22 +40,34 @@ test(
     const queues = { workflows: `it-wf-${process.pid}`, gpu: `it-gpu-${process.pid}`, cpu: `it-cpu-${process.pid}` };
     const controller = new AbortController();
     const worker = runTemporalWorker(settings, { queue: 'all', queues, signal: controller.signal, connectAttempts: 3 });
+    const workerStopped = worker.then(() => {
+      throw new Error('the worker stopped');
+    });
+    workerStopped.catch(() => undefined);
+    const step = <T>(ms: number, what: string, p: Promise<T>) => within(ms, what, Promise.race([p, workerStopped]));
     try {
-      const client = await within(30_000, 'connecting', temporalClient(settings));
+      const client = await step(30_000, 'connecting', temporalClient(settings));
       const text = readFileSync(new URL('../fixtures/specs/tiny.yaml', import.meta.url), 'utf8').replace(
         'name: tiny',
         `name: tiny-it-${Date.now()}`,
       );
       const sweep = parseSweep(text);
-      const submitted = await within(60_000, 'submitting', submitSweep(client, sweep, store, { queues }));
+      const submitted = await step(60_000, 'submitting', submitSweep(client, sweep, store, { queues }));
       assert.equal(submitted.state, 'started');
-      const final = (await within(8 * 60_000, 'the sweep', submitted.handle.result())) as SweepProgress;
+      const final = (await step(8 * 60_000, 'the sweep', submitted.handle.result())) as SweepProgress;
       assert.equal(final.status, 'completed');
       const plan = planSweep(sweep);
+      // Each stage counted once (a deletion shard reads its head's stages, it does not count them again).
+      assert.equal(final.total, plan.stages.length);
+      assert.equal(final.done, plan.stages.length);
       const rows = rowsFromJsonl((await openStore(store).getText(`sweeps/${plan.id}/rows.jsonl`)) ?? '');
       assert.equal(rows.length, plan.cells.length);
+      // The same rows as the local engine's for the same spec (wall times aside).
+      const localStore = mkdtempSync(join(tmpdir(), 'unprune-temporal-local-'));
+      await runSweepLocally(plan, { store: localStore });
+      assert.deepEqual(content(rows), content(rowsOf(localStore, plan.id)));
       // A finished run answers from its result, with no query.
-      const outcome = await within(10_000, 'status', sweepOutcome(submitted.handle));
+      const outcome = await step(10_000, 'status', sweepOutcome(submitted.handle));
       assert.equal(outcome.status, 'COMPLETED');
       assert.equal(outcome.progress?.rows?.rows, plan.cells.length);
       // Same spec again: reported as finished, not started a second time.
@@ -65,7 +81,7 @@ test(
       const c = await submitSweep(client, other, store, { queues });
       await new Promise((r) => setTimeout(r, 5000));
       await c.handle.cancel();
-      await assert.rejects(within(120_000, 'the cancel', c.handle.result()), /cancel/i);
+      await assert.rejects(step(120_000, 'the cancel', c.handle.result()), /cancel/i);
       assert.equal((await sweepOutcome(c.handle)).status, 'CANCELLED');
     } finally {
       controller.abort();

@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { bundleWorkflowCode, DefaultLogger, Worker } from '@temporalio/worker';
 import { planSweep } from '../../sweep/plan.js';
-import { scheduleOf, shardPlan, stageLabels, type ShardRef } from '../../sweep/shards.js';
+import { scheduleOf, shardBlobs, shardPlan, type ShardRef } from '../../sweep/shards.js';
 import { parseSweep } from '../../sweep/spec.js';
 import { HistoryBuilder, WORKFLOWS } from '../helpers/history-builder.js';
 
@@ -90,10 +90,7 @@ test('paper grid, the sweep workflow: planning is an activity; every activation 
 
 test('paper grid, its largest shard: loading its schedule and starting its stages takes under 1 s', async () => {
   const largest = shards.reduce((a, s) => (s.keys.length > a.keys.length ? s : a));
-  const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
-  const labels = stageLabels(plan);
-  const stages = largest.keys.map((k) => byKey.get(k)!);
-  const schedule = scheduleOf({ id: largest.id, stages, labels: stages.map((s) => labels.get(s.key) ?? s.kind) });
+  const schedule = scheduleOf(shardBlobs(plan, shards)[shards.indexOf(largest)]!);
   const b = new HistoryBuilder('shardWorkflow', [
     {
       store: 's3://unprune/paper',

@@ -1,17 +1,24 @@
-// Replay of committed workflow histories. Provenance: no Temporal server can run on these machines, so the
-// histories in test/fixtures/histories/ were BUILT, not recorded: test/helpers/history-builder.ts replays the real
-// workflow code, captures the commands of each new workflow task with a recording interceptor, and appends the
-// events a server records for them plus scripted outcomes (regenerate: npx tsx test/fixtures/histories/generate.ts).
-// They cover a fan-out of concurrent activities, stages found cached, a stage that failed once and was retried
-// (attempt 2), a stage failing for good, a cancel that reaches running activities, and the parent sweep workflow
-// running its head and deletion shards as child workflows, then the rows activity.
+// Replay of workflow histories recorded from a real Temporal server (1.19.1, temporalite, on loopback) by
+// test/fixtures/histories/record.ts: the real workflows and activities on a small sweep, with a few failures
+// injected. They hold a sweep that completes (a head shard, deletion shards that find the head's stages done, a
+// stage retried after a failure, a lost input recomputed), one that fails (a stage failing for good: the shard and
+// the sweep end failed, the rows written first), and a cancel that reaches running activities and every shard.
+// Recorded once, never regenerated: a workflow change that breaks them goes behind patched().
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { before, test } from 'node:test';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils.js';
 import { bundleWorkflowCode, DefaultLogger, Runtime, Worker, type WorkflowBundle } from '@temporalio/worker';
 
-const HISTORIES = ['shard-fanout-cached-retry.json', 'shard-cancel.json', 'sweep-shards.json'];
+const HISTORIES = [
+  'sweep-completed.json',
+  'shard-head.json',
+  'shard-retry-lost-input.json',
+  'sweep-failed.json',
+  'shard-failed.json',
+  'sweep-cancelled.json',
+  'shard-cancelled.json',
+];
 const load = (f: string) =>
   historyFromJSON(JSON.parse(readFileSync(new URL(`../fixtures/histories/${f}`, import.meta.url), 'utf8')));
 const logger = new DefaultLogger('ERROR');

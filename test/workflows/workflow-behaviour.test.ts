@@ -4,15 +4,15 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { closure, planSweep } from '../../sweep/plan.js';
-import { scheduleOf, shardPlan, stageLabels } from '../../sweep/shards.js';
+import { scheduleOf, shardBlobs, shardPlan } from '../../sweep/shards.js';
 import { parseSweep } from '../../sweep/spec.js';
 import { HistoryBuilder, type Command } from '../helpers/history-builder.js';
 
 const sweep = parseSweep(readFileSync(new URL('../fixtures/specs/tiny.yaml', import.meta.url), 'utf8'));
 const plan = planSweep(sweep);
-const labels = stageLabels(plan);
 const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
 const shards = shardPlan(plan);
+const blobs = shardBlobs(plan, shards);
 const deletion = shards.find((s) => s.kind === 'deletion')!;
 const head = shards.find((s) => s.id === deletion.after)!;
 const queues = { workflows: 'unprune-sweeps', gpu: 'unprune-gpu', cpu: 'unprune-cpu' };
@@ -23,10 +23,7 @@ const ref = (s: typeof deletion) => ({
   path: `p/${s.id}`,
   stages: s.keys.length,
 });
-const schedule = (s: typeof deletion) => {
-  const stages = s.keys.map((k) => byKey.get(k)!);
-  return scheduleOf({ id: s.id, stages, labels: stages.map((x) => labels.get(x.key) ?? x.kind) });
-};
+const schedule = (s: typeof deletion) => scheduleOf(blobs[shards.indexOf(s)]!);
 
 /** Runs a shard to its end: every stage activity completes unless `fail` says otherwise. */
 async function runShard(
