@@ -46,6 +46,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
       )
     : undefined;
   const net = new Network(def, model.weights);
+  ctx.heartbeat?.('evaluate: forward passes');
   const forwardStart = performance.now();
   let outs;
   try {
@@ -60,6 +61,7 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
   }
   // Where evaluation's time goes (forward passes, the attack's SVCs): recorded in the manifest for bench/profile.ts.
   const forwardSeconds = (performance.now() - forwardStart) / 1000;
+  ctx.heartbeat?.('evaluate: membership inference attack');
   const miaStart = performance.now();
   const features = p.evaluate.miaFeatures;
   const nonMembers = headOutputs(outs.test, p.evaluate.miaShadow);

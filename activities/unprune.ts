@@ -43,6 +43,7 @@ export async function estimateStage(stage: StageNode<'estimate'>, ctx: StageCont
     epochs: p.epochs ?? undefined,
     unlearnMethod: p.unlearn?.method,
     unlearnParams: p.unlearn ? unlearnParams(p.unlearn) : undefined,
+    hooks: trainHooks(ctx, `estimate ${p.estimator}`),
   });
   await writeOutputs(ctx, stage, { 'weights.bin': encodeWeights(theta) }, (performance.now() - start) / 1000);
 }

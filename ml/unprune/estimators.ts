@@ -4,7 +4,7 @@ import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { fullMask } from '../prune/mask-ops.js';
 import { gradientStatistics } from '../gradient-statistics.js';
-import { trainedCopy, type TrainConfig } from '../train.js';
+import { trainedCopy, type TrainConfig, type TrainHooks } from '../train.js';
 import type { UnlearnParams } from '../unlearn/unlearn-context.js';
 import type { UnlearnMethod } from '../catalog.js';
 import { unlearn } from '../unlearn/unlearn.js';
@@ -27,6 +27,8 @@ export interface EstimatorInputs {
   epochs?: number;
   damping?: number;
   fisherSamples?: number;
+  /** Progress (a Temporal heartbeat's text) and cancellation for the estimators that train. */
+  hooks?: TrainHooks;
 }
 
 /**
@@ -70,11 +72,17 @@ export function influenceEstimate(inputs: EstimatorInputs): Weights {
 
 /** A short dense fine-tune of θ_D on D_r. */
 export async function finetuneEstimate(inputs: EstimatorInputs): Promise<Weights> {
-  return trainedCopy(inputs.def, inputs.dense, inputs.retain, {
-    ...inputs.train,
-    epochs: inputs.epochs ?? 1,
-    seed: deriveSeed(inputs.train.seed, 'finetune-estimate'),
-  });
+  return trainedCopy(
+    inputs.def,
+    inputs.dense,
+    inputs.retain,
+    {
+      ...inputs.train,
+      epochs: inputs.epochs ?? 1,
+      seed: deriveSeed(inputs.train.seed, 'finetune-estimate'),
+    },
+    { hooks: inputs.hooks },
+  );
 }
 
 /** The cell's unlearning algorithm applied to the dense model (an all-ones mask). */
@@ -90,6 +98,7 @@ export async function unlearnEstimate(inputs: EstimatorInputs): Promise<Weights>
       retain: inputs.retain,
       forget: inputs.forget,
       train: inputs.train,
+      hooks: inputs.hooks,
     },
     inputs.unlearnParams,
   );
@@ -109,10 +118,13 @@ export function truncatedRetrainEpochs(inputs: Pick<EstimatorInputs, 'epochs' | 
  */
 export async function truncatedRetrainEstimate(inputs: EstimatorInputs): Promise<Weights> {
   // The gold run stopped early (its schedule spans all its epochs), not a shorter run with a compressed schedule.
-  return trainedCopy(inputs.def, inputs.init, inputs.retain, {
-    ...inputs.train,
-    stopAfter: truncatedRetrainEpochs(inputs),
-  });
+  return trainedCopy(
+    inputs.def,
+    inputs.init,
+    inputs.retain,
+    { ...inputs.train, stopAfter: truncatedRetrainEpochs(inputs) },
+    { hooks: inputs.hooks },
+  );
 }
 
 export async function estimateRetainedWeights(estimator: Estimator, inputs: EstimatorInputs): Promise<Weights> {
