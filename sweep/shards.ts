@@ -1,10 +1,11 @@
 // Shards of a plan for the Temporal engine, so no workflow history nears Temporal's limits: per lineage (data set ×
-// architecture × seed) a head shard (dense training and pruning, shared by every deletion), then one shard per
-// (lineage, deletion) with everything downstream. A shard lists its whole closure; stages another shard already
-// finished are found in the store and not run again. The plan and its shards are made once, by an activity, and
+// architecture × seed) a head shard (everything that needs no forget set: dense training, pruning, a noise floor's
+// training; shared by every deletion), then one shard per (lineage, deletion) with everything downstream. A shard
+// lists its whole closure; stages another shard already finished are found in the store and not run again, and
+// each stage is counted by the first shard that lists it. The plan and its shards are made once, by an activity, and
 // stored; workflows see shard references and light schedules (ScheduledStage), never the plan. Pure, like plan.ts.
 import type { Plan } from './plan.js';
-import { closure, type AnyStage, type StageKind } from './stage-kinds.js';
+import { closure, inputKeys, type AnyStage, type StageKind } from './stage-kinds.js';
 
 /** A shard as workflows see it: its full stages are in the store at `path` (content-addressed). */
 export interface ShardRef {
@@ -12,7 +13,7 @@ export interface ShardRef {
   kind: 'head' | 'deletion';
   after?: string;
   path: string;
-  /** The stages it runs: its own, not its head's that it lists as inputs. */
+  /** The stages it counts: those no earlier shard lists (a deletion shard reads its head's, never counts them). */
   stages: number;
 }
 
@@ -31,7 +32,7 @@ export interface ScheduledStage {
   kind: StageKind;
   label: string;
   inputs: number[];
-  /** The stage belongs to the shard's head (done before this shard starts): not run or counted here. */
+  /** An earlier shard lists it too and counts it (its head's stages, a shared forget set): not counted here. */
   shared?: true;
 }
 
@@ -40,7 +41,7 @@ export interface ShardBlob {
   id: string;
   stages: AnyStage[];
   labels: string[];
-  /** Indices of the stages its head shard owns (a deletion shard lists them to find its inputs, never to run). */
+  /** Indices of the stages an earlier shard lists too (and counts): found done here, or run if not, never counted. */
   shared?: number[];
 }
 
@@ -106,15 +107,18 @@ export function scheduleOf(blob: ShardBlob): ScheduledStage[] {
   }));
 }
 
-/** Every shard's blob, in shardPlan's order: its stages as planned, their labels, the stages its head owns. */
+/**
+ * Every shard's blob, in shardPlan's order: its stages as planned, their labels, and which are shared (listed by an
+ * earlier shard, which counts them: its head's stages, or a forget set another architecture's shard also needs).
+ */
 export function shardBlobs(plan: Plan, shards: Shard[] = shardPlan(plan)): ShardBlob[] {
   const labels = stageLabels(plan);
   const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
-  const keysOf = new Map(shards.map((s) => [s.id, new Set(s.keys)] as const));
+  const owned = new Set<string>();
   return shards.map((shard) => {
-    const head = shard.after === undefined ? undefined : keysOf.get(shard.after);
     const stages = shard.keys.map((k) => byKey.get(k)!);
-    const shared = head ? shard.keys.flatMap((k, i) => (head.has(k) ? [i] : [])) : [];
+    const shared = shard.keys.flatMap((k, i) => (owned.has(k) ? [i] : []));
+    for (const k of shard.keys) owned.add(k);
     return {
       id: shard.id,
       stages,
@@ -136,28 +140,30 @@ export interface Shard {
 export function shardPlan(plan: Plan): Shard[] {
   const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
   const order = new Map(plan.stages.map((s, i) => [s.key, i] as const));
+  // Stages that need no forget set (dense training, pruning, a noise floor's reshuffled training) belong to the
+  // lineage's head: run once before its deletions, never by two deletion shards at the same time.
+  const needsForget = new Set<string>();
+  for (const s of plan.stages)
+    if (s.kind === 'forget' || inputKeys(s).some((k) => needsForget.has(k))) needsForget.add(s.key);
   const heads = new Map<string, Set<string>>();
-  const deletions = new Map<string, { head: string; roots: string[] }>();
+  const deletions = new Map<string, { head: string; keys: Set<string> }>();
   for (const c of plan.cells) {
     const lineage = `${c.axes.dataset}/${c.axes.arch}/seed${c.axes.seed}`;
     const head = `head:${lineage}`;
     const h = heads.get(head) ?? new Set<string>();
     heads.set(head, h);
-    h.add(c.chain.prune!);
     const id = `deletion:${lineage}/${c.axes.deletion}@${c.axes.deletion_size}`;
-    const d = deletions.get(id) ?? { head, roots: [] };
+    const d = deletions.get(id) ?? { head, keys: new Set<string>() };
     deletions.set(id, d);
-    d.roots.push(c.evaluate, c.goldEvaluate, c.originalEvaluate);
+    for (const k of closure(byKey, [c.evaluate, c.goldEvaluate, c.originalEvaluate, c.chain.prune!])) {
+      d.keys.add(k);
+      if (!needsForget.has(k)) h.add(k);
+    }
   }
   const sorted = (keys: Set<string>) => [...keys].sort((a, b) => order.get(a)! - order.get(b)!);
   return [
-    ...[...heads].map(([id, prunes]) => ({ id, kind: 'head' as const, keys: sorted(closure(byKey, [...prunes])) })),
-    ...[...deletions].map(([id, d]) => ({
-      id,
-      kind: 'deletion' as const,
-      after: d.head,
-      keys: sorted(closure(byKey, d.roots)),
-    })),
+    ...[...heads].map(([id, keys]) => ({ id, kind: 'head' as const, keys: sorted(keys) })),
+    ...[...deletions].map(([id, d]) => ({ id, kind: 'deletion' as const, after: d.head, keys: sorted(d.keys) })),
   ];
 }
 

@@ -138,16 +138,18 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
   schedule.stages.forEach((s, i) => {
     if (failedBefore.has(s.key) || s.inputs.some((j) => dropped.has(j))) dropped.add(i);
   });
-  // The head's stages (shared) finished before this shard started: inputs here, neither run nor counted.
-  const own = (i: number) => !schedule.stages[i]!.shared;
-  const total = schedule.stages.filter((_, i) => own(i)).length;
-  const upstreamSkipped = [...dropped].filter(own).length;
+  // Shared stages are counted by the shard that owns them (the head's, done before this shard starts; a forget set
+  // another architecture's shard also lists): here they are found done, or run if not (idempotent), never counted.
+  const counted = (i: number) => !schedule.stages[i]!.shared;
+  const total = schedule.stages.filter((_, i) => counted(i)).length;
+  const upstreamSkipped = [...dropped].filter(counted).length;
+  const notCounted = { done: 0, cached: 0, failed: 0, skipped: 0, running: 0 };
   const stages = schedule.stages
-    .filter((_, i) => !dropped.has(i) && own(i))
+    .filter((_, i) => !dropped.has(i))
     .map((s) => ({
       ...s,
       inputs: Object.fromEntries(
-        s.inputs.filter((j) => !dropped.has(j) && own(j)).map((j, n) => [n, schedule.stages[j]!.key] as const),
+        s.inputs.filter((j) => !dropped.has(j)).map((j, n) => [n, schedule.stages[j]!.key] as const),
       ),
     }));
   const done = new Set(schedule.done);
@@ -164,11 +166,11 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
     const before = carried?.progress;
     const m = {
       total,
-      done: p.done + (before?.done ?? 0),
-      cached: Math.max(0, p.cached - (before?.done ?? 0)) + (before?.cached ?? 0),
-      running: p.running,
-      failed: p.failed + (before?.failed ?? 0),
-      skipped: p.skipped + (before?.skipped ?? 0) + (carried ? 0 : upstreamSkipped),
+      done: p.done - notCounted.done + (before?.done ?? 0),
+      cached: Math.max(0, p.cached - notCounted.cached - (before?.done ?? 0)) + (before?.cached ?? 0),
+      running: p.running - notCounted.running,
+      failed: p.failed - notCounted.failed + (before?.failed ?? 0),
+      skipped: p.skipped - notCounted.skipped + (before?.skipped ?? 0) + (carried ? 0 : upstreamSkipped),
       remaining: 0,
     };
     m.remaining = Math.max(0, m.total - m.done - m.cached - m.failed - m.skipped);
@@ -218,12 +220,22 @@ export async function shardWorkflow(input: ShardInput): Promise<ShardReport> {
       return runHealing(stage);
     },
     onEvent: (e) => {
-      if (e.type === 'finished') {
+      const shared = !!e.stage.shared;
+      if (e.type === 'started') {
+        if (shared) notCounted.running++;
+      } else if (e.type === 'finished') {
+        if (shared) {
+          notCounted.running--;
+          notCounted[e.outcome]++;
+        }
         // Found done before this run began (by an earlier run or another shard): counted as cached.
-        if (!(carried && e.outcome === 'cached')) bump(e.stage.kind, e.outcome);
+        else if (!(carried && e.outcome === 'cached')) bump(e.stage.kind, e.outcome);
       } else if (e.type === 'failed') {
+        notCounted.skipped += e.skipped.filter((x) => x.shared).length;
+        if (shared) notCounted.running--;
         if (isCancellation(e.error) || scope.consideredCancelled) return;
-        bump(e.stage.kind, 'failed');
+        if (shared) notCounted.failed++;
+        else bump(e.stage.kind, 'failed');
         report.failedKeys.push(e.stage.key);
         if (report.failures.length < MAX_FAILURES)
           report.failures.push({ key: e.stage.key, label: e.stage.label, error: failureReason(e.error) });
