@@ -12,7 +12,7 @@ import { ArtifactStore } from '../store/artifact-store.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { encodeMask, encodeWeights } from '../store/codec.js';
 import { FsBlobStore } from '../store/fs.js';
-import { S3BlobStore } from '../store/s3.js';
+import { S3_TIMEOUT_SECONDS, S3BlobStore } from '../store/s3.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -83,6 +83,7 @@ try {
     secretKey: env.UNPRUNE_S3_SECRET_KEY!,
     bucket: 'bench',
     prefix: 'p',
+    timeoutSeconds: S3_TIMEOUT_SECONDS,
   });
   await s3.put('warmup', new Uint8Array(1)); // bucket creation (~2 s, pool creation) outside the timing
   const s3Figures = await measure(s3);

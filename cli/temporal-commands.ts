@@ -207,6 +207,9 @@ export interface SweepOutcome {
   status: string;
   progress?: SweepProgress;
   reason?: string;
+  /** The run's store and sweep id (its memo): where a closed run's finished stages and rows are. */
+  store?: string;
+  sweepId?: string;
 }
 
 /**
@@ -216,6 +219,8 @@ export interface SweepOutcome {
 export async function sweepOutcome(handle: WorkflowHandle, queryTimeoutMs = 10_000): Promise<SweepOutcome> {
   const desc = await handle.describe();
   const status = desc.status.name;
+  const memo = (desc.memo ?? {}) as { store?: string; sweep?: string };
+  const where = { store: memo.store, sweepId: memo.sweep };
   if (status === 'RUNNING') {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -227,20 +232,25 @@ export async function sweepOutcome(handle: WorkflowHandle, queryTimeoutMs = 10_0
     });
     try {
       const progress = await Promise.race([handle.query<SweepProgress>('progress'), timeout]);
-      return { status, progress: await withRunningShards(handle, progress, desc.startTime) };
+      return { status, ...where, progress: await withRunningShards(handle, progress, desc.startTime) };
     } catch (err) {
-      return { status, reason: errorChain(err) };
+      return { status, ...where, reason: errorChain(err) };
     } finally {
       clearTimeout(timer);
     }
   }
   try {
-    return { status, progress: (await handle.result()) as SweepProgress };
+    return { status, ...where, progress: (await handle.result()) as SweepProgress };
   } catch (err) {
     const failure = err instanceof WorkflowFailedError ? err.cause : undefined;
     const details =
       failure instanceof ApplicationFailure ? (failure.details?.[0] as SweepProgress | undefined) : undefined;
-    return { status, progress: details?.total !== undefined ? details : undefined, reason: errorChain(failure ?? err) };
+    return {
+      status,
+      ...where,
+      progress: details?.total !== undefined ? details : undefined,
+      reason: errorChain(failure ?? err),
+    };
   }
 }
 
@@ -267,6 +277,13 @@ function printOutcome(workflowId: string, o: SweepOutcome): void {
   console.log(`workflow ${workflowId}: ${o.status}`);
   if (o.progress) console.log(formatProgress(o.progress));
   if (o.reason && !(o.progress && o.status === 'FAILED')) console.log(`  ${o.reason}`);
+  if (o.status !== 'RUNNING' && o.status !== 'COMPLETED' && o.store && o.sweepId)
+    // A closed run that did not complete: its finished stages are stored, and a rerun skips them.
+    console.log(
+      `  its finished stages are in ${o.store}: \`unprune plan SPEC --store ${o.store}\` counts them, ` +
+        `\`unprune submit SPEC --store ${o.store} --rerun\` resumes, ` +
+        `\`unprune results ${o.sweepId} --store ${o.store} --partial\` shows the cells done`,
+    );
 }
 
 /** Follows a run until it closes; returns how it ended. */

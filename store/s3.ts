@@ -10,9 +10,17 @@ export interface S3Settings {
   bucket: string;
   prefix: string;
   region?: string;
+  /** Seconds an S3 request may go unanswered before it fails (a full or stalled server hangs requests for ever). */
+  timeoutSeconds: number;
 }
 
-/** Settings from `s3://bucket/prefix` and UNPRUNE_S3_ENDPOINT / UNPRUNE_S3_ACCESS_KEY / UNPRUNE_S3_SECRET_KEY. */
+/** The default deadline of one S3 request: generous for a large checkpoint, finite for a server that stalls. */
+export const S3_TIMEOUT_SECONDS = 120;
+
+/**
+ * Settings from `s3://bucket/prefix` and UNPRUNE_S3_ENDPOINT / UNPRUNE_S3_ACCESS_KEY / UNPRUNE_S3_SECRET_KEY
+ * (UNPRUNE_S3_REGION, UNPRUNE_S3_TIMEOUT_SECONDS optional).
+ */
 export function s3SettingsFromUrl(url: string, env: NodeJS.ProcessEnv = process.env): S3Settings {
   const m = /^s3:\/\/([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])(?:\/(.*))?$/.exec(url);
   if (!m)
@@ -28,6 +36,8 @@ export function s3SettingsFromUrl(url: string, env: NodeJS.ProcessEnv = process.
     bucket: m[1]!,
     prefix: (m[2] ?? '').replace(/\/+$/, ''),
     region: env.UNPRUNE_S3_REGION,
+    timeoutSeconds:
+      Number(env.UNPRUNE_S3_TIMEOUT_SECONDS) > 0 ? Number(env.UNPRUNE_S3_TIMEOUT_SECONDS) : S3_TIMEOUT_SECONDS,
   };
 }
 
@@ -72,6 +82,30 @@ export class S3BlobStore implements BlobStore {
     return this.settings.prefix ? `${this.settings.prefix}/${path}` : path;
   }
 
+  /** `work` or a StoreError after the deadline: the stage fails (and is retried) instead of waiting for ever. */
+  private async deadline<T>(op: string, path: string, work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `no answer within ${this.settings.timeoutSeconds} s (is the server down, stalled or full? UNPRUNE_S3_TIMEOUT_SECONDS sets the limit)`,
+            ),
+          ),
+        this.settings.timeoutSeconds * 1000,
+      );
+    });
+    work.catch(() => undefined); // a late failure after the deadline has nobody to tell
+    try {
+      return await Promise.race([work, late]);
+    } catch (err) {
+      this.fail(op, path, err);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   private fail(op: string, path: string, err: unknown): never {
     throw new StoreError(
       `S3 ${op} ${this.location}/${path} failed (${this.settings.endpoint}): ${(err as Error).message}`,
@@ -101,55 +135,75 @@ export class S3BlobStore implements BlobStore {
   }
 
   async put(path: string, bytes: Uint8Array): Promise<void> {
-    try {
-      await this.ensureBucket();
-      await (
-        await this.clientReady
-      ).putObject(
-        this.settings.bucket,
-        this.object(path),
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-        bytes.byteLength,
-      );
-    } catch (err) {
-      this.fail('PUT', path, err);
-    }
+    await this.deadline(
+      'PUT',
+      path,
+      (async () => {
+        await this.ensureBucket();
+        await (
+          await this.clientReady
+        ).putObject(
+          this.settings.bucket,
+          this.object(path),
+          Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+          bytes.byteLength,
+        );
+      })(),
+    );
   }
 
   async get(path: string): Promise<Uint8Array | null> {
-    try {
-      const stream = await (await this.clientReady).getObject(this.settings.bucket, this.object(path));
-      const chunks: Buffer[] = [];
-      for await (const c of stream) chunks.push(c as Buffer);
-      const b = Buffer.concat(chunks);
-      return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
-    } catch (err) {
-      if (isMissing(err)) return null;
-      this.fail('GET', path, err);
-    }
+    return this.deadline(
+      'GET',
+      path,
+      (async () => {
+        try {
+          const stream = await (await this.clientReady).getObject(this.settings.bucket, this.object(path));
+          const chunks: Buffer[] = [];
+          for await (const c of stream) chunks.push(c as Buffer);
+          const b = Buffer.concat(chunks);
+          return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+        } catch (err) {
+          if (isMissing(err)) return null;
+          throw err;
+        }
+      })(),
+    );
   }
 
   async list(prefix: string): Promise<string[]> {
     const full = this.settings.prefix ? `${this.settings.prefix}/${prefix}` : prefix;
     const strip = this.settings.prefix ? this.settings.prefix.length + 1 : 0;
-    try {
-      const out: string[] = [];
-      for await (const o of (await this.clientReady).listObjectsV2(this.settings.bucket, full, true)) {
-        const name = (o as { name?: string }).name;
-        if (name) out.push(name.slice(strip));
-      }
-      return out.sort();
-    } catch (err) {
-      if (isMissing(err)) return [];
-      this.fail('LIST', prefix, err);
-    }
+    return this.deadline(
+      'LIST',
+      prefix,
+      (async () => {
+        try {
+          const out: string[] = [];
+          for await (const o of (await this.clientReady).listObjectsV2(this.settings.bucket, full, true)) {
+            const name = (o as { name?: string }).name;
+            if (name) out.push(name.slice(strip));
+          }
+          return out.sort();
+        } catch (err) {
+          if (isMissing(err)) return [];
+          throw err;
+        }
+      })(),
+    );
   }
 
   async remove(path: string): Promise<void> {
-    try {
-      await (await this.clientReady).removeObject(this.settings.bucket, this.object(path));
-    } catch (err) {
-      if (!isMissing(err)) this.fail('DELETE', path, err);
-    }
+    await this.deadline(
+      'DELETE',
+      path,
+      (async () => {
+        try {
+          await (await this.clientReady).removeObject(this.settings.bucket, this.object(path));
+        } catch (err) {
+          if (!isMissing(err)) throw err;
+        }
+      })(),
+    );
   }
 }

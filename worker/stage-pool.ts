@@ -179,6 +179,8 @@ export class StagePool {
     try {
       this.backend ??= await w.ready;
       await w.ready;
+      // Cancelled while it waited for a process: it never starts.
+      if (opts.signal?.aborted) throw new StageCancelledError();
       return await new Promise<{ outcome: StageOutcome; stats: StageStats }>((resolve, reject) => {
         // Liveness: the process says it is alive every second; silence past the kind's limit means it is stopped
         // or stuck, so it is killed and the stage retried elsewhere.

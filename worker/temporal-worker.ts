@@ -28,6 +28,12 @@ export interface WorkerOptions {
 
 const WORKFLOWS = new URL('../workflows/index.ts', import.meta.url).pathname;
 
+/**
+ * How often heartbeats reach the server at most. A cancel reaches a running activity only with a heartbeat's
+ * answer, and the SDK's default (up to 60 s for long heartbeat timeouts) made `cancel` take a minute.
+ */
+const HEARTBEAT_FLUSH = '2 seconds';
+
 export async function runTemporalWorker(settings: TemporalSettings, opts: WorkerOptions): Promise<void> {
   const queues = { ...DEFAULT_QUEUES, ...opts.queues };
   const processSettings = opts.settings ?? loadSettings();
@@ -95,6 +101,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
           taskQueue: queues.gpu,
           activities,
           maxConcurrentActivityTaskExecutions: gpuSlots,
+          maxHeartbeatThrottleInterval: HEARTBEAT_FLUSH,
         }),
       );
     if (cpu) {
@@ -105,6 +112,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
           taskQueue: queues.cpu,
           activities,
           maxConcurrentActivityTaskExecutions: cpuSlots,
+          maxHeartbeatThrottleInterval: HEARTBEAT_FLUSH,
         }),
         await Worker.create({
           connection,

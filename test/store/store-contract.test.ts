@@ -3,13 +3,15 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ArtifactStore, MANIFEST, openStore } from '../../store/artifact-store.js';
-import type { BlobStore } from '../../store/blob-store.js';
+import { StoreError, type BlobStore } from '../../store/blob-store.js';
 import { encodeIndices, encodeMask, encodeWeights, decodeWeights } from '../../store/codec.js';
 import { FsBlobStore } from '../../store/fs.js';
-import { S3BlobStore, s3SettingsFromUrl } from '../../store/s3.js';
+import { S3_TIMEOUT_SECONDS, S3BlobStore, s3SettingsFromUrl } from '../../store/s3.js';
 import { startS3, type S3Server } from '../helpers/radosgw.js';
 
 const bytes = (...v: number[]) => Uint8Array.from(v);
@@ -143,4 +145,31 @@ test('--store addresses: s3:// needs the endpoint and keys; anything else is a f
   assert.throws(() => s3SettingsFromUrl('s3://bucket/p', {}), /needs UNPRUNE_S3_ENDPOINT, UNPRUNE_S3_ACCESS_KEY/);
   assert.throws(() => s3SettingsFromUrl('s3://B!/p', {}), /not an s3:\/\/bucket\/prefix address/);
   assert.equal(openStore(fsRoot).location, fsRoot);
+});
+
+test('an S3 server that accepts connections and never answers: each operation fails after its deadline', async () => {
+  // A stalled server (a full Ceph OSD blocks every write this way): without a deadline a stage waits for ever.
+  const silent = createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  const { port } = silent.address() as AddressInfo;
+  const env = {
+    UNPRUNE_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+    UNPRUNE_S3_ACCESS_KEY: 'a',
+    UNPRUNE_S3_SECRET_KEY: 'b',
+  };
+  const store = new S3BlobStore(s3SettingsFromUrl('s3://stalled/p', { ...env, UNPRUNE_S3_TIMEOUT_SECONDS: '1' }));
+  try {
+    const start = performance.now();
+    await assert.rejects(store.get('x.bin'), (err: Error) => {
+      assert.ok(err instanceof StoreError);
+      assert.match(err.message, /S3 GET s3:\/\/stalled\/p\/x\.bin failed .*no answer within 1 s/);
+      return true;
+    });
+    await assert.rejects(store.put('x.bin', new Uint8Array(4)), /S3 PUT .*no answer within 1 s/);
+    assert.ok(performance.now() - start < 5000);
+    assert.equal(s3SettingsFromUrl('s3://bucket/p', env).timeoutSeconds, S3_TIMEOUT_SECONDS);
+  } finally {
+    silent.closeAllConnections();
+    silent.close();
+  }
 });
