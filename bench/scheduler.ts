@@ -1,7 +1,8 @@
 // Orchestration overhead of the local engine: no-op stages (activities/noop.ts: a manifest, no computation) through
 // the real scheduler, worker processes and filesystem store. Reports stages/second (independent stages, chains of
 // 10, and a rerun where every stage is cached), the per-stage overhead as a fraction of a 1-second stage, the pool's
-// start-up, and a direct check: 1-second stages on 2 workers against their ideal wall time.
+// start-up, and a direct check: 1-second stages on 2 workers against their ideal wall time. With TEMPORAL_ADDRESS
+// set, the same through a real Temporal server with two workers (bench/temporal-overhead.ts).
 // A benchmark: it prints figures and never fails on speed.
 //   npm run bench:scheduler -- [--stages 3000] [--workers 2] [--json]
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { NoopStage } from '../activities/noop.js';
 import { runStagesLocally } from '../worker/local-engine.js';
+import { measureTemporal, type TemporalOverhead } from './temporal-overhead.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -86,9 +88,26 @@ try {
     `${sleepers} one-second stages on ${workers} workers: ${slow.window.toFixed(3)} s from first to last finish ` +
       `(ideal ${ideal.toFixed(1)} s): overhead ${(slowOverhead * 100).toFixed(2)}%`,
   );
+  let temporal: TemporalOverhead | undefined;
+  if (process.env.TEMPORAL_ADDRESS) {
+    temporal = await measureTemporal(root, noopStages, count);
+    const t = temporal;
+    console.log(
+      `Temporal (${process.env.TEMPORAL_ADDRESS}), ${t.workers} workers × ${t.slotsPerWorker} slots, no-op stages as ` +
+        `one shard workflow: ${t.throughput.stages} stages in ${t.throughput.seconds.toFixed(2)} s = ` +
+        `${t.throughput.perSecond.toFixed(1)} stages/s`,
+    );
+    console.log(
+      `one-second stages, 8 rounds on every slot (12 rounds minus 4): ${t.oneSecond.seconds.toFixed(2)} s ` +
+        `(ideal ${t.oneSecond.ideal} s): overhead ${(t.oneSecond.overheadPerStageS * 1000).toFixed(0)} ms per stage = ` +
+        `${(t.oneSecond.fractionOf1s * 100).toFixed(1)}% of a 1-second stage (target ≤ 1%); fixed per shard ` +
+        `${t.oneSecond.fixedS.toFixed(2)} s`,
+    );
+  } else console.log('Temporal: not measured (set TEMPORAL_ADDRESS to a server)');
   if (args.json)
     console.log(
       JSON.stringify({
+        temporal,
         workers,
         startup_s: startup,
         runs,
