@@ -2,8 +2,12 @@
 // (vgg-small, batch 64, CIFAR-shaped) on every tfjs backend available, next to PyTorch CPU on the identical model,
 // optimiser (SGD, momentum 0.9), batch and step count, measured in the same run; plus the machine's FLOP/s ceiling
 // (a 1024³ float32 matmul on each side) and each model's achieved FLOP/s against it.
+// Best against best: PyTorch runs in every layout asked for (its threads × OpenBLAS's pool × OpenBLAS kernel type ×
+// OpenMP wait policy), and tfjs's OpenBLAS backend with each kernel type too. A kernel type counts only where its
+// float32 products agree with float64 ones (relative error ≤ 1e-5): one the CPU runs wrongly is reported, not used.
 // A benchmark: it prints figures and never fails on speed.
-//   npm run bench:train -- [--backends blas,wasm,cpu] [--steps 50] [--threads 1,2] [--blas-threads 1,2] [--json]
+//   npm run bench:train -- [--backends blas,wasm,cpu] [--steps 50] [--threads 1,2] [--blas-threads 1,2]
+//     [--coretypes default,Haswell,SkylakeX] [--wait-policies PASSIVE,ACTIVE] [--json]
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -27,6 +31,11 @@ const { values: args } = parseArgs({
     'blas-threads': { type: 'string', default: '1,2' },
     // Slow backends (the pure-JS cpu one) stop after this many seconds per model (at least one timed step).
     'max-seconds': { type: 'string', default: '10' },
+    // OpenBLAS kernel types (OPENBLAS_CORETYPE; `default`: what OpenBLAS picks on this CPU) and OpenMP wait policies.
+    coretypes: { type: 'string', default: 'default,Haswell,SkylakeX' },
+    'wait-policies': { type: 'string', default: 'PASSIVE,ACTIVE' },
+    // Internal: measure tfjs only and print its runs as JSON (a run under another OPENBLAS_CORETYPE).
+    'tfjs-only': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -35,7 +44,11 @@ const warmup = Number(args.warmup);
 const maxSeconds = Number(args['max-seconds']);
 const threadCounts = args.threads!.split(',').map(Number);
 const blasThreadCounts = args['blas-threads']!.split(',').map(Number);
+const coretypes = args.coretypes!.split(',');
+const waitPolicies = args['wait-policies']!.split(',');
 const PYTHON = '/usr/bin/python3';
+/** A float32 product further than this from the float64 one (relative to its largest entry) is a wrong kernel. */
+const MAX_SGEMM_ERROR = 1e-5;
 
 interface ModelCase {
   name: ArchName;
@@ -125,20 +138,110 @@ function tfjsMatmulGflops(n = 1024): number {
   return (2 * n ** 3 * count) / seconds / 1e9;
 }
 
-type TorchRun = { threads: number; result: Record<string, number> | { error: string } };
+/** max |C32 − C64| / max |C64| of a 384² product on the current backend: its kernels checked before they are timed. */
+function tfjsSgemmError(n = 384): number {
+  const a = tf.randomNormal([n, n], 0, 1, 'float32', 3);
+  const b = tf.randomNormal([n, n], 0, 1, 'float32', 4);
+  const c = tf.matMul(a, b);
+  const [av, bv, cv] = [a.dataSync(), b.dataSync(), c.dataSync()];
+  a.dispose();
+  b.dispose();
+  c.dispose();
+  let err = 0;
+  let max = 0;
+  const row = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    row.fill(0);
+    for (let k = 0; k < n; k++) {
+      const x = av[i * n + k]!;
+      for (let j = 0; j < n; j++) row[j]! += x * bv[k * n + j]!;
+    }
+    for (let j = 0; j < n; j++) {
+      err = Math.max(err, Math.abs(cv[i * n + j]! - row[j]!));
+      max = Math.max(max, Math.abs(row[j]!));
+    }
+  }
+  return err / max;
+}
 
-function pytorch(threads: number): TorchRun {
+interface TfjsRun {
+  label: string;
+  backend: ConcreteBackend;
+  threads: number;
+  coretype: string;
+  sgemmError: number;
+  matmulGflops: number;
+  models: Record<string, { exPerSec: number; steps: number }>;
+}
+
+/** tfjs in this process: every available backend (blas once per OpenBLAS thread count). */
+async function tfjsHere(coretype: string): Promise<TfjsRun[]> {
+  const backends = (args.backends?.split(',') as ConcreteBackend[] | undefined) ?? (await availableBackends());
+  const runs: TfjsRun[] = [];
+  for (const backend of backends) {
+    const info = await initBackend(backend);
+    const native = info.name === 'blas' ? loadNativeBlas() : null;
+    for (const threads of native ? blasThreadCounts : [1]) {
+      native?.setThreads(threads);
+      const sgemmError = tfjsSgemmError();
+      const models: TfjsRun['models'] = {};
+      const matmulGflops = tfjsMatmulGflops();
+      if (sgemmError <= MAX_SGEMM_ERROR) for (const m of MODELS) models[m.name] = tfjsThroughput(m, matmulGflops);
+      const label = native ? `${backend}(${threads}t${coretype === 'default' ? '' : `,${coretype}`})` : backend;
+      runs.push({ label, backend, threads, coretype, sgemmError, matmulGflops, models });
+    }
+    native?.setThreads(1);
+  }
+  return runs;
+}
+
+if (args['tfjs-only']) {
+  console.log(JSON.stringify(await tfjsHere(process.env.OPENBLAS_CORETYPE ?? 'default')));
+  process.exit(0);
+}
+
+/** tfjs's OpenBLAS backend under another kernel type: OpenBLAS reads OPENBLAS_CORETYPE once, so a child process. */
+function tfjsUnder(coretype: string): TfjsRun[] {
+  const cli = ['--import', 'tsx', fileURLToPath(import.meta.url), '--tfjs-only', '--backends', 'blas'];
+  cli.push('--steps', String(steps), '--warmup', String(warmup), '--blas-threads', blasThreadCounts.join(','));
+  const out = execFileSync(process.execPath, cli, {
+    encoding: 'utf8',
+    env: { ...process.env, OPENBLAS_CORETYPE: coretype },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return JSON.parse(out.trim().split('\n').pop()!) as TfjsRun[];
+}
+
+interface TorchConfig {
+  threads: number;
+  blasThreads: number;
+  coretype: string;
+  wait: string;
+}
+type TorchRun = { config: TorchConfig; label: string; result: Record<string, number> | { error: string } };
+
+function pytorch(config: TorchConfig): TorchRun {
+  const label = `torch ${config.threads}t, OpenBLAS ${config.blasThreads}t ${config.coretype}, ${config.wait}`;
   const script = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'train_torch.py');
-  if (!existsSync(PYTHON)) return { threads, result: { error: `${PYTHON} not found` } };
+  if (!existsSync(PYTHON)) return { config, label, result: { error: `${PYTHON} not found` } };
   const cli = ['--models', MODELS.map((m) => m.name).join(','), '--batch', MODELS.map((m) => m.batch).join(',')];
-  cli.push('--steps', String(steps), '--warmup', String(warmup), '--threads', String(threads));
+  cli.push('--steps', String(steps), '--warmup', String(warmup), '--threads', String(config.threads));
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: String(config.blasThreads),
+    OMP_NUM_THREADS: String(config.threads),
+    OMP_WAIT_POLICY: config.wait,
+  };
+  if (config.coretype === 'default') delete env.OPENBLAS_CORETYPE;
+  else env.OPENBLAS_CORETYPE = config.coretype;
   try {
-    const out = execFileSync(PYTHON, [script, ...cli], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
-    return { threads, result: JSON.parse(out.trim().split('\n').pop()!) as Record<string, number> };
+    const out = execFileSync(PYTHON, [script, ...cli], { encoding: 'utf8', env, stdio: ['ignore', 'pipe', 'pipe'] });
+    return { config, label, result: JSON.parse(out.trim().split('\n').pop()!) as Record<string, number> };
   } catch (err) {
     const msg = String((err as { stderr?: string }).stderr ?? err);
     return {
-      threads,
+      config,
+      label,
       result: {
         error: /No module named 'torch'/.test(msg)
           ? 'PyTorch is not installed: run `sudo infra/scripts/install-reference-tools.sh` (Debian python3-torch)'
@@ -148,103 +251,84 @@ function pytorch(threads: number): TorchRun {
   }
 }
 
-// tfjs: every available backend (blas once per OpenBLAS thread count), then PyTorch at each thread count.
-const backends = (args.backends?.split(',') as ConcreteBackend[] | undefined) ?? (await availableBackends());
-interface TfjsRun {
-  label: string;
-  backend: ConcreteBackend;
-  threads: number;
-  matmulGflops: number;
-  models: Record<string, { exPerSec: number; steps: number }>;
-}
-const tfjsRuns: TfjsRun[] = [];
-for (const backend of backends) {
-  const info = await initBackend(backend);
-  const native = info.name === 'blas' ? loadNativeBlas() : null;
-  for (const threads of native ? blasThreadCounts : [1]) {
-    native?.setThreads(threads);
-    const models: TfjsRun['models'] = {};
-    const matmulGflops = tfjsMatmulGflops();
-    for (const m of MODELS) models[m.name] = tfjsThroughput(m, matmulGflops);
-    const label = native ? `${backend}(${threads}t)` : backend;
-    tfjsRuns.push({ label, backend, threads, matmulGflops, models });
-  }
-  native?.setThreads(1);
-}
-const torchRuns = threadCounts.map(pytorch);
+const defaultCoretype = process.env.OPENBLAS_CORETYPE ?? 'default';
+const tfjsRuns = [
+  ...(await tfjsHere(defaultCoretype)),
+  ...coretypes.filter((c) => c !== defaultCoretype).flatMap(tfjsUnder),
+];
+const torchRuns = threadCounts.flatMap((threads) =>
+  blasThreadCounts.flatMap((blasThreads) =>
+    coretypes.flatMap((coretype) => waitPolicies.map((wait) => pytorch({ threads, blasThreads, coretype, wait }))),
+  ),
+);
 const torchValue = (t: TorchRun, key: string) => ('error' in t.result ? NaN : t.result[key]!);
+const torchValid = (t: TorchRun) => torchValue(t, 'sgemm_rel_error') <= MAX_SGEMM_ERROR;
+const tfjsValid = (r: TfjsRun) => r.sgemmError <= MAX_SGEMM_ERROR;
 
 const ceiling = Math.max(
-  ...tfjsRuns.map((r) => r.matmulGflops),
-  ...torchRuns.map((t) => torchValue(t, 'matmul_gflops')),
+  ...tfjsRuns.filter(tfjsValid).map((r) => r.matmulGflops),
+  ...torchRuns.filter(torchValid).map((t) => torchValue(t, 'matmul_gflops')),
 );
 const fmt = (v: number, d = 0) => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
-const cols = [...tfjsRuns.map((r) => r.label), ...torchRuns.map((t) => `torch(${t.threads}t)`)];
+/** The run with the largest finite value (none: value NaN). */
+const best = <T>(runs: T[], value: (r: T) => number) =>
+  runs.reduce<{ run?: T; value: number }>(
+    (b, r) => (Number.isFinite(value(r)) && !(value(r) <= b.value) ? { run: r, value: value(r) } : b),
+    { value: NaN },
+  );
+const ex = (r: TfjsRun, m: ModelCase) => r.models[m.name]?.exPerSec ?? NaN;
 
 console.log(`training throughput (examples/s), SGD momentum 0.9, up to ${steps} steps after ${warmup} warm-up`);
-console.log(`model (batch)     ${cols.map((c) => c.padStart(11)).join(' ')}   best tfjs / best torch`);
-const rows = MODELS.map((m) => {
-  const tfjs = tfjsRuns.map((r) => r.models[m.name]!.exPerSec);
-  const torch = torchRuns.map((t) => torchValue(t, m.name));
-  const bestTfjs = tfjs.some(Number.isFinite) ? Math.max(...tfjs.filter(Number.isFinite)) : NaN;
-  const finite = torch.filter(Number.isFinite);
-  const bestTorch = finite.length ? Math.max(...finite) : NaN;
-  const bestTorchAt = torchRuns[torch.indexOf(bestTorch)]?.threads ?? null;
-  const bestRun = tfjsRuns[Math.max(0, tfjs.indexOf(bestTfjs))]!;
-  // Same thread count on both sides: blas at t threads against PyTorch at t threads.
-  const sameThreads = Object.fromEntries(
-    torchRuns.map((t) => {
-      const ours = tfjsRuns.find((r) => r.backend === 'blas' && r.threads === t.threads) ?? bestRun;
-      return [t.threads, ours.models[m.name]!.exPerSec / torchValue(t, m.name)];
-    }),
-  );
+console.log(`tfjs               sgemm err  matmul GFLOP/s  ${MODELS.map((m) => m.name.padStart(10)).join(' ')}`);
+for (const r of tfjsRuns)
   console.log(
-    `${`${m.name} (${m.batch})`.padEnd(17)} ${[...tfjs, ...torch].map((v) => fmt(v).padStart(11)).join(' ')}   ${fmt(bestTfjs / bestTorch, 3).padStart(8)}`,
+    `${r.label.padEnd(18)} ${r.sgemmError.toExponential(1).padStart(9)}  ${fmt(r.matmulGflops, 1).padStart(14)}  ${MODELS.map((m) => fmt(ex(r, m)).padStart(10)).join(' ')}`,
   );
-  return { m, tfjs, torch, bestTfjs, bestTorch, bestTorchAt, bestRun, sameThreads };
-});
-console.log(`\nFLOP/s: ceiling ${fmt(ceiling, 1)} GFLOP/s (best 1024³ float32 matmul measured in this run)`);
 console.log(
-  `matmul GFLOP/s   ${[...tfjsRuns.map((r) => r.matmulGflops), ...torchRuns.map((t) => torchValue(t, 'matmul_gflops'))].map((v) => fmt(v, 1).padStart(11)).join(' ')}`,
+  `\nPyTorch layout                                sgemm err  matmul GFLOP/s  ${MODELS.map((m) => m.name.padStart(10)).join(' ')}`,
 );
+for (const t of torchRuns)
+  console.log(
+    'error' in t.result
+      ? `${t.label.padEnd(45)} ${t.result.error}`
+      : `${t.label.padEnd(45)} ${torchValue(t, 'sgemm_rel_error').toExponential(1).padStart(9)}  ${fmt(torchValue(t, 'matmul_gflops'), 1).padStart(14)}  ${MODELS.map((m) => fmt(torchValue(t, m.name)).padStart(10)).join(' ')}`,
+  );
+const rejected = [...tfjsRuns.filter((r) => !tfjsValid(r)).map((r) => r.label)].concat(
+  torchRuns.filter((t) => !('error' in t.result) && !torchValid(t)).map((t) => t.label),
+);
+if (rejected.length) console.log(`wrong products (error > ${MAX_SGEMM_ERROR}), not used: ${rejected.join('; ')}`);
+
+const rows = MODELS.map((m) => {
+  const tfjsBest = best(tfjsRuns.filter(tfjsValid), (r) => ex(r, m));
+  const torchBest = best(torchRuns.filter(torchValid), (t) => torchValue(t, m.name));
+  return { m, tfjsBest, torchBest, ratio: tfjsBest.value / torchBest.value };
+});
+console.log(`\nbest against best (FLOP/s ceiling ${fmt(ceiling, 1)} GFLOP/s, the best 1024³ matmul in this run)`);
 for (const r of rows) {
   const gflops = (v: number) => (v * trainFlopsPerExample(r.m)) / 1e9;
   console.log(
-    `${`${r.m.name} achieved`.padEnd(17)} ${[...r.tfjs, ...r.torch].map((v) => `${fmt(gflops(v), 1)} (${fmt((100 * gflops(v)) / ceiling)}%)`.padStart(11)).join(' ')}`,
+    `${r.m.name.padEnd(10)} tfjs ${fmt(r.tfjsBest.value).padStart(7)} (${r.tfjsBest.run?.label ?? 'n/a'}, ${fmt((100 * gflops(r.tfjsBest.value)) / ceiling)}% of ceiling)` +
+      ` / PyTorch ${fmt(r.torchBest.value).padStart(7)} (${r.torchBest.run?.label ?? 'n/a'}) = ${fmt(r.ratio, 3)}`,
   );
 }
-for (const t of torchRuns) if ('error' in t.result) console.log(`pytorch (${t.threads} threads): ${t.result.error}`);
 console.log('n/a for a tfjs backend: skipped, one step would take longer than --max-seconds / 2 at its matmul speed');
-console.log(
-  `same threads (blas t threads / torch t threads): ${rows
-    .map(
-      (r) =>
-        `${r.m.name} ${Object.entries(r.sameThreads)
-          .map(([t, v]) => `${t}t ${fmt(v, 2)}`)
-          .join(', ')}`,
-    )
-    .join('; ')}`,
-);
 if (args.json) {
-  const out: Record<string, unknown> = { ceiling_gflops: ceiling };
-  for (const r of rows) {
+  const out: Record<string, unknown> = { ceiling_gflops: ceiling, max_sgemm_error: MAX_SGEMM_ERROR };
+  for (const r of rows)
     out[r.m.name] = {
       batch: r.m.batch,
       train_gflop_per_example: trainFlopsPerExample(r.m) / 1e9,
-      tfjs: r.bestTfjs,
-      backend: r.bestRun.label,
-      pytorch: Number.isFinite(r.bestTorch) ? r.bestTorch : null,
-      pytorch_threads: r.bestTorchAt,
-      ratio: Number.isFinite(r.bestTfjs / r.bestTorch) ? r.bestTfjs / r.bestTorch : null,
-      ratio_same_threads: r.sameThreads,
-      tfjs_by_backend: Object.fromEntries(tfjsRuns.map((run, i) => [run.label, r.tfjs[i]])),
-      pytorch_by_threads: Object.fromEntries(torchRuns.map((t, i) => [t.threads, r.torch[i]])),
-      achieved_fraction_of_ceiling: (r.bestTfjs * trainFlopsPerExample(r.m)) / 1e9 / ceiling,
+      tfjs: r.tfjsBest.value,
+      tfjs_config: r.tfjsBest.run?.label ?? null,
+      pytorch: Number.isFinite(r.torchBest.value) ? r.torchBest.value : null,
+      pytorch_config: r.torchBest.run?.config ?? null,
+      ratio: Number.isFinite(r.ratio) ? r.ratio : null,
+      tfjs_by_run: Object.fromEntries(tfjsRuns.map((run) => [run.label, ex(run, r.m)])),
+      pytorch_by_layout: Object.fromEntries(torchRuns.map((t) => [t.label, torchValue(t, r.m.name)])),
     };
-  }
-  out.matmul_gflops = Object.fromEntries([
-    ...tfjsRuns.map((r) => [r.label, r.matmulGflops]),
-    ...torchRuns.map((t) => [`torch(${t.threads}t)`, torchValue(t, 'matmul_gflops')]),
+  out.sgemm_error = Object.fromEntries([
+    ...tfjsRuns.map((r) => [r.label, r.sgemmError]),
+    ...torchRuns.map((t) => [t.label, torchValue(t, 'sgemm_rel_error')]),
   ]);
   console.log(JSON.stringify(out));
 }

@@ -72,6 +72,15 @@ def matmul_gflops(n=1024, seconds=1.0):
     return 2 * n**3 * count / (time.perf_counter() - start) / 1e9
 
 
+def sgemm_rel_error(n=384):
+    """How far this build's float32 products (its BLAS kernels) are from float64 ones: max |C32 - C64| / max |C64|.
+    A kernel type the CPU runs incorrectly shows here before its speed is believed."""
+    g = torch.Generator().manual_seed(0)
+    a, b = torch.randn(n, n, generator=g), torch.randn(n, n, generator=g)
+    exact = torch.mm(a.double(), b.double())
+    return float((torch.mm(a, b).double() - exact).abs().max() / exact.abs().max())
+
+
 def measure(model, shape, batch, steps, warmup, lr):
     torch.manual_seed(0)
     x = torch.randn(batch, *shape)
@@ -103,7 +112,12 @@ def main():
     p.add_argument("--lr", type=float, default=0.01)
     a = p.parse_args()
     torch.set_num_threads(a.threads)
-    out = {"threads": torch.get_num_threads(), "torch": torch.__version__, "matmul_gflops": matmul_gflops()}
+    out = {
+        "threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+        "sgemm_rel_error": sgemm_rel_error(),
+        "matmul_gflops": matmul_gflops(),
+    }
     names = a.models.split(",")
     batches = [int(b) for b in a.batch.split(",")]
     for i, name in enumerate(names):
