@@ -17,12 +17,24 @@ import { trainConfig } from './spec-to-ml.js';
 export const CHECKPOINT_KIND = 'train-checkpoint';
 
 /**
+ * The checkpoints an original training keeps for the `rewind` estimator (params.keep): verified records like the
+ * resume checkpoints, kept for good. A stage that finds one missing reports its train input lost (it is rerun).
+ */
+export const REWIND_KIND = 'train-rewind';
+export const rewindKey = (trainKey: string, epoch: number) => `${trainKey}.e${epoch}`;
+
+/**
  * A stage's two checkpoint slots, written by turns (even epochs, odd epochs): a process killed while writing one
  * (a cancel kills the stage process at once) leaves the other whole, so a retry always finds the last complete one.
  */
 export const checkpointKeys = (key: string) => [`${key}.even`, `${key}.odd`] as const;
 
-export async function writeCheckpoint(ctx: StageContext, key: string, c: TrainingCheckpoint): Promise<void> {
+export async function writeCheckpoint(
+  ctx: StageContext,
+  key: string,
+  c: TrainingCheckpoint,
+  at: { kind: string; key: string } = { kind: CHECKPOINT_KIND, key: checkpointKeys(key)[c.epoch % 2]! },
+): Promise<void> {
   const slots: Record<string, Float32Array> = {};
   const counts: Record<string, number> = {};
   for (const [name, list] of Object.entries(c.optimizer.slots)) {
@@ -30,8 +42,8 @@ export async function writeCheckpoint(ctx: StageContext, key: string, c: Trainin
     list.forEach((a, i) => (slots[`${name}/${i}`] = a));
   }
   await ctx.store.writeStage(
-    CHECKPOINT_KIND,
-    checkpointKeys(key)[c.epoch % 2]!,
+    at.kind,
+    at.key,
     {
       'weights.bin': encodeWeights(c.weights),
       'slots.bin': encodeWeights(slots),
@@ -43,12 +55,16 @@ export async function writeCheckpoint(ctx: StageContext, key: string, c: Trainin
 
 /** The latest whole checkpoint of a stage (the later epoch of the two slots that verify), if any. */
 export async function readCheckpoint(ctx: StageContext, key: string): Promise<TrainingCheckpoint | undefined> {
-  const found = await Promise.all(checkpointKeys(key).map((k) => readCheckpointSlot(ctx, k)));
+  const found = await Promise.all(checkpointKeys(key).map((k) => readCheckpointSlot(ctx, CHECKPOINT_KIND, k)));
   return found.reduce<TrainingCheckpoint | undefined>((a, b) => (!a || (b && b.epoch > a.epoch) ? b : a), undefined);
 }
 
-async function readCheckpointSlot(ctx: StageContext, slot: string): Promise<TrainingCheckpoint | undefined> {
-  const rec = await ctx.store.readStage(CHECKPOINT_KIND, slot);
+export async function readCheckpointSlot(
+  ctx: StageContext,
+  kind: string,
+  slot: string,
+): Promise<TrainingCheckpoint | undefined> {
+  const rec = await ctx.store.readStage(kind, slot);
   if (!rec) return undefined;
   const state = decodeJson<{ epoch: number; t: number; counts: Record<string, number> }>(rec.blobs['state.json']!);
   const flat = decodeWeights(rec.blobs['slots.bin']!);
@@ -77,6 +93,8 @@ export async function trainStage(stage: StageNode<'train'>, ctx: StageContext): 
       hooks: trainHooks(ctx, `train ${p.sample}`),
       resume,
       onEpochEnd: async (epoch, checkpoint) => {
+        if (p.keep?.includes(epoch))
+          await writeCheckpoint(ctx, stage.key, checkpoint(), { kind: REWIND_KIND, key: rewindKey(stage.key, epoch) });
         if (epoch < cfg.epochs) await writeCheckpoint(ctx, stage.key, checkpoint());
       },
     });

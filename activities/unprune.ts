@@ -8,7 +8,17 @@ import { unlearn } from '../ml/unlearn/unlearn.js';
 import { restrictPruning } from '../ml/prune/mask-ops.js';
 import { encodeWeights } from '../store/codec.js';
 import type { StageNode } from '../sweep/plan.js';
-import { modelBlobs, readIndices, readModel, readWeights, writeOutputs, type StageCost } from './stage-artifacts.js';
+import {
+  MissingInputError,
+  modelBlobs,
+  readIndices,
+  readModel,
+  readWeights,
+  writeOutputs,
+  type StageCost,
+} from './stage-artifacts.js';
+import { readCheckpointSlot, REWIND_KIND, rewindKey } from './train.js';
+import { rewindStartEpoch } from '../ml/catalog.js';
 import { stageExamples, trainHooks, type StageContext } from './stage-context.js';
 import { stageArch, stageDataset, trainView } from './stage-datasets.js';
 import { pruneRequest, trainConfig, unlearnParams } from './spec-to-ml.js';
@@ -34,12 +44,22 @@ async function estimatorInputs(
   };
 }
 
+/** The original training's checkpoint `rewind` replays from (none from the init); a missing one loses the train. */
+async function rewindPoint(stage: StageNode<'estimate'>, ctx: StageContext) {
+  const epoch = rewindStartEpoch(stage.params.train.epochs, stage.params.epochs);
+  if (epoch === 0) return undefined;
+  const found = await readCheckpointSlot(ctx, REWIND_KIND, rewindKey(stage.inputs.train, epoch));
+  if (!found) throw new MissingInputError(stage.inputs.train);
+  return found;
+}
+
 export async function estimateStage(stage: StageNode<'estimate'>, ctx: StageContext): Promise<void> {
   const start = performance.now();
   const p = stage.params;
   const inputs = await estimatorInputs(stage, ctx);
   const theta = await estimateRetainedWeights(p.estimator, {
     ...inputs,
+    rewind: p.estimator === 'rewind' ? await rewindPoint(stage, ctx) : undefined,
     epochs: p.epochs ?? undefined,
     unlearnMethod: p.unlearn?.method,
     unlearnParams: p.unlearn ? unlearnParams(p.unlearn) : undefined,

@@ -59,10 +59,17 @@ export type RegrowInit = (typeof REGROW_INITS)[number];
 /**
  * How un-pruning estimates θ̂_r: truncated `retrain` (the gold run stopped early), `influence` (a Newton step with
  * the diagonal Fisher), `influence-cg` (the Newton step solved by conjugate gradients on Hessian-vector products),
- * a dense `finetune`, or the cell's `unlearn`ing algorithm applied densely.
+ * a dense `finetune`, the cell's `unlearn`ing algorithm applied densely, or `rewind`: the original training's own
+ * trajectory, rewound to its checkpoint `epochs` before the end (weights and optimiser state, kept by the original
+ * training) and replayed from there on D_r, the rest of its schedule unchanged.
  */
-export const ESTIMATORS = ['retrain', 'influence', 'influence-cg', 'finetune', 'unlearn'] as const;
+export const ESTIMATORS = ['retrain', 'influence', 'influence-cg', 'finetune', 'unlearn', 'rewind'] as const;
 export type Estimator = (typeof ESTIMATORS)[number];
+
+/** Where `rewind` starts: `epochs` (default 1) before the end of a training of `trainEpochs` (0: the init). */
+export function rewindStartEpoch(trainEpochs: number, epochs: number | null | undefined): number {
+  return Math.max(0, trainEpochs - (epochs ?? 1));
+}
 
 export const MIA_FEATURES = ['confidence', 'correctness', 'entropy', 'm_entropy', 'prob'] as const;
 export type MiaFeature = (typeof MIA_FEATURES)[number];

@@ -3,7 +3,7 @@
 // Deterministic; planned by activities and the CLI, never in workflow code (which does not import this file), so
 // the hash is node:crypto's sha256 (@noble/hashes' pure-JS one made planning the paper grid 6× slower).
 import { createHash } from 'node:crypto';
-import { maskDependsOnData } from '../ml/catalog.js';
+import { maskDependsOnData, rewindStartEpoch } from '../ml/catalog.js';
 import { MEASURED } from './results/result-metrics.js';
 import {
   deletionInstances,
@@ -117,7 +117,9 @@ export function planSweep(sweep: Sweep): Plan {
     for (const model of sweep.model) {
       for (const seed of sweep.seeds) {
         const lineage: LineageParams = { dataset, arch: model.arch, train: sweep.train, seed };
-        const trainD = add('train', { ...lineage, sample: 'all' }, {}, runtime);
+        // The rewind estimator's starting points: the original training keeps its checkpoints there.
+        const keep = rewindEpochs(sweep);
+        const trainD = add('train', { ...lineage, sample: 'all', ...(keep.length ? { keep } : {}) }, {}, runtime);
         for (const del of sweep.deletion) {
           for (const inst of deletionInstances(del)) {
             const deletion: DeletionRef = { kind: inst.kind, size: inst.size, classes: inst.classes ?? null };
@@ -277,4 +279,13 @@ export function planCounts(plan: Plan): PlanCounts {
     }
   }
   return { cells: plan.cells.length, planned: plan.stages.length, naive, byKind, naiveByKind };
+}
+
+/** The epochs whose checkpoints the original training keeps for the sweep's `rewind` estimators (0: the init). */
+export function rewindEpochs(sweep: Sweep): number[] {
+  const epochs = sweep.unprune
+    .filter((u) => u.variant === 'reprune' && u.estimator === 'rewind')
+    .map((u) => rewindStartEpoch(sweep.train.epochs, u.epochs))
+    .filter((e) => e > 0);
+  return [...new Set(epochs)].sort((a, b) => a - b);
 }

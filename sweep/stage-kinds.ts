@@ -32,6 +32,11 @@ export interface LineageParams {
    * stage (their keys unchanged).
    */
   reinit?: number;
+  /**
+   * Epochs after which the original training keeps its checkpoint (weights and optimiser state) for the `rewind`
+   * estimator. Absent unless a spec asks for it (every other train stage keeps its key).
+   */
+  keep?: number[];
 }
 
 export interface DeletionRef {

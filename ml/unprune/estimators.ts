@@ -4,7 +4,7 @@ import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import { Network, type ArchDefinition, type Weights } from '../models/network.js';
 import { fullMask } from '../prune/mask-ops.js';
 import { gradientStatistics } from '../gradient-statistics.js';
-import { trainedCopy, type TrainConfig, type TrainHooks } from '../train.js';
+import { trainedCopy, type TrainConfig, type TrainHooks, type TrainingCheckpoint } from '../train.js';
 import type { UnlearnParams } from '../unlearn/unlearn-context.js';
 import type { UnlearnMethod } from '../catalog.js';
 import { unlearn } from '../unlearn/unlearn.js';
@@ -29,6 +29,8 @@ export interface EstimatorInputs {
   fisherSamples?: number;
   /** Progress (a Temporal heartbeat's text) and cancellation for the estimators that train. */
   hooks?: TrainHooks;
+  /** rewind: the original training's checkpoint to replay from (none: from the init, i.e. a full retrain). */
+  rewind?: TrainingCheckpoint;
 }
 
 /**
@@ -127,6 +129,18 @@ export async function truncatedRetrainEstimate(inputs: EstimatorInputs): Promise
   );
 }
 
+/**
+ * Rewind: the original run's own trajectory up to a checkpoint (its weights and optimiser state), then the rest of
+ * its schedule replayed on D_r in the gold run's batch order. From the init (no checkpoint) it is the gold retrain
+ * itself; from a later epoch it keeps what D_f contributed before that epoch and costs only the epochs replayed.
+ */
+export async function rewindEstimate(inputs: EstimatorInputs): Promise<Weights> {
+  return trainedCopy(inputs.def, inputs.init, inputs.retain, inputs.train, {
+    hooks: inputs.hooks,
+    resume: inputs.rewind,
+  });
+}
+
 export async function estimateRetainedWeights(estimator: Estimator, inputs: EstimatorInputs): Promise<Weights> {
   switch (estimator) {
     case 'influence':
@@ -139,5 +153,7 @@ export async function estimateRetainedWeights(estimator: Estimator, inputs: Esti
       return unlearnEstimate(inputs);
     case 'retrain':
       return truncatedRetrainEstimate(inputs);
+    case 'rewind':
+      return rewindEstimate(inputs);
   }
 }

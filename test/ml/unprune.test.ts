@@ -306,3 +306,53 @@ test('the init floor: the gold pipeline from another init in the gold run own ba
   assert.equal(row.iou_floor, null, 'the batch-order floor was not asked for');
   assert.equal(rows.find((r) => r.prune === 'synflow')!.iou_floor_init, null);
 });
+
+test('rewind, where the premise is known: from the init it is the gold retrain (m_u = m_r for OMP); from epoch E − 1 it replays one epoch, its cost one epoch of D_r', async () => {
+  const { runSweepInProcess } = await import('../helpers/stages.js');
+  const { readJson } = await import('../../activities/stage-artifacts.js');
+  const { REWIND_KIND, rewindKey } = await import('../../activities/train.js');
+  const epochs = 3;
+  const run = await runSweepInProcess({
+    dataset: { name: 'synthetic', train: 192, test: 32 },
+    model: { arch: 'mlp' },
+    train: { epochs, batch: 32, lr: 0.05 },
+    seeds: [2],
+    prune: [{ method: 'omp', sparsity: [0.7] }],
+    deletion: [{ kind: 'random', sizes: [0.25] }],
+    unlearn: [{ method: 'ft', epochs: 1 }],
+    unprune: [
+      'none',
+      { variant: 'reprune', estimator: 'rewind', epochs, name: 'rewind-all' },
+      { variant: 'reprune', estimator: 'rewind', epochs: 1, name: 'rewind-1' },
+    ],
+    evaluate: { miaShadow: 16 },
+  });
+  const trainD = run.plan.stages.find((s) => s.kind === 'train' && (s.params as { sample: string }).sample === 'all')!;
+  assert.deepEqual((trainD.params as { keep?: number[] }).keep, [epochs - 1], 'the original training keeps epoch 2');
+  assert.ok(await run.ctx.store.readStage(REWIND_KIND, rewindKey(trainD.key, epochs - 1)), 'its checkpoint is stored');
+  const retained = 192 - 48;
+  for (const cell of run.plan.cells) {
+    const m = await readJson<{ iou_gold: number }>(run.ctx, cell.evaluate, 'metrics.json');
+    if (cell.axes.unprune === 'rewind-all')
+      assert.equal(m.iou_gold, 1, 'from the init, rewind is the retrain: m_u = m_r');
+    if (cell.axes.unprune === 'rewind-1') {
+      const estimate = (await run.ctx.store.readManifest('estimate', cell.chain.estimate!))!;
+      assert.equal(estimate.run?.examples, retained, 'one epoch of D_r replayed, nothing more');
+    }
+  }
+  // The replay is the original trajectory's: from the kept checkpoint on all of D it gives θ_D bit for bit.
+  const { readCheckpointSlot } = await import('../../activities/train.js');
+  const { stageDataset, stageArch, trainView } = await import('../../activities/stage-datasets.js');
+  const { trainConfig } = await import('../../activities/spec-to-ml.js');
+  const { trainedCopy } = await import('../../ml/train.js');
+  const p = trainD.params as import('../../sweep/stage-kinds.js').StageParams<'train'>;
+  const ds = stageDataset(p.dataset, undefined, run.ctx);
+  const def = stageArch(ds, p.arch);
+  const point = (await readCheckpointSlot(run.ctx, REWIND_KIND, rewindKey(trainD.key, epochs - 1)))!;
+  const replayed = await trainedCopy(def, point.weights, trainView(ds), trainConfig(p.train, p.seed), {
+    resume: point,
+  });
+  const { readWeights } = await import('../../activities/stage-artifacts.js');
+  const original = await readWeights(run.ctx, trainD.key);
+  for (const [name, w] of Object.entries(original)) assert.deepEqual(replayed[name], w, name);
+});
