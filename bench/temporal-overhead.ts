@@ -2,13 +2,14 @@
 // no-op stages (activities/noop.ts) as one shard workflow, run by two `unprune worker` processes polling the same
 // queues, each with its stage process pool, on a filesystem store. Everything is the production path except the
 // science: the shardSchedule activity, one activity per stage, a workflow task per completion.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { NoopStage } from '../activities/noop.js';
 import { temporalClient } from '../cli/temporal-commands.js';
 import type { ShardBlob } from '../sweep/shards.js';
+import { startWorkerProcess } from '../test/helpers/temporal-worker-process.js';
 import { temporalSettings } from '../worker/temporal-connection.js';
+import type { TaskQueues } from '../workflows/sweep-types.js';
 
 export interface TemporalOverhead {
   workers: number;
@@ -25,53 +26,15 @@ export interface TemporalOverhead {
   };
 }
 
-const BIN = new URL('../bin/unprune.js', import.meta.url).pathname;
-
-/** Starts `unprune worker --queue all` and resolves once it polls (its start-up line on stderr). */
-function startWorker(queues: Record<string, string>, slots: number): Promise<ChildProcess> {
-  const child = spawn(
-    process.execPath,
-    [
-      BIN,
-      'worker',
-      '--queue',
-      'all',
-      '--concurrency',
-      String(slots),
-      '--gpu-queue',
-      queues.gpu!,
-      '--cpu-queue',
-      queues.cpu!,
-      '--workflow-queue',
-      queues.workflows!,
-    ],
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  return new Promise((resolve, reject) => {
-    let text = '';
-    child.stderr!.on('data', (d: Buffer) => {
-      text += d.toString();
-      if (/unprune worker: .* queues /.test(text)) resolve(child);
-    });
-    child.once('exit', (code) => reject(new Error(`unprune worker exited (${code}): ${text.slice(-2000)}`)));
-  });
-}
-
 /** Runs `stages` as one shard workflow; the wall time from its start to its close, as the server records them. */
-async function runShard(
-  root: string,
-  name: string,
-  stages: NoopStage[],
-  queues: Record<string, string>,
-  concurrency: number,
-) {
+async function runShard(root: string, name: string, stages: NoopStage[], queues: TaskQueues, concurrency: number) {
   const store = join(root, name);
   mkdirSync(join(store, 'shards'), { recursive: true });
   const blob: ShardBlob = { id: name, stages, labels: stages.map((s) => `noop ${s.params.index}`) };
   writeFileSync(join(store, 'shards', 'blob.json'), JSON.stringify(blob));
   const client = await temporalClient(temporalSettings());
   const handle = await client.workflow.start('shardWorkflow', {
-    taskQueue: queues.workflows!,
+    taskQueue: queues.workflows,
     workflowId: `bench-${name}-${Date.now()}`,
     args: [
       {
@@ -96,7 +59,8 @@ export async function measureTemporal(
   const tag = Date.now().toString(36);
   const queues = { workflows: `bench-wf-${tag}`, gpu: `bench-gpu-${tag}`, cpu: `bench-cpu-${tag}` };
   const slots = 2;
-  const workers = await Promise.all([startWorker(queues, slots), startWorker(queues, slots)]);
+  const workers = [startWorkerProcess(queues, slots), startWorkerProcess(queues, slots)];
+  await Promise.all(workers.map((w) => w.ready));
   try {
     const total = 2 * slots;
     // Warm-up: workflow bundles, stage process pools, sticky caches.
@@ -125,6 +89,6 @@ export async function measureTemporal(
       },
     };
   } finally {
-    for (const w of workers) w.kill('SIGTERM');
+    for (const w of workers) w.child.kill('SIGTERM');
   }
 }

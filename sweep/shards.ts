@@ -1,8 +1,8 @@
 // Shards of a plan for the Temporal engine, so no workflow history nears Temporal's limits: per lineage (data set ×
-// architecture × seed) a head shard (everything that needs no forget set: dense training, pruning, a noise floor's
-// training; shared by every deletion), then one shard per (lineage, deletion) with everything downstream. A shard
-// lists its whole closure; stages another shard already finished are found in the store and not run again, and
-// each stage is counted by the first shard that lists it. The plan and its shards are made once, by an activity, and
+// architecture × seed) a head shard (dense training and pruning: everything that needs no forget set, shared by
+// every deletion), then one shard per (lineage, deletion) with everything downstream. A shard lists its whole
+// closure; stages another shard already finished are found in the store and not run again, and each stage is
+// counted by the first shard that lists it. The plan and its shards are made once, by an activity, and
 // stored; workflows see shard references and light schedules (ScheduledStage), never the plan. Pure, like plan.ts.
 import type { Plan } from './plan.js';
 import { closure, inputKeys, type AnyStage, type StageKind } from './stage-kinds.js';
@@ -82,8 +82,8 @@ export function stageLabels(plan: Plan): Map<string, string> {
     for (const s of plan.stages) {
       const label = labels.get(s.key);
       if (label === undefined) continue;
-      for (const input of Object.values(s.inputs as Record<string, string | undefined>))
-        if (input !== undefined && !labels.has(input)) {
+      for (const input of inputKeys(s))
+        if (!labels.has(input)) {
           labels.set(input, `for ${s.kind} ${label}`);
           changed = true;
         }
@@ -140,30 +140,28 @@ export interface Shard {
 export function shardPlan(plan: Plan): Shard[] {
   const byKey = new Map(plan.stages.map((s) => [s.key, s] as const));
   const order = new Map(plan.stages.map((s, i) => [s.key, i] as const));
-  // Stages that need no forget set (dense training, pruning, a noise floor's reshuffled training) belong to the
-  // lineage's head: run once before its deletions, never by two deletion shards at the same time.
-  const needsForget = new Set<string>();
-  for (const s of plan.stages)
-    if (s.kind === 'forget' || inputKeys(s).some((k) => needsForget.has(k))) needsForget.add(s.key);
   const heads = new Map<string, Set<string>>();
-  const deletions = new Map<string, { head: string; keys: Set<string> }>();
+  const deletions = new Map<string, { head: string; roots: string[] }>();
   for (const c of plan.cells) {
     const lineage = `${c.axes.dataset}/${c.axes.arch}/seed${c.axes.seed}`;
     const head = `head:${lineage}`;
     const h = heads.get(head) ?? new Set<string>();
     heads.set(head, h);
+    h.add(c.chain.prune!);
     const id = `deletion:${lineage}/${c.axes.deletion}@${c.axes.deletion_size}`;
-    const d = deletions.get(id) ?? { head, keys: new Set<string>() };
+    const d = deletions.get(id) ?? { head, roots: [] };
     deletions.set(id, d);
-    for (const k of closure(byKey, [c.evaluate, c.goldEvaluate, c.originalEvaluate, c.chain.prune!])) {
-      d.keys.add(k);
-      if (!needsForget.has(k)) h.add(k);
-    }
+    d.roots.push(c.evaluate, c.goldEvaluate, c.originalEvaluate);
   }
   const sorted = (keys: Set<string>) => [...keys].sort((a, b) => order.get(a)! - order.get(b)!);
   return [
-    ...[...heads].map(([id, keys]) => ({ id, kind: 'head' as const, keys: sorted(keys) })),
-    ...[...deletions].map(([id, d]) => ({ id, kind: 'deletion' as const, after: d.head, keys: sorted(d.keys) })),
+    ...[...heads].map(([id, prunes]) => ({ id, kind: 'head' as const, keys: sorted(closure(byKey, [...prunes])) })),
+    ...[...deletions].map(([id, d]) => ({
+      id,
+      kind: 'deletion' as const,
+      after: d.head,
+      keys: sorted(closure(byKey, d.roots)),
+    })),
   ];
 }
 

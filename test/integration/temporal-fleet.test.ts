@@ -3,7 +3,6 @@
 // stage. That stage is retried on the other worker once its heartbeat times out, and the sweep completes with the
 // rows an uninterrupted local run gives. Takes about three minutes (the heartbeat timeout is 120 s).
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,35 +16,9 @@ import { runSweepLocally } from '../../worker/local-engine.js';
 import { temporalSettings } from '../../worker/temporal-connection.js';
 import type { SweepProgress } from '../../workflows/sweep-types.js';
 import { content, rowsOf } from '../helpers/sweep-runs.js';
+import { startWorkerProcess, type WorkerProcess } from '../helpers/temporal-worker-process.js';
 
 const address = process.env.TEMPORAL_ADDRESS;
-const BIN = new URL('../../bin/unprune.js', import.meta.url).pathname;
-
-/** An `unprune worker --queue all` process and everything it has written to stderr so far. */
-function worker(queues: Record<string, string>): { child: ChildProcess; log: () => string; ready: Promise<void> } {
-  const child = spawn(
-    process.execPath,
-    [BIN, 'worker', '--queue', 'all'].concat([
-      '--gpu-queue',
-      queues.gpu!,
-      '--cpu-queue',
-      queues.cpu!,
-      '--workflow-queue',
-      queues.workflows!,
-    ]),
-    { stdio: ['ignore', 'ignore', 'pipe'] },
-  );
-  let text = '';
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      text += d.toString();
-      if (/unprune worker: .* queues /.test(text)) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${text.slice(-1000)}`)));
-  });
-  ready.catch(() => undefined);
-  return { child, log: () => text, ready };
-}
 
 const until = async (what: string, ms: number, ok: () => boolean) => {
   for (const end = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 200)))
@@ -58,9 +31,9 @@ test(
   async () => {
     const tag = `${process.pid}-${Date.now().toString(36)}`;
     const queues = { workflows: `fleet-wf-${tag}`, gpu: `fleet-gpu-${tag}`, cpu: `fleet-cpu-${tag}` };
-    const workers: ReturnType<typeof worker>[] = [];
+    const workers: WorkerProcess[] = [];
     try {
-      for (let i = 0; i < 2; i++) workers.push(worker(queues));
+      for (let i = 0; i < 2; i++) workers.push(startWorkerProcess(queues));
       await Promise.all(workers.map((w) => w.ready));
       const store = mkdtempSync(join(tmpdir(), 'unprune-fleet-'));
       // One lineage, long enough trainings (a few seconds) to be killed in the middle of one.

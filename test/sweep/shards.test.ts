@@ -1,6 +1,5 @@
 // The Temporal engine's shards: every stage is counted by exactly one shard (a sweep's progress is the plan's, with
-// no stage twice), and a lineage's head holds everything that needs no forget set, so no two deletion shards run
-// the same training at once.
+// no stage twice), and a lineage's head holds everything that needs no forget set (deletion shards only read it).
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
@@ -9,8 +8,7 @@ import { scheduleOf, shardBlobs, shardPlan } from '../../sweep/shards.js';
 import { parseSweep } from '../../sweep/spec.js';
 import { inputKeys } from '../../sweep/stage-kinds.js';
 
-// Two architectures share each forget set (it depends on the data and the seed only); the noise floor adds
-// reshuffled trainings that need no forget set.
+// Two architectures share each forget set (it depends on the data and the seed only).
 const plan = planSweep(
   parseSweep(readFileSync(new URL('../../examples/unpruning-study.yaml', import.meta.url), 'utf8')),
 );
