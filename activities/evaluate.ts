@@ -46,6 +46,8 @@ export async function evaluateStage(stage: StageNode<'evaluate'>, ctx: StageCont
       )
     : undefined;
   const net = new Network(def, model.weights);
+  // Its pruned weights are zero: the forward passes may skip them.
+  net.usePatterns(model.mask);
   ctx.heartbeat?.('evaluate: forward passes');
   const forwardStart = performance.now();
   let outs;

@@ -299,6 +299,9 @@ export async function trainNetwork(
     opt.importState(opts.resume.optimizer, net.vars);
   }
   if (opts.mask) enforceMask(net, opts.mask);
+  // The mask holds for the whole run: pruned layers may multiply through it (not with gradient multipliers, whose
+  // users may want the pruned coordinates' gradients).
+  if (opts.mask && !opts.gradMask) net.usePatterns(opts.mask);
   try {
     const lastEpoch = Math.min(cfg.epochs, cfg.stopAfter ?? cfg.epochs);
     for (let epoch = opts.resume?.epoch ?? 0; epoch < lastEpoch; epoch++) {
@@ -362,6 +365,7 @@ export async function trainNetwork(
       }));
     }
   } finally {
+    net.usePatterns(undefined);
     opt.dispose();
     disposeMaskTensors(masks);
     disposeMaskTensors(gradMasks);

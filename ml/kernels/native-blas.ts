@@ -26,6 +26,12 @@ export interface NativeBlas {
   ): void;
   biasAdd(x: Float32Array, bias: Float32Array, out: Float32Array, dims: Int32Array): void;
   columnSum(x: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b]. */
+  sparseMatMul(x: Float32Array, w: Float32Array, pattern: Int32Array, y: Float32Array, dims: Int32Array): void;
+  /** dx[b, k] = dy[b, n]·wᵀ over the pattern; dims [b]. */
+  sparseMatMulGradX(dy: Float32Array, w: Float32Array, pattern: Int32Array, dx: Float32Array, dims: Int32Array): void;
+  /** dw[k, n] = x[b, k]ᵀ·dy[b, n] at the pattern's entries, zero elsewhere; dims [b]. */
+  sparseMatMulGradW(x: Float32Array, dy: Float32Array, pattern: Int32Array, dw: Float32Array, dims: Int32Array): void;
   setThreads(n: number): void;
   describe(): { config: string; core: string; threads: number };
 }

@@ -1,6 +1,6 @@
 // Kernels for the wasm backend that run on the native addon (OpenBLAS sgemm, im2col/col2im in C): BatchMatMul,
 // Conv2D and both its gradients, MaxPoolGrad, bias Add and bias-gradient Sum, and the fused masked SGD update
-// `UnpruneSgdStep`. Each reads its inputs straight from the wasm heap and writes into an output the wasm backend
+// `UnpruneSgdStep`, and a pruned dense layer's product over its mask's pattern with its two gradients. Each reads its inputs straight from the wasm heap and writes into an output the wasm backend
 // allocated, so tensors stay wasm tensors and every other op keeps running on wasm. Shapes outside what the addon handles (non-float32, dilation,
 // NCHW, batch broadcasting other than 1-to-n) go to the wasm kernel it replaces.
 import {
@@ -17,6 +17,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { NativeBlas } from './native-blas.js';
+import { SPARSE_MATMUL_GRAD_W_KERNEL, SPARSE_MATMUL_GRAD_X_KERNEL, SPARSE_MATMUL_KERNEL } from './sparse-matmul.js';
 import { convGeometry, poolGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
 
 /** Name of the fused SGD kernel; MaskedOptimizer uses it where the current backend registers it. */
@@ -221,6 +222,37 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     return out;
   };
 
+  // A pruned layer's product and its two gradients over the mask's pattern (ml/kernels/sparse-matmul.ts).
+  type SparseInputs = { pattern: TensorInfo } & Record<string, TensorInfo>;
+  const sparse =
+    (
+      first: string,
+      second: string,
+      outShape: (a: TensorInfo, b: TensorInfo) => number[],
+      kernel: (a: Float32Array, b: Float32Array, p: Int32Array, out: Float32Array, dims: Int32Array) => void,
+    ) =>
+    (args: Args<SparseInputs, object>) => {
+      const a = args.inputs[first]!;
+      const b = args.inputs[second]!;
+      const { pattern } = args.inputs;
+      const backend = args.backend as WasmBackendLike;
+      const out = backend.makeOutput(outShape(a, b), 'float32');
+      if (util.sizeFromShape(out.shape) === 0) return out;
+      // The batch is the first operand's rows (x, or dy); views are taken after the allocation (see runNative).
+      kernel(
+        backend.typedArrayFromHeap(a),
+        backend.typedArrayFromHeap(b),
+        backend.typedArrayFromHeap(pattern) as unknown as Int32Array,
+        backend.typedArrayFromHeap(out),
+        Int32Array.from([a.shape[0]!]),
+      );
+      return out;
+    };
+  // y = x·w: [b, k]·[k, n]; dx = dy·wᵀ: [b, n]·[k, n]ᵀ; dw = xᵀ·dy: [b, k]ᵀ·[b, n], batch b from x.
+  const sparseMatMul = sparse('x', 'w', (x, w) => [x.shape[0]!, w.shape[1]!], addon.sparseMatMul);
+  const sparseGradX = sparse('dy', 'w', (dy, w) => [dy.shape[0]!, w.shape[0]!], addon.sparseMatMulGradX);
+  const sparseGradW = sparse('x', 'dy', (x, dy) => [x.shape[1]!, dy.shape[1]!], addon.sparseMatMulGradW);
+
   const wasm = (kernelName: string, kernelFunc: unknown): KernelConfig => ({
     kernelName,
     backendName: 'wasm',
@@ -235,6 +267,9 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     wasm('Add', add),
     wasm('Sum', sum),
     wasm(SGD_STEP_KERNEL, sgdStep),
+    wasm(SPARSE_MATMUL_KERNEL, sparseMatMul),
+    wasm(SPARSE_MATMUL_GRAD_X_KERNEL, sparseGradX),
+    wasm(SPARSE_MATMUL_GRAD_W_KERNEL, sparseGradW),
   ];
 }
 

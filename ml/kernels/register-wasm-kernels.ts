@@ -1,8 +1,8 @@
 // Kernels registered on the wasm backend once it has initialised. Always: Conv2DBackpropFilter, which
 // tfjs-backend-wasm lacks (conv nets cannot train without it); faster replacements for Conv2DBackpropInput and
 // MaxPoolGrad; a fast path for transposed matmuls; and Identity/same-dtype Cast without copies. With the native addon (the `blas` backend): OpenBLAS
-// versions of the matmul and conv kernels, bias Add and its gradient Sum, and the fused SGD update, with the wasm
-// set above as their fallback.
+// versions of the matmul and conv kernels, bias Add and its gradient Sum, with the wasm set above as their fallback,
+// and two kernel families only it has: the fused SGD update and the sparse product of pruned dense layers.
 // Depthwise convolutions are not used by any unprune model, so their gradients are not provided.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { wrapWasmBatchMatMul } from './batch-matmul-wasm.js';
@@ -12,6 +12,12 @@ import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
 import type { NativeBlas } from './native-blas.js';
 import { sharedDataWasmConfigs } from './shared-data-wasm.js';
 import { currentWasmKernels, nativeWasmKernelConfigs, SGD_STEP_KERNEL } from './native-wasm-kernels.js';
+import {
+  registerSparseMatMulGradient,
+  SPARSE_MATMUL_GRAD_W_KERNEL,
+  SPARSE_MATMUL_GRAD_X_KERNEL,
+  SPARSE_MATMUL_KERNEL,
+} from './sparse-matmul.js';
 
 const NATIVE_REPLACES = [
   'BatchMatMul',
@@ -22,6 +28,9 @@ const NATIVE_REPLACES = [
   'Add',
   'Sum',
 ];
+
+/** Kernels only the addon provides (no wasm version to fall back to: callers check for them). */
+const NATIVE_ONLY = [SGD_STEP_KERNEL, SPARSE_MATMUL_KERNEL, SPARSE_MATMUL_GRAD_X_KERNEL, SPARSE_MATMUL_GRAD_W_KERNEL];
 
 let wasmFuncs: Map<string, KernelFunc> | undefined;
 let nativeActive = false;
@@ -43,10 +52,11 @@ export function registerWasmKernels(native: NativeBlas | null = null): void {
   }
   if (native) {
     for (const config of nativeWasmKernelConfigs(native, wasmFuncs)) replace(config);
+    registerSparseMatMulGradient();
     nativeActive = true;
   } else if (nativeActive) {
     for (const [kernelName, kernelFunc] of wasmFuncs) replace({ kernelName, backendName: 'wasm', kernelFunc });
-    unregisterKernel(SGD_STEP_KERNEL, 'wasm');
+    for (const name of NATIVE_ONLY) unregisterKernel(name, 'wasm');
     nativeActive = false;
   }
 }

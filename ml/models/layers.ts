@@ -1,5 +1,6 @@
 // Parameter declarations and forward pieces shared by the architectures.
 import * as tf from '@tensorflow/tfjs-core';
+import { sparseMatMul } from '../kernels/sparse-matmul.js';
 import type { ForwardContext, ParamInfo } from './network.js';
 
 export function denseParams(name: string, inUnits: number, outUnits: number, output = false): ParamInfo[] {
@@ -37,7 +38,11 @@ export function bnParams(name: string, channels: number): ParamInfo[] {
 }
 
 export function dense(ctx: ForwardContext, name: string, x: tf.Tensor2D): tf.Tensor2D {
-  return tf.add(tf.matMul(x, ctx.p(`${name}.w`) as tf.Tensor2D), ctx.p(`${name}.b`)) as tf.Tensor2D;
+  const w = ctx.p(`${name}.w`) as tf.Tensor2D;
+  const pattern = ctx.pattern?.(`${name}.w`);
+  // A pruned layer with a pattern multiplies its kept weights only (the same product: the others are zero).
+  const y = pattern ? sparseMatMul(x, w, pattern) : tf.matMul(x, w);
+  return tf.add(y, ctx.p(`${name}.b`)) as tf.Tensor2D;
 }
 
 export function conv(

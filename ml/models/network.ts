@@ -1,6 +1,8 @@
 // A network is a list of named parameters plus a pure forward function over them. Weights travel as plain
 // Float32Arrays keyed by parameter name (stable across runs), so they serialise trivially and are backend-free.
 import * as tf from '@tensorflow/tfjs-core';
+import { maskPattern, SPARSE_MAX_DENSITY, sparseMatMulAvailable } from '../kernels/sparse-matmul.js';
+import { keptCount, type Mask } from '../mask.js';
 
 export type ParamRole = 'conv' | 'dense' | 'bias' | 'bn-gamma' | 'bn-beta' | 'bn-mean' | 'bn-var';
 
@@ -27,6 +29,8 @@ export interface ForwardContext {
   training: boolean;
   /** Records a new value for a BN running statistic (applied only in training mode). */
   updateState(name: string, value: tf.Tensor): void;
+  /** The sparsity pattern of a pruned weight whose product may skip its pruned entries (see Network.usePatterns). */
+  pattern?(name: string): tf.Tensor1D | undefined;
 }
 
 export interface ArchDefinition {
@@ -45,6 +49,7 @@ export function sizeOf(shape: readonly number[]): number {
 /** A live network: one tf.Variable per parameter. Dispose it when done. */
 export class Network {
   readonly vars = new Map<string, tf.Variable>();
+  private readonly patterns = new Map<string, tf.Tensor1D>();
 
   constructor(
     readonly def: ArchDefinition,
@@ -95,6 +100,7 @@ export class Network {
       updateState: (name, value) => {
         if (training) this.variable(name).assign(value);
       },
+      pattern: (name) => (override?.has(name) ? undefined : this.patterns.get(name)),
     };
     return this.def.forward(ctx, x4);
   }
@@ -113,9 +119,34 @@ export class Network {
     }
   }
 
+  /**
+   * Lets dense layers multiply through `mask`'s pattern, skipping pruned weights (ml/kernels/sparse-matmul.ts), for
+   * as long as the mask holds: masked training, or evaluating a pruned model. Only layers sparse enough for it to pay
+   * and whose pruned weights are all zero now (so the result is the dense product's); none where the backend lacks
+   * the kernels. Undefined drops the patterns.
+   */
+  usePatterns(mask: Mask | undefined): void {
+    for (const t of this.patterns.values()) t.dispose();
+    this.patterns.clear();
+    if (!mask || !sparseMatMulAvailable()) return;
+    for (const layer of mask.layers) {
+      const info = this.def.params.find((p) => p.name === layer.name);
+      if (info?.role !== 'dense' || info.shape.length !== 2) continue;
+      const kept = keptCount(layer.keep);
+      if (kept > SPARSE_MAX_DENSITY * layer.keep.length) continue;
+      const w = this.variable(layer.name).dataSync();
+      let prunedAreZero = true;
+      for (let i = 0; i < w.length && prunedAreZero; i++) if (!layer.keep[i] && w[i] !== 0) prunedAreZero = false;
+      if (!prunedAreZero) continue;
+      const [k, n] = info.shape as [number, number];
+      this.patterns.set(layer.name, tf.tensor1d(maskPattern(layer.keep, k, n), 'int32'));
+    }
+  }
+
   dispose(): void {
     for (const v of this.vars.values()) v.dispose();
     this.vars.clear();
+    this.usePatterns(undefined);
   }
 }
 

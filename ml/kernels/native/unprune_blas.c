@@ -580,6 +580,254 @@ static napi_value column_sum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- Sparse dense-layer products (a pruned layer's kernel used through its mask's pattern) ----
+// A pattern lists a [k, n] weight matrix's kept entries twice: by column (for y = x·w and the weight gradient) and by
+// row (for the input gradient). Int32Array: [k, n, nnz, colptr[n + 1], colrows[nnz], rowptr[k + 1], rowcols[nnz]].
+// Weights stay in their dense row-major array (entries outside the pattern are ignored: zero under the mask).
+// Examples go 16 at a time, transposed into a scratch block so each kept weight is one vector multiply-add over 16
+// examples; the vector type lets GCC use the widest units -march allows (one AVX-512 register, or two AVX2 ones).
+typedef float v16f __attribute__((vector_size(64)));
+// Multiply-adds here may fuse (the file is built with -ffp-contract=off so that the SGD update rounds like the op-by-op
+// one; these products have no op-by-op twin to match, and fused they do half the vector arithmetic).
+#if defined(__GNUC__) && !defined(__clang__)
+#define SPARSE_FMA __attribute__((optimize("fp-contract=fast")))
+#else
+#define SPARSE_FMA
+#endif
+#define SP_BLOCK 16
+
+typedef struct {
+  int k, n, nnz;
+  const int32_t *colptr, *colrows, *rowptr, *rowcols;
+} Pattern;
+
+static int pattern_of(const int32_t *p, size_t len, Pattern *out) {
+  if (len < 3) return 0;
+  out->k = p[0];
+  out->n = p[1];
+  out->nnz = p[2];
+  if (out->k < 0 || out->n < 0 || out->nnz < 0 || len < 3 + (size_t)out->n + 1 + out->nnz + out->k + 1 + out->nnz)
+    return 0;
+  out->colptr = p + 3;
+  out->colrows = out->colptr + out->n + 1;
+  out->rowptr = out->colrows + out->nnz;
+  out->rowcols = out->rowptr + out->k + 1;
+  return 1;
+}
+
+static v16f *sp_scratch = NULL;
+static size_t sp_scratch_vectors = 0;
+
+static v16f *sparse_scratch(size_t vectors) {
+  if (vectors > sp_scratch_vectors) {
+    free(sp_scratch);
+    sp_scratch = aligned_alloc(64, vectors * sizeof(v16f));
+    sp_scratch_vectors = sp_scratch ? vectors : 0;
+  }
+  return sp_scratch;
+}
+
+// rows × cols of src (row-major, rows ≤ 16 from row0) into dst[c] lanes (zero beyond rows).
+// (In chunks of 64 columns, so the vectors being filled stay in L1.) dst[c] lands every `step` vectors.
+static void transpose_block(const float *src, size_t stride, int rows, int cols, v16f *dst, size_t step) {
+  for (int c0 = 0; c0 < cols; c0 += 64) {
+    const int c1 = c0 + 64 < cols ? c0 + 64 : cols;
+    for (int c = c0; c < c1; c++) dst[c * step] = (v16f){0};
+    for (int t = 0; t < rows; t++) {
+      const float *s = src + (size_t)t * stride;
+      for (int c = c0; c < c1; c++) dst[c * step][t] = s[c];
+    }
+  }
+}
+
+// The pattern's weights in column order (vals[p] = w[colrows[p], j]) or row order (w[r, rowcols[q]]): gathered once
+// per call instead of once per block of examples.
+static void gather_by_column(const float *w, const Pattern *P, float *vals) {
+  for (int j = 0; j < P->n; j++)
+    for (int p = P->colptr[j]; p < P->colptr[j + 1]; p++) vals[p] = w[(size_t)P->colrows[p] * P->n + j];
+}
+static void gather_by_row(const float *w, const Pattern *P, float *vals) {
+  for (int r = 0; r < P->k; r++)
+    for (int q = P->rowptr[r]; q < P->rowptr[r + 1]; q++) vals[q] = w[(size_t)r * P->n + P->rowcols[q]];
+}
+
+typedef float v8f __attribute__((vector_size(32)));
+typedef float v4f __attribute__((vector_size(16)));
+
+// The 16 lanes' sum as a tree (halves added, then quarters): a few shuffles, not 16 dependent adds.
+static inline float lane_sum(v16f s) {
+  union {
+    v16f v;
+    v8f h[2];
+  } a = {s};
+  union {
+    v8f v;
+    v4f q[2];
+  } b = {a.h[0] + a.h[1]};
+  const v4f q = b.q[0] + b.q[1];
+  return (q[0] + q[2]) + (q[1] + q[3]);
+}
+
+// y[b, n] = x[b, k] · w[k, n] over the pattern's entries.
+SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, const Pattern *P, float *y, v16f *xt,
+                                     float *vals) {
+  const int k = P->k, n = P->n;
+  gather_by_column(w, P, vals);
+  // 32 examples at a time (two vectors per input row): each kept weight's index and value load serve two FMAs.
+  for (int i0 = 0; i0 < b; i0 += 2 * SP_BLOCK) {
+    const int bs = b - i0 < 2 * SP_BLOCK ? b - i0 : 2 * SP_BLOCK;
+    const int lo = bs < SP_BLOCK ? bs : SP_BLOCK, hi = bs - lo;
+    transpose_block(x + (size_t)i0 * k, k, lo, k, xt, 2);
+    transpose_block(x + (size_t)(i0 + SP_BLOCK) * k, k, hi, k, xt + 1, 2);
+    for (int j = 0; j < n; j++) {
+      v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+      int p = P->colptr[j];
+      const int e = P->colptr[j + 1];
+      const int32_t *rows = P->colrows;
+      for (; p + 2 <= e; p += 2) {
+        const v16f *r0 = xt + 2 * (size_t)rows[p], *r1 = xt + 2 * (size_t)rows[p + 1];
+        a0 += vals[p] * r0[0];
+        b0 += vals[p] * r0[1];
+        a1 += vals[p + 1] * r1[0];
+        b1 += vals[p + 1] * r1[1];
+      }
+      if (p < e) {
+        const v16f *r0 = xt + 2 * (size_t)rows[p];
+        a0 += vals[p] * r0[0];
+        b0 += vals[p] * r0[1];
+      }
+      const v16f lo_acc = a0 + a1, hi_acc = b0 + b1;
+      for (int t = 0; t < lo; t++) y[(size_t)(i0 + t) * n + j] = lo_acc[t];
+      for (int t = 0; t < hi; t++) y[(size_t)(i0 + SP_BLOCK + t) * n + j] = hi_acc[t];
+    }
+  }
+}
+
+// dx[b, k] = dy[b, n] · wᵀ over the pattern's entries.
+SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float *w, const Pattern *P, float *dx, v16f *dyt,
+                                 float *vals) {
+  const int k = P->k, n = P->n;
+  gather_by_row(w, P, vals);
+  for (int i0 = 0; i0 < b; i0 += SP_BLOCK) {
+    const int bs = b - i0 < SP_BLOCK ? b - i0 : SP_BLOCK;
+    transpose_block(dy + (size_t)i0 * n, n, bs, n, dyt, 1);
+    for (int r = 0; r < k; r++) {
+      v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+      int q = P->rowptr[r];
+      const int e = P->rowptr[r + 1];
+      const int32_t *cols = P->rowcols;
+      for (; q + 4 <= e; q += 4) {
+        a0 += vals[q] * dyt[cols[q]];
+        a1 += vals[q + 1] * dyt[cols[q + 1]];
+        a2 += vals[q + 2] * dyt[cols[q + 2]];
+        a3 += vals[q + 3] * dyt[cols[q + 3]];
+      }
+      for (; q < e; q++) a0 += vals[q] * dyt[cols[q]];
+      const v16f acc = (a0 + a1) + (a2 + a3);
+      for (int t = 0; t < bs; t++) dx[(size_t)(i0 + t) * k + r] = acc[t];
+    }
+  }
+}
+
+// dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern's entries, zero elsewhere. xt holds k·⌈b/16⌉ vectors, dyt n·⌈b/16⌉.
+SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw, v16f *xt,
+                                 v16f *dyt) {
+  const int k = P->k, n = P->n, blocks = (b + SP_BLOCK - 1) / SP_BLOCK;
+  // Row r's c-th block of 16 examples at r * blocks + c.
+  for (int c = 0; c < blocks; c++) {
+    const int i0 = c * SP_BLOCK, bs = b - i0 < SP_BLOCK ? b - i0 : SP_BLOCK;
+    transpose_block(x + (size_t)i0 * k, k, bs, k, xt + c, blocks);
+    transpose_block(dy + (size_t)i0 * n, n, bs, n, dyt + c, blocks);
+  }
+  memset(dw, 0, (size_t)k * n * sizeof(float));
+  for (int j = 0; j < n; j++) {
+    const v16f *d = dyt + (size_t)j * blocks;
+    int p = P->colptr[j];
+    const int e = P->colptr[j + 1];
+    // Two kept weights at a time share the loads of dy's column.
+    for (; p + 2 <= e; p += 2) {
+      const int r0 = P->colrows[p], r1 = P->colrows[p + 1];
+      const v16f *x0 = xt + (size_t)r0 * blocks, *x1 = xt + (size_t)r1 * blocks;
+      v16f s0 = {0}, s1 = {0};
+      for (int c = 0; c < blocks; c++) {
+        s0 += x0[c] * d[c];
+        s1 += x1[c] * d[c];
+      }
+      dw[(size_t)r0 * n + j] = lane_sum(s0);
+      dw[(size_t)r1 * n + j] = lane_sum(s1);
+    }
+    for (; p < e; p++) {
+      const int r = P->colrows[p];
+      const v16f *xr = xt + (size_t)r * blocks;
+      v16f s = {0};
+      for (int c = 0; c < blocks; c++) s += xr[c] * d[c];
+      dw[(size_t)r * n + j] = lane_sum(s);
+    }
+  }
+}
+
+static int32_t *pattern_arg(Args *a, size_t i, Pattern *P) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (a->failed) return NULL;
+  if (napi_get_typedarray_info(a->env, a->argv[i], &type, &len, &data, NULL, NULL) != napi_ok ||
+      type != napi_int32_array || !pattern_of((const int32_t *)data, len, P)) {
+    fail(a, "expected an Int32Array sparsity pattern");
+    return NULL;
+  }
+  return (int32_t *)data;
+}
+
+// sparseMatMul(x, w, pattern, y, dims[b]): y[b, n] = x[b, k] · w[k, n] over the pattern.
+static napi_value sparse_matmul_napi(napi_env env, napi_callback_info info) {
+  Args a;
+  Pattern P;
+  if (!get_args(env, info, &a, 5) || !pattern_arg(&a, 2, &P)) return NULL;
+  int32_t *d = i32_arg(&a, 4, 1);
+  if (!d) return NULL;
+  const int b = d[0];
+  float *x = f32_arg(&a, 0, (size_t)b * P.k), *w = f32_arg(&a, 1, (size_t)P.k * P.n), *y = f32_arg(&a, 3, (size_t)b * P.n);
+  if (a.failed) return NULL;
+  v16f *xt = sparse_scratch(2 * (size_t)P.k + ((size_t)P.nnz + 15) / 16);
+  if (!xt) return fail(&a, "out of memory"), NULL;
+  sparse_matmul(b, x, w, &P, y, xt, (float *)(xt + 2 * (size_t)P.k));
+  return NULL;
+}
+
+// sparseMatMulGradX(dy, w, pattern, dx, dims[b]): dx[b, k] = dy[b, n] · wᵀ over the pattern.
+static napi_value sparse_matmul_grad_x_napi(napi_env env, napi_callback_info info) {
+  Args a;
+  Pattern P;
+  if (!get_args(env, info, &a, 5) || !pattern_arg(&a, 2, &P)) return NULL;
+  int32_t *d = i32_arg(&a, 4, 1);
+  if (!d) return NULL;
+  const int b = d[0];
+  float *dy = f32_arg(&a, 0, (size_t)b * P.n), *w = f32_arg(&a, 1, (size_t)P.k * P.n), *dx = f32_arg(&a, 3, (size_t)b * P.k);
+  if (a.failed) return NULL;
+  v16f *dyt = sparse_scratch((size_t)P.n + ((size_t)P.nnz + 15) / 16);
+  if (!dyt) return fail(&a, "out of memory"), NULL;
+  sparse_matmul_grad_x(b, dy, w, &P, dx, dyt, (float *)(dyt + P.n));
+  return NULL;
+}
+
+// sparseMatMulGradW(x, dy, pattern, dw, dims[b]): dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern, zero elsewhere.
+static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info info) {
+  Args a;
+  Pattern P;
+  if (!get_args(env, info, &a, 5) || !pattern_arg(&a, 2, &P)) return NULL;
+  int32_t *d = i32_arg(&a, 4, 1);
+  if (!d) return NULL;
+  const int b = d[0];
+  const size_t blocks = ((size_t)b + SP_BLOCK - 1) / SP_BLOCK;
+  float *x = f32_arg(&a, 0, (size_t)b * P.k), *dy = f32_arg(&a, 1, (size_t)b * P.n), *dw = f32_arg(&a, 3, (size_t)P.k * P.n);
+  if (a.failed) return NULL;
+  v16f *xt = sparse_scratch(((size_t)P.k + P.n) * blocks);
+  if (!xt) return fail(&a, "out of memory"), NULL;
+  sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks);
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 1)) return NULL;
@@ -615,6 +863,9 @@ static napi_value init(napi_env env, napi_value exports) {
              {"sgdStep", sgd_step},
              {"biasAdd", bias_add},
              {"columnSum", column_sum},
+             {"sparseMatMul", sparse_matmul_napi},
+             {"sparseMatMulGradX", sparse_matmul_grad_x_napi},
+             {"sparseMatMulGradW", sparse_matmul_grad_w_napi},
              {"setThreads", set_threads},
              {"describe", describe}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
