@@ -5,6 +5,7 @@ import { PermanentError } from './errors.js';
 import { countTrainingExamples } from './training-examples.js';
 import * as tf from '@tensorflow/tfjs-core';
 import { gatherBatch, type DataView } from './data/dataset.js';
+import { fusedCrossEntropy, fusedCrossEntropyAvailable } from './kernels/softmax-cross-entropy.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
 import { enforceMask, type Mask } from './mask.js';
 import { Network, type ArchDefinition } from './models/network.js';
@@ -104,6 +105,9 @@ export class NonFiniteLossError extends PermanentError {
 }
 
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
+  // One native kernel where the backend has it (the same definition; ml/kernels/softmax-cross-entropy.ts).
+  if (labels.dtype === 'int32' && logits.dtype === 'float32' && logits.rank === 2 && fusedCrossEntropyAvailable())
+    return fusedCrossEntropy(logits, labels);
   return tf.tidy(() => {
     const oneHot = tf.oneHot(labels, logits.shape[1]);
     return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;

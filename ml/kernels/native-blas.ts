@@ -26,6 +26,16 @@ export interface NativeBlas {
   ): void;
   biasAdd(x: Float32Array, bias: Float32Array, out: Float32Array, dims: Int32Array): void;
   columnSum(x: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** −mean_i log softmax(logits_i)[labels_i] into out[0]; dims [b, classes]. */
+  softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, out: Float32Array, dims: Int32Array): void;
+  /** Its gradient with respect to the logits, times dy[0]; dims [b, classes]. */
+  softmaxCrossEntropyGrad(
+    logits: Float32Array,
+    labels: Int32Array,
+    dy: Float32Array,
+    dz: Float32Array,
+    dims: Int32Array,
+  ): void;
   /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b]. */
   sparseMatMul(x: Float32Array, w: Float32Array, pattern: Int32Array, y: Float32Array, dims: Int32Array): void;
   /** dx[b, k] = dy[b, n]·wᵀ over the pattern; dims [b]. */

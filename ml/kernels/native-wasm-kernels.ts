@@ -1,6 +1,7 @@
 // Kernels for the wasm backend that run on the native addon (OpenBLAS sgemm, im2col/col2im in C): BatchMatMul,
 // Conv2D and both its gradients, MaxPoolGrad, bias Add and bias-gradient Sum, and the fused masked SGD update
-// `UnpruneSgdStep`, and a pruned dense layer's product over its mask's pattern with its two gradients. Each reads its inputs straight from the wasm heap and writes into an output the wasm backend
+// `UnpruneSgdStep`, a pruned dense layer's product over its mask's pattern with its two gradients, and softmax
+// cross-entropy with its gradient. Each reads its inputs straight from the wasm heap and writes into an output the wasm backend
 // allocated, so tensors stay wasm tensors and every other op keeps running on wasm. Shapes outside what the addon handles (non-float32, dilation,
 // NCHW, batch broadcasting other than 1-to-n) go to the wasm kernel it replaces.
 import {
@@ -17,6 +18,7 @@ import {
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import type { NativeBlas } from './native-blas.js';
+import { SOFTMAX_XENT_GRAD_KERNEL, SOFTMAX_XENT_KERNEL } from './softmax-cross-entropy.js';
 import { SPARSE_MATMUL_GRAD_W_KERNEL, SPARSE_MATMUL_GRAD_X_KERNEL, SPARSE_MATMUL_KERNEL } from './sparse-matmul.js';
 import { convGeometry, poolGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
 
@@ -253,6 +255,26 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
   const sparseGradX = sparse('dy', 'w', (dy, w) => [dy.shape[0]!, w.shape[0]!], addon.sparseMatMulGradX);
   const sparseGradW = sparse('x', 'dy', (x, dy) => [x.shape[1]!, dy.shape[1]!], addon.sparseMatMulGradW);
 
+  // Softmax cross-entropy and its gradient (ml/kernels/softmax-cross-entropy.ts): logits [b, c], int32 labels [b].
+  const xentDims = (logits: TensorInfo) => Int32Array.from([logits.shape[0]!, logits.shape[1]!]);
+  const softmaxXent = (args: Args<{ logits: TensorInfo; labels: TensorInfo }, object>) => {
+    const { logits, labels } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput([], 'float32');
+    const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t);
+    addon.softmaxCrossEntropy(heap(logits), heap(labels) as unknown as Int32Array, heap(out), xentDims(logits));
+    return out;
+  };
+  const softmaxXentGrad = (args: Args<{ logits: TensorInfo; labels: TensorInfo; dy: TensorInfo }, object>) => {
+    const { logits, labels, dy } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const out = backend.makeOutput([...logits.shape], 'float32');
+    const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t);
+    const dims = xentDims(logits);
+    addon.softmaxCrossEntropyGrad(heap(logits), heap(labels) as unknown as Int32Array, heap(dy), heap(out), dims);
+    return out;
+  };
+
   const wasm = (kernelName: string, kernelFunc: unknown): KernelConfig => ({
     kernelName,
     backendName: 'wasm',
@@ -270,6 +292,8 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     wasm(SPARSE_MATMUL_KERNEL, sparseMatMul),
     wasm(SPARSE_MATMUL_GRAD_X_KERNEL, sparseGradX),
     wasm(SPARSE_MATMUL_GRAD_W_KERNEL, sparseGradW),
+    wasm(SOFTMAX_XENT_KERNEL, softmaxXent),
+    wasm(SOFTMAX_XENT_GRAD_KERNEL, softmaxXentGrad),
   ];
 }
 

@@ -2,7 +2,7 @@
 // tfjs-backend-wasm lacks (conv nets cannot train without it); faster replacements for Conv2DBackpropInput and
 // MaxPoolGrad; a fast path for transposed matmuls; and Identity/same-dtype Cast without copies. With the native addon (the `blas` backend): OpenBLAS
 // versions of the matmul and conv kernels, bias Add and its gradient Sum, with the wasm set above as their fallback,
-// and two kernel families only it has: the fused SGD update and the sparse product of pruned dense layers.
+// and kernels only it has: the fused SGD update, the sparse product of pruned dense layers, softmax cross-entropy.
 // Depthwise convolutions are not used by any unprune model, so their gradients are not provided.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { wrapWasmBatchMatMul } from './batch-matmul-wasm.js';
@@ -12,6 +12,11 @@ import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
 import type { NativeBlas } from './native-blas.js';
 import { sharedDataWasmConfigs } from './shared-data-wasm.js';
 import { currentWasmKernels, nativeWasmKernelConfigs, SGD_STEP_KERNEL } from './native-wasm-kernels.js';
+import {
+  registerFusedCrossEntropyGradient,
+  SOFTMAX_XENT_GRAD_KERNEL,
+  SOFTMAX_XENT_KERNEL,
+} from './softmax-cross-entropy.js';
 import {
   registerSparseMatMulGradient,
   SPARSE_MATMUL_GRAD_W_KERNEL,
@@ -30,7 +35,14 @@ const NATIVE_REPLACES = [
 ];
 
 /** Kernels only the addon provides (no wasm version to fall back to: callers check for them). */
-const NATIVE_ONLY = [SGD_STEP_KERNEL, SPARSE_MATMUL_KERNEL, SPARSE_MATMUL_GRAD_X_KERNEL, SPARSE_MATMUL_GRAD_W_KERNEL];
+const NATIVE_ONLY = [
+  SGD_STEP_KERNEL,
+  SPARSE_MATMUL_KERNEL,
+  SPARSE_MATMUL_GRAD_X_KERNEL,
+  SPARSE_MATMUL_GRAD_W_KERNEL,
+  SOFTMAX_XENT_KERNEL,
+  SOFTMAX_XENT_GRAD_KERNEL,
+];
 
 let wasmFuncs: Map<string, KernelFunc> | undefined;
 let nativeActive = false;
@@ -53,6 +65,7 @@ export function registerWasmKernels(native: NativeBlas | null = null): void {
   if (native) {
     for (const config of nativeWasmKernelConfigs(native, wasmFuncs)) replace(config);
     registerSparseMatMulGradient();
+    registerFusedCrossEntropyGradient();
     nativeActive = true;
   } else if (nativeActive) {
     for (const [kernelName, kernelFunc] of wasmFuncs) replace({ kernelName, backendName: 'wasm', kernelFunc });

@@ -62,7 +62,7 @@ function main() {
     '-fPIC',
     `-I${include}`,
   ];
-  args.push('-DNODE_GYP_MODULE_NAME=unprune_blas', source, '-o', tmp, '-lopenblas');
+  args.push('-DNODE_GYP_MODULE_NAME=unprune_blas', source, '-o', tmp, '-lopenblas', '-lm');
   try {
     execFileSync(process.env.CC ?? 'cc', args, { stdio: ['ignore', 'inherit', 'inherit'] });
   } catch {

@@ -7,6 +7,7 @@
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <cblas.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -516,6 +517,31 @@ __attribute__((target("prefer-vector-width=128"))) static napi_value max_pool_gr
 // sgdStep(w, g, buf, mask|null, outW, outBuf, lr, momentum, first, nesterov, weightDecay):
 // PyTorch's SGD with the mask fused in: g' = (g + wd·w)·mask; buf' = first ? g' : mom·buf + g';
 // w' = (w − lr·(nesterov ? g' + mom·buf' : buf'))·mask. outBuf is ignored when momentum is 0.
+// One element-wise pass; the flags are compile-time constants in each specialisation below, so GCC drops the
+// branches and vectorises the loop (restrict: tfjs gives every input and output its own buffer). Element by element
+// it is the same sequence of roundings whatever the vector width, so every specialisation is bit-identical to the
+// op-by-op update.
+static inline __attribute__((always_inline)) void sgd_pass(size_t len, const float *restrict w,
+                                                          const float *restrict g, const float *restrict buf,
+                                                          const float *restrict mask, float *restrict ow,
+                                                          float *restrict ob, float lr, float mom, float wd,
+                                                          int has_wd, int has_mask, int has_mom, int first,
+                                                          int nesterov) {
+  for (size_t i = 0; i < len; i++) {
+    float gi = g[i];
+    if (has_wd) gi += wd * w[i];
+    if (has_mask) gi *= mask[i];
+    float d = gi;
+    if (has_mom) {
+      const float b = first ? gi : mom * buf[i] + gi;
+      ob[i] = b;
+      d = nesterov ? gi + mom * b : b;
+    }
+    const float next = w[i] - lr * d;
+    ow[i] = has_mask ? next * mask[i] : next;
+  }
+}
+
 static napi_value sgd_step(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 11)) return NULL;
@@ -533,12 +559,29 @@ static napi_value sgd_step(napi_env env, napi_callback_info info) {
   float *mask = mt == napi_null || mt == napi_undefined ? NULL : f32_arg(&a, 3, len);
   float *buf = mom != 0 && !first ? f32_arg(&a, 2, len) : NULL, *ob = mom != 0 ? f32_arg(&a, 5, len) : NULL;
   if (a.failed) return NULL;
+  const int has_wd = wd != 0, has_mask = mask != NULL, has_mom = mom != 0;
+  // The training loop's cases (momentum, no Nesterov; with and without decay and mask; first step or not) get
+  // their own vectorised pass; anything else takes the general one.
+#define SGD_CASE(WD, MASK, FIRST)                                                                            \
+  if (has_mom && !nesterov && has_wd == WD && has_mask == MASK && first == FIRST) {                          \
+    sgd_pass(len, w, g, buf, mask, ow, ob, lr, mom, wd, WD, MASK, 1, FIRST, 0);                              \
+    return NULL;                                                                                              \
+  }
+  SGD_CASE(1, 1, 0)
+  SGD_CASE(1, 1, 1)
+  SGD_CASE(0, 1, 0)
+  SGD_CASE(0, 1, 1)
+  SGD_CASE(1, 0, 0)
+  SGD_CASE(1, 0, 1)
+  SGD_CASE(0, 0, 0)
+  SGD_CASE(0, 0, 1)
+#undef SGD_CASE
   for (size_t i = 0; i < len; i++) {
     float gi = g[i];
-    if (wd != 0) gi += wd * w[i];
+    if (has_wd) gi += wd * w[i];
     if (mask) gi *= mask[i];
     float d = gi;
-    if (mom != 0) {
+    if (has_mom) {
       const float b = first ? gi : mom * buf[i] + gi;
       ob[i] = b;
       d = nesterov ? gi + mom * b : b;
@@ -828,6 +871,67 @@ static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info inf
   return NULL;
 }
 
+
+// ---- Softmax cross-entropy with integer labels, and its gradient (one kernel each instead of ~20 small tfjs ops) ----
+// loss = −(1/b) Σ_i Σ_j onehot(y_i)_j · log softmax(z_i)_j, as tfjs's op-by-op form (a label outside [0, c) has an
+// all-zero one-hot row: it adds nothing, and the mean still divides by b). Gradient: dz_ij = dy · (p_ij · s_i −
+// onehot_ij) / b with s_i = Σ_j onehot_ij. float32 throughout, row maximum subtracted before exp.
+static float row_log_sum_exp(const float *z, int c, float *mx) {
+  float m = z[0];
+  for (int j = 1; j < c; j++) m = z[j] > m ? z[j] : m;
+  float sum = 0;
+  for (int j = 0; j < c; j++) sum += expf(z[j] - m);
+  *mx = m;
+  return logf(sum);
+}
+
+// softmaxCrossEntropy(logits, labels, out[1], dims[b, c])
+static napi_value softmax_cross_entropy(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  int32_t *d = i32_arg(&a, 3, 2);
+  if (!d) return NULL;
+  const int b = d[0], c = d[1];
+  float *z = f32_arg(&a, 0, (size_t)b * c), *out = f32_arg(&a, 2, 1);
+  int32_t *y = i32_arg(&a, 1, (size_t)b);
+  if (a.failed) return NULL;
+  float total = 0;
+  for (int i = 0; i < b; i++) {
+    if (y[i] < 0 || y[i] >= c) continue;
+    float m;
+    const float lse = row_log_sum_exp(z + (size_t)i * c, c, &m);
+    total += (z[(size_t)i * c + y[i]] - m) - lse;
+  }
+  out[0] = b > 0 ? -(total / b) : 0;
+  return NULL;
+}
+
+// softmaxCrossEntropyGrad(logits, labels, dy[1], dz, dims[b, c])
+static napi_value softmax_cross_entropy_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  int32_t *d = i32_arg(&a, 4, 2);
+  if (!d) return NULL;
+  const int b = d[0], c = d[1];
+  float *z = f32_arg(&a, 0, (size_t)b * c), *dy = f32_arg(&a, 2, 1), *dz = f32_arg(&a, 3, (size_t)b * c);
+  int32_t *y = i32_arg(&a, 1, (size_t)b);
+  if (a.failed) return NULL;
+  const float scale = b > 0 ? dy[0] / b : 0;
+  for (int i = 0; i < b; i++) {
+    const float *zi = z + (size_t)i * c;
+    float *gi = dz + (size_t)i * c;
+    const int in_range = y[i] >= 0 && y[i] < c;
+    if (!in_range) {
+      for (int j = 0; j < c; j++) gi[j] = 0;
+      continue;
+    }
+    float m;
+    const float lse = row_log_sum_exp(zi, c, &m);
+    for (int j = 0; j < c; j++) gi[j] = scale * (expf(zi[j] - m - lse) - (j == y[i] ? 1.0f : 0.0f));
+  }
+  return NULL;
+}
+
 static napi_value set_threads(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 1)) return NULL;
@@ -864,6 +968,8 @@ static napi_value init(napi_env env, napi_value exports) {
              {"biasAdd", bias_add},
              {"columnSum", column_sum},
              {"sparseMatMul", sparse_matmul_napi},
+             {"softmaxCrossEntropy", softmax_cross_entropy},
+             {"softmaxCrossEntropyGrad", softmax_cross_entropy_grad},
              {"sparseMatMulGradX", sparse_matmul_grad_x_napi},
              {"sparseMatMulGradW", sparse_matmul_grad_w_napi},
              {"setThreads", set_threads},
