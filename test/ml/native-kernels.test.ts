@@ -1,10 +1,10 @@
-// The native OpenBLAS kernels (the `blas` backend) against tfjs's cpu backend, and the fused SGD update against the
-// op-by-op optimiser. The addon is built here first (ml/kernels/native/build.mjs, which installs Debian's
+// The native OpenBLAS kernels (the `blas` backend) against tfjs's cpu backend, the fused SGD update against the
+// op-by-op optimiser, and the fused softmax cross-entropy against its op-by-op form. The addon is built here first (ml/kernels/native/build.mjs, which installs Debian's
 // libopenblas-dev when missing), as `npm install` does; on a machine where it cannot be built the tests say why.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
-import type { Tensor, Tensor4D } from '@tensorflow/tfjs-core';
+import type { Tensor, Tensor1D, Tensor2D, Tensor4D } from '@tensorflow/tfjs-core';
 import { SeededRandom } from '../../ml/data/seeded-random.js';
 
 execFileSync(process.execPath, ['ml/kernels/native/build.mjs'], { stdio: 'inherit' });
@@ -245,3 +245,40 @@ test('a LeNet-5 training step on blas: no tensor growth, deterministic, close to
   const wasm = await train('wasm');
   a.losses.forEach((l, i) => assert.ok(Math.abs(l - wasm.losses[i]!) < 1e-3, `loss ${l} vs wasm ${wasm.losses[i]}`));
 });
+
+test(
+  'fused softmax cross-entropy: the loss and its gradient equal the op-by-op form (a label out of range too)',
+  { skip },
+  async () => {
+    const { fusedCrossEntropy } = await import('../../ml/kernels/softmax-cross-entropy.js');
+    const rng = new SeededRandom(11);
+    for (const [b, c] of [
+      [1, 10],
+      [128, 10],
+      [37, 3],
+    ] as const) {
+      const z = Float32Array.from({ length: b * c }, () => 4 * rng.normal());
+      const y = Int32Array.from({ length: b }, () => rng.int(c));
+      if (b > 1) y[1] = c + 2; // as NegGrad+ tags its forget examples: an all-zero one-hot row
+      const opByOp = (logits: Tensor, labels: Tensor) =>
+        tf.neg(tf.mean(tf.sum(tf.mul(tf.oneHot(labels as Tensor1D, c), tf.logSoftmax(logits)), 1)));
+      await tf.setBackend('cpu');
+      const [refLoss, refGrad] = tf.tidy(() => {
+        const labels = tf.tensor1d(y, 'int32');
+        const g = tf.grad((l: Tensor) => tf.mul(opByOp(l, labels), 3))(tf.tensor2d(z, [b, c]));
+        return [opByOp(tf.tensor2d(z, [b, c]), labels).dataSync(), g.dataSync()];
+      });
+      await initBackend('blas');
+      const before = tf.memory().numTensors;
+      const [loss, grad] = tf.tidy(() => {
+        const labels = tf.tensor1d(y, 'int32');
+        const f = (l: Tensor) => tf.mul(fusedCrossEntropy(l as Tensor2D, labels), 3);
+        const g = tf.grad(f)(tf.tensor2d(z, [b, c]));
+        return [fusedCrossEntropy(tf.tensor2d(z, [b, c]), labels).dataSync(), g.dataSync()];
+      });
+      assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+      assertClose(refLoss as Float32Array, loss as Float32Array, `${b}×${c}: loss`, 1e-5);
+      assertClose(refGrad as Float32Array, grad as Float32Array, `${b}×${c}: gradient`, 1e-5);
+    }
+  },
+);
