@@ -134,7 +134,9 @@ export function planSweep(sweep: Sweep): Plan {
               for (const sparsity of p.sparsity) {
                 const pp: PruneParams = { ...p, sparsity };
                 const prune = add('prune', { ...lineage, prune: pp }, { train: trainD }, runtime);
-                const gold = add('gold', { ...lineage, prune: pp }, { train: trainR, forget }, runtime);
+                // A data-free mask (SynFlow's 100 rounds on the init) is the original's: the gold reads it.
+                const dataFree = maskDependsOnData(p.method) ? {} : { mask: prune };
+                const gold = add('gold', { ...lineage, prune: pp }, { train: trainR, forget, ...dataFree }, runtime);
                 const floor =
                   sweep.evaluate.floor && maskDependsOnData(p.method)
                     ? add('gold', { ...lineage, prune: pp, reshuffle: 1 }, { train: trainRFloor(), forget }, runtime)

@@ -97,8 +97,12 @@ export const STAGE_KIND = {
     outputs: MODEL_OUTPUTS,
     planned: true,
   }),
-  /** θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2, 3, 4: as prune. */
-  gold: kind<LineageParams & { prune: PruneParams }, { train: string; forget: string }>({
+  /**
+   * θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2, 3, 4: as prune. `mask`: for a pruning method
+   * whose mask does not depend on the data (SynFlow, random), the original's prune stage, whose mask m_r is by
+   * construction (the same init and seed): read, not recomputed.
+   */
+  gold: kind<LineageParams & { prune: PruneParams }, { train: string; forget: string; mask?: string }>({
     version: 4,
     queue: 'gpu',
     outputs: MODEL_OUTPUTS,

@@ -64,6 +64,11 @@ export interface PruneInputs {
   /** Training configuration for retraining (IMP rounds, SynFlow training, fine-tuning). */
   train: TrainConfig;
   hooks?: TrainHooks;
+  /**
+   * A data-free method's mask (SynFlow, random), already computed for the same init, sparsity and seed: used as is
+   * (the gold standard's is the original's).
+   */
+  dataFreeMask?: Mask;
 }
 
 export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Promise<PruneResult> {
@@ -93,7 +98,7 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
       weights = await finetune(applyMask(dense, mask), mask, req.finetuneEpochs ?? 0);
       break;
     case 'random':
-      mask = randomMask(def, req.sparsity, req.seed);
+      mask = inputs.dataFreeMask ?? randomMask(def, req.sparsity, req.seed);
       weights = await finetune(applyMask(dense, mask), mask, req.finetuneEpochs ?? 0);
       break;
     case 'imp': {
@@ -110,7 +115,7 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
     }
     case 'synflow':
       // Data-free: the mask comes from the init alone; the sparse net is then trained from the init.
-      mask = synflowMask(def, init, req.sparsity, req.iterations ?? 100);
+      mask = inputs.dataFreeMask ?? synflowMask(def, init, req.sparsity, req.iterations ?? 100);
       weights = await finetune(applyMask(init, mask), mask, train.epochs);
       scored = init;
       break;

@@ -156,6 +156,24 @@ test("SynFlow's mask depends only on the init and the seed: the same for two dif
   const p2 = await pruneNetwork({ def, init, dense: init, view: fullView(ds2, 'train'), train }, req);
   assert.equal(maskIoU(p1.mask, p2.mask), 1);
   assert.notDeepEqual(p1.weights['fc1.w'], p2.weights['fc1.w'], 'the trained weights do depend on the data');
+  // So the gold standard takes the original's mask as given (the plan wires the prune stage's mask in): the same
+  // mask and the same trained weights, bit for bit, as recomputing it; the random method likewise.
+  const given = await pruneNetwork(
+    { def, init, dense: init, view: fullView(ds2, 'train'), train, dataFreeMask: p1.mask },
+    req,
+  );
+  assert.deepEqual(given.mask, p2.mask);
+  assert.deepEqual(given.weights, p2.weights);
+  const rand = { method: 'random' as const, sparsity: 0.7, seed: 3 };
+  const r1 = await pruneNetwork({ def, init, dense: init, view: fullView(ds1, 'train'), train }, rand);
+  const r2 = await pruneNetwork(
+    { def, init, dense: init, view: fullView(ds2, 'train'), train, dataFreeMask: r1.mask },
+    rand,
+  );
+  assert.deepEqual(
+    r2.mask,
+    (await pruneNetwork({ def, init, dense: init, view: fullView(ds2, 'train'), train }, rand)).mask,
+  );
 });
 
 test('structured pruning zeroes whole filters/neurons, never the classifier, and is soft before it is hard', async () => {

@@ -46,6 +46,28 @@ test('quickstart: shared stages appear once (dense training per lineage, pruning
   }
 });
 
+test("a data-free mask's gold reads the original's mask (SynFlow); a data-dependent one computes its own", () => {
+  const plan = planSweep(example('quickstart.yaml'));
+  const golds = plan.stages.filter((s) => s.kind === 'gold');
+  for (const g of golds) {
+    const p = g.params as { prune: { method: string; sparsity: number }; seed: number; reshuffle?: number };
+    const inputs = g.inputs as { mask?: string };
+    if (p.prune.method !== 'synflow') {
+      assert.equal(inputs.mask, undefined, `${g.key}: ${p.prune.method} computes its mask on D_r`);
+      continue;
+    }
+    const prune = plan.stages.find(
+      (s) =>
+        s.kind === 'prune' &&
+        canonicalJson((s.params as { prune: unknown }).prune) === canonicalJson(p.prune) &&
+        (s.params as { seed: number }).seed === p.seed,
+    );
+    assert.ok(prune, `${g.key}: its seed's SynFlow prune stage`);
+    assert.equal(inputs.mask, prune.key, `${g.key}: reads the prune stage's mask`);
+  }
+  assert.equal(golds.filter((g) => (g.inputs as { mask?: string }).mask).length, 2 * 3, 'one per seed and deletion');
+});
+
 test('content keys: same work, same key; any change in params, inputs or kind changes it', () => {
   const a = stageKey('prune', { method: 'omp', sparsity: 0.8 }, { train: 'train-1' });
   assert.equal(a, stageKey('prune', { sparsity: 0.8, method: 'omp' }, { train: 'train-1' }));
