@@ -576,19 +576,7 @@ static napi_value sgd_step(napi_env env, napi_callback_info info) {
   SGD_CASE(0, 0, 0)
   SGD_CASE(0, 0, 1)
 #undef SGD_CASE
-  for (size_t i = 0; i < len; i++) {
-    float gi = g[i];
-    if (has_wd) gi += wd * w[i];
-    if (mask) gi *= mask[i];
-    float d = gi;
-    if (has_mom) {
-      const float b = first ? gi : mom * buf[i] + gi;
-      ob[i] = b;
-      d = nesterov ? gi + mom * b : b;
-    }
-    float next = w[i] - lr * d;
-    ow[i] = mask ? next * mask[i] : next;
-  }
+  sgd_pass(len, w, g, buf, mask, ow, ob, lr, mom, wd, has_wd, has_mask, has_mom, first, nesterov);
   return NULL;
 }
 
@@ -822,14 +810,21 @@ static int32_t *pattern_arg(Args *a, size_t i, Pattern *P) {
   return (int32_t *)data;
 }
 
+// The sparse kernels' common arguments: (a, b, pattern, out, dims[batch]); 0 when they are wrong (an error thrown).
+static int sparse_args(napi_env env, napi_callback_info info, Args *a, Pattern *P, int *batch) {
+  if (!get_args(env, info, a, 5) || !pattern_arg(a, 2, P)) return 0;
+  int32_t *d = i32_arg(a, 4, 1);
+  if (!d) return 0;
+  *batch = d[0];
+  return 1;
+}
+
 // sparseMatMul(x, w, pattern, y, dims[b]): y[b, n] = x[b, k] · w[k, n] over the pattern.
 static napi_value sparse_matmul_napi(napi_env env, napi_callback_info info) {
   Args a;
   Pattern P;
-  if (!get_args(env, info, &a, 5) || !pattern_arg(&a, 2, &P)) return NULL;
-  int32_t *d = i32_arg(&a, 4, 1);
-  if (!d) return NULL;
-  const int b = d[0];
+  int b;
+  if (!sparse_args(env, info, &a, &P, &b)) return NULL;
   float *x = f32_arg(&a, 0, (size_t)b * P.k), *w = f32_arg(&a, 1, (size_t)P.k * P.n), *y = f32_arg(&a, 3, (size_t)b * P.n);
   if (a.failed) return NULL;
   v16f *xt = sparse_scratch(2 * (size_t)P.k + ((size_t)P.nnz + 15) / 16);
@@ -842,10 +837,8 @@ static napi_value sparse_matmul_napi(napi_env env, napi_callback_info info) {
 static napi_value sparse_matmul_grad_x_napi(napi_env env, napi_callback_info info) {
   Args a;
   Pattern P;
-  if (!get_args(env, info, &a, 5) || !pattern_arg(&a, 2, &P)) return NULL;
-  int32_t *d = i32_arg(&a, 4, 1);
-  if (!d) return NULL;
-  const int b = d[0];
+  int b;
+  if (!sparse_args(env, info, &a, &P, &b)) return NULL;
   float *dy = f32_arg(&a, 0, (size_t)b * P.n), *w = f32_arg(&a, 1, (size_t)P.k * P.n), *dx = f32_arg(&a, 3, (size_t)b * P.k);
   if (a.failed) return NULL;
   v16f *dyt = sparse_scratch((size_t)P.n + ((size_t)P.nnz + 15) / 16);
@@ -858,10 +851,8 @@ static napi_value sparse_matmul_grad_x_napi(napi_env env, napi_callback_info inf
 static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info info) {
   Args a;
   Pattern P;
-  if (!get_args(env, info, &a, 5) || !pattern_arg(&a, 2, &P)) return NULL;
-  int32_t *d = i32_arg(&a, 4, 1);
-  if (!d) return NULL;
-  const int b = d[0];
+  int b;
+  if (!sparse_args(env, info, &a, &P, &b)) return NULL;
   const size_t blocks = ((size_t)b + SP_BLOCK - 1) / SP_BLOCK;
   float *x = f32_arg(&a, 0, (size_t)b * P.k), *dy = f32_arg(&a, 1, (size_t)b * P.n), *dw = f32_arg(&a, 3, (size_t)P.k * P.n);
   if (a.failed) return NULL;
