@@ -4,29 +4,44 @@
 // science: the shardSchedule activity, one activity per stage, a workflow task per completion.
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import jstatModule from 'jstat';
 import type { NoopStage } from '../activities/noop.js';
 import { temporalClient } from '../cli/temporal-commands.js';
 import type { ShardBlob } from '../sweep/shards.js';
 import { startWorkerProcess } from '../test/helpers/temporal-worker-process.js';
 import { temporalSettings } from '../worker/temporal-connection.js';
-import type { TaskQueues } from '../workflows/sweep-types.js';
+import { DEFAULT_SHARD_CONCURRENCY, type TaskQueues } from '../workflows/sweep-types.js';
+
+/** Rounds of 1-second stages on every slot, with a given number of activities in flight. */
+export interface OneSecondRounds {
+  /** Activities the shard keeps scheduled: the slot count (each next stage waits for a workflow task), or more. */
+  inFlight: number;
+  /** Light-queue stages each worker takes beyond its slots (`unprune worker --prefetch`). */
+  prefetch: number;
+  stages: number;
+  seconds: number;
+  /** Per stage, what a slot loses between stages in the steady state (server event times). */
+  overheadPerStageS: number;
+  fractionOf1s: number;
+  /** Starting the workflow, loading its schedule, its first stage processes, closing it. */
+  fixedS: number;
+}
 
 export interface TemporalOverhead {
   workers: number;
   slotsPerWorker: number;
   throughput: { stages: number; seconds: number; perSecond: number };
-  /** Rounds of 1-second stages on every slot: 12 rounds minus 4 (fixed costs cancel), and those fixed costs. */
-  oneSecond: {
-    stages: number;
-    seconds: number;
-    ideal: number;
-    fixedS: number;
-    overheadPerStageS: number;
-    fractionOf1s: number;
-  };
+  oneSecond: OneSecondRounds[];
 }
 
-/** Runs `stages` as one shard workflow; the wall time from its start to its close, as the server records them. */
+/** A history event's time in ms (the server's clock). */
+const eventMs = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) =>
+  Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+
+/**
+ * Runs `stages` as one shard workflow: the wall time from its start to its close, and its activities' completion
+ * times (ms, sorted), as the server records them.
+ */
 async function runShard(root: string, name: string, stages: NoopStage[], queues: TaskQueues, concurrency: number) {
   const store = join(root, name);
   mkdirSync(join(store, 'shards'), { recursive: true });
@@ -47,8 +62,25 @@ async function runShard(root: string, name: string, stages: NoopStage[], queues:
   });
   await handle.result();
   const d = await handle.describe();
+  const history = await handle.fetchHistory();
   await client.connection.close();
-  return (d.closeTime!.getTime() - d.startTime.getTime()) / 1000;
+  const completed = (history.events ?? [])
+    .filter((e) => e.activityTaskCompletedEventAttributes)
+    .map((e) => eventMs(e.eventTime))
+    .sort((a, b) => a - b);
+  return { seconds: (d.closeTime!.getTime() - d.startTime.getTime()) / 1000, completed };
+}
+
+/**
+ * What a slot loses per stage in the steady state, from the server's completion times of `slots`-wide rounds of
+ * `stageS`-second stages. In the steady state each completion is followed by its own slot's next one `slots`
+ * completions later, one stage time plus the overhead apart; the median of those gaps ignores the start-up (the
+ * first two rounds), the drain (the last round) and the odd swap of two slots' order.
+ */
+function steadyOverheadS(completed: number[], slots: number, stageS: number): number {
+  const gaps: number[] = [];
+  for (let k = 2 * slots; k + 2 * slots < completed.length; k++) gaps.push(completed[k + slots]! - completed[k]!);
+  return jstatModule.jStat.median(gaps) / 1000 - stageS;
 }
 
 export async function measureTemporal(
@@ -56,39 +88,45 @@ export async function measureTemporal(
   noopStages: (n: number, chain: number, sleepMs?: number, salt?: string) => NoopStage[],
   count: number,
 ): Promise<TemporalOverhead> {
-  const tag = Date.now().toString(36);
-  const queues = { workflows: `bench-wf-${tag}`, gpu: `bench-gpu-${tag}`, cpu: `bench-cpu-${tag}` };
   const slots = 2;
-  const workers = [startWorkerProcess(queues, slots), startWorkerProcess(queues, slots)];
-  await Promise.all(workers.map((w) => w.ready));
-  try {
-    const total = 2 * slots;
-    // Warm-up: workflow bundles, stage process pools, sticky caches.
-    await runShard(root, 'warmup', noopStages(2 * total, 1, 0, 't'), queues, total);
-    const n = Math.min(count, 400);
-    const seconds = await runShard(root, 'throughput', noopStages(n, 1, 0, 'u'), queues, total);
-    // 1-second stages, as many at once as there are slots, in 4 and in 12 rounds: the difference holds 8 rounds of
-    // stages and none of the fixed costs (starting the workflow, loading its schedule, closing it).
-    const rounds = async (r: number, salt: string) =>
-      runShard(root, `one-second-${r}`, noopStages(r * total, 1, 1000, salt), queues, total);
-    const short = await rounds(4, 'v');
-    const long = await rounds(12, 'x');
-    const m = 8 * total;
-    const perStage = (long - short - 8) / 8;
-    return {
-      workers: 2,
-      slotsPerWorker: slots,
-      throughput: { stages: n, seconds, perSecond: n / seconds },
-      oneSecond: {
-        stages: m,
-        seconds: long - short,
-        ideal: 8,
-        fixedS: short - 4 - 4 * perStage,
-        overheadPerStageS: perStage,
-        fractionOf1s: perStage,
-      },
-    };
-  } finally {
-    for (const w of workers) w.child.kill('SIGTERM');
+  const total = 2 * slots;
+  let throughput: TemporalOverhead['throughput'] | undefined;
+  const oneSecond: OneSecondRounds[] = [];
+  // The workers' default (one light-queue stage prefetched), then none, for the trade-off.
+  for (const prefetch of [1, 0]) {
+    const tag = `${Date.now().toString(36)}-${prefetch}`;
+    const queues = { workflows: `bench-wf-${tag}`, gpu: `bench-gpu-${tag}`, cpu: `bench-cpu-${tag}` };
+    const workers = [0, 1].map(() => startWorkerProcess(queues, { slots, prefetch }));
+    try {
+      await Promise.all(workers.map((w) => w.ready));
+      // Warm-up: workflow bundles, stage process pools, sticky caches.
+      await runShard(root, `warmup-${prefetch}`, noopStages(2 * total, 1, 0, `t${prefetch}`), queues, total);
+      if (!throughput) {
+        const n = Math.min(count, 400);
+        const { seconds } = await runShard(root, 'throughput', noopStages(n, 1, 0, 'u'), queues, total);
+        throughput = { stages: n, seconds, perSecond: n / seconds };
+      }
+      // 12 rounds of 1-second stages on every slot, with one activity in flight per slot (each next stage is
+      // scheduled by the workflow task that handles a completion: a dependency chain's case), and with the shard
+      // workflow's default 32 in flight (more ready stages than slots, queued at the server: a sweep's usual case).
+      const rounds = 12;
+      for (const inFlight of [total, DEFAULT_SHARD_CONCURRENCY]) {
+        const stages = noopStages(rounds * total, 1, 1000, `x${inFlight}p${prefetch}`);
+        const run = await runShard(root, `one-second-${inFlight}-${prefetch}`, stages, queues, inFlight);
+        const perStage = steadyOverheadS(run.completed, total, 1);
+        oneSecond.push({
+          inFlight,
+          prefetch,
+          stages: stages.length,
+          seconds: run.seconds,
+          overheadPerStageS: perStage,
+          fractionOf1s: perStage / 1,
+          fixedS: run.seconds - rounds * (1 + perStage),
+        });
+      }
+    } finally {
+      for (const w of workers) w.child.kill('SIGTERM');
+    }
   }
+  return { workers: 2, slotsPerWorker: slots, throughput: throughput!, oneSecond };
 }

@@ -511,7 +511,7 @@ function cellName(a: Plan['cells'][number]['axes']): string {
   return `${a.dataset}/${a.arch} seed ${a.seed} ${a.prune} ${a.sparsity} ${a.deletion} ${a.deletion_size} ${a.unlearn} ${a.unprune}`;
 }
 
-addTemporalCommands(program, loadSpec, storeOption, maxCellsOption);
+addTemporalCommands(program, loadSpec, storeOption, maxCellsOption, wholeNumber);
 
 try {
   await program.parseAsync(process.argv);

@@ -316,6 +316,7 @@ export function addTemporalCommands(
   loadSpec: (file: string, maxCells?: number) => Sweep,
   storeOption: () => Option,
   maxCellsOption: () => Option,
+  wholeNumber: (what: string, min: number) => (v: string) => number,
 ): void {
   const settingsOf = (o: ConnectionFlags) => temporalSettings(o);
   connectionOptions(
@@ -324,6 +325,12 @@ export function addTemporalCommands(
       .description('run a Temporal worker: heavy stages on the GPU queue, light stages and workflows on the CPU queue')
       .addOption(new Option('--queue <queue>', 'which queues to poll').choices([...WORKER_QUEUES]).default('all'))
       .option('--concurrency <n>', 'activities at once per queue', (v) => Number(v))
+      .option(
+        '--prefetch <n>',
+        'light-queue activities taken beyond --concurrency, each starting as a slot frees (0: none)',
+        wholeNumber('--prefetch', 0),
+        1,
+      )
       .option('--gpu-queue <name>', 'GPU task queue name', DEFAULT_QUEUES.gpu)
       .option('--cpu-queue <name>', 'CPU task queue name', DEFAULT_QUEUES.cpu)
       .option('--workflow-queue <name>', 'workflow task queue name', DEFAULT_QUEUES.workflows)
@@ -338,6 +345,7 @@ export function addTemporalCommands(
         metricsHost: string;
         queue: WorkerQueue;
         concurrency?: number;
+        prefetch: number;
         gpuQueue: string;
         cpuQueue: string;
         workflowQueue: string;
@@ -349,6 +357,7 @@ export function addTemporalCommands(
       await runTemporalWorker(settingsOf(o), {
         queue: o.queue,
         concurrency: o.concurrency,
+        prefetch: o.prefetch,
         queues: { gpu: o.gpuQueue, cpu: o.cpuQueue, workflows: o.workflowQueue },
         metricsPort: o.metricsPort,
         sdkMetricsPort: o.sdkMetricsPort,

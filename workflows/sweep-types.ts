@@ -20,12 +20,16 @@ export interface TaskQueues {
 
 export const DEFAULT_QUEUES: TaskQueues = { workflows: 'unprune-sweeps', gpu: 'unprune-gpu', cpu: 'unprune-cpu' };
 
+/** Activities a shard keeps in flight unless the sweep says otherwise: more than a fleet's slots, so that a freed
+ * slot's next stage is already queued at the server. */
+export const DEFAULT_SHARD_CONCURRENCY = 32;
+
 export interface SweepInput {
   /** The sweep spec as parsed from YAML (validated and planned by the planShards activity, never in workflow code). */
   sweep: unknown;
   store: string;
   queues?: Partial<TaskQueues>;
-  /** Activities in flight per shard (default 32). */
+  /** Activities in flight per shard (default DEFAULT_SHARD_CONCURRENCY). */
   concurrency?: number;
   /** Child workflows in flight (default 16). */
   maxChildren?: number;

@@ -34,6 +34,7 @@ import { STAGE_KIND, stallSecondsOf, type StageKind } from '../sweep/stage-kinds
 import {
   addShardCounts,
   DEFAULT_QUEUES,
+  DEFAULT_SHARD_CONCURRENCY,
   LOST_INPUT,
   MAX_FAILURES,
   SWEEP_STATUS_ATTRIBUTE,
@@ -294,7 +295,7 @@ export async function sweepWorkflow(input: SweepInput): Promise<SweepProgress> {
 
 async function runSweep(input: SweepInput): Promise<SweepProgress> {
   const queues = { ...DEFAULT_QUEUES, ...input.queues };
-  const concurrency = input.concurrency ?? 32;
+  const concurrency = input.concurrency ?? DEFAULT_SHARD_CONCURRENCY;
   const maxChildren = input.maxChildren ?? 16;
   const state: SweepProgress = {
     total: 0,

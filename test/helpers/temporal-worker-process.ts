@@ -12,9 +12,15 @@ export interface WorkerProcess {
   ready: Promise<void>;
 }
 
-export function startWorkerProcess(queues: TaskQueues, slots?: number): WorkerProcess {
+/** `slots`: --concurrency; `prefetch`: --prefetch (default: the worker's own defaults). */
+export function startWorkerProcess(
+  queues: TaskQueues,
+  opts: { slots?: number; prefetch?: number } = {},
+): WorkerProcess {
   const args = [BIN, 'worker', '--queue', 'all', '--gpu-queue', queues.gpu, '--cpu-queue', queues.cpu];
-  args.push('--workflow-queue', queues.workflows, ...(slots ? ['--concurrency', String(slots)] : []));
+  args.push('--workflow-queue', queues.workflows);
+  if (opts.slots) args.push('--concurrency', String(opts.slots));
+  if (opts.prefetch !== undefined) args.push('--prefetch', String(opts.prefetch));
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let text = '';
   const ready = new Promise<void>((resolve, reject) => {
