@@ -324,7 +324,11 @@ export function addTemporalCommands(
       .command('worker')
       .description('run a Temporal worker: heavy stages on the GPU queue, light stages and workflows on the CPU queue')
       .addOption(new Option('--queue <queue>', 'which queues to poll').choices([...WORKER_QUEUES]).default('all'))
-      .option('--concurrency <n>', 'activities at once per queue', (v) => Number(v))
+      .option(
+        '--concurrency <n>',
+        'activities at once per queue (default: 1 GPU, 2 CPU)',
+        wholeNumber('--concurrency', 1),
+      )
       .option(
         '--prefetch <n>',
         'light-queue activities taken beyond --concurrency, each starting as a slot frees (0: none)',
