@@ -200,16 +200,37 @@ if (args['tfjs-only']) {
   process.exit(0);
 }
 
+/** Why a child process failed, in a line; a kernel type this CPU lacks the instructions for dies of SIGILL. */
+function childFailure(err: unknown): string {
+  const { signal, stderr } = err as { signal?: string | null; stderr?: string };
+  if (signal === 'SIGILL') return "killed by SIGILL: this CPU lacks the kernel type's instructions";
+  if (signal) return `killed by ${signal}`;
+  return (
+    String(stderr ?? err)
+      .split('\n')
+      .filter(Boolean)
+      .pop() ?? 'failed'
+  );
+}
+
+/** Kernel types a side could not run here, with why (reported, not fatal). */
+const unrunnable: string[] = [];
+
 /** tfjs's OpenBLAS backend under another kernel type: OpenBLAS reads OPENBLAS_CORETYPE once, so a child process. */
 function tfjsUnder(coretype: string): TfjsRun[] {
   const cli = ['--import', 'tsx', fileURLToPath(import.meta.url), '--tfjs-only', '--backends', 'blas'];
   cli.push('--steps', String(steps), '--warmup', String(warmup), '--blas-threads', blasThreadCounts.join(','));
-  const out = execFileSync(process.execPath, cli, {
-    encoding: 'utf8',
-    env: { ...process.env, OPENBLAS_CORETYPE: coretype },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return JSON.parse(out.trim().split('\n').pop()!) as TfjsRun[];
+  try {
+    const out = execFileSync(process.execPath, cli, {
+      encoding: 'utf8',
+      env: { ...process.env, OPENBLAS_CORETYPE: coretype },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return JSON.parse(out.trim().split('\n').pop()!) as TfjsRun[];
+  } catch (err) {
+    unrunnable.push(`tfjs OpenBLAS ${coretype}: ${childFailure(err)}`);
+    return [];
+  }
 }
 
 interface TorchConfig {
@@ -245,7 +266,7 @@ function pytorch(config: TorchConfig): TorchRun {
       result: {
         error: /No module named 'torch'/.test(msg)
           ? 'PyTorch is not installed: run `sudo infra/scripts/install-reference-tools.sh` (Debian python3-torch)'
-          : (msg.split('\n').filter(Boolean).pop() ?? 'failed'),
+          : childFailure(err),
       },
     };
   }
@@ -297,6 +318,7 @@ const rejected = [...tfjsRuns.filter((r) => !tfjsValid(r)).map((r) => r.label)].
   torchRuns.filter((t) => !('error' in t.result) && !torchValid(t)).map((t) => t.label),
 );
 if (rejected.length) console.log(`wrong products (error > ${MAX_SGEMM_ERROR}), not used: ${rejected.join('; ')}`);
+if (unrunnable.length) console.log(`not run: ${unrunnable.join('; ')}`);
 
 const rows = MODELS.map((m) => {
   const tfjsBest = best(tfjsRuns.filter(tfjsValid), (r) => ex(r, m));
@@ -326,6 +348,7 @@ if (args.json) {
       tfjs_by_run: Object.fromEntries(tfjsRuns.map((run) => [run.label, ex(run, r.m)])),
       pytorch_by_layout: Object.fromEntries(torchRuns.map((t) => [t.label, torchValue(t, r.m.name)])),
     };
+  out.not_run = unrunnable;
   out.sgemm_error = Object.fromEntries([
     ...tfjsRuns.map((r) => [r.label, r.sgemmError]),
     ...torchRuns.map((t) => [t.label, torchValue(t, 'sgemm_rel_error')]),
