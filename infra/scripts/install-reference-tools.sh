@@ -6,6 +6,6 @@ if /usr/bin/python3 -c 'import torch, sklearn' 2>/dev/null; then exit 0; fi
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq python3-torch python3-sklearn >/dev/null
+$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq
+$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq python3-torch python3-sklearn >/dev/null
 /usr/bin/python3 -c 'import torch, sklearn; print("torch", torch.__version__, "sklearn", sklearn.__version__)'

@@ -19,7 +19,7 @@ install() {
   if ((${#missing[@]})); then
     echo "installing ${missing[*]} (Debian)" >&2
     SUDO=; [[ $(id -u) == 0 ]] || SUDO=sudo
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q "${missing[@]}" >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q "${missing[@]}" >&2
   fi
 }
 

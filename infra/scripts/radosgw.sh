@@ -50,7 +50,7 @@ stop
 if ! command -v radosgw >/dev/null || ! command -v ceph-mon >/dev/null || ! command -v uuidgen >/dev/null; then
   echo "installing ceph-mon ceph-osd radosgw uuid-runtime (Debian)" >&2
   SUDO=; [[ $(id -u) == 0 ]] || SUDO=sudo
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q ceph-mon ceph-osd radosgw uuid-runtime >&2
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -q ceph-mon ceph-osd radosgw uuid-runtime >&2
 fi
 
 mkdir -p "$D"/{run,log,rgw,mon.a,osd.0}

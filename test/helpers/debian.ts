@@ -7,7 +7,17 @@ export function ensureDebianTool(path: string, pkg: string): string {
     const sudo = process.getuid?.() === 0 ? [] : ['sudo'];
     execFileSync(
       sudo[0] ?? 'apt-get',
-      [...sudo.slice(1), ...(sudo.length ? ['apt-get'] : []), 'install', '-y', '-q', pkg],
+      // Waits for another install's dpkg lock rather than failing on it.
+      [
+        ...sudo.slice(1),
+        ...(sudo.length ? ['apt-get'] : []),
+        '-o',
+        'DPkg::Lock::Timeout=600',
+        'install',
+        '-y',
+        '-q',
+        pkg,
+      ],
       {
         env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
         stdio: ['ignore', 'ignore', 'inherit'],

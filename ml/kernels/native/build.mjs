@@ -30,7 +30,10 @@ function installOpenblas() {
   if (process.platform !== 'linux' || process.getuid?.() !== 0 || !existsSync('/usr/bin/apt-get')) return false;
   say('installing libopenblas-dev (Debian) ...');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const r = spawnSync('apt-get', ['install', '-y', '-qq', 'libopenblas-dev'], { stdio: 'ignore', env });
+  const r = spawnSync('apt-get', ['-o', 'DPkg::Lock::Timeout=600', 'install', '-y', '-qq', 'libopenblas-dev'], {
+    stdio: 'ignore',
+    env,
+  });
   return r.status === 0 && hasCblas() && hasOpenblas();
 }
 
