@@ -1,5 +1,5 @@
 // Kernels for the wasm backend that run on the native addon (OpenBLAS sgemm, im2col/col2im in C): BatchMatMul,
-// Conv2D and both its gradients, MaxPoolGrad, bias Add and bias-gradient Sum, and the fused masked SGD update
+// Conv2D and both its gradients, MaxPoolGrad, bias Add, Sum and Mean over all but the last axis, and the fused masked SGD update
 // `UnpruneSgdStep`, a pruned dense layer's product over its mask's pattern with its two gradients, and softmax
 // cross-entropy with its gradient. Each reads its inputs straight from the wasm heap and writes into an output the wasm backend
 // allocated, so tensors stay wasm tensors and every other op keeps running on wasm. Shapes outside what the addon handles (non-float32, dilation,
@@ -204,25 +204,30 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     return out;
   };
 
-  // A sum over every axis but the last (bias gradients); any other reduction goes to wasm.
-  const sum = (args: Args<{ x: TensorInfo }, { axis: number | number[]; keepDims: boolean }>) => {
-    const { x } = args.inputs;
-    const r = x.shape.length;
-    const axes = util.parseAxisParam(args.attrs.axis, x.shape).sort((p, q) => p - q);
-    const allButLast = r >= 2 && axes.length === r - 1 && axes.every((ax, i) => ax === i);
-    if (!allButLast || !isF32(x)) return fallback('Sum', args);
-    const backend = args.backend as WasmBackendLike;
-    const c = x.shape[r - 1]!;
-    const out = backend.makeOutput(args.attrs.keepDims ? [...axes.map(() => 1), c] : [c], 'float32');
-    const rows = util.sizeFromShape(x.shape) / Math.max(1, c);
-    if (c === 0) return out;
-    if (rows === 0) {
-      backend.typedArrayFromHeap(out).fill(0);
+  // A sum or mean over every axis but the last (bias gradients; BatchNorm's batch moments, whose wasm Mean
+  // transposes first: 25 ms on a vgg-small activation against ~1 ms here); any other reduction goes to wasm.
+  const columnReduce =
+    (name: 'Sum' | 'Mean') => (args: Args<{ x: TensorInfo }, { axis: number | number[]; keepDims: boolean }>) => {
+      const { x } = args.inputs;
+      const r = x.shape.length;
+      const axes = util.parseAxisParam(args.attrs.axis, x.shape).sort((p, q) => p - q);
+      const allButLast = r >= 2 && axes.length === r - 1 && axes.every((ax, i) => ax === i);
+      if (!allButLast || !isF32(x)) return fallback(name, args);
+      const backend = args.backend as WasmBackendLike;
+      const c = x.shape[r - 1]!;
+      const out = backend.makeOutput(args.attrs.keepDims ? [...axes.map(() => 1), c] : [c], 'float32');
+      const rows = util.sizeFromShape(x.shape) / Math.max(1, c);
+      if (c === 0) return out;
+      const sums = backend.typedArrayFromHeap(out);
+      if (rows === 0) {
+        sums.fill(0); // for Mean too, as tfjs's cpu backend answers
+        return out;
+      }
+      addon.columnSum(backend.typedArrayFromHeap(x), sums, Int32Array.from([rows, c]));
+      // A float32 quotient, as wasm's Mean divides its float32 sum by the count.
+      if (name === 'Mean') for (let j = 0; j < c; j++) sums[j] = sums[j]! / rows;
       return out;
-    }
-    addon.columnSum(backend.typedArrayFromHeap(x), backend.typedArrayFromHeap(out), Int32Array.from([rows, c]));
-    return out;
-  };
+    };
 
   // A pruned layer's product and its two gradients over the mask's pattern (ml/kernels/sparse-matmul.ts).
   type SparseInputs = { pattern: TensorInfo } & Record<string, TensorInfo>;
@@ -287,7 +292,8 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     wasm('Conv2DBackpropInput', conv2dBackpropInput),
     wasm('MaxPoolGrad', maxPoolGrad),
     wasm('Add', add),
-    wasm('Sum', sum),
+    wasm('Sum', columnReduce('Sum')),
+    wasm('Mean', columnReduce('Mean')),
     wasm(SGD_STEP_KERNEL, sgdStep),
     wasm(SPARSE_MATMUL_KERNEL, sparseMatMul),
     wasm(SPARSE_MATMUL_GRAD_X_KERNEL, sparseGradX),

@@ -1,7 +1,7 @@
 // Kernels registered on the wasm backend once it has initialised. Always: Conv2DBackpropFilter, which
 // tfjs-backend-wasm lacks (conv nets cannot train without it); faster replacements for Conv2DBackpropInput and
-// MaxPoolGrad; a fast path for transposed matmuls; and Identity/same-dtype Cast without copies. With the native addon (the `blas` backend): OpenBLAS
-// versions of the matmul and conv kernels, bias Add and its gradient Sum, with the wasm set above as their fallback,
+// MaxPoolGrad, and for Tile (BatchNorm's gradient); a fast path for transposed matmuls; and Identity/same-dtype Cast without copies. With the native addon (the `blas` backend): OpenBLAS
+// versions of the matmul and conv kernels, bias Add, Sum and Mean over the batch axes, with the wasm set above as their fallback,
 // and kernels only it has: the fused SGD update, the sparse product of pruned dense layers, softmax cross-entropy.
 // Depthwise convolutions are not used by any unprune model, so their gradients are not provided.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
@@ -11,6 +11,7 @@ import { conv2dBackpropInputWasmConfig } from './conv2d-backprop-input-wasm.js';
 import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
 import type { NativeBlas } from './native-blas.js';
 import { sharedDataWasmConfigs } from './shared-data-wasm.js';
+import { tileWasmConfig } from './tile-wasm.js';
 import { currentWasmKernels, nativeWasmKernelConfigs, SGD_STEP_KERNEL } from './native-wasm-kernels.js';
 import {
   registerFusedCrossEntropyGradient,
@@ -32,6 +33,7 @@ const NATIVE_REPLACES = [
   'MaxPoolGrad',
   'Add',
   'Sum',
+  'Mean',
 ];
 
 /** Kernels only the addon provides (no wasm version to fall back to: callers check for them). */
@@ -58,6 +60,7 @@ export function registerWasmKernels(native: NativeBlas | null = null): void {
     replace(conv2dBackpropFilterWasmConfig);
     replace(conv2dBackpropInputWasmConfig);
     replace(maxPoolGradWasmConfig);
+    replace(tileWasmConfig());
     wrapWasmBatchMatMul();
     for (const config of sharedDataWasmConfigs()) replace(config);
     wasmFuncs = currentWasmKernels(NATIVE_REPLACES);

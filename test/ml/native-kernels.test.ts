@@ -99,7 +99,7 @@ test('native Conv2D and both gradients match cpu on random shapes, strides and p
 });
 
 test(
-  'native bias Add and bias-gradient Sum match cpu; other broadcasts and reductions fall back',
+  'native bias Add, and Sum and Mean over the batch axes, match cpu; other broadcasts and reductions fall back',
   { skip },
   async () => {
     const rng = new SeededRandom(6);
@@ -129,6 +129,8 @@ test(
           () => tf.sum(tf.tensor(xs, shape), axes, keepDims).dataSync() as Float32Array,
         );
         assertClose(ref, got, `sum ${shape} over ${axes} keepDims ${keepDims}`, 1e-5);
+        const means = await onBoth(() => tf.mean(tf.tensor(xs, shape), axes, keepDims).dataSync() as Float32Array);
+        assertClose(means.ref, means.got, `mean ${shape} over ${axes} keepDims ${keepDims}`, 1e-5);
       }
     }
     // Not bias-shaped: row broadcast, equal shapes, a reduction over the last axis, and int32.
@@ -138,6 +140,7 @@ test(
       () => tf.add(tf.tensor(xs, [4, 6]), tf.tensor(xs, [4, 6])).dataSync() as Float32Array,
       () => tf.sum(tf.tensor(xs, [2, 3, 4]), [1, 2]).dataSync() as Float32Array,
       () => tf.sum(tf.tensor(xs, [4, 6]), 1).dataSync() as Float32Array,
+      () => tf.mean(tf.tensor(xs, [2, 3, 4]), [1, 2]).dataSync() as Float32Array,
       () => tf.add(tf.tensor([1, 2, 3, 4], [2, 2], 'int32'), tf.tensor1d([5, 6], 'int32')).dataSync() as Int32Array,
     ];
     for (const [i, f] of cases.entries()) {

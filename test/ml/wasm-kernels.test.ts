@@ -1,4 +1,4 @@
-// The project's wasm kernels (Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad, Identity and Cast) against
+// The project's wasm kernels (Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad, Tile, Identity and Cast) against
 // tfjs's cpu backend.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
@@ -167,4 +167,41 @@ test('wasm Identity and same-dtype Cast share their input without copying; conve
   assert.deepEqual(Array.from(snapshot.dataSync()), [1, 2]);
   assert.deepEqual(Array.from(v.dataSync()), [5, 6]);
   tf.dispose([same, ints, back, words, v, snapshot]);
+});
+
+test('wasm Tile equals the cpu backend on random shapes and repeats (float32, int32, bool, scalars, empties)', async () => {
+  const rng = new SeededRandom(45);
+  const shapes: number[][] = [[], [1, 1, 1, 5], [3, 0, 2]];
+  for (let t = 0; t < 40; t++) shapes.push(Array.from({ length: 1 + rng.int(5) }, () => 1 + rng.int(4)));
+  for (const [t, shape] of shapes.entries()) {
+    const reps = shape.map(() => (rng.int(4) === 0 ? 1 : 1 + rng.int(4)));
+    const size = shape.reduce((a, b) => a * b, 1);
+    const values = Array.from({ length: size }, () => rng.int(7) - 3);
+    for (const dtype of ['float32', 'int32', 'bool'] as const) {
+      const run = async (backend: string) => {
+        await tf.setBackend(backend);
+        const before = tf.memory().numTensors;
+        const out = tf.tidy(() => Array.from(tf.tile(tf.tensor(values, shape, dtype), reps).dataSync()));
+        assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+        return out;
+      };
+      const ref = await run('cpu');
+      assert.deepEqual(await run('wasm'), ref, `case ${t}: ${JSON.stringify({ shape, reps, dtype })}`);
+    }
+  }
+  // BatchNorm's gradient through tf.grad, the path that made Tile matter (a [1, 1, 1, C] scale over [N, H, W, C]).
+  const xs = Float32Array.from({ length: 2 * 3 * 3 * 4 }, () => rng.normal());
+  const bnGrad = async (backend: string) => {
+    await tf.setBackend(backend);
+    return tf.tidy(() => {
+      const x = tf.tensor4d(xs, [2, 3, 3, 4]);
+      const { mean, variance } = tf.moments(x, [0, 1, 2]);
+      const f = (xx: tf.Tensor) =>
+        tf.sum(tf.square(tf.batchNorm(xx as tf.Tensor4D, mean, variance, tf.fill([4], 0.5), tf.fill([4], 1.5), 1e-5)));
+      return Array.from(tf.grad(f)(x).dataSync());
+    });
+  };
+  const ref = await bnGrad('cpu');
+  const got = await bnGrad('wasm');
+  for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(ref[i]! - got[i]!) < 1e-4, `batchNorm gradient ${i}`);
 });
