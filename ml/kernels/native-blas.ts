@@ -77,15 +77,19 @@ export function blasThreads(): number {
  * measured on the CI machine). A user's OPENBLAS_CORETYPE wins.
  */
 function chooseCoreType(): void {
-  if (options.coreType) return;
+  if (!options.coreType && cpuHasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+}
+
+/** Whether this CPU has AVX-512 (F, BW, DQ, VL), from /proc/cpuinfo (false where it cannot be read). */
+export function cpuHasAvx512(): boolean {
   let flags = '';
   try {
     flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
   } catch {
-    return;
+    return false;
   }
   const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
-  if (['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every(has)) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
+  return ['avx512f', 'avx512bw', 'avx512dq', 'avx512vl'].every(has);
 }
 
 /** The addon, or null (see nativeBlasUnavailableReason). Set UNPRUNE_NATIVE=0 to refuse it. */

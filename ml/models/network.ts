@@ -1,7 +1,7 @@
 // A network is a list of named parameters plus a pure forward function over them. Weights travel as plain
 // Float32Arrays keyed by parameter name (stable across runs), so they serialise trivially and are backend-free.
 import * as tf from '@tensorflow/tfjs-core';
-import { maskPattern, SPARSE_MAX_DENSITY, sparseMatMulAvailable } from '../kernels/sparse-matmul.js';
+import { maskPattern, SPARSE_MAX_DENSITY, sparseMatMulAvailable, sparseProductsPay } from '../kernels/sparse-matmul.js';
 import { keptCount, type Mask } from '../mask.js';
 
 export type ParamRole = 'conv' | 'dense' | 'bias' | 'bn-gamma' | 'bn-beta' | 'bn-mean' | 'bn-var';
@@ -128,7 +128,7 @@ export class Network {
   usePatterns(mask: Mask | undefined): void {
     for (const t of this.patterns.values()) t.dispose();
     this.patterns.clear();
-    if (!mask || !sparseMatMulAvailable()) return;
+    if (!mask || !sparseMatMulAvailable() || !sparseProductsPay()) return;
     for (const layer of mask.layers) {
       const info = this.def.params.find((p) => p.name === layer.name);
       if (info?.role !== 'dense' || info.shape.length !== 2) continue;

@@ -10,7 +10,10 @@ import type { Mask } from '../../ml/mask.js';
 execFileSync(process.execPath, ['ml/kernels/native/build.mjs'], { stdio: 'inherit' });
 const { availableBackends, initBackend, tf } = await import('../../ml/backend.js');
 const { nativeBlasUnavailableReason } = await import('../../ml/kernels/native-blas.js');
-const { maskPattern, sparseMatMul, SPARSE_MAX_DENSITY } = await import('../../ml/kernels/sparse-matmul.js');
+const { configureSparseProducts, maskPattern, sparseMatMul, SPARSE_MAX_DENSITY } =
+  await import('../../ml/kernels/sparse-matmul.js');
+// On: these tests check the sparse path itself, also on CPUs where the dense product is the default (no AVX-512).
+configureSparseProducts(true);
 const { Network } = await import('../../ml/models/network.js');
 const { buildArch } = await import('../../ml/models/architectures.js');
 const { initWeights } = await import('../../ml/models/init-weights.js');
