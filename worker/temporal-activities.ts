@@ -141,11 +141,10 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
     const ctx = Context.current();
     const slots = queueSlots.get(ctx.info.taskQueue);
     if (slots) {
-      ctx.heartbeat({ stage: task.key, detail: 'waiting for a slot on this worker' });
+      const waiting = () => ctx.heartbeat({ stage: task.key, detail: 'waiting for a slot on this worker' });
+      waiting();
       try {
-        await slots.enter(ctx.cancellationSignal, () =>
-          ctx.heartbeat({ stage: task.key, detail: 'waiting for a slot on this worker' }),
-        );
+        await slots.enter(ctx.cancellationSignal, waiting);
       } catch (err) {
         if (err instanceof StageCancelledError) throw new CancelledFailure('cancelled before it started');
         throw err;

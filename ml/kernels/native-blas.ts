@@ -80,8 +80,15 @@ function chooseCoreType(): void {
   if (!options.coreType && cpuHasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
 }
 
-/** Whether this CPU has AVX-512 (F, BW, DQ, VL), from /proc/cpuinfo (false where it cannot be read). */
+let avx512: boolean | undefined;
+
+/** Whether this CPU has AVX-512 (F, BW, DQ, VL), from /proc/cpuinfo read once (false where it cannot be read). */
 export function cpuHasAvx512(): boolean {
+  avx512 ??= readAvx512();
+  return avx512;
+}
+
+function readAvx512(): boolean {
   let flags = '';
   try {
     flags = readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
