@@ -1,4 +1,4 @@
-"""PyTorch CPU reference for bench/train.ts: the same models, optimiser, batch and step count.
+"""PyTorch CPU reference for bench/train.ts: the same models, optimiser and batch, timed by the same steady-state rules.
 
 Run with Debian's interpreter (/usr/bin/python3, package python3-torch). Prints one JSON object.
 """
@@ -81,11 +81,13 @@ def sgemm_rel_error(n=384):
     return float((torch.mm(a, b).double() - exact).abs().max() / exact.abs().max())
 
 
-def measure(model, shape, batch, steps, warmup, lr):
+def measure(model, shape, batch, a):
+    """Steady-state examples/s: warm up for at least a.warmup steps and a.warmup_seconds (a.max_seconds / 4 at
+    most, one step at least), then time at least a.steps steps and a.min_seconds (a.max_seconds at most)."""
     torch.manual_seed(0)
     x = torch.randn(batch, *shape)
     y = torch.randint(0, 10, (batch,))
-    opt = torch.optim.SGD(model.parameters(), lr=lr, momentum=0.9)
+    opt = torch.optim.SGD(model.parameters(), lr=a.lr, momentum=0.9)
 
     def step():
         opt.zero_grad(set_to_none=True)
@@ -93,13 +95,21 @@ def measure(model, shape, batch, steps, warmup, lr):
         loss.backward()
         opt.step()
 
-    for _ in range(warmup):
+    warm, start = 0, time.perf_counter()
+    while True:
+        elapsed = time.perf_counter() - start
+        if warm > 0 and ((warm >= a.warmup and elapsed >= a.warmup_seconds) or elapsed >= a.max_seconds / 4):
+            break
         step()
-    start = time.perf_counter()
-    for _ in range(steps):
+        warm += 1
+    done, start = 0, time.perf_counter()
+    while True:
+        elapsed = time.perf_counter() - start
+        if done > 0 and ((done >= a.steps and elapsed >= a.min_seconds) or elapsed >= a.max_seconds):
+            break
         step()
-    seconds = time.perf_counter() - start
-    return batch * steps / seconds
+        done += 1
+    return batch * done / (time.perf_counter() - start)
 
 
 def main():
@@ -108,6 +118,9 @@ def main():
     p.add_argument("--batch", default="128", help="one batch size, or one per model (comma-separated)")
     p.add_argument("--steps", type=int, default=50)
     p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--warmup-seconds", type=float, default=1.0)
+    p.add_argument("--min-seconds", type=float, default=2.0)
+    p.add_argument("--max-seconds", type=float, default=10.0)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--lr", type=float, default=0.01)
     a = p.parse_args()
@@ -122,7 +135,7 @@ def main():
     batches = [int(b) for b in a.batch.split(",")]
     for i, name in enumerate(names):
         cls, shape = MODELS[name]
-        out[name] = measure(cls(), shape, batches[min(i, len(batches) - 1)], a.steps, a.warmup, a.lr)
+        out[name] = measure(cls(), shape, batches[min(i, len(batches) - 1)], a)
     print(json.dumps(out))
 
 
