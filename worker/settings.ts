@@ -15,7 +15,7 @@ const SETTINGS = {
     doc: 'compute backend (--backend wins)',
   },
   native: { env: 'UNPRUNE_NATIVE', schema: flag.default(true), doc: '0 turns the native OpenBLAS kernels off' },
-  blasThreads: { env: 'UNPRUNE_BLAS_THREADS', schema: count(256).default(1), doc: 'OpenBLAS threads per process' },
+  blasThreads: { env: 'UNPRUNE_BLAS_THREADS', schema: count(256).default(1), doc: 'native kernel threads per process' },
   openblasCoreType: {
     env: 'OPENBLAS_CORETYPE',
     schema: z.string().min(1).optional(),

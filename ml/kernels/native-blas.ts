@@ -54,8 +54,9 @@ let reason = '';
 export interface NativeBlasOptions {
   /** False refuses the addon (UNPRUNE_NATIVE=0). */
   enabled?: boolean;
-  /** Threads OpenBLAS may use per process, default 1 (the local engine's processes are the parallelism; more
-   *  threads per process would oversubscribe the cores). */
+  /** Threads the addon's kernels may use per process, default 1 (the local engine's processes are the parallelism;
+   *  more threads per process would oversubscribe the cores). The addon splits its own loops across them; OpenBLAS
+   *  runs single-threaded inside each. */
   threads?: number;
   /** The user's OPENBLAS_CORETYPE, if any (it wins over the choice below). */
   coreType?: string;
@@ -113,7 +114,7 @@ export function loadNativeBlas(): NativeBlas | null {
   }
   // OpenBLAS reads these when the library loads, before any call could set them.
   chooseCoreType();
-  process.env.OPENBLAS_NUM_THREADS = String(blasThreads());
+  process.env.OPENBLAS_NUM_THREADS = '1';
   try {
     const addon = createRequire(import.meta.url)(NATIVE_ADDON_PATH) as NativeBlas;
     addon.setThreads(blasThreads());

@@ -99,6 +99,93 @@ test('native Conv2D and both gradients match cpu on random shapes, strides and p
 });
 
 test(
+  'the kernels split across threads: partitioned outputs bit for bit as on one thread, filter gradients within rounding, all as cpu',
+  { skip },
+  async () => {
+    const { loadNativeBlas } = await import('../../ml/kernels/native-blas.js');
+    const addon = loadNativeBlas()!;
+    const rng = new SeededRandom(12);
+    /** f on blas with 1 and with 3 threads (an odd split: uneven parts), and on cpu. */
+    const threeWays = async (f: () => Float32Array) => {
+      const { ref, got: one } = await onBoth(f);
+      addon.setThreads(3);
+      try {
+        const before = tf.memory().numTensors;
+        const split = tf.tidy(f);
+        assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+        return { ref, one, split };
+      } finally {
+        addon.setThreads(1);
+      }
+    };
+    // Products above the split threshold (2M multiply-adds): tall (split by rows), wide (by columns), a batch.
+    for (const [batch, m, k, n] of [
+      [1, 260, 784, 300],
+      [1, 20, 300, 1000],
+      [3, 64, 256, 128],
+    ] as const) {
+      for (const [ta, tb] of [
+        [false, false],
+        [true, false],
+        [false, true],
+        [true, true],
+      ]) {
+        const aShape = [batch, ...(ta ? [k, m] : [m, k])];
+        const bShape = [batch, ...(tb ? [n, k] : [k, n])];
+        const as = data(rng, batch * m * k);
+        const bs = data(rng, batch * k * n);
+        const { ref, one, split } = await threeWays(
+          () => tf.matMul(tf.tensor(as, aShape), tf.tensor(bs, bShape), ta, tb).dataSync() as Float32Array,
+        );
+        const what = JSON.stringify({ batch, m, k, n, ta, tb });
+        assert.deepEqual(split, one, `matmul ${what}: the same bits on 3 threads`);
+        assertClose(ref, split, `matmul ${what}`);
+      }
+    }
+    // LeNet-5's two convolutions (the direct kernel, im2col), a pointwise one, and a strided padded one.
+    for (const [n, h, c, fh, co, stride, pad] of [
+      [24, 28, 1, 5, 6, 1, 'valid'],
+      [24, 12, 6, 5, 16, 1, 'valid'],
+      [8, 16, 32, 1, 16, 1, 'valid'],
+      [8, 17, 8, 3, 24, 2, 'same'],
+    ] as const) {
+      const filterShape = [fh, fh, c, co] as [number, number, number, number];
+      const info = tf.backend_util.computeConv2DInfo([n, h, h, c], filterShape, stride, 1, pad);
+      const xs = data(rng, n * h * h * c);
+      const fs = data(rng, fh * fh * c * co);
+      const rs = data(rng, n * info.outHeight * info.outWidth * co);
+      const what = JSON.stringify({ n, h, c, fh, co, stride, pad });
+      const run = (part: 'y' | 'dx' | 'df') => () => {
+        const x = tf.tensor4d(xs, [n, h, h, c]);
+        const f = tf.tensor4d(fs, filterShape);
+        const r = tf.tensor4d(rs, [n, info.outHeight, info.outWidth, co]);
+        if (part === 'y') return tf.conv2d(x, f, stride, pad).dataSync() as Float32Array;
+        const loss = (xx: Tensor, ff: Tensor) =>
+          tf.sum(tf.mul(tf.conv2d(xx as Tensor4D, ff as Tensor4D, stride, pad), r));
+        const [dx, df] = tf.grads(loss)([x, f]);
+        return (part === 'dx' ? dx! : df!).dataSync() as Float32Array;
+      };
+      for (const part of ['y', 'dx', 'df'] as const) {
+        const { ref, one, split } = await threeWays(run(part));
+        if (part === 'df') assertClose(one, split, `${part} ${what}: 3 threads against 1`, 1e-5);
+        else assert.deepEqual(split, one, `${part} ${what}: the same bits on 3 threads`);
+        assertClose(ref, split, `${part} ${what}`);
+      }
+    }
+    // Max-pool gradient over LeNet-5's first pooling: exact.
+    const xs = data(rng, 24 * 24 * 24 * 6);
+    const pooled = await threeWays(
+      () =>
+        tf
+          .grad((x: Tensor) => tf.sum(tf.maxPool(x as Tensor4D, 2, 2, 'valid')))(tf.tensor4d(xs, [24, 24, 24, 6]))
+          .dataSync() as Float32Array,
+    );
+    assert.deepEqual(pooled.split, pooled.one, 'max-pool gradient: the same bits on 3 threads');
+    assert.deepEqual(pooled.split, pooled.ref, 'max-pool gradient: as cpu');
+  },
+);
+
+test(
   'native bias Add, and Sum and Mean over the batch axes, match cpu; other broadcasts and reductions fall back',
   { skip },
   async () => {

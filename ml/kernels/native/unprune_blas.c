@@ -3,11 +3,16 @@
 // gradient, bias add and bias gradient, and a fused masked SGD-momentum update. Tensors
 // arrive as Float32Array views of the wasm heap (or any Float32Array); outputs are written in place into views the
 // caller allocated. Layouts are tfjs's: row-major, NHWC activations, [fh, fw, cin, cout] filters.
-// Everything runs on the calling (main) thread apart from OpenBLAS's own pool; the scratch buffer is not shared.
+// Work runs on the calling (main) thread, split with the addon's own thread pool (setThreads) for products and
+// convolutions large enough to pay for it; OpenBLAS itself always runs single-threaded on whichever thread calls it.
+#define _POSIX_C_SOURCE 200809L  // clock_gettime under -std=c11
 #define NAPI_VERSION 8
 #include <node_api.h>
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,7 +23,6 @@
 
 // OpenBLAS extensions (declared in its cblas.h on Debian, repeated here for other layouts).
 extern void openblas_set_num_threads(int);
-extern int openblas_get_num_threads(void);
 extern char *openblas_get_config(void);
 extern char *openblas_get_corename(void);
 
@@ -26,18 +30,131 @@ extern char *openblas_get_corename(void);
 // im2col works in row chunks of at most this many floats (4 MiB): bounded memory for big convs, cache-friendly.
 #define CHUNK_FLOATS (1 << 20)
 
-// Products smaller than this many multiply-adds run on one OpenBLAS thread even when more are allowed: handing a
-// small product to a second thread costs more than it saves (LeNet-5 on 2 threads was slower than on 1, measured).
-#define THREADED_MIN_MACS (8.0 * 1024 * 1024)
-
-static int max_threads = 1, current_threads = 1;
-
 static void sgemm(enum CBLAS_TRANSPOSE ta, enum CBLAS_TRANSPOSE tb, size_t m, size_t n, size_t k, const float *A,
                   size_t lda, const float *B, size_t ldb, float beta, float *C, size_t ldc) {
-  const int want = (double)m * n * k >= THREADED_MIN_MACS ? max_threads : 1;
-  if (want != current_threads) openblas_set_num_threads(current_threads = want);
   cblas_sgemm(CblasRowMajor, ta, tb, m, n, k, 1.0f, A, lda, B, ldb, beta, C, ldc);
 }
+
+// ---- The kernel thread pool ----
+// OpenBLAS's own threads did not pay for this project's shapes: LeNet-5 trained 20% slower on 2 OpenBLAS threads
+// than on 1 (its convolutions are im2col chunks and per-image loops around products too small to split well, and
+// OpenBLAS re-synchronises its pool per call). Instead each kernel splits its own outer loop (images, rows of a
+// product) into `parts` contiguous ranges, one per thread, each calling single-threaded OpenBLAS. A split that only
+// partitions outputs gives the same bits as one thread; the two filter gradients sum per-range partials in range
+// order, so their bits depend on the thread count (deterministic for a given count). Work below PARALLEL_MIN_MACS
+// stays on the calling thread: waking a helper costs tens of microseconds.
+#define MAX_THREADS 64
+#define PARALLEL_MIN_MACS (2.0 * 1024 * 1024)
+// A helper spins this long for the next split before sleeping: kernels of a training step come up to a few
+// milliseconds apart, and waking a sleeping helper took ~140 µs on a 2-vCPU VM (a 128×120×256 product: 35 µs split
+// with the helper spinning, 165–187 µs with it asleep, 52 µs on one thread; measured).
+#define POOL_SPIN_NS 5000000
+
+typedef void (*part_fn)(void *ctx, int part, int parts);
+
+static int max_threads = 1;
+
+static struct {
+  pthread_mutex_t mu;
+  pthread_cond_t go, done;
+  atomic_ulong generation;
+  atomic_int remaining;
+  part_fn fn;
+  void *ctx;
+  int parts, started;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER};
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+static long long now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+// Spins up to POOL_SPIN_NS while `still()` holds; returns whether it still holds.
+static int spin_while(int (*still)(const void *), const void *arg) {
+  const long long until = now_ns() + POOL_SPIN_NS;
+  while (still(arg)) {
+    for (int i = 0; i < 64; i++) cpu_relax();
+    if (now_ns() > until) return still(arg);
+  }
+  return 0;
+}
+
+static int generation_is(const void *seen) {
+  return atomic_load_explicit(&pool.generation, memory_order_acquire) == *(const unsigned long *)seen;
+}
+
+static int parts_remaining(const void *unused) {
+  (void)unused;
+  return atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0;
+}
+
+static void *pool_thread(void *arg) {
+  const int id = (int)(intptr_t)arg;
+  unsigned long seen = 0;
+  for (;;) {
+    if (spin_while(generation_is, &seen)) {
+      pthread_mutex_lock(&pool.mu);
+      while (generation_is(&seen)) pthread_cond_wait(&pool.go, &pool.mu);
+      pthread_mutex_unlock(&pool.mu);
+    }
+    seen = atomic_load_explicit(&pool.generation, memory_order_acquire);
+    if (id < pool.parts) pool.fn(pool.ctx, id, pool.parts);
+    if (atomic_fetch_sub_explicit(&pool.remaining, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&pool.mu);
+      pthread_cond_signal(&pool.done);
+      pthread_mutex_unlock(&pool.mu);
+    }
+  }
+  return NULL;
+}
+
+// How many parts work of `macs` multiply-adds (or element visits) is worth splitting into, at most `units`.
+static int parts_for(double macs, size_t units) {
+  int parts = macs < PARALLEL_MIN_MACS ? 1 : max_threads;
+  return (size_t)parts > units ? (int)(units ? units : 1) : parts;
+}
+
+// Runs fn(ctx, p, parts) for p < parts, part 0 on the calling thread, and returns when all are done. Calls come
+// from the JavaScript thread only, one at a time.
+static void run_parts(part_fn fn, void *ctx, int parts) {
+  while (parts > 1 && pool.started < parts - 1) {
+    pthread_t t;
+    if (pthread_create(&t, NULL, pool_thread, (void *)(intptr_t)(pool.started + 1)) != 0) {
+      parts = pool.started + 1;  // could not start another: split among those there are
+      break;
+    }
+    pthread_detach(t);
+    pool.started++;
+  }
+  if (parts <= 1) {
+    fn(ctx, 0, 1);
+    return;
+  }
+  pool.fn = fn;
+  pool.ctx = ctx;
+  pool.parts = parts;
+  atomic_store_explicit(&pool.remaining, pool.started, memory_order_release);
+  pthread_mutex_lock(&pool.mu);
+  atomic_fetch_add_explicit(&pool.generation, 1, memory_order_acq_rel);
+  pthread_cond_broadcast(&pool.go);
+  pthread_mutex_unlock(&pool.mu);
+  fn(ctx, 0, parts);
+  if (spin_while(parts_remaining, NULL)) {
+    pthread_mutex_lock(&pool.mu);
+    while (parts_remaining(NULL)) pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
+  }
+}
+
+// Part p of `parts` of [0, n): [n·p/parts, n·(p+1)/parts).
+static inline size_t part_begin(size_t n, int p, int parts) { return n * (size_t)p / (size_t)parts; }
 
 static float *scratch = NULL;
 static size_t scratch_len = 0;
@@ -116,6 +233,43 @@ static int bool_arg(Args *a, size_t i) {
   return v;
 }
 
+typedef struct {
+  int batch, m, n, k, ta, tb, ba, bb;
+  const float *A, *B;
+  float *C;
+} Gemm;
+
+// Products [i0, i1) of the batch, rows [r0, r1) of each (columns [r0, r1) when split by columns).
+static void gemm_range(const Gemm *g, int i0, int i1, size_t r0, size_t r1, int by_columns) {
+  const size_t sa = (size_t)g->m * g->k, sb = (size_t)g->k * g->n, sc = (size_t)g->m * g->n;
+  for (int i = i0; i < i1; i++) {
+    const float *A = g->A + (g->ba == 1 ? 0 : i * sa), *B = g->B + (g->bb == 1 ? 0 : i * sb);
+    float *C = g->C + i * sc;
+    // Rows of op(A) start r0 rows (or, transposed, columns) in; columns of op(B) likewise.
+    if (by_columns)
+      sgemm(g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, g->m, r1 - r0, g->k, A,
+            g->ta ? g->m : g->k, B + (g->tb ? r0 * g->k : r0), g->tb ? g->k : g->n, 0.0f, C + r0, g->n);
+    else
+      sgemm(g->ta ? CblasTrans : CblasNoTrans, g->tb ? CblasTrans : CblasNoTrans, r1 - r0, g->n, g->k,
+            A + (g->ta ? r0 : r0 * g->k), g->ta ? g->m : g->k, B, g->tb ? g->k : g->n, 0.0f, C + r0 * g->n, g->n);
+  }
+}
+
+// A batch of several products splits by products; a single one by rows, or by columns when it has few rows, in
+// multiples of 16 (whole register tiles for OpenBLAS's kernels).
+static void gemm_part(void *ctx, int p, int parts) {
+  const Gemm *g = ctx;
+  if (g->batch >= parts) {
+    gemm_range(g, part_begin(g->batch, p, parts), part_begin(g->batch, p + 1, parts), 0, g->m, 0);
+    return;
+  }
+  const int by_columns = g->n > g->m;
+  const size_t len = by_columns ? g->n : g->m, tiles = (len + 15) / 16;
+  size_t r0 = part_begin(tiles, p, parts) * 16, r1 = part_begin(tiles, p + 1, parts) * 16;
+  if (r1 > len) r1 = len;
+  if (r0 < r1) gemm_range(g, 0, g->batch, r0, r1, by_columns);
+}
+
 // gemm(a, b, c, dims Int32Array[batch, m, n, k, transA, transB, batchA, batchB]):
 // c[i] = op(a[i or 0]) · op(b[i or 0]) for i < batch; a batch of 1 broadcasts.
 static napi_value gemm(napi_env env, napi_callback_info info) {
@@ -123,13 +277,12 @@ static napi_value gemm(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a, 4)) return NULL;
   int32_t *d = i32_arg(&a, 3, 8);
   if (!d) return NULL;
-  const int batch = d[0], m = d[1], n = d[2], k = d[3], ta = d[4], tb = d[5], ba = d[6], bb = d[7];
-  const size_t sa = (size_t)m * k, sb = (size_t)k * n, sc = (size_t)m * n;
-  float *A = f32_arg(&a, 0, sa * ba), *B = f32_arg(&a, 1, sb * bb), *C = f32_arg(&a, 2, sc * batch);
+  Gemm g = {d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], NULL, NULL, NULL};
+  const size_t sa = (size_t)g.m * g.k, sb = (size_t)g.k * g.n, sc = (size_t)g.m * g.n;
+  g.A = f32_arg(&a, 0, sa * g.ba), g.B = f32_arg(&a, 1, sb * g.bb), g.C = f32_arg(&a, 2, sc * g.batch);
   if (a.failed) return NULL;
-  for (int i = 0; i < batch; i++) {
-    sgemm(ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, m, n, k, A + (ba == 1 ? 0 : i * sa), ta ? m : k, B + (bb == 1 ? 0 : i * sb), tb ? k : n, 0.0f, C + i * sc, n);
-  }
+  const size_t units = g.batch > 1 ? (size_t)g.batch : ((size_t)(g.m > g.n ? g.m : g.n) + 15) / 16;
+  run_parts(gemm_part, &g, parts_for((double)g.batch * sc * g.k, units));
   return NULL;
 }
 
@@ -290,24 +443,43 @@ static inline __attribute__((always_inline)) void direct_tile(const Conv *g, con
   }
 }
 
-// y[b, oy, ox, co] = Σ_{kh, kw, ci} x[b, oy + kh − top, ox + kw − left, ci] · f[kh, kw, ci, co].
-static int direct_conv2d(const Conv *g, const float *x, const float *f, float *y) {
-  const Planes p = planes_of(g);
-  float *planes = scratch_floats((size_t)g->c * p.plen);
-  if (!planes) return 0;
-  memset(planes, 0, (size_t)g->c * p.plen * sizeof(float));
-  for (int b = 0; b < g->n; b++) {
-    fill_planes(g, &p, x, b, planes);
-    for (size_t o0 = 0; o0 < p.flat; o0 += 16)
+// One call of a direct kernel: its geometry, operands, and `parts` scratch regions of `part_floats` each.
+typedef struct {
+  const Conv *g;
+  const Planes *p;
+  const float *x, *other;
+  float *out, *scratch;
+  size_t part_floats;
+} Direct;
+
+// y[b, oy, ox, co] = Σ_{kh, kw, ci} x[b, oy + kh − top, ox + kw − left, ci] · f[kh, kw, ci, co], images split.
+static void direct_conv2d_part(void *ctx, int part, int parts) {
+  const Direct *d = ctx;
+  const Conv *g = d->g;
+  float *planes = d->scratch + part * d->part_floats;
+  for (int b = part_begin(g->n, part, parts), last = part_begin(g->n, part + 1, parts); b < last; b++) {
+    fill_planes(g, d->p, d->x, b, planes);
+    for (size_t o0 = 0; o0 < d->p->flat; o0 += 16)
       for (int c0 = 0; c0 < g->co; c0 += 8) switch (g->co - c0 < 8 ? g->co - c0 : 8) {
 #define TILE(n) \
   case n:       \
-    direct_tile(g, &p, planes, f, y, b, o0, c0, n); \
+    direct_tile(g, d->p, planes, d->other, d->out, b, o0, c0, n); \
     break;
           TILE(1) TILE(2) TILE(3) TILE(4) TILE(5) TILE(6) TILE(7) TILE(8)
 #undef TILE
         }
   }
+}
+
+static int direct_conv2d(const Conv *g, const float *x, const float *f, float *y) {
+  const Planes p = planes_of(g);
+  const int parts = parts_for((double)g->m * g->k * g->co, g->n);
+  const size_t part_floats = (size_t)g->c * p.plen;
+  float *planes = scratch_floats(parts * part_floats);
+  if (!planes) return 0;
+  memset(planes, 0, parts * part_floats * sizeof(float));
+  Direct d = {g, &p, x, f, y, planes, part_floats};
+  run_parts(direct_conv2d_part, &d, parts);
   return 1;
 }
 
@@ -337,18 +509,19 @@ static inline __attribute__((always_inline)) void direct_filter_pair(const Conv 
 
 // dw[kh, kw, ci, co] = Σ_{b, oy, ox} x[b, oy + kh − top, ox + kw − left, ci] · dy[b, oy, ox, co]. dy is laid out
 // as tiles of 8 flat positions × 8 channels (zero where ox ≥ ow, so dropped positions add nothing); each
-// (tap, channel) keeps 8 lane-wise sums over the whole batch, added up lane by lane at the end: a fixed order.
-static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const float *dy, float *dw) {
-  const Planes p = planes_of(g);
+// (tap, channel) keeps 8 lane-wise sums over its part's images; the parts' sums are added lane by lane in part
+// order, then the lanes: a fixed order for a given thread count.
+static size_t direct_lanes_len(const Conv *g) { return ((size_t)g->fh * g->fw * g->c + 1) * g->co * 8; }
+
+static void direct_filter_part(void *ctx, int part, int parts) {
+  const Direct *d = ctx;
+  const Conv *g = d->g;
+  const Planes p = *d->p;
+  const float *x = d->x, *dy = d->other;
   const size_t taps = (size_t)g->fh * g->fw * g->c, ntiles = p.flat16 / 8, nblocks = ((size_t)g->co + 7) / 8;
-  const size_t lanes_len = (taps + 1) * g->co * 8, dlen = nblocks * ntiles * 64;
-  float *lanes = scratch_floats(lanes_len + (size_t)g->c * p.plen + dlen);
-  if (!lanes) return 0;
-  float *planes = lanes + lanes_len, *dtiles = planes + (size_t)g->c * p.plen;
-  // Zeros once: the sums (with one spare tap, which an odd tap count pairs its last tap with), and the planes' padding
-  // and the dy tiles' dropped positions, which are never written.
-  memset(lanes, 0, (lanes_len + (size_t)g->c * p.plen + dlen) * sizeof(float));
-  for (int b = 0; b < g->n; b++) {
+  float *lanes = d->scratch + part * d->part_floats;
+  float *planes = lanes + direct_lanes_len(g), *dtiles = planes + (size_t)g->c * p.plen;
+  for (int b = part_begin(g->n, part, parts), last = part_begin(g->n, part + 1, parts); b < last; b++) {
     fill_planes(g, &p, x, b, planes);
     const float *img = dy + (size_t)b * g->oh * g->ow * g->co;
     for (int co = 0; co < g->co; co++) {
@@ -363,11 +536,11 @@ static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const fl
       for (size_t blk = 0; blk < nblocks; blk++) {
         const int c0 = blk * 8;
         float *l0 = lanes + (t * g->co + c0) * 8, *l1 = lanes + ((t + 1) * g->co + c0) * 8;
-        const float *d = dtiles + blk * ntiles * 64;
+        const float *tiles = dtiles + blk * ntiles * 64;
         switch (g->co - c0 < 8 ? g->co - c0 : 8) {
 #define PAIR(n) \
   case n:       \
-    direct_filter_pair(g, s0, s1, d, ntiles, l0, l1, n); \
+    direct_filter_pair(g, s0, s1, tiles, ntiles, l0, l1, n); \
     break;
           PAIR(1) PAIR(2) PAIR(3) PAIR(4) PAIR(5) PAIR(6) PAIR(7) PAIR(8)
 #undef PAIR
@@ -375,6 +548,23 @@ static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const fl
       }
     }
   }
+}
+
+static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const float *dy, float *dw) {
+  const Planes p = planes_of(g);
+  const size_t taps = (size_t)g->fh * g->fw * g->c, ntiles = p.flat16 / 8, nblocks = ((size_t)g->co + 7) / 8;
+  const size_t lanes_len = direct_lanes_len(g);
+  const size_t part_floats = lanes_len + (size_t)g->c * p.plen + nblocks * ntiles * 64;
+  const int parts = parts_for((double)g->m * g->k * g->co, g->n);
+  float *lanes = scratch_floats(parts * part_floats);
+  if (!lanes) return 0;
+  // Zeros once: the sums (with one spare tap, which an odd tap count pairs its last tap with), and the planes' padding
+  // and the dy tiles' dropped positions, which are never written.
+  memset(lanes, 0, parts * part_floats * sizeof(float));
+  Direct d = {g, &p, x, dy, dw, lanes, part_floats};
+  run_parts(direct_filter_part, &d, parts);
+  for (int part = 1; part < parts; part++)
+    for (size_t i = 0; i < lanes_len; i++) lanes[i] += lanes[part * part_floats + i];
   for (size_t t = 0; t < taps; t++)
     for (int co = 0; co < g->co; co++) {
       const float *l = lanes + (t * g->co + co) * 8;
@@ -387,6 +577,38 @@ static int direct_conv2d_backprop_filter(const Conv *g, const float *x, const fl
 
 static int is_pointwise(const Conv *g) {
   return g->fh == 1 && g->fw == 1 && g->sh == 1 && g->sw == 1 && g->top == 0 && g->left == 0;
+}
+
+typedef struct {
+  const Conv *g;
+  const float *x, *other;
+  float *out, *region;
+  size_t rows, part_floats;
+  int filter_gradient;
+} Patches;
+
+// Rows [m·part/parts, m·(part+1)/parts) of the patch matrix, a chunk of `rows` at a time.
+static void patch_part(void *ctx, int part, int parts) {
+  const Patches *p = ctx;
+  const Conv *g = p->g;
+  const int pointwise = is_pointwise(g);
+  const size_t m0 = part_begin(g->m, part, parts), m1 = part_begin(g->m, part + 1, parts);
+  float *mine = p->region + part * p->part_floats;
+  float *cols = pointwise ? (float *)p->x : mine;
+  float *dw = part == 0 ? p->out : mine + (pointwise ? 0 : p->rows * g->k);
+  if (p->filter_gradient && m0 == m1) memset(dw, 0, g->k * g->co * sizeof(float));
+  for (size_t r0 = m0; r0 < m1; r0 += p->rows) {
+    const size_t r1 = r0 + p->rows < m1 ? r0 + p->rows : m1;
+    // A pointwise convolution's patch matrix is its input, rows as they are.
+    const float *patches = pointwise ? cols + r0 * g->k : cols;
+    if (!pointwise) im2col(g, p->x, cols, r0, r1);
+    if (p->filter_gradient)
+      sgemm(CblasTrans, CblasNoTrans, g->k, g->co, r1 - r0, patches, g->k, p->other + r0 * g->co, g->co,
+            r0 == m0 ? 0.0f : 1.0f, dw, g->co);
+    else
+      sgemm(CblasNoTrans, CblasNoTrans, r1 - r0, g->co, g->k, patches, g->k, p->other, g->co, 0.0f,
+            p->out + r0 * g->co, g->co);
+  }
 }
 
 // The two products over the patch matrix, built chunk by chunk: the forward pass (x, filter, y) computes
@@ -405,17 +627,17 @@ static napi_value patch_product(napi_env env, napi_callback_info info, int filte
     if (!ok) fail(&a, "out of memory");
     return NULL;
   }
-  const size_t rows = is_pointwise(&g) ? g.m : chunk_rows(&g);
-  float *cols = is_pointwise(&g) ? x : scratch_floats(rows * g.k);
-  if (!cols) return fail(&a, "out of memory"), NULL;
-  for (size_t r0 = 0; r0 < g.m; r0 += rows) {
-    const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
-    if (!is_pointwise(&g)) im2col(&g, x, cols, r0, r1);
-    if (filter_gradient)
-      sgemm(CblasTrans, CblasNoTrans, g.k, g.co, r1 - r0, cols, g.k, other + r0 * g.co, g.co, r0 == 0 ? 0.0f : 1.0f,
-            out, g.co);
-    else
-      sgemm(CblasNoTrans, CblasNoTrans, r1 - r0, g.co, g.k, cols, g.k, other, g.co, 0.0f, out + r0 * g.co, g.co);
+  const int pointwise = is_pointwise(&g), parts = parts_for((double)g.m * g.k * g.co, g.m);
+  const size_t rows = pointwise ? g.m : chunk_rows(&g), cols_floats = pointwise ? 0 : rows * g.k;
+  // Per part: its patch chunk, and for the filter gradient its partial sum (part 0 sums into `out` itself).
+  const size_t part_floats = cols_floats + (filter_gradient ? g.k * g.co : 0);
+  float *region = part_floats ? scratch_floats(parts * part_floats) : NULL;
+  if (part_floats && !region) return fail(&a, "out of memory"), NULL;
+  Patches p = {&g, x, other, out, region, rows, part_floats, filter_gradient};
+  run_parts(patch_part, &p, parts);
+  for (int part = 1; filter_gradient && part < parts; part++) {
+    const float *partial = region + part * part_floats + cols_floats;
+    for (size_t i = 0; i < g.k * g.co; i++) out[i] += partial[i];
   }
   return NULL;
 }
@@ -428,6 +650,30 @@ static napi_value conv2d_backprop_filter(napi_env env, napi_callback_info info) 
   return patch_product(env, info, 1);
 }
 
+// Images [n·part/parts, n·(part+1)/parts): their patch-matrix rows, whose col2im writes only their own images.
+// Patches.x is dy and .other the filter here.
+static void backprop_input_part(void *ctx, int part, int parts) {
+  const Patches *p = ctx;
+  const Conv *g = p->g;
+  const size_t per_image = (size_t)g->oh * g->ow, image_floats = (size_t)g->h * g->w * g->c;
+  const size_t b0 = part_begin(g->n, part, parts), b1 = part_begin(g->n, part + 1, parts);
+  const size_t m0 = b0 * per_image, m1 = b1 * per_image;
+  const float *dy = p->x, *f = p->other;
+  float *dx = p->out;
+  if (is_pointwise(g)) {
+    if (m1 > m0) sgemm(CblasNoTrans, CblasTrans, m1 - m0, g->k, g->co, dy + m0 * g->co, g->co, f, g->co, 0.0f,
+                       dx + m0 * g->k, g->k);
+    return;
+  }
+  memset(dx + b0 * image_floats, 0, (b1 - b0) * image_floats * sizeof(float));
+  float *cols = p->region + part * p->part_floats;
+  for (size_t r0 = m0; r0 < m1; r0 += p->rows) {
+    const size_t r1 = r0 + p->rows < m1 ? r0 + p->rows : m1;
+    sgemm(CblasNoTrans, CblasTrans, r1 - r0, g->k, g->co, dy + r0 * g->co, g->co, f, g->co, 0.0f, cols, g->k);
+    col2im(g, cols, dx, r0, r1);
+  }
+}
+
 // conv2dBackpropInput(dy, filter, dx, dims): dpatches[M, K] = dy[M, co] · filter[K, co]ᵀ, then col2im into dx.
 static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   Args a;
@@ -436,19 +682,12 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
   const size_t xlen = (size_t)g.n * g.h * g.w * g.c;
   float *dy = f32_arg(&a, 0, g.m * g.co), *f = f32_arg(&a, 1, g.k * g.co), *dx = f32_arg(&a, 2, xlen);
   if (a.failed) return NULL;
-  if (is_pointwise(&g)) {
-    sgemm(CblasNoTrans, CblasTrans, g.m, g.k, g.co, dy, g.co, f, g.co, 0.0f, dx, g.k);
-    return NULL;
-  }
-  memset(dx, 0, xlen * sizeof(float));
-  const size_t rows = chunk_rows(&g);
-  float *cols = scratch_floats(rows * g.k);
-  if (!cols) return fail(&a, "out of memory"), NULL;
-  for (size_t r0 = 0; r0 < g.m; r0 += rows) {
-    const size_t r1 = r0 + rows < g.m ? r0 + rows : g.m;
-    sgemm(CblasNoTrans, CblasTrans, r1 - r0, g.k, g.co, dy + r0 * g.co, g.co, f, g.co, 0.0f, cols, g.k);
-    col2im(&g, cols, dx, r0, r1);
-  }
+  const int parts = parts_for((double)g.m * g.k * g.co, g.n);
+  const size_t rows = is_pointwise(&g) ? 0 : chunk_rows(&g);
+  float *region = rows ? scratch_floats(parts * rows * g.k) : NULL;
+  if (rows && !region) return fail(&a, "out of memory"), NULL;
+  Patches p = {&g, dy, f, dx, region, rows, rows * g.k, 0};
+  run_parts(backprop_input_part, &p, parts);
   return NULL;
 }
 
@@ -458,21 +697,25 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
 // and branch-free selects (bit masks: GCC turns `take ? v : b` back into a branch) — data-dependent branches here
 // mispredicted half the time (3x slower, measured). 128-bit vectors: GCC's 256/512-bit versions of these short
 // channel loops ran 3x slower than SSE (0.36 ms for LeNet-5's pool 1, measured).
-__attribute__((target("prefer-vector-width=128"))) static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
-  Args a;
-  if (!get_args(env, info, &a, 4)) return NULL;
-  int32_t *d = i32_arg(&a, 3, 12);
-  if (!d) return NULL;
-  const int n = d[0], h = d[1], w = d[2], c = d[3], oh = d[4], ow = d[5], fh = d[6], fw = d[7];
-  const int sh = d[8], sw = d[9], top = d[10], left = d[11];
-  const size_t xlen = (size_t)n * h * w * c, q = (size_t)ow * c;
-  float *x = f32_arg(&a, 0, xlen), *dy = f32_arg(&a, 1, (size_t)n * oh * ow * c), *dx = f32_arg(&a, 2, xlen);
-  if (a.failed) return NULL;
-  float *best = malloc(q * sizeof(float));
-  int32_t *at = malloc(q * sizeof(int32_t));
-  if (!best || !at) return free(best), free(at), fail(&a, "out of memory"), NULL;
-  memset(dx, 0, xlen * sizeof(float));
-  for (int b = 0; b < n; b++)
+typedef struct {
+  int n, h, w, c, oh, ow, fh, fw, sh, sw, top, left;
+  const float *x, *dy;
+  float *dx, *best;
+  int32_t *at;
+} PoolGrad;
+
+// Images [n·part/parts, n·(part+1)/parts), with the part's own row of running maxima.
+__attribute__((target("prefer-vector-width=128"))) static void max_pool_grad_part(void *ctx, int part, int parts) {
+  const PoolGrad *p = ctx;
+  const int h = p->h, w = p->w, c = p->c, oh = p->oh, ow = p->ow, fh = p->fh, fw = p->fw;
+  const int sh = p->sh, sw = p->sw, top = p->top, left = p->left;
+  const size_t q = (size_t)ow * c, image = (size_t)h * w * c;
+  const int b0 = part_begin(p->n, part, parts), b1 = part_begin(p->n, part + 1, parts);
+  const float *x = p->x, *dy = p->dy;
+  float *dx = p->dx, *best = p->best + part * q;
+  int32_t *at = p->at + part * q;
+  memset(dx + b0 * image, 0, (size_t)(b1 - b0) * image * sizeof(float));
+  for (int b = b0; b < b1; b++)
     for (int y = 0; y < oh; y++) {
       for (size_t i = 0; i < q; i++) best[i] = 0, at[i] = -1;
       for (int i = 0; i < fh; i++) {
@@ -509,8 +752,25 @@ __attribute__((target("prefer-vector-width=128"))) static napi_value max_pool_gr
           dx[(((size_t)b * h + ih) * w + iw) * c + ch] += g[(size_t)xo * c + ch];
         }
     }
-  free(best);
-  free(at);
+}
+
+static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  int32_t *d = i32_arg(&a, 3, 12);
+  if (!d) return NULL;
+  PoolGrad p = {d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11]};
+  const size_t xlen = (size_t)p.n * p.h * p.w * p.c, q = (size_t)p.ow * p.c;
+  p.x = f32_arg(&a, 0, xlen), p.dy = f32_arg(&a, 1, (size_t)p.n * p.oh * p.ow * p.c), p.dx = f32_arg(&a, 2, xlen);
+  if (a.failed) return NULL;
+  // Element visits stand in for multiply-adds when deciding to split.
+  const int parts = parts_for((double)xlen * 4, p.n);
+  p.best = malloc(parts * q * sizeof(float));
+  p.at = malloc(parts * q * sizeof(int32_t));
+  if (!p.best || !p.at) return free(p.best), free(p.at), fail(&a, "out of memory"), NULL;
+  run_parts(max_pool_grad_part, &p, parts);
+  free(p.best);
+  free(p.at);
   return NULL;
 }
 
@@ -928,8 +1188,8 @@ static napi_value set_threads(napi_env env, napi_callback_info info) {
   if (!get_args(env, info, &a, 1)) return NULL;
   const double t = num_arg(&a, 0);
   if (a.failed) return NULL;
-  max_threads = t < 1 ? 1 : (int)t;
-  openblas_set_num_threads(current_threads = max_threads);
+  max_threads = t < 1 ? 1 : t > MAX_THREADS ? MAX_THREADS : (int)t;
+  openblas_set_num_threads(1);
   return NULL;
 }
 
@@ -941,7 +1201,7 @@ static napi_value describe(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "config", v);
   napi_create_string_utf8(env, openblas_get_corename(), NAPI_AUTO_LENGTH, &v);
   napi_set_named_property(env, out, "core", v);
-  napi_create_int32(env, openblas_get_num_threads(), &v);
+  napi_create_int32(env, max_threads, &v);
   napi_set_named_property(env, out, "threads", v);
   return out;
 }
