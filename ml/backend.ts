@@ -13,6 +13,7 @@ import {
 
 export { configureNativeBlas, type NativeBlasOptions } from './kernels/native-blas.js';
 import { registerWasmKernels } from './kernels/register-wasm-kernels.js';
+import { registerReductionGradients } from './kernels/reduction-gradients.js';
 
 export const BACKEND_CHOICES = ['auto', 'node-gpu', 'node', 'blas', 'wasm', 'cpu'] as const;
 export type BackendChoice = (typeof BACKEND_CHOICES)[number];
@@ -103,6 +104,8 @@ const TF_NAMES: Record<ConcreteBackend, string> = {
 
 // PROD silences tfjs's console banners ("looks like you are running TensorFlow.js in Node.js") and debug checks.
 tf.env().set('PROD', true);
+// Sum's and Mean's gradients without tfjs's JavaScript-filled tensors of ones (same bits; every backend).
+registerReductionGradients();
 
 let current: BackendInfo | undefined;
 

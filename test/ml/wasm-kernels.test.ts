@@ -1,8 +1,8 @@
 // The project's wasm kernels (Conv2DBackpropFilter, Conv2DBackpropInput, MaxPoolGrad, Tile, Identity and Cast) against
-// tfjs's cpu backend.
+// tfjs's cpu backend, and the Sum and Mean gradients against tfjs's own formula.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { initBackend, tf } from '../../ml/backend.js';
+import { availableBackends, initBackend, tf } from '../../ml/backend.js';
 import { SeededRandom } from '../../ml/data/seeded-random.js';
 
 function runKernel(
@@ -204,4 +204,48 @@ test('wasm Tile equals the cpu backend on random shapes and repeats (float32, in
   const ref = await bnGrad('cpu');
   const got = await bnGrad('wasm');
   for (let i = 0; i < ref.length; i++) assert.ok(Math.abs(ref[i]! - got[i]!) < 1e-4, `batchNorm gradient ${i}`);
+});
+
+test("Sum and Mean gradients equal tfjs-core's dy · ones (/ N) bit for bit, on cpu, wasm and blas", async () => {
+  const rng = new SeededRandom(9);
+  const backends = (await availableBackends()).filter((b) => ['cpu', 'wasm', 'blas'].includes(b));
+  for (const backend of backends) {
+    await initBackend(backend);
+    for (const [shape, axis] of [
+      [
+        [4, 3, 5, 6],
+        [0, 1, 2],
+      ],
+      [[7, 5], 0],
+      [[7, 5], -1],
+      [
+        [2, 3, 4],
+        [0, 2],
+      ],
+      [
+        [3, 4],
+        [0, 1],
+      ],
+      [[6], 0],
+    ] as [number[], number | number[]][]) {
+      const xs = Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
+      const before = tf.memory().numTensors;
+      tf.tidy(() => {
+        const x = tf.tensor(xs, shape);
+        const axes = tf.util.parseAxisParam(axis, shape);
+        const w = tf.randomNormal(tf.sum(x, axis).shape, 0, 1, 'float32', 3);
+        const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const count = axes.reduce((a, i) => a * shape[i]!, 1);
+        for (const op of ['sum', 'mean'] as const) {
+          const f = (t: tf.Tensor) => tf.sum(tf.mul(op === 'sum' ? tf.sum(t, axis) : tf.mean(t, axis), w));
+          const got = tf.grad(f)(x).dataSync();
+          // tfjs-core's own gradient (gradients/Sum_grad.js, Mean_grad.js): dy · ones(x.shape), then / N for the mean.
+          const viaOnes = tf.mul(tf.reshape(w, kept), tf.ones(shape, 'float32'));
+          const want = (op === 'sum' ? viaOnes : tf.div(viaOnes, count)).dataSync();
+          assert.deepEqual(got, want, `${backend} ${op} ${JSON.stringify({ shape, axis })}`);
+        }
+      });
+      assert.equal(tf.memory().numTensors, before, 'no tensors leak');
+    }
+  }
 });
