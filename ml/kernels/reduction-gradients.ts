@@ -5,40 +5,33 @@
 // is bit for bit what tfjs computes: dy · 1 is dy exactly, and dy / N is one rounding either way.
 import * as tf from '@tensorflow/tfjs-core';
 
-function expandedDy(dy: tf.Tensor, x: tf.Tensor, axis: number | number[]): { dy: tf.Tensor; count: number } {
-  const axes = tf.util.parseAxisParam(axis, x.shape);
-  const shape = x.shape.slice();
-  let count = 1;
-  for (const a of axes) {
-    count *= shape[a]!;
-    shape[a] = 1;
-  }
-  return { dy: tf.reshape(tf.cast(dy, 'float32'), shape), count };
+/** dx for a reduction of x over `axis` whose output gradient is dy: dy broadcast back over the reduced axes, divided
+ *  by their size for a mean. */
+function reductionGradient(kernelName: string, mean: boolean): tf.GradConfig {
+  return {
+    kernelName,
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [tf.Tensor];
+      const axes = tf.util.parseAxisParam((attrs as unknown as tf.SumAttrs).axis, x.shape);
+      const shape = x.shape.slice();
+      let count = 1;
+      for (const a of axes) {
+        count *= shape[a]!;
+        shape[a] = 1;
+      }
+      return {
+        x: () => {
+          const kept = tf.reshape(tf.cast(dy as tf.Tensor, 'float32'), shape);
+          return tf.broadcastTo(mean ? tf.div(kept, count) : kept, x.shape);
+        },
+      };
+    },
+  };
 }
 
 /** Registers the Sum and Mean gradients (global: every backend; idempotent). */
 export function registerReductionGradients(): void {
-  tf.registerGradient({
-    kernelName: tf.Sum,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved as [tf.Tensor];
-      const { axis } = attrs as unknown as tf.SumAttrs;
-      return { x: () => tf.broadcastTo(expandedDy(dy as tf.Tensor, x, axis).dy, x.shape) };
-    },
-  });
-  tf.registerGradient({
-    kernelName: tf.Mean,
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const [x] = saved as [tf.Tensor];
-      const { axis } = attrs as unknown as tf.MeanAttrs;
-      return {
-        x: () => {
-          const e = expandedDy(dy as tf.Tensor, x, axis);
-          return tf.broadcastTo(tf.div(e.dy, e.count), x.shape);
-        },
-      };
-    },
-  });
+  tf.registerGradient(reductionGradient(tf.Sum, false));
+  tf.registerGradient(reductionGradient(tf.Mean, true));
 }
