@@ -142,6 +142,17 @@ test(
         assertClose(ref, split, `matmul ${what}`);
       }
     }
+    // More threads than before: the pool starts another helper, which must wait for the next split, not rerun the last.
+    const as = data(rng, 300 * 500);
+    const bs = data(rng, 500 * 200);
+    const product = () => tf.matMul(tf.tensor(as, [300, 500]), tf.tensor(bs, [500, 200])).dataSync() as Float32Array;
+    const once = tf.tidy(product);
+    addon.setThreads(4);
+    try {
+      assert.deepEqual(tf.tidy(product), once, 'a product on 4 threads after 3: the same bits');
+    } finally {
+      addon.setThreads(1);
+    }
     // LeNet-5's two convolutions (the direct kernel, im2col), a pointwise one, and a strided padded one.
     for (const [n, h, c, fh, co, stride, pad] of [
       [24, 28, 1, 5, 6, 1, 'valid'],

@@ -95,9 +95,15 @@ static int parts_remaining(const void *unused) {
   return atomic_load_explicit(&pool.remaining, memory_order_acquire) > 0;
 }
 
+typedef struct {
+  int id;
+  unsigned long seen;  // the generation current when it was started: it waits for the next one
+} PoolThreadStart;
+
 static void *pool_thread(void *arg) {
-  const int id = (int)(intptr_t)arg;
-  unsigned long seen = 0;
+  const int id = ((PoolThreadStart *)arg)->id;
+  unsigned long seen = ((PoolThreadStart *)arg)->seen;
+  free(arg);
   for (;;) {
     if (spin_while(generation_is, &seen)) {
       pthread_mutex_lock(&pool.mu);
@@ -126,7 +132,10 @@ static int parts_for(double macs, size_t units) {
 static void run_parts(part_fn fn, void *ctx, int parts) {
   while (parts > 1 && pool.started < parts - 1) {
     pthread_t t;
-    if (pthread_create(&t, NULL, pool_thread, (void *)(intptr_t)(pool.started + 1)) != 0) {
+    PoolThreadStart *start = malloc(sizeof *start);
+    if (start) *start = (PoolThreadStart){pool.started + 1, atomic_load(&pool.generation)};
+    if (!start || pthread_create(&t, NULL, pool_thread, start) != 0) {
+      free(start);
       parts = pool.started + 1;  // could not start another: split among those there are
       break;
     }
