@@ -51,16 +51,9 @@ const maxSeconds = Number(args['max-seconds']);
 const warmupSeconds = Number(args['warmup-seconds']);
 const minSeconds = Number(args['min-seconds']);
 /** The timing options both sides get, as command-line arguments. */
-const timingArgs = () => [
-  ...['--steps', String(steps), '--warmup', String(warmup)],
-  ...[
-    '--warmup-seconds',
-    String(warmupSeconds),
-    '--min-seconds',
-    String(minSeconds),
-    '--max-seconds',
-    String(maxSeconds),
-  ],
+const timingArgs = [
+  ...['--steps', String(steps), '--warmup', String(warmup), '--warmup-seconds', String(warmupSeconds)],
+  ...['--min-seconds', String(minSeconds), '--max-seconds', String(maxSeconds)],
 ];
 const threadCounts = args.threads!.split(',').map(Number);
 const blasThreadCounts = args['blas-threads']!.split(',').map(Number);
@@ -242,7 +235,7 @@ const unrunnable: string[] = [];
 /** tfjs's OpenBLAS backend under another kernel type: OpenBLAS reads OPENBLAS_CORETYPE once, so a child process. */
 function tfjsUnder(coretype: string): TfjsRun[] {
   const cli = ['--import', 'tsx', fileURLToPath(import.meta.url), '--tfjs-only', '--backends', 'blas'];
-  cli.push(...timingArgs(), '--blas-threads', blasThreadCounts.join(','));
+  cli.push(...timingArgs, '--blas-threads', blasThreadCounts.join(','));
   try {
     const out = execFileSync(process.execPath, cli, {
       encoding: 'utf8',
@@ -269,7 +262,7 @@ function pytorch(config: TorchConfig): TorchRun {
   const script = join(dirname(fileURLToPath(import.meta.url)), 'reference', 'train_torch.py');
   if (!existsSync(PYTHON)) return { config, label, result: { error: `${PYTHON} not found` } };
   const cli = ['--models', MODELS.map((m) => m.name).join(','), '--batch', MODELS.map((m) => m.batch).join(',')];
-  cli.push(...timingArgs(), '--threads', String(config.threads));
+  cli.push(...timingArgs, '--threads', String(config.threads));
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     OPENBLAS_NUM_THREADS: String(config.blasThreads),
