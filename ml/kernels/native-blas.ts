@@ -42,6 +42,16 @@ export interface NativeBlas {
   sparseMatMulGradX(dy: Float32Array, w: Float32Array, pattern: Int32Array, dx: Float32Array, dims: Int32Array): void;
   /** dw[k, n] = x[b, k]ᵀ·dy[b, n] at the pattern's entries, zero elsewhere; dims [b]. */
   sparseMatMulGradW(x: Float32Array, dy: Float32Array, pattern: Int32Array, dw: Float32Array, dims: Int32Array): void;
+  /** The attack's RBF C-SVC (ml/metrics/rbf-svc.ts): α per row into `alpha`; returns [ρ, iterations]. */
+  rbfSvcSolve(x: Float64Array, y: Int8Array, alpha: Float64Array, params: Float64Array): [number, number];
+  /** Its decision values for query rows; params [dims, gamma, ρ]. */
+  rbfSvcDecisions(
+    q: Float64Array,
+    vectors: Float64Array,
+    coefficients: Float64Array,
+    out: Float64Array,
+    params: Float64Array,
+  ): void;
   setThreads(n: number): void;
   describe(): { config: string; core: string; threads: number };
 }

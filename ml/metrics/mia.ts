@@ -1,10 +1,12 @@
-// Membership-inference attacks with an RBF SVC (C = 3, gamma = 1/n_features: scikit-learn's gamma="auto"), via
-// libsvm-js, the emscripten port of libsvm (the library inside scikit-learn's SVC). As in the reference code
+// Membership-inference attacks with an RBF SVC (C = 3, gamma = 1/n_features: scikit-learn's gamma="auto"): libsvm's
+// solver as scikit-learn runs it, on the native addon (ml/metrics/rbf-svc.ts), else libsvm-js, the emscripten port of
+// libsvm (the library inside scikit-learn's SVC). As in the reference code
 // (Unlearn-Sparse evaluation/SVC_MIA.py), one SVC per feature type is trained on shadow members (label 1) vs shadow
 // non-members (label 0) and applied to target sets.
 import { createRequire } from 'node:module';
 
 import { MIA_FEATURES, type MiaFeature } from '../catalog.js';
+import { rbfSvcPredict, rbfSvcUnsupported, trainRbfSvc } from './rbf-svc.js';
 
 /** Softmax outputs of a set: n × k probabilities (row-major) and the labels. */
 export interface Outputs {
@@ -84,29 +86,43 @@ function loadLibsvm(): Promise<LibsvmClass> {
   return svmClass;
 }
 
-/** Trains an RBF C-SVC (C = 3, gamma = 1/n_features unless given) and predicts 0/1 labels for `queries`. */
+/**
+ * Trains one RBF C-SVC (C = 3, gamma = 1/n_features unless given) and predicts 0/1 labels for each query set: on
+ * the native addon, scikit-learn's own solver path (ml/metrics/rbf-svc.ts); else libsvm-js (no addon, or not two
+ * classes).
+ */
+export async function svcPredictSets(
+  train: number[][],
+  labels: number[],
+  querySets: number[][][],
+  opts: { cost?: number; gamma?: number } = {},
+): Promise<number[][]> {
+  if (querySets.every((q) => q.length === 0)) return querySets.map(() => []);
+  const dims = train[0]?.length ?? 1;
+  const cost = opts.cost ?? 3;
+  const gamma = opts.gamma ?? 1 / dims;
+  if (!rbfSvcUnsupported(train.length, labels)) {
+    const model = trainRbfSvc(Float64Array.from(train.flat()), dims, labels, { cost, gamma });
+    return querySets.map((q) => (q.length ? rbfSvcPredict(model, Float64Array.from(q.flat())) : []));
+  }
+  const SVM = await loadLibsvm();
+  const svm = new SVM({ kernel: SVM.KERNEL_TYPES.RBF, type: SVM.SVM_TYPES.C_SVC, cost, gamma, quiet: true });
+  try {
+    svm.train(train, labels);
+    return querySets.map((q) => (q.length ? svm.predict(q) : []));
+  } finally {
+    svm.free();
+  }
+}
+
+/** svcPredictSets for one query set. */
 export async function svcPredict(
   train: number[][],
   labels: number[],
   queries: number[][],
   opts: { cost?: number; gamma?: number } = {},
 ): Promise<number[]> {
-  if (queries.length === 0) return [];
-  const SVM = await loadLibsvm();
-  const dims = train[0]?.length ?? 1;
-  const svm = new SVM({
-    kernel: SVM.KERNEL_TYPES.RBF,
-    type: SVM.SVM_TYPES.C_SVC,
-    cost: opts.cost ?? 3,
-    gamma: opts.gamma ?? 1 / dims,
-    quiet: true,
-  });
-  try {
-    svm.train(train, labels);
-    return svm.predict(queries);
-  } finally {
-    svm.free();
-  }
+  return (await svcPredictSets(train, labels, [queries], opts))[0]!;
 }
 
 export interface MiaSets {
@@ -128,15 +144,15 @@ export async function svcMia(
       ...new Array<number>(sets.shadowTrain.labels.length).fill(1),
       ...new Array<number>(sets.shadowTest.labels.length).fill(0),
     ];
+    const members = sets.targetTrain?.labels.length ? sets.targetTrain : undefined;
+    const nonMembers = sets.targetTest?.labels.length ? sets.targetTest : undefined;
+    const [onMembers, onNonMembers] = await svcPredictSets(xs, ys, [
+      members ? miaFeatures(members, feature) : [],
+      nonMembers ? miaFeatures(nonMembers, feature) : [],
+    ]);
     const scores: number[] = [];
-    if (sets.targetTrain && sets.targetTrain.labels.length > 0) {
-      const pred = await svcPredict(xs, ys, miaFeatures(sets.targetTrain, feature));
-      scores.push(pred.filter((p) => p === 1).length / pred.length);
-    }
-    if (sets.targetTest && sets.targetTest.labels.length > 0) {
-      const pred = await svcPredict(xs, ys, miaFeatures(sets.targetTest, feature));
-      scores.push(pred.filter((p) => p === 0).length / pred.length);
-    }
+    if (members) scores.push(onMembers!.filter((p) => p === 1).length / onMembers!.length);
+    if (nonMembers) scores.push(onNonMembers!.filter((p) => p === 0).length / onNonMembers!.length);
     result[feature] = scores.length ? scores.reduce((a, b) => a + b) / scores.length : NaN;
   }
   return result;

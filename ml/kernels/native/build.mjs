@@ -11,6 +11,8 @@ import { fileURLToPath } from 'node:url';
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..', '..');
 const source = join(here, 'unprune_blas.c');
+// Compiled together with the source; a newer one of them rebuilds the addon.
+const sources = [source, join(here, 'rbf_svc.c'), join(here, 'rbf_svc.h')];
 const out = join(root, 'build', 'native', 'unprune_blas.node');
 const say = (msg) => console.log(`unprune native kernels: ${msg}`);
 
@@ -39,7 +41,8 @@ function installOpenblas() {
 
 function main() {
   if (process.env.UNPRUNE_NATIVE === '0') return say('skipped (UNPRUNE_NATIVE=0); the wasm kernels are used');
-  if (existsSync(out) && statSync(out).mtimeMs >= statSync(source).mtimeMs && !process.argv.includes('--force')) {
+  const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
+  if (existsSync(out) && statSync(out).mtimeMs >= newest && !process.argv.includes('--force')) {
     return say(`up to date (${relative(root, out)})`);
   }
   const include = nodeIncludeDir();
@@ -65,7 +68,7 @@ function main() {
     '-fPIC',
     `-I${include}`,
   ];
-  args.push('-DNODE_GYP_MODULE_NAME=unprune_blas', source, '-o', tmp, '-lopenblas', '-lm');
+  args.push('-DNODE_GYP_MODULE_NAME=unprune_blas', ...sources.filter((f) => f.endsWith('.c')), '-o', tmp, '-lopenblas', '-lm');
   try {
     execFileSync(process.env.CC ?? 'cc', args, { stdio: ['ignore', 'inherit', 'inherit'] });
   } catch {

@@ -19,6 +19,8 @@
 #include <string.h>
 #if defined(__FMA__)
 #include <immintrin.h>
+
+#include "rbf_svc.h"
 #endif
 
 // OpenBLAS extensions (declared in its cblas.h on Debian, repeated here for other layouts).
@@ -1132,6 +1134,70 @@ static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info inf
 }
 
 
+// ---- The membership-inference attack's RBF C-SVC (rbf_svc.c; ml/metrics/rbf-svc.ts orders the rows) ----
+static void *typed_arg(Args *a, size_t i, napi_typedarray_type want, size_t need, const char *what) {
+  napi_typedarray_type type;
+  size_t len;
+  void *data;
+  if (a->failed) return NULL;
+  if (napi_get_typedarray_info(a->env, a->argv[i], &type, &len, &data, NULL, NULL) != napi_ok || type != want ||
+      len < need) {
+    fail(a, what);
+    return NULL;
+  }
+  return data;
+}
+
+// rbfSvcSolve(x: Float64Array, y: Int8Array (±1), alpha: Float64Array, [dims, C, gamma, eps]: Float64Array)
+// → [rho, iterations]; alpha gets one α per row.
+static napi_value rbf_svc_solve_napi(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  const double *p = typed_arg(&a, 3, napi_float64_array, 4, "expected [dims, C, gamma, eps] as a Float64Array");
+  if (a.failed) return NULL;
+  const int dims = (int)p[0];
+  size_t l;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(env, a.argv[1], &type, &l, NULL, NULL, NULL) != napi_ok || dims < 1)
+    return fail(&a, "bad labels or dims"), NULL;
+  const double *x = typed_arg(&a, 0, napi_float64_array, l * dims, "expected rows as a Float64Array");
+  const signed char *y = typed_arg(&a, 1, napi_int8_array, l, "expected ±1 labels as an Int8Array");
+  double *alpha = typed_arg(&a, 2, napi_float64_array, l, "expected α as a Float64Array");
+  if (a.failed) return NULL;
+  double rho = 0;
+  long iterations = 0;
+  if (!rbf_svc_solve((int)l, dims, x, y, p[1], p[2], p[3], alpha, &rho, &iterations))
+    return fail(&a, "out of memory"), NULL;
+  napi_value out, v;
+  napi_create_array_with_length(env, 2, &out);
+  napi_create_double(env, rho, &v);
+  napi_set_element(env, out, 0, v);
+  napi_create_double(env, (double)iterations, &v);
+  napi_set_element(env, out, 1, v);
+  return out;
+}
+
+// rbfSvcDecisions(q: Float64Array, sv: Float64Array, coef: Float64Array, out: Float64Array, [dims, gamma, rho]).
+static napi_value rbf_svc_decisions_napi(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  const double *p = typed_arg(&a, 4, napi_float64_array, 3, "expected [dims, gamma, rho] as a Float64Array");
+  if (a.failed) return NULL;
+  const int dims = (int)p[0];
+  size_t n, count;
+  napi_typedarray_type type;
+  if (dims < 1 || napi_get_typedarray_info(env, a.argv[3], &type, &n, NULL, NULL, NULL) != napi_ok ||
+      napi_get_typedarray_info(env, a.argv[2], &type, &count, NULL, NULL, NULL) != napi_ok)
+    return fail(&a, "bad arguments"), NULL;
+  const double *q = typed_arg(&a, 0, napi_float64_array, n * dims, "expected queries as a Float64Array");
+  const double *sv = typed_arg(&a, 1, napi_float64_array, count * dims, "expected support vectors as a Float64Array");
+  const double *coef = typed_arg(&a, 2, napi_float64_array, count, "expected coefficients as a Float64Array");
+  double *out = typed_arg(&a, 3, napi_float64_array, n, "expected a Float64Array for the decisions");
+  if (a.failed) return NULL;
+  rbf_svc_decisions((int)n, dims, q, (int)count, sv, coef, p[1], p[2], out);
+  return NULL;
+}
+
 // ---- Softmax cross-entropy with integer labels, and its gradient (one kernel each instead of ~20 small tfjs ops) ----
 // loss = −(1/b) Σ_i Σ_j onehot(y_i)_j · log softmax(z_i)_j, as tfjs's op-by-op form (a label outside [0, c) has an
 // all-zero one-hot row: it adds nothing, and the mean still divides by b). Gradient: dz_ij = dy · (p_ij · s_i −
@@ -1232,6 +1298,8 @@ static napi_value init(napi_env env, napi_value exports) {
              {"softmaxCrossEntropyGrad", softmax_cross_entropy_grad},
              {"sparseMatMulGradX", sparse_matmul_grad_x_napi},
              {"sparseMatMulGradW", sparse_matmul_grad_w_napi},
+             {"rbfSvcSolve", rbf_svc_solve_napi},
+             {"rbfSvcDecisions", rbf_svc_decisions_napi},
              {"setThreads", set_threads},
              {"describe", describe}};
   for (size_t i = 0; i < sizeof fns / sizeof fns[0]; i++) {
