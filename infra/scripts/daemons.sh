@@ -1,11 +1,14 @@
 # Shared by the service scripts (sourced): daemons are recorded one PID per line in a file and stopped by those PIDs.
 
-# stop_pids FILE: SIGTERM every recorded PID, wait up to 5 s, SIGKILL what is left, remove FILE.
+# stop_pids FILE [GRACE]: SIGTERM every recorded PID, wait up to GRACE seconds (default 5), SIGKILL what is left,
+# remove FILE. GRACE 0 kills at once (a throwaway cluster whose data is deleted with it).
 stop_pids() {
-  local file=$1 pid alive
+  local file=$1 grace=${2:-5} pid alive
   [[ -f "$file" ]] || return 0
-  while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$file"
-  for _ in $(seq 50); do
+  if [[ $grace != 0 ]]; then
+    while read -r pid; do kill "$pid" 2>/dev/null || true; done <"$file"
+  fi
+  for _ in $(seq $((grace * 10))); do
     alive=0
     while read -r pid; do kill -0 "$pid" 2>/dev/null && alive=1; done <"$file"
     [[ $alive == 0 ]] && break
