@@ -1,15 +1,7 @@
 // The Temporal side of the CLI: worker, submit, status, watch, cancel, and `run --engine temporal`.
 import { loadSettings, type Settings } from '../worker/settings.js';
 import { existsSync } from 'node:fs';
-import {
-  Client,
-  Connection,
-  WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
-  WorkflowNotFoundError,
-  type WorkflowExecutionDescription,
-  type WorkflowHandle,
-} from '@temporalio/client';
+import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { errorChain } from '../ml/errors.js';
 import type { Command } from 'commander';
@@ -23,6 +15,8 @@ import {
   SWEEP_STATUS_ATTRIBUTE,
   sweepWorkflowId,
   addShardCounts,
+  WORKER_QUEUES,
+  type WorkerQueue,
   type SweepInput,
   type SweepProgress,
 } from '../workflows/sweep-types.js';
@@ -33,7 +27,11 @@ import {
   type ConnectionFlags,
   type TemporalSettings,
 } from '../worker/temporal-connection.js';
-import { runTemporalWorker, WORKER_QUEUES, type WorkerQueue } from '../worker/temporal-worker.js';
+
+/** The worker (Temporal's worker SDK, the activities, tfjs) loads only for the commands that run one: ~1.7 s. */
+const loadWorker = () => import('../worker/temporal-worker.js');
+/** Temporal's client SDK (its protobuf definitions: ~0.4 s) loads when a command first talks to a server. */
+const clientSdk = () => import('@temporalio/client');
 
 export function connectionOptions(cmd: Command): Command {
   return cmd
@@ -48,6 +46,7 @@ export function connectionOptions(cmd: Command): Command {
 }
 
 export async function temporalClient(settings: TemporalSettings): Promise<Client> {
+  const { Client, Connection } = await clientSdk();
   try {
     const connection = await Connection.connect({
       address: settings.address,
@@ -106,8 +105,8 @@ export async function submitSweep(
   const existing = await client.workflow
     .getHandle(workflowId)
     .describe()
-    .catch((err: unknown) => {
-      if (err instanceof WorkflowNotFoundError) return undefined;
+    .catch(async (err: unknown) => {
+      if (err instanceof (await clientSdk()).WorkflowNotFoundError) return undefined;
       throw err;
     });
   const attach = async (desc: WorkflowExecutionDescription): Promise<Submitted> => {
@@ -166,7 +165,7 @@ export async function submitSweep(
       };
     } catch (err) {
       // Started by someone else since we looked: attach to it.
-      if (err instanceof WorkflowExecutionAlreadyStartedError)
+      if (err instanceof (await clientSdk()).WorkflowExecutionAlreadyStartedError)
         return attach(await client.workflow.getHandle(workflowId).describe());
       throw err;
     }
@@ -242,7 +241,7 @@ export async function sweepOutcome(handle: WorkflowHandle, queryTimeoutMs = 10_0
   try {
     return { status, ...where, progress: (await handle.result()) as SweepProgress };
   } catch (err) {
-    const failure = err instanceof WorkflowFailedError ? err.cause : undefined;
+    const failure = err instanceof (await clientSdk()).WorkflowFailedError ? err.cause : undefined;
     const details =
       failure instanceof ApplicationFailure ? (failure.details?.[0] as SweepProgress | undefined) : undefined;
     return {
@@ -358,7 +357,9 @@ export function addTemporalCommands(
       const controller = new AbortController();
       process.on('SIGINT', () => controller.abort());
       process.on('SIGTERM', () => controller.abort());
-      await runTemporalWorker(settingsOf(o), {
+      await (
+        await loadWorker()
+      ).runTemporalWorker(settingsOf(o), {
         queue: o.queue,
         concurrency: o.concurrency,
         prefetch: o.prefetch,
@@ -434,7 +435,7 @@ export function addTemporalCommands(
     try {
       await handle.describe();
     } catch (err) {
-      if (err instanceof WorkflowNotFoundError)
+      if (err instanceof (await clientSdk()).WorkflowNotFoundError)
         throw new SubmitError(`no sweep workflow ${handle.workflowId} on this server (submit it first)`);
       throw err;
     }
@@ -506,6 +507,7 @@ export async function runOnTemporal(
   try {
     const address = env.address;
     console.error(`local Temporal dev server at ${address}; UI at http://localhost:8233`);
+    const { runTemporalWorker } = await loadWorker();
     worker = runTemporalWorker({ ...settings, address, defaulted: false }, { queue: 'all', signal: controller.signal });
     const s = await submitSweep(env.client, sweep, store, { maxCells: flags.maxCells, rerun: true });
     return await watch(s.handle);

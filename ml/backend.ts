@@ -1,7 +1,6 @@
 // Compute backend selection. `auto` prefers native TensorFlow (GPU, then CPU), then `blas` (the wasm backend with
 // the project's native OpenBLAS kernels for matmul and conv), then plain wasm, then the pure-JS cpu backend. The tfjs-node packages are optional dependencies: they download libtensorflow at install time and are
 // absent on machines without internet, so they are loaded dynamically and their absence is not an error.
-import { PermanentError } from './errors.js';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -15,9 +14,11 @@ export { configureNativeBlas, type NativeBlasOptions } from './kernels/native-bl
 import { registerWasmKernels } from './kernels/register-wasm-kernels.js';
 import { registerReductionGradients } from './kernels/reduction-gradients.js';
 
-export const BACKEND_CHOICES = ['auto', 'node-gpu', 'node', 'blas', 'wasm', 'cpu'] as const;
-export type BackendChoice = (typeof BACKEND_CHOICES)[number];
-export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;
+import { BACKEND_CHOICES, type ConcreteBackend } from './catalog.js';
+import { BackendUnavailableError } from './errors.js';
+
+export { BACKEND_CHOICES, type BackendChoice, type ConcreteBackend } from './catalog.js';
+export { BackendUnavailableError } from './errors.js';
 
 export interface BackendInfo {
   /** The unprune name of the backend in use. */
@@ -26,20 +27,6 @@ export interface BackendInfo {
   tfName: string;
   /** Every backend that could be loaded on this machine, in preference order. */
   available: ConcreteBackend[];
-}
-
-export class BackendUnavailableError extends PermanentError {
-  constructor(
-    readonly requested: string,
-    readonly available: ConcreteBackend[],
-    reason: string,
-  ) {
-    super(
-      `backend "${requested}" is not available (${reason}); installed: ${available.join(', ')}. ` +
-        `Choose one of ${BACKEND_CHOICES.join(', ')} with --backend or UNPRUNE_BACKEND.`,
-    );
-    this.name = 'BackendUnavailableError';
-  }
 }
 
 // Side-effect loads, by require: an ES import of a CommonJS package makes Node lex its source (and every package

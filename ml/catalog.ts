@@ -73,3 +73,8 @@ export function rewindStartEpoch(trainEpochs: number, epochs: number | null | un
 
 export const MIA_FEATURES = ['confidence', 'correctness', 'entropy', 'm_entropy', 'prob'] as const;
 export type MiaFeature = (typeof MIA_FEATURES)[number];
+
+/** Compute backends (ml/backend.ts loads them): `auto` picks the first that loads, in ml/backend.ts's order. */
+export const BACKEND_CHOICES = ['auto', 'node-gpu', 'node', 'blas', 'wasm', 'cpu'] as const;
+export type BackendChoice = (typeof BACKEND_CHOICES)[number];
+export type ConcreteBackend = Exclude<BackendChoice, 'auto'>;

@@ -3,6 +3,7 @@
 // killed process). Permanence is declared on the error class (`readonly permanent = true`, inherited from
 // PermanentError, or declared directly by classes in rooms that cannot import ml/) and read by one function,
 // `isPermanent`, in both engines. Across a process boundary the flag travels beside the name and message.
+import { BACKEND_CHOICES, type ConcreteBackend } from './catalog.js';
 
 export class PermanentError extends Error {
   readonly permanent = true;
@@ -13,6 +14,21 @@ export class InvalidConfigError extends PermanentError {
   constructor(message: string) {
     super(message);
     this.name = 'InvalidConfigError';
+  }
+}
+
+/** A compute backend that cannot be loaded here (a bad --backend or UNPRUNE_BACKEND): the message lists the choices. */
+export class BackendUnavailableError extends PermanentError {
+  constructor(
+    readonly requested: string,
+    readonly available: ConcreteBackend[],
+    reason: string,
+  ) {
+    super(
+      `backend "${requested}" is not available (${reason}); installed: ${available.join(', ')}. ` +
+        `Choose one of ${BACKEND_CHOICES.join(', ')} with --backend or UNPRUNE_BACKEND.`,
+    );
+    this.name = 'BackendUnavailableError';
   }
 }
 

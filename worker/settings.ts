@@ -2,7 +2,8 @@
 // a worker process) and passed down as one object. ml/ reads no environment variable: it gets these as arguments.
 // The spec (what to compute) is not here; these only say how and where this process computes.
 import { z } from 'zod';
-import { BACKEND_CHOICES, type NativeBlasOptions } from '../ml/backend.js';
+import { BACKEND_CHOICES } from '../ml/catalog.js';
+import type { NativeBlasOptions } from '../ml/kernels/native-blas.js';
 
 const flag = z.enum(['0', '1']).transform((v) => v === '1');
 const count = (max: number) => z.coerce.number().int().min(1).max(max);

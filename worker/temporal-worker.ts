@@ -5,11 +5,8 @@ import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import { createActivities } from './temporal-activities.js';
 import { serveMetrics, UnpruneMetrics } from './metrics.js';
 import { loadSettings, type Settings } from './settings.js';
-import { DEFAULT_QUEUES, type TaskQueues } from '../workflows/sweep-types.js';
+import { DEFAULT_QUEUES, type TaskQueues, type WorkerQueue } from '../workflows/sweep-types.js';
 import { TemporalUnavailableError, type TemporalSettings } from './temporal-connection.js';
-
-export const WORKER_QUEUES = ['gpu', 'cpu', 'all'] as const;
-export type WorkerQueue = (typeof WORKER_QUEUES)[number];
 
 export interface WorkerOptions {
   queue: WorkerQueue;

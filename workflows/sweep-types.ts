@@ -20,6 +20,10 @@ export interface TaskQueues {
 
 export const DEFAULT_QUEUES: TaskQueues = { workflows: 'unprune-sweeps', gpu: 'unprune-gpu', cpu: 'unprune-cpu' };
 
+/** Which stage queues a worker polls (it always serves the workflow queue). */
+export const WORKER_QUEUES = ['gpu', 'cpu', 'all'] as const;
+export type WorkerQueue = (typeof WORKER_QUEUES)[number];
+
 /** Activities a shard keeps in flight unless the sweep says otherwise: more than a fleet's slots, so that a freed
  * slot's next stage is already queued at the server. */
 export const DEFAULT_SHARD_CONCURRENCY = 32;
