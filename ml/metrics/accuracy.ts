@@ -32,16 +32,26 @@ export function evaluate(
     const positions = new Int32Array(count);
     for (let i = 0; i < count; i++) positions[i] = start + i;
     const batch = gatherBatch(view, positions);
-    const { pred, p } = tf.tidy(() => {
-      const logits = net.apply(tf.tensor4d(batch.x, [count, h, w, c]), false);
-      return {
-        pred: tf.argMax(logits, 1).dataSync() as Int32Array,
-        p: opts.withProbs ? (tf.softmax(logits).dataSync() as Float32Array) : undefined,
-      };
-    });
-    for (let i = 0; i < count; i++) if (pred[i] === batch.y[i]) correct++;
-    if (probs && p) probs.set(p, start * k);
+    // One read of the logits; the argmax and the softmax are a few operations per row in JavaScript (tfjs's softmax on
+    // the wasm backend took longer than the MLP's forward pass itself: 3.8 against 2.5 ms per 1,000 rows).
+    const logits = tf.tidy(() => net.apply(tf.tensor4d(batch.x, [count, h, w, c]), false));
+    const z = logits.dataSync() as Float32Array;
+    logits.dispose();
+    for (let i = 0; i < count; i++) {
+      const row = z.subarray(i * k, (i + 1) * k);
+      let arg = 0;
+      for (let j = 1; j < k; j++) if (row[j]! > row[arg]!) arg = j;
+      if (arg === batch.y[i]) correct++;
+      if (probs) softmaxInto(row, row[arg]!, probs.subarray((start + i) * k, (start + i + 1) * k));
+    }
     if (labels) labels.set(batch.y, start);
   }
   return { accuracy: n === 0 ? NaN : (100 * correct) / n, correct, n, probs, labels };
+}
+
+/** Softmax of one row of logits (its maximum given), in double precision, rounded to float32 on the way out. */
+function softmaxInto(z: Float32Array, max: number, out: Float32Array): void {
+  let sum = 0;
+  for (let j = 0; j < z.length; j++) sum += Math.exp(z[j]! - max);
+  for (let j = 0; j < z.length; j++) out[j] = Math.exp(z[j]! - max) / sum;
 }
