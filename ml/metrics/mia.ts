@@ -86,6 +86,13 @@ function loadLibsvm(): Promise<LibsvmClass> {
   return svmClass;
 }
 
+export interface SvcOptions {
+  cost?: number;
+  gamma?: number;
+  /** libsvm-js even where the native solver could run (the tests check both against scikit-learn). */
+  solver?: 'auto' | 'libsvm-js';
+}
+
 /**
  * Trains one RBF C-SVC (C = 3, gamma = 1/n_features unless given) and predicts 0/1 labels for each query set: on
  * the native addon, scikit-learn's own solver path (ml/metrics/rbf-svc.ts); else libsvm-js (no addon, or not two
@@ -95,13 +102,13 @@ export async function svcPredictSets(
   train: number[][],
   labels: number[],
   querySets: number[][][],
-  opts: { cost?: number; gamma?: number } = {},
+  opts: SvcOptions = {},
 ): Promise<number[][]> {
   if (querySets.every((q) => q.length === 0)) return querySets.map(() => []);
   const dims = train[0]?.length ?? 1;
   const cost = opts.cost ?? 3;
   const gamma = opts.gamma ?? 1 / dims;
-  if (!rbfSvcUnsupported(train.length, labels)) {
+  if (opts.solver !== 'libsvm-js' && !rbfSvcUnsupported(train.length, labels)) {
     const model = trainRbfSvc(Float64Array.from(train.flat()), dims, labels, { cost, gamma });
     return querySets.map((q) => (q.length ? rbfSvcPredict(model, Float64Array.from(q.flat())) : []));
   }
@@ -120,7 +127,7 @@ export async function svcPredict(
   train: number[][],
   labels: number[],
   queries: number[][],
-  opts: { cost?: number; gamma?: number } = {},
+  opts: SvcOptions = {},
 ): Promise<number[]> {
   return (await svcPredictSets(train, labels, [queries], opts))[0]!;
 }

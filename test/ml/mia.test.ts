@@ -21,14 +21,16 @@ function points(n: number, offset: number): { x: number[][]; y: number[] } {
   return { x, y };
 }
 
-test("the RBF SVC (libsvm-js) decides a fixed data set exactly as scikit-learn's SVC(C=3, gamma='auto')", async () => {
-  // Expected decisions were produced by scikit-learn 1.2 (Debian python3-sklearn) with svc-reference.py.
-  const expected = JSON.parse(readFileSync('test/fixtures/svc-reference.json', 'utf8')) as { predictions: number[] };
-  const train = points(80, 0);
-  const queries = points(40, 0.37);
-  const got = await svcPredict(train.x, train.y, queries.x);
-  assert.deepEqual(got, expected.predictions);
-});
+for (const solver of ['auto', 'libsvm-js'] as const) {
+  test(`the RBF SVC (${solver}) decides a fixed data set exactly as scikit-learn's SVC(C=3, gamma='auto')`, async () => {
+    // Expected decisions were produced by scikit-learn 1.2 (Debian python3-sklearn) with svc-reference.py.
+    const expected = JSON.parse(readFileSync('test/fixtures/svc-reference.json', 'utf8')) as { predictions: number[] };
+    const train = points(80, 0);
+    const queries = points(40, 0.37);
+    const got = await svcPredict(train.x, train.y, queries.x, { solver });
+    assert.deepEqual(got, expected.predictions);
+  });
+}
 
 test('MIA features on hand-computed probability vectors', () => {
   const out: Outputs = {
