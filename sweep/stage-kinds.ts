@@ -166,7 +166,9 @@ export const STAGE_KIND = {
     },
     /** floor: the gold pipeline rerun with another batch order (m_r′); floorInit: with another init (m_r″). */
     { model: string; prune: string; gold: string; forget: string; floor?: string; floorInit?: string }
-  >({ version: 4, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
+    // Version 5: the attack's SVC takes scikit-learn's solver path and the softmax is computed in double, so rows
+    // cached by version 4 are recomputed rather than mixed with new ones in a table.
+  >({ version: 5, queue: 'cpu', outputs: ['metrics.json'], planned: true }),
   /** Computes nothing for `sleepMs`: measures the engines' own cost per stage (bench/scheduler.ts). */
   noop: kind<{ index: number; sleepMs: number }, { after?: string }>({
     version: 1,
