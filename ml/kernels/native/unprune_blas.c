@@ -1148,6 +1148,14 @@ static void *typed_arg(Args *a, size_t i, napi_typedarray_type want, size_t need
   return data;
 }
 
+// The element count of typed array argument i (0 after a failure, which the typed_arg calls then report).
+static size_t typed_len(Args *a, size_t i) {
+  size_t len = 0;
+  if (!a->failed && napi_get_typedarray_info(a->env, a->argv[i], NULL, &len, NULL, NULL, NULL) != napi_ok)
+    fail(a, "expected a typed array");
+  return len;
+}
+
 // rbfSvcSolve(x: Float64Array, y: Int8Array (±1), alpha: Float64Array, [dims, C, gamma, eps]: Float64Array)
 // → [rho, iterations]; alpha gets one α per row.
 static napi_value rbf_svc_solve_napi(napi_env env, napi_callback_info info) {
@@ -1156,10 +1164,8 @@ static napi_value rbf_svc_solve_napi(napi_env env, napi_callback_info info) {
   const double *p = typed_arg(&a, 3, napi_float64_array, 4, "expected [dims, C, gamma, eps] as a Float64Array");
   if (a.failed) return NULL;
   const int dims = (int)p[0];
-  size_t l;
-  napi_typedarray_type type;
-  if (napi_get_typedarray_info(env, a.argv[1], &type, &l, NULL, NULL, NULL) != napi_ok || dims < 1)
-    return fail(&a, "bad labels or dims"), NULL;
+  const size_t l = typed_len(&a, 1);
+  if (dims < 1) return fail(&a, "dims must be at least 1"), NULL;
   const double *x = typed_arg(&a, 0, napi_float64_array, l * dims, "expected rows as a Float64Array");
   const signed char *y = typed_arg(&a, 1, napi_int8_array, l, "expected ±1 labels as an Int8Array");
   double *alpha = typed_arg(&a, 2, napi_float64_array, l, "expected α as a Float64Array");
@@ -1184,11 +1190,8 @@ static napi_value rbf_svc_decisions_napi(napi_env env, napi_callback_info info) 
   const double *p = typed_arg(&a, 4, napi_float64_array, 3, "expected [dims, gamma, rho] as a Float64Array");
   if (a.failed) return NULL;
   const int dims = (int)p[0];
-  size_t n, count;
-  napi_typedarray_type type;
-  if (dims < 1 || napi_get_typedarray_info(env, a.argv[3], &type, &n, NULL, NULL, NULL) != napi_ok ||
-      napi_get_typedarray_info(env, a.argv[2], &type, &count, NULL, NULL, NULL) != napi_ok)
-    return fail(&a, "bad arguments"), NULL;
+  const size_t n = typed_len(&a, 3), count = typed_len(&a, 2);
+  if (dims < 1) return fail(&a, "dims must be at least 1"), NULL;
   const double *q = typed_arg(&a, 0, napi_float64_array, n * dims, "expected queries as a Float64Array");
   const double *sv = typed_arg(&a, 1, napi_float64_array, count * dims, "expected support vectors as a Float64Array");
   const double *coef = typed_arg(&a, 2, napi_float64_array, count, "expected coefficients as a Float64Array");
