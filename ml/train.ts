@@ -4,7 +4,7 @@
 import { PermanentError } from './errors.js';
 import { countTrainingExamples } from './training-examples.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { gatherBatch, type DataView } from './data/dataset.js';
+import { BatchBuffer, gatherBatch, type DataView } from './data/dataset.js';
 import { fusedCrossEntropy, fusedCrossEntropyAvailable } from './kernels/softmax-cross-entropy.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
 import { enforceMask, type Mask } from './mask.js';
@@ -298,6 +298,7 @@ export async function trainNetwork(
   const epochLosses: number[] = [];
   const start = performance.now();
   let examples = 0;
+  const batchBuffer = new BatchBuffer();
   if (opts.resume) {
     net.setWeights(opts.resume.weights);
     opt.importState(opts.resume.optimizer, net.vars);
@@ -322,7 +323,7 @@ export async function trainNetwork(
           const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
           const batch = companion
             ? withCompanion(gatherBatch(view, positions), companion())
-            : gatherBatch(view, positions);
+            : gatherBatch(view, positions, batchBuffer);
           const rows = batch.y.length;
           if (cfg.augment) cropFlip(batch.x, rows, h, w, c, deriveSeed(cfg.seed, `augment:${epoch}:${b}`));
           const stepLoss = tf.tidy(() => {

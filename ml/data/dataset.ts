@@ -135,11 +135,33 @@ export function labelsOf(view: DataView): Int32Array {
   return view.labels ?? Int32Array.from(view.indices, (i) => view.split.y[i]!);
 }
 
-/** Copies the rows of a batch into fresh arrays ready for a tensor. */
-export function gatherBatch(view: DataView, positions: ArrayLike<number>): { x: Float32Array; y: Int32Array } {
+/**
+ * Arrays a loop gathers its batches into, reused from batch to batch: a fresh 400 KB array per MNIST batch cost a
+ * page fault per 4 KB and most of training's garbage collection (gatherBatch 3.0 → 1.4 s of the quickstart). Only
+ * for loops whose batch tensors are gone before the next batch (tfjs's cpu backend keeps the array it is given).
+ */
+export class BatchBuffer {
+  private x = new Float32Array(0);
+  private y = new Int32Array(0);
+
+  /** Views of `rows` rows of `featureSize` features (valid until the next call). */
+  take(rows: number, featureSize: number): { x: Float32Array; y: Int32Array } {
+    if (this.x.length < rows * featureSize) this.x = new Float32Array(rows * featureSize);
+    if (this.y.length < rows) this.y = new Int32Array(rows);
+    return { x: this.x.subarray(0, rows * featureSize), y: this.y.subarray(0, rows) };
+  }
+}
+
+/** Copies the rows of a batch into arrays ready for a tensor: fresh ones, or `into`'s (valid until its next use). */
+export function gatherBatch(
+  view: DataView,
+  positions: ArrayLike<number>,
+  into?: BatchBuffer,
+): { x: Float32Array; y: Int32Array } {
   const fs = view.featureSize;
-  const x = new Float32Array(positions.length * fs);
-  const y = new Int32Array(positions.length);
+  const { x, y } = into
+    ? into.take(positions.length, fs)
+    : { x: new Float32Array(positions.length * fs), y: new Int32Array(positions.length) };
   for (let b = 0; b < positions.length; b++) {
     const i = view.indices[positions[b]!]!;
     x.set(view.split.x.subarray(i * fs, (i + 1) * fs), b * fs);

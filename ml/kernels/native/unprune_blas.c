@@ -19,9 +19,9 @@
 #include <string.h>
 #if defined(__FMA__)
 #include <immintrin.h>
+#endif
 
 #include "rbf_svc.h"
-#endif
 
 // OpenBLAS extensions (declared in its cblas.h on Debian, repeated here for other layouts).
 extern void openblas_set_num_threads(int);
