@@ -63,7 +63,22 @@ export function encodeMask(mask: MaskData): Uint8Array {
   );
   let bit = 0;
   for (const l of mask.layers) {
-    for (let i = 0; i < l.keep.length; i++, bit++) if (l.keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
+    const keep = l.keep;
+    let i = 0;
+    // Bit by bit up to a byte boundary, then eight at a time (a layer's bits need not start on one).
+    for (; i < keep.length && bit & 7; i++, bit++) if (keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
+    for (let at = payloadAt + (bit >> 3); i + 8 <= keep.length; i += 8, bit += 8, at++) {
+      out[at] =
+        (keep[i] ? 1 : 0) |
+        (keep[i + 1] ? 2 : 0) |
+        (keep[i + 2] ? 4 : 0) |
+        (keep[i + 3] ? 8 : 0) |
+        (keep[i + 4] ? 16 : 0) |
+        (keep[i + 5] ? 32 : 0) |
+        (keep[i + 6] ? 64 : 0) |
+        (keep[i + 7] ? 128 : 0);
+    }
+    for (; i < keep.length; i++, bit++) if (keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
   }
   return out;
 }
@@ -76,7 +91,21 @@ export function decodeMask(bytes: Uint8Array): MaskData {
   return {
     layers: header.layers.map(({ name, shape }) => {
       const keep = new Uint8Array(product(shape));
-      for (let i = 0; i < keep.length; i++, bit++) keep[i] = (bytes[payloadAt + (bit >> 3)]! >> (bit & 7)) & 1;
+      let i = 0;
+      const at = (b: number) => payloadAt + (b >> 3);
+      for (; i < keep.length && bit & 7; i++, bit++) keep[i] = (bytes[at(bit)]! >> (bit & 7)) & 1;
+      for (; i + 8 <= keep.length; i += 8, bit += 8) {
+        const byte = bytes[at(bit)]!;
+        keep[i] = byte & 1;
+        keep[i + 1] = (byte >> 1) & 1;
+        keep[i + 2] = (byte >> 2) & 1;
+        keep[i + 3] = (byte >> 3) & 1;
+        keep[i + 4] = (byte >> 4) & 1;
+        keep[i + 5] = (byte >> 5) & 1;
+        keep[i + 6] = (byte >> 6) & 1;
+        keep[i + 7] = byte >> 7;
+      }
+      for (; i < keep.length; i++, bit++) keep[i] = (bytes[at(bit)]! >> (bit & 7)) & 1;
       return { name, shape, keep };
     }),
   };

@@ -31,6 +31,27 @@ test('bit-packed masks round-trip and use 1 bit per weight', () => {
   assert.throws(() => decodeMask(encodeIndices([1])), /not an unprune mask blob/);
 });
 
+test('masks whose layers start mid-byte pack every bit in order (LSB first), and any non-zero keep is a 1', () => {
+  const sizes = [13, 29, 8, 3, 64, 1];
+  let n = 0;
+  const layers = sizes.map((size, li) => ({
+    name: `l${li}`,
+    shape: [size],
+    keep: Uint8Array.from({ length: size }, () => [0, 1, 0, 2, 1, 1, 0][n++ % 7]!),
+  }));
+  const bytes = encodeMask({ layers });
+  const all = layers.flatMap((l) => [...l.keep].map((k) => (k ? 1 : 0)));
+  const payload = bytes.subarray(bytes.length - Math.ceil(all.length / 8));
+  all.forEach((b, i) => assert.equal((payload[i >> 3]! >> (i & 7)) & 1, b, `bit ${i}`));
+  assert.equal(payload[payload.length - 1]! >> (all.length & 7), 0, 'padding bits are zero');
+  const back = decodeMask(bytes);
+  let at = 0;
+  for (const [li, l] of back.layers.entries()) {
+    assert.equal(l.name, `l${li}`);
+    assert.deepEqual([...l.keep], all.slice(at, (at += l.keep.length)));
+  }
+});
+
 test('weights round-trip bit-exactly (including -0, NaN, subnormals) and detect truncation', () => {
   const w = {
     'dense1.w#3': Float32Array.from([1.5, -0, NaN, 1e-40, -3.4e38, 0.1]),
