@@ -64,9 +64,12 @@ export function encodeMask(mask: MaskData): Uint8Array {
   let bit = 0;
   for (const l of mask.layers) {
     const keep = l.keep;
+    const setBit = (i: number) => {
+      if (keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
+    };
     let i = 0;
     // Bit by bit up to a byte boundary, then eight at a time (a layer's bits need not start on one).
-    for (; i < keep.length && bit & 7; i++, bit++) if (keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
+    for (; i < keep.length && bit & 7; i++, bit++) setBit(i);
     for (let at = payloadAt + (bit >> 3); i + 8 <= keep.length; i += 8, bit += 8, at++) {
       out[at] =
         (keep[i] ? 1 : 0) |
@@ -78,7 +81,7 @@ export function encodeMask(mask: MaskData): Uint8Array {
         (keep[i + 6] ? 64 : 0) |
         (keep[i + 7] ? 128 : 0);
     }
-    for (; i < keep.length; i++, bit++) if (keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
+    for (; i < keep.length; i++, bit++) setBit(i);
   }
   return out;
 }
@@ -91,11 +94,11 @@ export function decodeMask(bytes: Uint8Array): MaskData {
   return {
     layers: header.layers.map(({ name, shape }) => {
       const keep = new Uint8Array(product(shape));
+      const getBit = () => (bytes[payloadAt + (bit >> 3)]! >> (bit & 7)) & 1;
       let i = 0;
-      const at = (b: number) => payloadAt + (b >> 3);
-      for (; i < keep.length && bit & 7; i++, bit++) keep[i] = (bytes[at(bit)]! >> (bit & 7)) & 1;
+      for (; i < keep.length && bit & 7; i++, bit++) keep[i] = getBit();
       for (; i + 8 <= keep.length; i += 8, bit += 8) {
-        const byte = bytes[at(bit)]!;
+        const byte = bytes[payloadAt + (bit >> 3)]!;
         keep[i] = byte & 1;
         keep[i + 1] = (byte >> 1) & 1;
         keep[i + 2] = (byte >> 2) & 1;
@@ -105,7 +108,7 @@ export function decodeMask(bytes: Uint8Array): MaskData {
         keep[i + 6] = (byte >> 6) & 1;
         keep[i + 7] = byte >> 7;
       }
-      for (; i < keep.length; i++, bit++) keep[i] = (bytes[at(bit)]! >> (bit & 7)) & 1;
+      for (; i < keep.length; i++, bit++) keep[i] = getBit();
       return { name, shape, keep };
     }),
   };
