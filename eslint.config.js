@@ -13,7 +13,7 @@ export default tseslint.config(
   {
     // Plain Node scripts (the install-time addon build, bin/).
     files: ['**/*.mjs', 'bin/**/*.js'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+    languageOptions: { globals: { process: 'readonly', console: 'readonly', URL: 'readonly' } },
   },
   {
     // Typed rules on TypeScript: a promise nobody awaits or catches loses its error (raced and voided promises).

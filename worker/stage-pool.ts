@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import type { StageStats } from '../activities/stage-context.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import { stallSecondsOf } from '../sweep/stage-kinds.js';
+import { compiledEntry } from './compiled-entry.mjs';
 import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
 export class StageCancelledError extends Error {
@@ -104,6 +105,9 @@ export class StagePool {
   private readonly workers: StageProcess[] = [];
   private readonly waiters: ((w: StageProcess) => void)[] = [];
   private closed = false;
+  /** The stage process's bundle (null: run its TypeScript through tsx), found before the first process starts. */
+  private entry?: Promise<string | null>;
+  private entryPath?: string | null;
   backend?: string;
 
   constructor(
@@ -115,11 +119,11 @@ export class StagePool {
   ) {}
 
   private spawn(): StageProcess {
-    const child = fork(STAGE_PROCESS, [], {
+    const bundle = this.entryPath;
+    const child = fork(bundle ?? STAGE_PROCESS, [], {
       // An explicit heap limit: a stage that needs more fails with a message instead of taking the machine down.
       execArgv: [
-        '--import',
-        'tsx',
+        ...(bundle ? [] : ['--import', 'tsx']),
         ...workerNodeFlags(this.size, this.nodeFlags),
         `--max-old-space-size=${this.heapMb}`,
       ],
@@ -175,6 +179,7 @@ export class StagePool {
     opts: { onAlive?: (detail: string | undefined) => void; signal?: AbortSignal } = {},
   ): Promise<{ outcome: StageOutcome; stats: StageStats }> {
     if (this.closed || opts.signal?.aborted) throw new StageCancelledError();
+    this.entryPath ??= await (this.entry ??= compiledEntry(STAGE_PROCESS).then((path) => path ?? null));
     const w = await this.acquire();
     try {
       this.backend ??= await w.ready;

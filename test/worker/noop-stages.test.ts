@@ -48,7 +48,7 @@ function childNodeArgs(): string[][] {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) !== process.pid) continue;
       const args = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-      if (args.some((a) => a.endsWith('stage-process.ts'))) out.push(args);
+      if (args.some((a) => /stage-process\.[jt]s$/.test(a))) out.push(args);
     } catch {
       // the process ended while we looked
     }
