@@ -30,6 +30,9 @@ const { values: args } = parseArgs({
     // `cores` torch threads (OpenBLAS 1); one-process-blas: one process, 1 torch thread, OpenBLAS on every core.
     layouts: { type: 'string', default: 'per-seed,one-process,one-process-blas' },
     workers: { type: 'string' },
+    // OpenBLAS kernel types to run both sides under (OPENBLAS_CORETYPE, e.g. `Haswell,SkylakeX`), each side's best
+    // counting; empty: as the environment sets it. Every layout and unprune run once per kernel type and round.
+    coretypes: { type: 'string', default: '' },
     'iou-tolerance': { type: 'string', default: '0.01' },
     // Seeds of the paired agreement check (untimed, after the timed rounds; 0 skips it): both sides in unprune's
     // batch orders. In independent orders a group's IoU mean moves by ~0.01 from seed to seed on either side, so
@@ -186,11 +189,12 @@ async function runUnprune(
   work: string,
   round: number | string,
   spec = args.spec!,
+  coreType?: string,
 ): Promise<{ seconds: number; rows: Row[] }> {
   const store = join(work, `store-${round}`);
   const argv = [join(root, 'bin/unprune.js'), 'run', spec, '--store', store];
   if (args.workers) argv.push('--workers', args.workers);
-  const seconds = await timed(process.execPath, argv);
+  const seconds = await timed(process.execPath, argv, withCoreType(process.env, coreType));
   const [id] = readdirSync(join(store, 'sweeps'));
   const rows = readFileSync(join(store, 'sweeps', id!, 'rows.jsonl'), 'utf8')
     .split('\n')
@@ -200,9 +204,15 @@ async function runUnprune(
   return { seconds, rows };
 }
 
-function torchEnv(torchThreads: number, blasThreads: number): NodeJS.ProcessEnv {
+/** The environment with OpenBLAS's kernel type set (undefined: as this environment has it). */
+function withCoreType(env: NodeJS.ProcessEnv, coreType: string | undefined): NodeJS.ProcessEnv {
+  return coreType ? { ...env, OPENBLAS_CORETYPE: coreType } : env;
+}
+
+function torchEnv(torchThreads: number, blasThreads: number, coreType: string | undefined): NodeJS.ProcessEnv {
   const n = String(blasThreads);
-  return { ...process.env, OMP_NUM_THREADS: String(torchThreads), OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+  const env = { ...process.env, OMP_NUM_THREADS: String(torchThreads), OPENBLAS_NUM_THREADS: n, MKL_NUM_THREADS: n };
+  return withCoreType(env, coreType);
 }
 
 async function runTorch(
@@ -211,6 +221,7 @@ async function runTorch(
   layout: string,
   seeds = sweep.seeds,
   orders: 'torch' | 'unprune' = 'torch',
+  coreType?: string,
 ): Promise<{ seconds: number; rows: Row[] }> {
   const jobs: { seeds: number[]; threads: number; blas: number }[] =
     layout === 'per-seed'
@@ -228,7 +239,7 @@ async function runTorch(
               throw new Error(`unknown layout ${layout}: per-seed, one-process, one-process-blas`);
             })();
   const start = performance.now();
-  const outs = jobs.map((_, i) => join(work, `torch-${layout}-${orders}-${i}.json`));
+  const outs = jobs.map((_, i) => join(work, `torch-${layout}-${coreType ?? 'env'}-${orders}-${i}.json`));
   await Promise.all(
     jobs.map((j, i) =>
       timed(
@@ -238,7 +249,7 @@ async function runTorch(
           ...['--data', data, '--seeds', j.seeds.join(','), '--threads', String(j.threads)],
           ...['--orders', orders, '--out', outs[i]!],
         ],
-        torchEnv(j.threads, j.blas),
+        torchEnv(j.threads, j.blas, coreType),
       ),
     ),
   );
@@ -278,20 +289,28 @@ const data = join(work, 'data');
 mkdirSync(data);
 exportGrid(data, exportSeeds);
 const layouts = args.layouts!.split(',');
+const coreTypes: (string | undefined)[] = args.coretypes ? args.coretypes.split(',') : [undefined];
+/** A side's name: `unprune` or a PyTorch layout, with `@kernel type` when more than one is compared. */
+const label = (side: string, coreType: string | undefined) => (coreType ? `${side}@${coreType}` : side);
+const sides = coreTypes.flatMap((c) => ['unprune', ...layouts].map((side) => ({ side, coreType: c })));
+const unpruneSides = sides.filter((s) => s.side === 'unprune').map((s) => label(s.side, s.coreType));
+const torchSides = sides.filter((s) => s.side !== 'unprune').map((s) => label(s.side, s.coreType));
 const rounds = Math.max(1, Number(args.rounds));
 const runs: { side: string; round: number; seconds: number }[] = [];
-let unpruneRows: Row[] = [];
+const unpruneRowsBy = new Map<string, Row[]>();
 const torchRows = new Map<string, Row[]>();
 let paired: { unprune: Row[]; pytorch: Row[] } | undefined;
 try {
   for (let round = 0; round < rounds; round++) {
-    const order = ['unprune', ...layouts];
-    for (const side of round % 2 === 0 ? order : [...order].reverse()) {
-      const r = side === 'unprune' ? await runUnprune(work, round) : await runTorch(data, work, side);
-      if (side === 'unprune') unpruneRows = r.rows;
-      else torchRows.set(side, r.rows);
-      runs.push({ side, round, seconds: r.seconds });
-      console.error(`round ${round + 1}: ${side} ${r.seconds.toFixed(1)} s`);
+    for (const { side, coreType } of round % 2 === 0 ? sides : [...sides].reverse()) {
+      const name = label(side, coreType);
+      const r =
+        side === 'unprune'
+          ? await runUnprune(work, round, args.spec!, coreType)
+          : await runTorch(data, work, side, sweep.seeds, 'torch', coreType);
+      (side === 'unprune' ? unpruneRowsBy : torchRows).set(name, r.rows);
+      runs.push({ side: name, round, seconds: r.seconds });
+      console.error(`round ${round + 1}: ${name} ${r.seconds.toFixed(1)} s`);
     }
   }
   if (agreementSeeds.length) {
@@ -314,18 +333,21 @@ const mean = (side: string) => {
   const s = runs.filter((r) => r.side === side).map((r) => r.seconds);
   return s.reduce((a, b) => a + b, 0) / s.length;
 };
-const bestLayout = layouts.reduce((a, b) => (mean(b) < mean(a) ? b : a));
-const ratio = mean('unprune') / mean(bestLayout);
+const fastest = (names: string[]) => names.reduce((a, b) => (mean(b) < mean(a) ? b : a));
+const bestUnprune = fastest(unpruneSides);
+const bestLayout = fastest(torchSides);
+const ratio = mean(bestUnprune) / mean(bestLayout);
+const unpruneRows = unpruneRowsBy.get(bestUnprune) ?? [];
 console.log(`sweep ${sweep.name}: ${rounds} round(s), alternating; ${cores} cores`);
-console.log('side                        wall s (per round)         mean');
-for (const side of ['unprune', ...layouts]) {
+console.log(`${'side'.padEnd(36)}wall s (per round)         mean`);
+for (const side of [...unpruneSides, ...torchSides]) {
   const s = runs.filter((r) => r.side === side).map((r) => r.seconds.toFixed(1));
-  console.log(
-    `${(side === 'unprune' ? 'unprune (cold store)' : `PyTorch ${side}`).padEnd(28)}${s.join(', ').padEnd(27)}${mean(side).toFixed(1)}`,
-  );
+  const name = side.startsWith('unprune') ? side.replace('unprune', 'unprune (cold store)') : `PyTorch ${side}`;
+  console.log(`${name.padEnd(36)}${s.join(', ').padEnd(27)}${mean(side).toFixed(1)}`);
 }
 console.log(
-  `unprune / best PyTorch (${bestLayout}) = ${ratio.toFixed(2)} (target ≤ 0.5: ${ratio <= 0.5 ? 'met' : 'not met'})`,
+  `unprune${bestUnprune === 'unprune' ? '' : ` (${bestUnprune})`} / best PyTorch (${bestLayout}) = ${ratio.toFixed(2)} ` +
+    `(target ≤ 0.5: ${ratio <= 0.5 ? 'met' : 'not met'})`,
 );
 
 interface Comparison {
@@ -410,8 +432,8 @@ function report(title: string, c: Comparison): void {
 
 // Independent: the timed runs, each side in its own batch orders (agreement within seed noise). Paired: the same
 // data, init and batch orders on both sides (agreement up to arithmetic), the check the tolerance is meant for.
-const independent = compare(unpruneRows, torchRows.get(layouts[0]!) ?? []);
-report(`agreement, independent batch orders (the timed runs, PyTorch ${layouts[0]})`, independent);
+const independent = compare(unpruneRows, torchRows.get(bestLayout) ?? []);
+report(`agreement, independent batch orders (the timed runs: ${bestUnprune}, PyTorch ${bestLayout})`, independent);
 const pairedResult = paired ? compare(paired.unprune, paired.pytorch) : undefined;
 if (pairedResult) report('agreement, the same batch orders on both sides', pairedResult);
 
@@ -420,12 +442,13 @@ const result = {
   sweep: sweep.name,
   cores,
   runs,
-  means: Object.fromEntries(['unprune', ...layouts].map((s) => [s, mean(s)])),
+  means: Object.fromEntries([...unpruneSides, ...torchSides].map((s) => [s, mean(s)])),
+  bestUnprune,
   bestLayout,
   ratio,
   tolerance,
   agreement: { independent, paired: pairedResult ?? null },
-  rows: { unprune: unpruneRows, pytorch: torchRows.get(layouts[0]!) ?? [], paired: paired ?? null },
+  rows: { unprune: unpruneRows, pytorch: torchRows.get(bestLayout) ?? [], paired: paired ?? null },
 };
 mkdirSync(dirname(args.out!), { recursive: true });
 writeFileSync(args.out!, JSON.stringify(result, null, 1));
