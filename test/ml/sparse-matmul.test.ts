@@ -46,9 +46,12 @@ test('maskPattern lists the kept entries by column and by row (hand-computed)', 
 
 test('the sparse product and its gradients equal the dense ones on the masked weights', { skip }, async () => {
   const rng = new SeededRandom(7);
-  // Batches that are not multiples of the kernels' 16 and 32 example blocks; shapes from tiny to the MLP's first layer.
+  // Batches that are not multiples of the kernels' 16 and 32 example blocks; shapes from tiny to the MLP's first layer;
+  // the weight gradient's tiles (256 / blocks rows and columns, 4 from 64 blocks on) cut mid-row and mid-column.
   for (const [b, k, n, density] of [
     [1, 5, 3, 0.5],
+    [200, 40, 70, 0.3],
+    [1030, 20, 9, 0.6],
     [17, 33, 9, 0.3],
     [128, 784, 300, 0.2],
     [45, 300, 100, 0.1],

@@ -929,6 +929,19 @@ static v16f *sparse_scratch(size_t vectors) {
   return sp_scratch;
 }
 
+static int *sp_cursors = NULL;
+static size_t sp_cursors_len = 0;
+
+// One cursor per row of a pattern (the weight gradient's walk); kept between calls like the vectors above.
+static int *sparse_cursors(size_t rows) {
+  if (rows > sp_cursors_len) {
+    free(sp_cursors);
+    sp_cursors = malloc((rows ? rows : 1) * sizeof(int));
+    sp_cursors_len = sp_cursors ? rows : 0;
+  }
+  return sp_cursors;
+}
+
 // rows × cols of src (row-major, rows ≤ 16 from row0) into dst[c] lanes (zero beyond rows).
 // (In chunks of 64 columns, so the vectors being filled stay in L1.) dst[c] lands every `step` vectors.
 static void transpose_block(const float *src, size_t stride, int rows, int cols, v16f *dst, size_t step) {
@@ -982,23 +995,29 @@ SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, cons
     transpose_block(x + (size_t)i0 * k, k, lo, k, xt, 2);
     transpose_block(x + (size_t)(i0 + SP_BLOCK) * k, k, hi, k, xt + 1, 2);
     for (int j = 0; j < n; j++) {
-      v16f a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0};
+      // Four kept weights a step: eight independent sums keep both FMA pipes busy (four waited on the adds' latency).
+      v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
       int p = P->colptr[j];
       const int e = P->colptr[j + 1];
       const int32_t *rows = P->colrows;
-      for (; p + 2 <= e; p += 2) {
+      for (; p + 4 <= e; p += 4) {
         const v16f *r0 = xt + 2 * (size_t)rows[p], *r1 = xt + 2 * (size_t)rows[p + 1];
+        const v16f *r2 = xt + 2 * (size_t)rows[p + 2], *r3 = xt + 2 * (size_t)rows[p + 3];
         a0 += vals[p] * r0[0];
         b0 += vals[p] * r0[1];
         a1 += vals[p + 1] * r1[0];
         b1 += vals[p + 1] * r1[1];
+        a2 += vals[p + 2] * r2[0];
+        b2 += vals[p + 2] * r2[1];
+        a3 += vals[p + 3] * r3[0];
+        b3 += vals[p + 3] * r3[1];
       }
-      if (p < e) {
+      for (; p < e; p++) {
         const v16f *r0 = xt + 2 * (size_t)rows[p];
         a0 += vals[p] * r0[0];
         b0 += vals[p] * r0[1];
       }
-      const v16f lo_acc = a0 + a1, hi_acc = b0 + b1;
+      const v16f lo_acc = (a0 + a1) + (a2 + a3), hi_acc = (b0 + b1) + (b2 + b3);
       for (int t = 0; t < lo; t++) y[(size_t)(i0 + t) * n + j] = lo_acc[t];
       for (int t = 0; t < hi; t++) y[(size_t)(i0 + SP_BLOCK + t) * n + j] = hi_acc[t];
     }
@@ -1033,7 +1052,7 @@ SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float 
 
 // dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern's entries, zero elsewhere. xt holds k·⌈b/16⌉ vectors, dyt n·⌈b/16⌉.
 SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw, v16f *xt,
-                                 v16f *dyt) {
+                                 v16f *dyt, int *cursor) {
   const int k = P->k, n = P->n, blocks = (b + SP_BLOCK - 1) / SP_BLOCK;
   // Row r's c-th block of 16 examples at r * blocks + c.
   for (int c = 0; c < blocks; c++) {
@@ -1042,28 +1061,61 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
     transpose_block(dy + (size_t)i0 * n, n, bs, n, dyt + c, blocks);
   }
   memset(dw, 0, (size_t)k * n * sizeof(float));
-  for (int j = 0; j < n; j++) {
-    const v16f *d = dyt + (size_t)j * blocks;
-    int p = P->colptr[j];
-    const int e = P->colptr[j + 1];
-    // Two kept weights at a time share the loads of dy's column.
-    for (; p + 2 <= e; p += 2) {
-      const int r0 = P->colrows[p], r1 = P->colrows[p + 1];
-      const v16f *x0 = xt + (size_t)r0 * blocks, *x1 = xt + (size_t)r1 * blocks;
-      v16f s0 = {0}, s1 = {0};
-      for (int c = 0; c < blocks; c++) {
-        s0 += x0[c] * d[c];
-        s1 += x1[c] * d[c];
+  // Tiles of rows × columns whose examples fit in L1 together (~16 KB each side): walking the pattern column by
+  // column instead streamed a row of x from L2 for every kept weight and ran at L2's bandwidth (~25 cycles a
+  // weight). Each row keeps a cursor into its kept columns (ascending), advanced one column tile at a time.
+  const int tile = blocks >= 64 ? 4 : 256 / (blocks ? blocks : 1);
+  for (int r0 = 0; r0 < k; r0 += tile) {
+    const int r1 = r0 + tile < k ? r0 + tile : k;
+    for (int r = r0; r < r1; r++) cursor[r] = P->rowptr[r];
+    for (int j0 = 0; j0 < n; j0 += tile) {
+      const int j1 = j0 + tile < n ? j0 + tile : n;
+      for (int r = r0; r < r1; r++) {
+        const v16f *xr = xt + (size_t)r * blocks;
+        float *dwr = dw + (size_t)r * n;
+        const int e = P->rowptr[r + 1];
+        const int32_t *cols = P->rowcols;
+        int q = cursor[r];
+        // Four kept weights a step, each summed in two halves (even and odd blocks): eight independent sums.
+        for (; q + 4 <= e && cols[q + 3] < j1; q += 4) {
+          const v16f *d0 = dyt + (size_t)cols[q] * blocks, *d1 = dyt + (size_t)cols[q + 1] * blocks;
+          const v16f *d2 = dyt + (size_t)cols[q + 2] * blocks, *d3 = dyt + (size_t)cols[q + 3] * blocks;
+          v16f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
+          int c = 0;
+          for (; c + 2 <= blocks; c += 2) {
+            s0 += xr[c] * d0[c];
+            s1 += xr[c] * d1[c];
+            s2 += xr[c] * d2[c];
+            s3 += xr[c] * d3[c];
+            t0 += xr[c + 1] * d0[c + 1];
+            t1 += xr[c + 1] * d1[c + 1];
+            t2 += xr[c + 1] * d2[c + 1];
+            t3 += xr[c + 1] * d3[c + 1];
+          }
+          if (c < blocks) {
+            s0 += xr[c] * d0[c];
+            s1 += xr[c] * d1[c];
+            s2 += xr[c] * d2[c];
+            s3 += xr[c] * d3[c];
+          }
+          dwr[cols[q]] = lane_sum(s0 + t0);
+          dwr[cols[q + 1]] = lane_sum(s1 + t1);
+          dwr[cols[q + 2]] = lane_sum(s2 + t2);
+          dwr[cols[q + 3]] = lane_sum(s3 + t3);
+        }
+        for (; q < e && cols[q] < j1; q++) {
+          const v16f *d = dyt + (size_t)cols[q] * blocks;
+          v16f s = {0}, t = {0};
+          int c = 0;
+          for (; c + 2 <= blocks; c += 2) {
+            s += xr[c] * d[c];
+            t += xr[c + 1] * d[c + 1];
+          }
+          if (c < blocks) s += xr[c] * d[c];
+          dwr[cols[q]] = lane_sum(s + t);
+        }
+        cursor[r] = q;
       }
-      dw[(size_t)r0 * n + j] = lane_sum(s0);
-      dw[(size_t)r1 * n + j] = lane_sum(s1);
-    }
-    for (; p < e; p++) {
-      const int r = P->colrows[p];
-      const v16f *xr = xt + (size_t)r * blocks;
-      v16f s = {0};
-      for (int c = 0; c < blocks; c++) s += xr[c] * d[c];
-      dw[(size_t)r * n + j] = lane_sum(s);
     }
   }
 }
@@ -1128,8 +1180,9 @@ static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info inf
   float *x = f32_arg(&a, 0, (size_t)b * P.k), *dy = f32_arg(&a, 1, (size_t)b * P.n), *dw = f32_arg(&a, 3, (size_t)P.k * P.n);
   if (a.failed) return NULL;
   v16f *xt = sparse_scratch(((size_t)P.k + P.n) * blocks);
-  if (!xt) return fail(&a, "out of memory"), NULL;
-  sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks);
+  int *cursor = sparse_cursors(P.k);
+  if (!xt || !cursor) return fail(&a, "out of memory"), NULL;
+  sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks, cursor);
   return NULL;
 }
 
