@@ -24,18 +24,26 @@ function fingerprint(path) {
   return `${s.size}:${s.mtimeMs}`;
 }
 
-/** The bundle's main file if its manifest is current for this Node, otherwise undefined. */
+/**
+ * The bundle's main file if its manifest is current for this Node and this checkout (a copied checkout's bundle
+ * names the original's files), otherwise undefined.
+ */
 function currentBuild(dir) {
+  let m;
   try {
-    const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
-    if (m.node !== process.version) return undefined;
-    for (const [path, print] of Object.entries(m.inputs)) if (fingerprint(path) !== print) return undefined;
-    const build = join(dir, m.build);
-    utimesSync(build, new Date(), new Date()); // in use: not cleaned up
-    return join(build, m.main);
+    m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+    if (m.node !== process.version || m.root !== ROOT) return undefined;
+    for (const [path, print] of Object.entries(m.inputs)) if (fingerprint(join(ROOT, path)) !== print) return undefined;
   } catch {
     return undefined; // no manifest yet, a source removed, a torn read: build afresh
   }
+  const build = join(dir, m.build);
+  try {
+    utimesSync(build, new Date(), new Date()); // in use: not cleaned up
+  } catch {
+    // a read-only install: nobody cleans up there either
+  }
+  return join(build, m.main);
 }
 
 /** Bundles `entry` (an absolute .ts path) into a fresh folder, then points the manifest at it. */
@@ -45,6 +53,7 @@ async function build(entry, dir) {
   const out = join(dir, name);
   const result = await esbuild.build({
     entryPoints: [entry],
+    absWorkingDir: ROOT, // the metafile's input paths are relative to it, whatever the caller's cwd
     outdir: out,
     bundle: true,
     splitting: true, // the CLI's lazy imports (the local engine, the report, Temporal) stay lazy
@@ -71,12 +80,9 @@ async function build(entry, dir) {
     ],
   });
   const inputs = {};
-  for (const input of Object.keys(result.metafile.inputs)) {
-    const path = join(ROOT, input);
-    inputs[path] = fingerprint(path);
-  }
+  for (const input of Object.keys(result.metafile.inputs)) inputs[input] = fingerprint(join(ROOT, input));
   const main = `${basename(entry).replace(/\.ts$/, '')}.js`;
-  const manifest = { node: process.version, esbuild: esbuild.version, build: name, main, inputs };
+  const manifest = { node: process.version, root: ROOT, esbuild: esbuild.version, build: name, main, inputs };
   // Written whole, then renamed: a concurrent reader sees the old manifest or the new one.
   const tmp = join(dir, `manifest.${process.pid}.tmp`);
   writeFileSync(tmp, JSON.stringify(manifest));

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -24,7 +25,10 @@ test('a bundled entry keeps each source file’s import.meta.url and is rebuilt 
     writeFileSync(lib, "export const where = (): string => new URL('.', import.meta.url).href + ' v1';\n");
     const run = (bundle: string) => JSON.parse(execFileSync(process.execPath, [bundle], { encoding: 'utf8' }));
 
-    const first = await compiledEntry(main);
+    // Built from another working directory, as `node /path/to/bin/unprune.js` from anywhere does.
+    const cwd = process.cwd();
+    process.chdir(tmpdir());
+    const first = await compiledEntry(main).finally(() => process.chdir(cwd));
     assert.ok(first, 'a bundle was built');
     assert.ok(first.includes(join('node_modules', '.cache', 'unprune')), first);
     assert.deepEqual(run(first), [pathToFileURL(main).href, `${pathToFileURL(join(dir, 'lib')).href}/ v1`]);
