@@ -1,2 +1,4 @@
+/** The project's cache folder (bundles; facts about this Node binary): rebuildable, never needed for correctness. */
+export const CACHE: string;
 /** The path of `entry`'s bundled main file (built now if missing or stale), or undefined: run it through tsx. */
 export function compiledEntry(entry: string): Promise<string | undefined>;

@@ -14,7 +14,8 @@ import { basename, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const CACHE = join(ROOT, 'node_modules', '.cache', 'unprune');
+/** The project's cache folder (bundles; facts about this Node binary): rebuildable, never needed for correctness. */
+export const CACHE = join(ROOT, 'node_modules', '.cache', 'unprune');
 /** Builds not in use by the manifest are deleted once untouched this long: a long run still loads its lazy chunks. */
 const STALE_BUILD_MS = 7 * 24 * 3600 * 1000;
 

@@ -3,11 +3,13 @@
 // never block its event loop (heartbeats, workflow tasks). Liveness, out-of-memory and cancellation are handled
 // here once: a silent process is killed after its kind's limit, a fatal one is retired, a cancel kills the stage.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
 import type { StageStats } from '../activities/stage-context.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import { stallSecondsOf } from '../sweep/stage-kinds.js';
-import { compiledEntry } from './compiled-entry.mjs';
+import { CACHE, compiledEntry } from './compiled-entry.mjs';
 import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
 export class StageCancelledError extends Error {
@@ -71,14 +73,46 @@ const FULL_POOL_NODE_FLAGS = [
 ];
 
 const acceptedFlags = new Map<string, string[]>();
+/** Checked lists remembered per Node binary: each check spawns a node (~0.14 s before the first worker starts). */
+const FLAGS_FILE = join(CACHE, 'node-flags.json');
+
+type RememberedFlags = { node: string; execPath: string; lists: Record<string, string[]> };
+
+function rememberedFlags(): RememberedFlags {
+  try {
+    const r = JSON.parse(readFileSync(FLAGS_FILE, 'utf8')) as RememberedFlags;
+    if (r.node === process.version && r.execPath === process.execPath && r.lists) return r;
+  } catch {
+    // none yet, or unreadable: check afresh
+  }
+  return { node: process.version, execPath: process.execPath, lists: {} };
+}
+
+function rememberFlags(key: string, ok: string[]): void {
+  try {
+    const r = rememberedFlags();
+    r.lists[key] = ok;
+    mkdirSync(CACHE, { recursive: true });
+    const tmp = `${FLAGS_FILE}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify(r));
+    renameSync(tmp, FLAGS_FILE);
+  } catch {
+    // a read-only install: check again next time
+  }
+}
 
 /**
  * The flags this Node accepts, dropping any a newer V8 no longer knows (a worker given an unknown flag would not
- * start at all). One `node -e ''` per distinct list and parent process (~40 ms); one per flag if that fails.
+ * start at all). One `node -e ''` per distinct list and Node binary (remembered in the cache folder); one per flag
+ * if that fails.
  */
 export function acceptedNodeFlags(flags: string[]): string[] {
   const key = flags.join('\0');
   let ok = acceptedFlags.get(key);
+  if (!ok) {
+    const remembered = rememberedFlags().lists[key];
+    if (Array.isArray(remembered)) ok = remembered;
+  }
   if (!ok) {
     const accepts = (list: string[]) => {
       try {
@@ -89,8 +123,9 @@ export function acceptedNodeFlags(flags: string[]): string[] {
       }
     };
     ok = accepts(flags) ? flags : flags.filter((f) => accepts([f]));
-    acceptedFlags.set(key, ok);
+    rememberFlags(key, ok);
   }
+  acceptedFlags.set(key, ok);
   return ok;
 }
 

@@ -1,12 +1,13 @@
 // The engine path bench/scheduler.ts measures: no-op stages through the real scheduler, worker processes and
 // filesystem store. Dependencies are honoured, every stage leaves a manifest, and a rerun finds them all cached.
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { NoopStage } from '../../activities/noop.js';
 import { openStore } from '../../store/artifact-store.js';
+import { CACHE } from '../../worker/compiled-entry.mjs';
 import { acceptedNodeFlags, runStagesLocally } from '../../worker/local-engine.js';
 
 test('no-op stages run in dependency order on 2 workers, write manifests, and are cached on rerun', async () => {
@@ -101,4 +102,18 @@ test('a V8 flag this Node does not know is dropped instead of stopping every wor
     ['--single-threaded-gc', '--heap-growing-percent=100'],
   );
   assert.deepEqual(acceptedNodeFlags(['--single-threaded-gc']), ['--single-threaded-gc']);
+});
+
+test('checked flag lists are remembered per Node binary in the cache folder, and read back instead of checked', () => {
+  const file = join(CACHE, 'node-flags.json');
+  const r = JSON.parse(readFileSync(file, 'utf8')) as { node: string; lists: Record<string, string[]> };
+  assert.equal(r.node, process.version);
+  assert.deepEqual(r.lists[['--single-threaded-gc'].join('\0')], ['--single-threaded-gc']);
+  // A list only the file knows (checking it would drop the unknown flag): the remembered answer is used.
+  const fake = [`--unprune-remembered-${process.pid}`];
+  r.lists[fake.join('\0')] = fake;
+  writeFileSync(file, JSON.stringify(r));
+  assert.deepEqual(acceptedNodeFlags(fake), fake);
+  delete r.lists[fake.join('\0')];
+  writeFileSync(file, JSON.stringify(r));
 });
