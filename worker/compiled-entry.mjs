@@ -19,6 +19,13 @@ export const CACHE = join(ROOT, 'node_modules', '.cache', 'unprune');
 /** Builds not in use by the manifest are deleted once untouched this long: a long run still loads its lazy chunks. */
 const STALE_BUILD_MS = 7 * 24 * 3600 * 1000;
 
+/** Writes a file in the cache folder whole, then renames it into place: a concurrent reader sees old or new. */
+export function writeCacheFile(path, text) {
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
 /** Size and mtime of each file, the fingerprint a bundle is checked against. */
 function fingerprint(path) {
   const s = statSync(path);
@@ -84,10 +91,7 @@ async function build(entry, dir) {
   for (const input of Object.keys(result.metafile.inputs)) inputs[input] = fingerprint(join(ROOT, input));
   const main = `${basename(entry).replace(/\.ts$/, '')}.js`;
   const manifest = { node: process.version, root: ROOT, esbuild: esbuild.version, build: name, main, inputs };
-  // Written whole, then renamed: a concurrent reader sees the old manifest or the new one.
-  const tmp = join(dir, `manifest.${process.pid}.tmp`);
-  writeFileSync(tmp, JSON.stringify(manifest));
-  renameSync(tmp, join(dir, 'manifest.json'));
+  writeCacheFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
   for (const other of readdirSync(dir)) {
     if (!other.startsWith('b-') || other === name) continue;
     const p = join(dir, other);

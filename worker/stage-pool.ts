@@ -3,13 +3,13 @@
 // never block its event loop (heartbeats, workflow tasks). Liveness, out-of-memory and cancellation are handled
 // here once: a silent process is killed after its kind's limit, a fatal one is retired, a cancel kills the stage.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { StageStats } from '../activities/stage-context.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import { stallSecondsOf } from '../sweep/stage-kinds.js';
-import { CACHE, compiledEntry } from './compiled-entry.mjs';
+import { CACHE, compiledEntry, writeCacheFile } from './compiled-entry.mjs';
 import type { EngineStage, ParentMessage, WorkerMessage } from './stage-messages.js';
 
 export class StageCancelledError extends Error {
@@ -93,9 +93,7 @@ function rememberFlags(key: string, ok: string[]): void {
     const r = rememberedFlags();
     r.lists[key] = ok;
     mkdirSync(CACHE, { recursive: true });
-    const tmp = `${FLAGS_FILE}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify(r));
-    renameSync(tmp, FLAGS_FILE);
+    writeCacheFile(FLAGS_FILE, JSON.stringify(r));
   } catch {
     // a read-only install: check again next time
   }
@@ -141,7 +139,7 @@ export class StagePool {
   private readonly waiters: ((w: StageProcess) => void)[] = [];
   private closed = false;
   /** The stage process's bundle (null: run its TypeScript through tsx), found before the first process starts. */
-  private entry?: Promise<string | null>;
+  private entry?: Promise<string | undefined>;
   private entryPath?: string | null;
   backend?: string;
 
@@ -214,7 +212,7 @@ export class StagePool {
     opts: { onAlive?: (detail: string | undefined) => void; signal?: AbortSignal } = {},
   ): Promise<{ outcome: StageOutcome; stats: StageStats }> {
     if (this.closed || opts.signal?.aborted) throw new StageCancelledError();
-    this.entryPath ??= await (this.entry ??= compiledEntry(STAGE_PROCESS).then((path) => path ?? null));
+    if (this.entryPath === undefined) this.entryPath = (await (this.entry ??= compiledEntry(STAGE_PROCESS))) ?? null;
     const w = await this.acquire();
     try {
       this.backend ??= await w.ready;

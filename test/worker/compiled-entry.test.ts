@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { compiledEntry } from '../../worker/compiled-entry.mjs';
+import { CACHE, compiledEntry } from '../../worker/compiled-entry.mjs';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -46,6 +46,6 @@ test('a bundled entry keeps each source file’s import.meta.url and is rebuilt 
   } finally {
     rmSync(dir, { recursive: true, force: true });
     const cached = `test-artifacts-compiled-entry-${process.pid}-main`;
-    rmSync(join(ROOT, 'node_modules', '.cache', 'unprune', cached), { recursive: true, force: true });
+    rmSync(join(CACHE, cached), { recursive: true, force: true });
   }
 });
