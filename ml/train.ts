@@ -10,6 +10,8 @@ import { deriveSeed, SeededRandom } from './data/seeded-random.js';
 import { enforceMask, type Mask } from './mask.js';
 import { Network, type ArchDefinition } from './models/network.js';
 import { MaskedOptimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
+import { DenseChainTrainer, type DenseChainLayer } from './kernels/dense-chain-trainer.js';
+import { activeNativeKernels } from './kernels/register-wasm-kernels.js';
 import type { Weights } from './models/network.js';
 
 export type LrSchedule = { kind: 'constant' } | { kind: 'cosine'; minLr?: number };
@@ -102,6 +104,18 @@ export class NonFiniteLossError extends PermanentError {
     super(`loss became NaN or infinite at epoch ${epoch}, batch ${batch}: lower the learning rate`);
     this.name = 'NonFiniteLossError';
   }
+}
+
+/** `scale` × the mean cross-entropy, marked so that a native training path may compute it itself. */
+export type ScaledCrossEntropy = LossFn & { readonly crossEntropyScale: number };
+
+export function scaledCrossEntropy(scale: number): ScaledCrossEntropy {
+  const fn: LossFn = (logits, labels) =>
+    tf.tidy(() => {
+      const ce = crossEntropy(logits, labels);
+      return scale === 1 ? ce : scale === -1 ? tf.neg(ce) : tf.mul(ce, scale);
+    });
+  return Object.assign(fn, { crossEntropyScale: scale });
 }
 
 export function crossEntropy(logits: tf.Tensor2D, labels: tf.Tensor1D): tf.Scalar {
@@ -278,6 +292,106 @@ export async function trainedCopy(
 
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/**
+ * How a run takes its optimiser steps: tfjs's autodiff and the MaskedOptimizer, or the native dense chain
+ * (ml/kernels/dense-chain-trainer.ts) where it computes exactly the same run.
+ */
+interface Stepper {
+  step(x: Float32Array, y: Int32Array, rows: number, lr: number, epoch: number): void;
+  /** The summed loss of the steps since the last call. */
+  takeLoss(): Promise<number>;
+  checkpoint(epoch: number): TrainingCheckpoint;
+  /** Brings the network's variables up to date (a progress hook may read them). */
+  sync(): void;
+  /** Leaves the trained weights in the network and frees what the stepper holds (also after a failure). */
+  finish(): void;
+}
+
+function tfjsStepper(net: Network, cfg: TrainConfig, opts: TrainOptions, loss: LossFn): Stepper {
+  const masks = maskTensors(opts.mask);
+  const gradMasks = maskTensors(opts.gradMask);
+  const opt = new MaskedOptimizer(cfg, masks, gradMasks);
+  const [h, w, c] = net.def.inputShape;
+  let windowLoss = tf.scalar(0);
+  if (opts.resume) opt.importState(opts.resume.optimizer, net.vars);
+  return {
+    step(x, y, rows, lr, epoch) {
+      const stepLoss = tf.tidy(() => {
+        const xs = tf.tensor4d(x, [rows, h, w, c]);
+        const ys = tf.tensor1d(y, 'int32');
+        return trainStep(net, opt, xs, ys, lr, loss, epoch);
+      });
+      const acc = tf.add(windowLoss, stepLoss);
+      windowLoss.dispose();
+      stepLoss.dispose();
+      windowLoss = acc as tf.Scalar;
+    },
+    async takeLoss() {
+      const sum = (await windowLoss.data())[0]!;
+      windowLoss.dispose();
+      windowLoss = tf.scalar(0);
+      return sum;
+    },
+    checkpoint: (epoch) => ({ epoch, weights: net.getWeights(), optimizer: opt.exportState() }),
+    sync() {},
+    finish() {
+      windowLoss.dispose();
+      opt.dispose();
+      disposeMaskTensors(masks);
+      disposeMaskTensors(gradMasks);
+    },
+  };
+}
+
+/**
+ * The native dense chain, where the run is one it computes exactly: a dense-chain network (the MLP) on the blas
+ * backend, SGD, a scaled cross-entropy (the default loss, or GA's), no gradient multipliers and no companion stream.
+ */
+function denseChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): Stepper | undefined {
+  const chain = net.def.denseChain;
+  const addon = activeNativeKernels();
+  const lossScale = opts.loss ? (opts.loss as Partial<ScaledCrossEntropy>).crossEntropyScale : 1;
+  if (!chain || !addon || tf.getBackend() !== 'wasm' || !denseChainTraining) return undefined;
+  if (cfg.optimizer !== 'sgd' || lossScale === undefined || opts.gradMask || opts.companion) return undefined;
+  const layers: DenseChainLayer[] = chain.map((name) => {
+    const [k, n] = net.variable(`${name}.w`).shape as [number, number];
+    const keep = opts.mask?.layers.find((l) => l.name === `${name}.w`)?.keep;
+    const pattern = net.patternOf(`${name}.w`);
+    return {
+      weight: `${name}.w`,
+      bias: `${name}.b`,
+      k,
+      n,
+      ...(keep ? { keep: Float32Array.from(keep) } : {}),
+      ...(pattern ? { pattern } : {}),
+    };
+  });
+  const trainer = new DenseChainTrainer(addon, layers, net.getWeights(), cfg, cfg.batchSize, opts.resume?.optimizer);
+  let windowLoss = 0;
+  return {
+    step(x, y, rows, lr) {
+      countTrainingExamples(rows);
+      // Summed in float32, as the tfjs path sums its loss tensors.
+      windowLoss = Math.fround(windowLoss + trainer.step(x, y, rows, lr, lossScale));
+    },
+    async takeLoss() {
+      const sum = windowLoss;
+      windowLoss = 0;
+      return sum;
+    },
+    checkpoint: (epoch) => ({ epoch, weights: trainer.currentWeights(), optimizer: trainer.exportState() }),
+    sync: () => net.setWeights(trainer.currentWeights()),
+    finish: () => net.setWeights(trainer.currentWeights()),
+  };
+}
+
+let denseChainTraining = true;
+
+/** Turns the native dense-chain path off (false) or back on (benchmarks and tests compare the two). */
+export function configureDenseChainTraining(on: boolean): void {
+  denseChainTraining = on;
+}
+
 /** Trains `net` in place on `view`. Deterministic for a given seed on a given backend. */
 export async function trainNetwork(
   net: Network,
@@ -287,9 +401,6 @@ export async function trainNetwork(
 ): Promise<TrainSummary> {
   const n = view.indices.length;
   if (n === 0) throw new Error('cannot train on an empty data set');
-  const masks = maskTensors(opts.mask);
-  const gradMasks = maskTensors(opts.gradMask);
-  const opt = new MaskedOptimizer(cfg, masks, gradMasks);
   const loss = opts.loss ?? ((logits, labels) => crossEntropy(logits, labels));
   const hooks = opts.hooks ?? {};
   const batchesPerEpoch = Math.ceil(n / cfg.batchSize);
@@ -299,81 +410,60 @@ export async function trainNetwork(
   const start = performance.now();
   let examples = 0;
   const batchBuffer = new BatchBuffer();
-  if (opts.resume) {
-    net.setWeights(opts.resume.weights);
-    opt.importState(opts.resume.optimizer, net.vars);
-  }
+  if (opts.resume) net.setWeights(opts.resume.weights);
   if (opts.mask) enforceMask(net, opts.mask);
   // The mask holds for the whole run: pruned layers may multiply through it (not with gradient multipliers, whose
   // users may want the pruned coordinates' gradients).
   if (opts.mask && !opts.gradMask) net.usePatterns(opts.mask);
+  let stepper: Stepper | undefined;
   try {
+    stepper = denseChainStepper(net, cfg, opts) ?? tfjsStepper(net, cfg, opts, loss);
     const lastEpoch = Math.min(cfg.epochs, cfg.stopAfter ?? cfg.epochs);
     for (let epoch = opts.resume?.epoch ?? 0; epoch < lastEpoch; epoch++) {
       const order = epochOrder(view, cfg.seed, epoch);
       const companion = opts.companion && companionBatches(opts.companion, cfg, epoch);
       const lr = learningRate(cfg, epoch);
-      let windowLoss = tf.scalar(0);
       let windowBatches = 0;
       let epochLoss = 0;
-      // Disposed on every way out of the epoch: cancel, a NaN loss and a throwing hook included.
-      try {
-        for (let b = 0; b < batchesPerEpoch; b++) {
-          if (hooks.signal?.aborted) throw new TrainingCancelledError();
-          const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
-          const batch = companion
-            ? withCompanion(gatherBatch(view, positions), companion())
-            : gatherBatch(view, positions, batchBuffer);
-          const rows = batch.y.length;
-          if (cfg.augment) cropFlip(batch.x, rows, h, w, c, deriveSeed(cfg.seed, `augment:${epoch}:${b}`));
-          const stepLoss = tf.tidy(() => {
-            const x = tf.tensor4d(batch.x, [rows, h, w, c]);
-            const y = tf.tensor1d(batch.y, 'int32');
-            return trainStep(net, opt, x, y, lr, loss, epoch);
+      for (let b = 0; b < batchesPerEpoch; b++) {
+        if (hooks.signal?.aborted) throw new TrainingCancelledError();
+        const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
+        const batch = companion
+          ? withCompanion(gatherBatch(view, positions), companion())
+          : gatherBatch(view, positions, batchBuffer);
+        const rows = batch.y.length;
+        if (cfg.augment) cropFlip(batch.x, rows, h, w, c, deriveSeed(cfg.seed, `augment:${epoch}:${b}`));
+        stepper.step(batch.x, batch.y, rows, lr, epoch);
+        windowBatches++;
+        examples += rows;
+        const epochEnd = b + 1 === batchesPerEpoch;
+        if ((b + 1) % every === 0 || epochEnd) {
+          const mean = (await stepper.takeLoss()) / windowBatches;
+          if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch + 1, b + 1);
+          epochLoss += mean * windowBatches;
+          const seconds = (performance.now() - start) / 1000;
+          if (hooks.onProgress) stepper.sync();
+          await hooks.onProgress?.({
+            epoch: epoch + 1,
+            epochs: cfg.epochs,
+            batch: b + 1,
+            batchesPerEpoch,
+            loss: mean,
+            examples,
+            examplesPerSecond: examples / Math.max(seconds, 1e-9),
+            epochEnd,
           });
-          const acc = tf.add(windowLoss, stepLoss);
-          windowLoss.dispose();
-          stepLoss.dispose();
-          windowLoss = acc as tf.Scalar;
-          windowBatches++;
-          examples += rows;
-          const epochEnd = b + 1 === batchesPerEpoch;
-          if ((b + 1) % every === 0 || epochEnd) {
-            const mean = (await windowLoss.data())[0]! / windowBatches;
-            if (!Number.isFinite(mean)) throw new NonFiniteLossError(epoch + 1, b + 1);
-            epochLoss += mean * windowBatches;
-            windowLoss.dispose();
-            windowLoss = tf.scalar(0);
-            const seconds = (performance.now() - start) / 1000;
-            await hooks.onProgress?.({
-              epoch: epoch + 1,
-              epochs: cfg.epochs,
-              batch: b + 1,
-              batchesPerEpoch,
-              loss: mean,
-              examples,
-              examplesPerSecond: examples / Math.max(seconds, 1e-9),
-              epochEnd,
-            });
-            windowBatches = 0;
-          }
-          await yieldToEventLoop();
+          windowBatches = 0;
         }
-      } finally {
-        windowLoss.dispose();
+        await yieldToEventLoop();
       }
       epochLosses.push(epochLoss / batchesPerEpoch);
-      await opts.onEpochEnd?.(epoch + 1, () => ({
-        epoch: epoch + 1,
-        weights: net.getWeights(),
-        optimizer: opt.exportState(),
-      }));
+      const s = stepper;
+      await opts.onEpochEnd?.(epoch + 1, () => s.checkpoint(epoch + 1));
     }
   } finally {
+    stepper?.finish();
     net.usePatterns(undefined);
-    opt.dispose();
-    disposeMaskTensors(masks);
-    disposeMaskTensors(gradMasks);
   }
   const seconds = (performance.now() - start) / 1000;
   return { epochLosses, examples, seconds, examplesPerSecond: examples / Math.max(seconds, 1e-9) };

@@ -26,6 +26,10 @@ export interface NativeBlas {
   ): void;
   biasAdd(x: Float32Array, bias: Float32Array, out: Float32Array, dims: Int32Array): void;
   columnSum(x: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** out[r, j] = max(x[r, j] + bias[j], 0); dims [rows, c]. */
+  biasAddRelu(x: Float32Array, bias: Float32Array, out: Float32Array, dims: Int32Array): void;
+  /** dx = dy · step(y) for a ReLU's output y; dims [length]. */
+  reluGrad(dy: Float32Array, y: Float32Array, dx: Float32Array, dims: Int32Array): void;
   /** −mean_i log softmax(logits_i)[labels_i] into out[0]; dims [b, classes]. */
   softmaxCrossEntropy(logits: Float32Array, labels: Int32Array, out: Float32Array, dims: Int32Array): void;
   /** Its gradient with respect to the logits, times dy[0]; dims [b, classes]. */

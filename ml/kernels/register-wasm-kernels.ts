@@ -47,7 +47,12 @@ const NATIVE_ONLY = [
 ];
 
 let wasmFuncs: Map<string, KernelFunc> | undefined;
-let nativeActive = false;
+let nativeActive: NativeBlas | null = null;
+
+/** The addon whose kernels the wasm backend runs now (the `blas` backend), or null. */
+export function activeNativeKernels(): NativeBlas | null {
+  return nativeActive;
+}
 
 function replace(config: KernelConfig): void {
   if (getKernel(config.kernelName, config.backendName)) unregisterKernel(config.kernelName, config.backendName);
@@ -69,10 +74,10 @@ export function registerWasmKernels(native: NativeBlas | null = null): void {
     for (const config of nativeWasmKernelConfigs(native, wasmFuncs)) replace(config);
     registerSparseMatMulGradient();
     registerFusedCrossEntropyGradient();
-    nativeActive = true;
+    nativeActive = native;
   } else if (nativeActive) {
     for (const [kernelName, kernelFunc] of wasmFuncs) replace({ kernelName, backendName: 'wasm', kernelFunc });
     for (const name of NATIVE_ONLY) unregisterKernel(name, 'wasm');
-    nativeActive = false;
+    nativeActive = null;
   }
 }

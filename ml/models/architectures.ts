@@ -21,6 +21,7 @@ export function mlp(inputShape: Shape3, numClasses: number, hidden: number[] = [
     inputShape,
     numClasses,
     params,
+    denseChain: widths.slice(1).map((_, i) => `fc${i + 1}`),
     forward(ctx, x) {
       let h = tf.reshape(x, [-1, inUnits]) as tf.Tensor2D;
       for (let i = 0; i + 1 < widths.length; i++) {

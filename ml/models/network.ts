@@ -40,6 +40,11 @@ export interface ArchDefinition {
   params: ParamInfo[];
   /** x is [batch, h, w, c]; returns logits [batch, classes]. */
   forward(ctx: ForwardContext, x: tf.Tensor4D): tf.Tensor2D;
+  /**
+   * Set when `forward` is exactly flatten → (dense → ReLU)* → dense over these layers (`layers.ts`'s dense, parameters
+   * `${name}.w` and `${name}.b`): a native training path may then run the chain itself.
+   */
+  denseChain?: string[];
 }
 
 export function sizeOf(shape: readonly number[]): number {
@@ -141,6 +146,11 @@ export class Network {
       const [k, n] = info.shape as [number, number];
       this.patterns.set(layer.name, tf.tensor1d(maskPattern(layer.keep, k, n), 'int32'));
     }
+  }
+
+  /** The pattern a weight multiplies through now (see usePatterns), if any. */
+  patternOf(name: string): Int32Array | undefined {
+    return this.patterns.get(name)?.dataSync() as Int32Array | undefined;
   }
 
   dispose(): void {

@@ -7,7 +7,7 @@ import { deriveSeed, SeededRandom } from '../data/seeded-random.js';
 import type { Mask } from '../mask.js';
 import { Network, type Weights } from '../models/network.js';
 import { applyMask, maskFromScores, prunableParams } from '../prune/mask-ops.js';
-import { crossEntropy, type LossFn } from '../train.js';
+import { crossEntropy, scaledCrossEntropy, type LossFn } from '../train.js';
 import { maskedRun, maskGradients, sgdConfig, type UnlearnInputs, type UnlearnParams } from './unlearn-context.js';
 
 /** Retrain: train from the same init on D_r with the same mask and the original training configuration. */
@@ -27,7 +27,7 @@ export function finetune(inputs: UnlearnInputs, params: UnlearnParams): Promise<
 
 /** GA: gradient ascent on D_f, i.e. minimise −CE on D_f (lr 1e-4, 5 epochs). */
 export function gradientAscent(inputs: UnlearnInputs, params: UnlearnParams): Promise<Weights> {
-  const loss: LossFn = (logits, labels) => tf.neg(crossEntropy(logits, labels));
+  const loss = scaledCrossEntropy(-1);
   return maskedRun(inputs, inputs.weights, inputs.forget, sgdConfig(inputs, params, { epochs: 5, lr: 1e-4 }), { loss });
 }
 

@@ -852,8 +852,10 @@ static napi_value sgd_step(napi_env env, napi_callback_info info) {
 }
 
 // biasAdd(x, bias, out, dims[rows, c]): out[r, j] = x[r, j] + bias[j] (a bias over the last axis; tfjs's broadcast
-// Add on wasm takes a general strided path for it, 1.1 ms of a LeNet-5 step).
-static napi_value bias_add(napi_env env, napi_callback_info info) {
+// Add on wasm takes a general strided path for it, 1.1 ms of a LeNet-5 step). biasAddRelu: then max(·, 0), the
+// hidden layers of a dense chain trained without tfjs (ml/kernels/dense-chain-trainer.ts), the sum rounded the same.
+static inline __attribute__((always_inline)) napi_value bias_add_then(napi_env env, napi_callback_info info,
+                                                                      int relu) {
   Args a;
   if (!get_args(env, info, &a, 4)) return NULL;
   int32_t *d = i32_arg(&a, 3, 2);
@@ -862,7 +864,27 @@ static napi_value bias_add(napi_env env, napi_callback_info info) {
   float *x = f32_arg(&a, 0, rows * c), *b = f32_arg(&a, 1, c), *out = f32_arg(&a, 2, rows * c);
   if (a.failed) return NULL;
   for (size_t r = 0; r < rows; r++)
-    for (size_t j = 0; j < c; j++) out[r * c + j] = x[r * c + j] + b[j];
+    for (size_t j = 0; j < c; j++) {
+      const float v = x[r * c + j] + b[j];
+      out[r * c + j] = relu && v < 0 ? 0 : v; // NaN passes, so a diverging run's loss still says so
+    }
+  return NULL;
+}
+
+static napi_value bias_add(napi_env env, napi_callback_info info) { return bias_add_then(env, info, 0); }
+static napi_value bias_add_relu(napi_env env, napi_callback_info info) { return bias_add_then(env, info, 1); }
+
+// reluGrad(dy, y, dx, dims[len]): dx = dy · step(y), y the ReLU's output (positive exactly where its input is), a
+// product as in tfjs's gradient (zeros keep dy's sign; NaN stays NaN).
+static napi_value relu_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  int32_t *d = i32_arg(&a, 3, 1);
+  if (!d) return NULL;
+  const size_t len = (size_t)d[0];
+  float *dy = f32_arg(&a, 0, len), *y = f32_arg(&a, 1, len), *dx = f32_arg(&a, 2, len);
+  if (a.failed) return NULL;
+  for (size_t i = 0; i < len; i++) dx[i] = dy[i] * (y[i] > 0 ? 1.0f : y[i] == y[i] ? 0.0f : y[i]);
   return NULL;
 }
 
@@ -1385,6 +1407,8 @@ static napi_value init(napi_env env, napi_value exports) {
              {"sgdStep", sgd_step},
              {"biasAdd", bias_add},
              {"columnSum", column_sum},
+             {"biasAddRelu", bias_add_relu},
+             {"reluGrad", relu_grad},
              {"sparseMatMul", sparse_matmul_napi},
              {"softmaxCrossEntropy", softmax_cross_entropy},
              {"softmaxCrossEntropyGrad", softmax_cross_entropy_grad},
