@@ -23,8 +23,7 @@ import type { ArchName } from '../ml/catalog.js';
 import { buildArch } from '../ml/models/architectures.js';
 import { initWeights } from '../ml/models/init-weights.js';
 import { Network } from '../ml/models/network.js';
-import { MaskedOptimizer } from '../ml/optimizers.js';
-import { crossEntropy, trainStep } from '../ml/train.js';
+import { trainingStepper } from '../ml/train.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -106,14 +105,16 @@ function tfjsThroughput(m: ModelCase, matmulGflops: number): { exPerSec: number;
   if ((m.batch * trainFlopsPerExample(m)) / (matmulGflops * 1e9) > maxSeconds / 2) return { exPerSec: NaN, steps: 0 };
   const def = buildArch(m.name, m.input, 10);
   const net = new Network(def, initWeights(def, 0));
-  const opt = new MaskedOptimizer({ optimizer: 'sgd', lr: 0.01, momentum: 0.9 });
-  const x = tf.randomNormal([m.batch, ...m.input], 0, 1, 'float32', 0);
-  const y = tf.tensor1d(
-    Array.from({ length: m.batch }, (_, i) => i % 10),
-    'int32',
-  );
-  const sync = () => net.trainableVariables()[0]!.dataSync(); // waits for asynchronous backends
-  const step = () => trainStep(net, opt, x, y, 0.01, crossEntropy).dispose();
+  // The step training runs take (trainNetwork's): the native dense chain for the MLP on blas, tfjs's otherwise.
+  const cfg = { optimizer: 'sgd', lr: 0.01, momentum: 0.9, epochs: 1, batchSize: m.batch, seed: 0 } as const;
+  const stepper = trainingStepper(net, cfg);
+  const x = tf.tidy(() => tf.randomNormal([m.batch, ...m.input], 0, 1, 'float32', 0).dataSync() as Float32Array);
+  const y = Int32Array.from({ length: m.batch }, (_, i) => i % 10);
+  const sync = () => {
+    stepper.sync(); // waits for asynchronous backends, and brings the network up to date
+    net.trainableVariables()[0]!.dataSync();
+  };
+  const step = () => stepper.step(x, y, m.batch, cfg.lr, 0);
   const warmStart = performance.now();
   const warming = (i: number, ms: number) =>
     (i < warmup || ms < warmupSeconds * 1000) && (i === 0 || ms < (maxSeconds * 1000) / 4);
@@ -128,10 +129,8 @@ function tfjsThroughput(m: ModelCase, matmulGflops: number): { exPerSec: number;
   }
   sync();
   const seconds = (performance.now() - start) / 1000;
-  opt.dispose();
+  stepper.finish();
   net.dispose();
-  x.dispose();
-  y.dispose();
   return { exPerSec: (m.batch * done) / seconds, steps: done };
 }
 

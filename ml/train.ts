@@ -296,7 +296,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
  * How a run takes its optimiser steps: tfjs's autodiff and the MaskedOptimizer, or the native dense chain
  * (ml/kernels/dense-chain-trainer.ts) where it computes exactly the same run.
  */
-interface Stepper {
+export interface Stepper {
   step(x: Float32Array, y: Int32Array, rows: number, lr: number, epoch: number): void;
   /** The summed loss of the steps since the last call. */
   takeLoss(): Promise<number>;
@@ -385,6 +385,15 @@ function denseChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): 
   };
 }
 
+/**
+ * The stepper a run on `net` takes (the network already masked, its patterns in use: trainNetwork sets both up).
+ * Exported for bench/train.ts, which times unprune's training step as runs take it.
+ */
+export function trainingStepper(net: Network, cfg: TrainConfig, opts: TrainOptions = {}): Stepper {
+  const loss = opts.loss ?? ((logits, labels) => crossEntropy(logits, labels));
+  return denseChainStepper(net, cfg, opts) ?? tfjsStepper(net, cfg, opts, loss);
+}
+
 let denseChainTraining = true;
 
 /** Turns the native dense-chain path off (false) or back on (benchmarks and tests compare the two). */
@@ -401,7 +410,6 @@ export async function trainNetwork(
 ): Promise<TrainSummary> {
   const n = view.indices.length;
   if (n === 0) throw new Error('cannot train on an empty data set');
-  const loss = opts.loss ?? ((logits, labels) => crossEntropy(logits, labels));
   const hooks = opts.hooks ?? {};
   const batchesPerEpoch = Math.ceil(n / cfg.batchSize);
   const every = Math.max(1, hooks.progressEvery ?? batchesPerEpoch);
@@ -417,7 +425,7 @@ export async function trainNetwork(
   if (opts.mask && !opts.gradMask) net.usePatterns(opts.mask);
   let stepper: Stepper | undefined;
   try {
-    stepper = denseChainStepper(net, cfg, opts) ?? tfjsStepper(net, cfg, opts, loss);
+    stepper = trainingStepper(net, cfg, opts);
     const lastEpoch = Math.min(cfg.epochs, cfg.stopAfter ?? cfg.epochs);
     for (let epoch = opts.resume?.epoch ?? 0; epoch < lastEpoch; epoch++) {
       const order = epochOrder(view, cfg.seed, epoch);
