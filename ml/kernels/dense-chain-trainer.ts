@@ -19,21 +19,44 @@ export interface DenseChainLayer {
   pattern?: Int32Array;
 }
 
-/** One parameter's value and SGD momentum, double-buffered: the update writes the spare pair, then they swap. */
+/**
+ * One parameter's value and SGD momentum, double-buffered: the update writes the spare pair, then they swap. A
+ * pruned layer that multiplies through its pattern is held compact: its kept entries only, in the pattern's row
+ * order (`dense` gives each one's index in the full matrix). Its pruned weights and their momentum are zero on the
+ * tfjs path throughout (masked gradients, masked updates), so leaving them out changes no kept entry's arithmetic.
+ */
 class ParamSlot {
+  value: Float32Array;
   next: Float32Array;
   momentum: Float32Array | null;
   nextMomentum: Float32Array | null;
   readonly grad: Float32Array;
 
   constructor(
-    public value: Float32Array,
+    start: Float32Array,
     hasMomentum: boolean,
+    savedMomentum: Float32Array | undefined,
+    private readonly dense?: Int32Array,
   ) {
-    this.next = new Float32Array(value.length);
-    this.grad = new Float32Array(value.length);
-    this.momentum = hasMomentum ? new Float32Array(value.length) : null;
-    this.nextMomentum = hasMomentum ? new Float32Array(value.length) : null;
+    this.value = this.take(start);
+    const len = this.value.length;
+    this.next = new Float32Array(len);
+    this.grad = new Float32Array(len);
+    this.momentum = hasMomentum ? (savedMomentum ? this.take(savedMomentum) : new Float32Array(len)) : null;
+    this.nextMomentum = hasMomentum ? new Float32Array(len) : null;
+  }
+
+  /** A full-size array's entries this slot holds (a copy). */
+  private take(full: Float32Array): Float32Array {
+    return this.dense ? Float32Array.from(this.dense, (i) => full[i]!) : Float32Array.from(full);
+  }
+
+  /** One of this slot's arrays at full size (zero where pruned). */
+  full(values: Float32Array, size: number): Float32Array {
+    if (!this.dense) return values.slice();
+    const out = new Float32Array(size);
+    this.dense.forEach((i, q) => (out[i] = values[q]!));
+    return out;
   }
 
   swap(): void {
@@ -42,9 +65,34 @@ class ParamSlot {
   }
 }
 
+/** Where a pattern's kept entries sit: each one's index in the full matrix (row order), and the row-order entry
+ *  at each column-order position (the product gathers its weights by column). */
+function patternOrders(pattern: Int32Array): { dense: Int32Array; byColumn: Int32Array } {
+  const [k, n, nnz] = [pattern[0]!, pattern[1]!, pattern[2]!];
+  const colptr = 3;
+  const rowptr = colptr + n + 1 + nnz;
+  const rowcols = rowptr + k + 1;
+  const dense = new Int32Array(nnz);
+  const byColumn = new Int32Array(nnz);
+  const next = pattern.slice(colptr, colptr + n); // each column's next column-order position
+  for (let r = 0; r < k; r++)
+    for (let q = pattern[rowptr + r]!; q < pattern[rowptr + r + 1]!; q++) {
+      const c = pattern[rowcols + q]!;
+      dense[q] = r * n + c;
+      byColumn[next[c]!++] = q;
+    }
+  return { dense, byColumn };
+}
+
+/** dims[1] of the sparse products: the weights (or weight gradient) are the pattern's entries only. */
+const COMPACT = 1;
+
 /** Trains a dense chain in place of tfjs; `lossScale` × mean cross-entropy is the loss (−1: gradient ascent). */
 export class DenseChainTrainer {
   private readonly weights: ParamSlot[];
+  /** Pruned layers held compact: their weights in column order for the product, and where each comes from. */
+  private readonly columnOrder: (Int32Array | null)[];
+  private readonly byColumn: (Float32Array | null)[];
   private readonly biases: ParamSlot[];
   /** Each layer's output for the batch (post-ReLU for hidden layers; the logits last) and its gradient. */
   private readonly outputs: Float32Array[];
@@ -63,14 +111,13 @@ export class DenseChainTrainer {
     state?: OptimizerState,
   ) {
     this.momentum = config.momentum ?? 0.9;
-    const slot = (name: string) => {
-      const s = new ParamSlot(Float32Array.from(start[name]!), this.momentum !== 0);
-      const saved = state?.slots[name]?.[0];
-      if (saved && s.momentum) s.momentum.set(saved);
-      return s;
-    };
-    this.weights = layers.map((l) => slot(l.weight));
+    const orders = layers.map((l) => (l.pattern ? patternOrders(l.pattern) : null));
+    const slot = (name: string, dense?: Int32Array) =>
+      new ParamSlot(start[name]!, this.momentum !== 0, state?.slots[name]?.[0], dense);
+    this.weights = layers.map((l, i) => slot(l.weight, orders[i]?.dense));
     this.biases = layers.map((l) => slot(l.bias));
+    this.columnOrder = orders.map((o) => o?.byColumn ?? null);
+    this.byColumn = orders.map((o) => (o ? new Float32Array(o.byColumn.length) : null));
     this.outputs = layers.map((l) => new Float32Array(maxRows * l.n));
     this.outputGrads = layers.map((l) => new Float32Array(maxRows * l.n));
     this.t = state?.t ?? 0;
@@ -85,8 +132,10 @@ export class DenseChainTrainer {
     layers.forEach((l, i) => {
       const out = this.outputs[i]!.subarray(0, rows * l.n);
       const w = this.weights[i]!.value;
-      if (l.pattern) addon.sparseMatMul(input, w, l.pattern, out, Int32Array.of(rows));
-      else addon.gemm(input, w, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
+      if (l.pattern) {
+        addon.gather(w, this.columnOrder[i]!, this.byColumn[i]!);
+        addon.sparseMatMul(input, this.byColumn[i]!, l.pattern, out, Int32Array.of(rows, COMPACT));
+      } else addon.gemm(input, w, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
       const dims = Int32Array.of(rows, l.n);
       if (i < last) addon.biasAddRelu(out, this.biases[i]!.value, out, dims);
       else addon.biasAdd(out, this.biases[i]!.value, out, dims);
@@ -103,18 +152,19 @@ export class DenseChainTrainer {
       const l = layers[i]!;
       const layerInput = i === 0 ? x : this.outputs[i - 1]!.subarray(0, rows * l.k);
       const w = this.weights[i]!;
-      if (l.pattern) addon.sparseMatMulGradW(layerInput, grad, l.pattern, w.grad, Int32Array.of(rows));
+      if (l.pattern) addon.sparseMatMulGradW(layerInput, grad, l.pattern, w.grad, Int32Array.of(rows, COMPACT));
       else addon.gemm(layerInput, grad, w.grad, Int32Array.of(1, l.k, l.n, rows, 1, 0, 1, 1));
       addon.columnSum(grad, this.biases[i]!.grad, Int32Array.of(rows, l.n));
       if (i === 0) break;
       const inputGrad = this.outputGrads[i - 1]!.subarray(0, rows * l.k);
-      if (l.pattern) addon.sparseMatMulGradX(grad, w.value, l.pattern, inputGrad, Int32Array.of(rows));
+      if (l.pattern) addon.sparseMatMulGradX(grad, w.value, l.pattern, inputGrad, Int32Array.of(rows, COMPACT));
       else addon.gemm(grad, w.value, inputGrad, Int32Array.of(1, rows, l.k, l.n, 0, 1, 1, 1));
       addon.reluGrad(inputGrad, layerInput, inputGrad, Int32Array.of(rows * l.k));
       grad = inputGrad;
     }
     layers.forEach((l, i) => {
-      this.update(this.weights[i]!, l.keep ?? null, lr);
+      // A compact layer holds kept weights only: no mask to apply.
+      this.update(this.weights[i]!, l.pattern ? null : (l.keep ?? null), lr);
       this.update(this.biases[i]!, null, lr);
     });
     // As tfjs's path: the scaled loss is the product of the two float32 numbers.
@@ -143,7 +193,7 @@ export class DenseChainTrainer {
   currentWeights(): Weights {
     const out: Weights = {};
     this.layers.forEach((l, i) => {
-      out[l.weight] = this.weights[i]!.value.slice();
+      out[l.weight] = this.weights[i]!.full(this.weights[i]!.value, l.k * l.n);
       out[l.bias] = this.biases[i]!.value.slice();
     });
     return out;
@@ -154,7 +204,7 @@ export class DenseChainTrainer {
     const slots: Record<string, Float32Array[]> = {};
     if (this.momentum !== 0 && this.t > 0)
       this.layers.forEach((l, i) => {
-        slots[l.weight] = [this.weights[i]!.momentum!.slice()];
+        slots[l.weight] = [this.weights[i]!.full(this.weights[i]!.momentum!, l.k * l.n)];
         slots[l.bias] = [this.biases[i]!.momentum!.slice()];
       });
     return { t: this.t, slots };

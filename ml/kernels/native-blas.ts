@@ -40,7 +40,10 @@ export interface NativeBlas {
     dz: Float32Array,
     dims: Int32Array,
   ): void;
-  /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b]. */
+  /** dst[i] = src[index[i]]. */
+  gather(src: Float32Array, index: Int32Array, dst: Float32Array): void;
+  /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b], or [b, 1] with w the
+   *  pattern's entries only, by column (the gradients' [b, 1]: by row). */
   sparseMatMul(x: Float32Array, w: Float32Array, pattern: Int32Array, y: Float32Array, dims: Int32Array): void;
   /** dx[b, k] = dy[b, n]·wᵀ over the pattern; dims [b]. */
   sparseMatMulGradX(dy: Float32Array, w: Float32Array, pattern: Int32Array, dx: Float32Array, dims: Int32Array): void;

@@ -1,6 +1,6 @@
 // The native dense-chain path (ml/kernels/dense-chain-trainer.ts) against tfjs's: tfjs's autodiff with its own
 // gradient definitions and the MaskedOptimizer, over the same kernels. Whole training runs must give the same bits:
-// dense and pruned (products through the mask's pattern, and dense products masked), the default loss and GA's
+// dense and pruned (products through the mask's pattern with the layer held compact, and dense products masked), the default loss and GA's
 // negated one, momentum, Nesterov, weight decay, a cosine schedule, a short last batch, progress hooks reading the
 // network, and checkpoints resumed on the other path. Skipped, saying why, where the addon cannot be built.
 import assert from 'node:assert/strict';
@@ -67,12 +67,17 @@ async function run(native: boolean, cfg: TrainConfig, opts: TrainOptions = {}): 
   }
 }
 
+/**
+ * The same float32 numbers, entry by entry (bits, but for the sign of a zero: where a pruned layer is held compact
+ * its pruned weights are +0, where tfjs's masked update multiplies by the mask they may be −0).
+ */
 function assertSameBits(a: Weights, b: Weights, what: string): void {
   assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort(), `${what}: parameters`);
   for (const name of Object.keys(a)) {
     const x = new Uint32Array(a[name]!.buffer, a[name]!.byteOffset, a[name]!.length);
     const y = new Uint32Array(b[name]!.buffer, b[name]!.byteOffset, b[name]!.length);
-    const first = x.findIndex((v, i) => v !== y[i]);
+    const zero = (v: number) => (v & 0x7fffffff) === 0;
+    const first = x.findIndex((v, i) => v !== y[i] && !(zero(v) && zero(y[i]!)));
     assert.equal(first, -1, `${what}: ${name}[${first}] ${a[name]![first]} vs ${b[name]![first]}`);
   }
 }

@@ -888,6 +888,23 @@ static napi_value relu_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// gather(src, index, dst): dst[i] = src[index[i]] (a pruned layer's compact weights from row order to column order).
+static napi_value gather(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 3)) return NULL;
+  size_t len = 0, src_len = 0;
+  napi_get_typedarray_info(env, a.argv[1], NULL, &len, NULL, NULL, NULL);
+  napi_get_typedarray_info(env, a.argv[0], NULL, &src_len, NULL, NULL, NULL);
+  float *src = f32_arg(&a, 0, src_len), *dst = f32_arg(&a, 2, len);
+  int32_t *index = i32_arg(&a, 1, len);
+  if (a.failed) return NULL;
+  for (size_t i = 0; i < len; i++) {
+    if (index[i] < 0 || (size_t)index[i] >= src_len) return fail(&a, "gather index out of range"), NULL;
+    dst[i] = src[index[i]];
+  }
+  return NULL;
+}
+
 // columnSum(x, out, dims[rows, c]): out[j] = Σ_r x[r, j], rows in order (the bias gradient: a sum over every axis
 // but the last).
 static napi_value column_sum(napi_env env, napi_callback_info info) {
@@ -1041,11 +1058,11 @@ static inline float lane_sum(v16f s) {
   return (q[0] + q[2]) + (q[1] + q[3]);
 }
 
-// y[b, n] = x[b, k] · w[k, n] over the pattern's entries.
+// y[b, n] = x[b, k] · w[k, n] over the pattern's entries; w null: vals already holds them by column.
 SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, const Pattern *P, float *y, v16f *xt,
-                                     float *vals) {
+                                     const float *vals) {
   const int k = P->k, n = P->n;
-  gather_by_column(w, P, vals);
+  if (w) gather_by_column(w, P, (float *)vals);
   // 32 examples at a time (two vectors per input row): each kept weight's index and value load serve two FMAs.
   for (int i0 = 0; i0 < b; i0 += 2 * SP_BLOCK) {
     const int bs = b - i0 < 2 * SP_BLOCK ? b - i0 : 2 * SP_BLOCK;
@@ -1082,11 +1099,11 @@ SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, cons
   }
 }
 
-// dx[b, k] = dy[b, n] · wᵀ over the pattern's entries.
+// dx[b, k] = dy[b, n] · wᵀ over the pattern's entries; w null: vals already holds them by row.
 SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float *w, const Pattern *P, float *dx, v16f *dyt,
-                                 float *vals) {
+                                 const float *vals) {
   const int k = P->k, n = P->n;
-  gather_by_row(w, P, vals);
+  if (w) gather_by_row(w, P, (float *)vals);
   for (int i0 = 0; i0 < b; i0 += SP_BLOCK) {
     const int bs = b - i0 < SP_BLOCK ? b - i0 : SP_BLOCK;
     transpose_block(dy + (size_t)i0 * n, n, bs, n, dyt, 1);
@@ -1108,9 +1125,10 @@ SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float 
   }
 }
 
-// dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern's entries, zero elsewhere. xt holds k·⌈b/16⌉ vectors, dyt n·⌈b/16⌉.
+// dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern's entries, zero elsewhere; compact: dw is the nnz entries by row
+// (nothing else written). xt holds k·⌈b/16⌉ vectors, dyt n·⌈b/16⌉.
 SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw, v16f *xt,
-                                 v16f *dyt, int *cursor) {
+                                 v16f *dyt, int *cursor, int compact) {
   const int k = P->k, n = P->n, blocks = (b + SP_BLOCK - 1) / SP_BLOCK;
   // Row r's c-th block of 16 examples at r * blocks + c.
   for (int c = 0; c < blocks; c++) {
@@ -1118,7 +1136,7 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
     transpose_block(x + (size_t)i0 * k, k, bs, k, xt + c, blocks);
     transpose_block(dy + (size_t)i0 * n, n, bs, n, dyt + c, blocks);
   }
-  memset(dw, 0, (size_t)k * n * sizeof(float));
+  if (!compact) memset(dw, 0, (size_t)k * n * sizeof(float));
   // Tiles of rows × columns whose examples fit in L1 together (~16 KB each side): walking the pattern column by
   // column instead streamed a row of x from L2 for every kept weight and ran at L2's bandwidth (~25 cycles a
   // weight). Each row keeps a cursor into its kept columns (ascending), advanced one column tile at a time.
@@ -1130,7 +1148,9 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
       const int j1 = j0 + tile < n ? j0 + tile : n;
       for (int r = r0; r < r1; r++) {
         const v16f *xr = xt + (size_t)r * blocks;
-        float *dwr = dw + (size_t)r * n;
+        // Entry q of row r goes to dwr[cols[q]]: the row of the dense matrix, or the compact list itself.
+        float *dwr = compact ? dw : dw + (size_t)r * n;
+        const int32_t *at = compact ? NULL : P->rowcols;
         const int e = P->rowptr[r + 1];
         const int32_t *cols = P->rowcols;
         int q = cursor[r];
@@ -1156,10 +1176,10 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
             s2 += xr[c] * d2[c];
             s3 += xr[c] * d3[c];
           }
-          dwr[cols[q]] = lane_sum(s0 + t0);
-          dwr[cols[q + 1]] = lane_sum(s1 + t1);
-          dwr[cols[q + 2]] = lane_sum(s2 + t2);
-          dwr[cols[q + 3]] = lane_sum(s3 + t3);
+          dwr[at ? at[q] : q] = lane_sum(s0 + t0);
+          dwr[at ? at[q + 1] : q + 1] = lane_sum(s1 + t1);
+          dwr[at ? at[q + 2] : q + 2] = lane_sum(s2 + t2);
+          dwr[at ? at[q + 3] : q + 3] = lane_sum(s3 + t3);
         }
         for (; q < e && cols[q] < j1; q++) {
           const v16f *d = dyt + (size_t)cols[q] * blocks;
@@ -1170,7 +1190,7 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
             t += xr[c + 1] * d[c + 1];
           }
           if (c < blocks) s += xr[c] * d[c];
-          dwr[cols[q]] = lane_sum(s + t);
+          dwr[at ? at[q] : q] = lane_sum(s + t);
         }
         cursor[r] = q;
       }
@@ -1192,11 +1212,16 @@ static int32_t *pattern_arg(Args *a, size_t i, Pattern *P) {
 }
 
 // The sparse kernels' common arguments: (a, b, pattern, out, dims[batch]); 0 when they are wrong (an error thrown).
-static int sparse_args(napi_env env, napi_callback_info info, Args *a, Pattern *P, int *batch) {
+// dims[1], when given and 1, says the weights (or the weight gradient) are compact: the pattern's nnz entries, by
+// column for sparseMatMul and by row otherwise (ml/kernels/dense-chain-trainer.ts keeps pruned layers so).
+static int sparse_args(napi_env env, napi_callback_info info, Args *a, Pattern *P, int *batch, int *compact) {
   if (!get_args(env, info, a, 5) || !pattern_arg(a, 2, P)) return 0;
   int32_t *d = i32_arg(a, 4, 1);
   if (!d) return 0;
+  size_t len = 0;
+  napi_get_typedarray_info(env, a->argv[4], NULL, &len, NULL, NULL, NULL);
   *batch = d[0];
+  *compact = len > 1 && d[1] == 1;
   return 1;
 }
 
@@ -1205,12 +1230,14 @@ static napi_value sparse_matmul_napi(napi_env env, napi_callback_info info) {
   Args a;
   Pattern P;
   int b;
-  if (!sparse_args(env, info, &a, &P, &b)) return NULL;
-  float *x = f32_arg(&a, 0, (size_t)b * P.k), *w = f32_arg(&a, 1, (size_t)P.k * P.n), *y = f32_arg(&a, 3, (size_t)b * P.n);
+  int compact;
+  if (!sparse_args(env, info, &a, &P, &b, &compact)) return NULL;
+  float *x = f32_arg(&a, 0, (size_t)b * P.k), *y = f32_arg(&a, 3, (size_t)b * P.n);
+  float *w = f32_arg(&a, 1, compact ? (size_t)P.nnz : (size_t)P.k * P.n);
   if (a.failed) return NULL;
   v16f *xt = sparse_scratch(2 * (size_t)P.k + ((size_t)P.nnz + 15) / 16);
   if (!xt) return fail(&a, "out of memory"), NULL;
-  sparse_matmul(b, x, w, &P, y, xt, (float *)(xt + 2 * (size_t)P.k));
+  sparse_matmul(b, x, compact ? NULL : w, &P, y, xt, compact ? w : (float *)(xt + 2 * (size_t)P.k));
   return NULL;
 }
 
@@ -1219,12 +1246,14 @@ static napi_value sparse_matmul_grad_x_napi(napi_env env, napi_callback_info inf
   Args a;
   Pattern P;
   int b;
-  if (!sparse_args(env, info, &a, &P, &b)) return NULL;
-  float *dy = f32_arg(&a, 0, (size_t)b * P.n), *w = f32_arg(&a, 1, (size_t)P.k * P.n), *dx = f32_arg(&a, 3, (size_t)b * P.k);
+  int compact;
+  if (!sparse_args(env, info, &a, &P, &b, &compact)) return NULL;
+  float *dy = f32_arg(&a, 0, (size_t)b * P.n), *dx = f32_arg(&a, 3, (size_t)b * P.k);
+  float *w = f32_arg(&a, 1, compact ? (size_t)P.nnz : (size_t)P.k * P.n);
   if (a.failed) return NULL;
   v16f *dyt = sparse_scratch((size_t)P.n + ((size_t)P.nnz + 15) / 16);
   if (!dyt) return fail(&a, "out of memory"), NULL;
-  sparse_matmul_grad_x(b, dy, w, &P, dx, dyt, (float *)(dyt + P.n));
+  sparse_matmul_grad_x(b, dy, compact ? NULL : w, &P, dx, dyt, compact ? w : (float *)(dyt + P.n));
   return NULL;
 }
 
@@ -1233,14 +1262,16 @@ static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info inf
   Args a;
   Pattern P;
   int b;
-  if (!sparse_args(env, info, &a, &P, &b)) return NULL;
+  int compact;
+  if (!sparse_args(env, info, &a, &P, &b, &compact)) return NULL;
   const size_t blocks = ((size_t)b + SP_BLOCK - 1) / SP_BLOCK;
-  float *x = f32_arg(&a, 0, (size_t)b * P.k), *dy = f32_arg(&a, 1, (size_t)b * P.n), *dw = f32_arg(&a, 3, (size_t)P.k * P.n);
+  float *x = f32_arg(&a, 0, (size_t)b * P.k), *dy = f32_arg(&a, 1, (size_t)b * P.n);
+  float *dw = f32_arg(&a, 3, compact ? (size_t)P.nnz : (size_t)P.k * P.n);
   if (a.failed) return NULL;
   v16f *xt = sparse_scratch(((size_t)P.k + P.n) * blocks);
   int *cursor = sparse_cursors(P.k);
   if (!xt || !cursor) return fail(&a, "out of memory"), NULL;
-  sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks, cursor);
+  sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks, cursor, compact);
   return NULL;
 }
 
@@ -1409,6 +1440,7 @@ static napi_value init(napi_env env, napi_value exports) {
              {"columnSum", column_sum},
              {"biasAddRelu", bias_add_relu},
              {"reluGrad", relu_grad},
+             {"gather", gather},
              {"sparseMatMul", sparse_matmul_napi},
              {"softmaxCrossEntropy", softmax_cross_entropy},
              {"softmaxCrossEntropyGrad", softmax_cross_entropy_grad},
