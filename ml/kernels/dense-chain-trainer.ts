@@ -46,16 +46,22 @@ class ParamSlot {
     this.nextMomentum = hasMomentum ? new Float32Array(len) : null;
   }
 
-  /** A full-size array's entries this slot holds (a copy). */
+  /** A full-size array's entries this slot holds (a copy). Plain loops: Float32Array.from with a mapping function
+   *  walks an iterator, ~1.4 s of a quickstart. */
   private take(full: Float32Array): Float32Array {
-    return this.dense ? Float32Array.from(this.dense, (i) => full[i]!) : Float32Array.from(full);
+    const dense = this.dense;
+    if (!dense) return full.slice();
+    const out = new Float32Array(dense.length);
+    for (let q = 0; q < dense.length; q++) out[q] = full[dense[q]!]!;
+    return out;
   }
 
   /** One of this slot's arrays at full size (zero where pruned). */
   full(values: Float32Array, size: number): Float32Array {
-    if (!this.dense) return values.slice();
+    const dense = this.dense;
+    if (!dense) return values.slice();
     const out = new Float32Array(size);
-    this.dense.forEach((i, q) => (out[i] = values[q]!));
+    for (let q = 0; q < dense.length; q++) out[dense[q]!] = values[q]!;
     return out;
   }
 
