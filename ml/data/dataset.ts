@@ -152,20 +152,30 @@ export class BatchBuffer {
   }
 }
 
+/** Copies rows of `width` floats: dst's row i = src's row rows[i] (a native copier may stand in for the default). */
+export type RowCopier = (src: Float32Array, rows: Int32Array, dst: Float32Array, width: number) => void;
+
 /** Copies the rows of a batch into arrays ready for a tensor: fresh ones, or `into`'s (valid until its next use). */
 export function gatherBatch(
   view: DataView,
   positions: ArrayLike<number>,
   into?: BatchBuffer,
+  copyRows?: RowCopier,
 ): { x: Float32Array; y: Int32Array } {
   const fs = view.featureSize;
   const { x, y } = into
     ? into.take(positions.length, fs)
     : { x: new Float32Array(positions.length * fs), y: new Int32Array(positions.length) };
-  for (let b = 0; b < positions.length; b++) {
-    const i = view.indices[positions[b]!]!;
-    x.set(view.split.x.subarray(i * fs, (i + 1) * fs), b * fs);
-    y[b] = view.labels ? view.labels[positions[b]!]! : view.split.y[i]!;
-  }
+  if (copyRows) {
+    const rows = new Int32Array(positions.length);
+    for (let b = 0; b < positions.length; b++) rows[b] = view.indices[positions[b]!]!;
+    copyRows(view.split.x, rows, x, fs);
+  } else
+    for (let b = 0; b < positions.length; b++) {
+      const i = view.indices[positions[b]!]!;
+      x.set(view.split.x.subarray(i * fs, (i + 1) * fs), b * fs);
+    }
+  for (let b = 0; b < positions.length; b++)
+    y[b] = view.labels ? view.labels[positions[b]!]! : view.split.y[view.indices[positions[b]!]!]!;
   return { x, y };
 }

@@ -92,6 +92,8 @@ function patternOrders(pattern: Int32Array): { dense: Int32Array; byColumn: Int3
 
 /** dims[1] of the sparse products: the weights (or weight gradient) are the pattern's entries only. */
 const COMPACT = 1;
+/** gatherRows's dims for single floats. */
+const ONE = Int32Array.of(1);
 
 /** Trains a dense chain in place of tfjs; `lossScale` × mean cross-entropy is the loss (−1: gradient ascent). */
 export class DenseChainTrainer {
@@ -139,7 +141,7 @@ export class DenseChainTrainer {
       const out = this.outputs[i]!.subarray(0, rows * l.n);
       const w = this.weights[i]!.value;
       if (l.pattern) {
-        addon.gather(w, this.columnOrder[i]!, this.byColumn[i]!);
+        addon.gatherRows(w, this.columnOrder[i]!, this.byColumn[i]!, ONE);
         addon.sparseMatMul(input, this.byColumn[i]!, l.pattern, out, Int32Array.of(rows, COMPACT));
       } else addon.gemm(input, w, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
       const dims = Int32Array.of(rows, l.n);

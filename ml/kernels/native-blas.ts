@@ -40,8 +40,8 @@ export interface NativeBlas {
     dz: Float32Array,
     dims: Int32Array,
   ): void;
-  /** dst[i] = src[index[i]]. */
-  gather(src: Float32Array, index: Int32Array, dst: Float32Array): void;
+  /** dst's row i (dims [width] floats) = src's row rows[i]. */
+  gatherRows(src: Float32Array, rows: Int32Array, dst: Float32Array, dims: Int32Array): void;
   /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b], or [b, 1] with w the
    *  pattern's entries only, by column (the gradients' [b, 1]: by row). */
   sparseMatMul(x: Float32Array, w: Float32Array, pattern: Int32Array, y: Float32Array, dims: Int32Array): void;

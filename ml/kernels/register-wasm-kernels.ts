@@ -9,6 +9,7 @@ import { wrapWasmBatchMatMul } from './batch-matmul-wasm.js';
 import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter-wasm.js';
 import { conv2dBackpropInputWasmConfig } from './conv2d-backprop-input-wasm.js';
 import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
+import type { RowCopier } from '../data/dataset.js';
 import type { NativeBlas } from './native-blas.js';
 import { sharedDataWasmConfigs } from './shared-data-wasm.js';
 import { tileWasmConfig } from './tile-wasm.js';
@@ -52,6 +53,12 @@ let nativeActive: NativeBlas | null = null;
 /** The addon whose kernels the wasm backend runs now (the `blas` backend), or null. */
 export function activeNativeKernels(): NativeBlas | null {
   return nativeActive;
+}
+
+/** The addon's copy of a batch's rows where the blas backend is active (gatherBatch's JavaScript copy otherwise). */
+export function nativeRowCopier(): RowCopier | undefined {
+  const addon = nativeActive;
+  return addon ? (src, rows, dst, width) => addon.gatherRows(src, rows, dst, Int32Array.of(width)) : undefined;
 }
 
 function replace(config: KernelConfig): void {

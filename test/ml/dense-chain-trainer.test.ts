@@ -181,3 +181,24 @@ test(
     }
   },
 );
+
+test(
+  'batches gathered by the addon’s row copy are the ones JavaScript gathers; a row out of range is refused',
+  { skip },
+  async () => {
+    const { gatherBatch, viewOf } = await import('../../ml/data/dataset.js');
+    const { nativeRowCopier } = await import('../../ml/kernels/register-wasm-kernels.js');
+    const copy = nativeRowCopier();
+    assert.ok(copy, 'the blas backend offers a row copier');
+    const sub = viewOf(ds, [299, 0, 17, 17, 150]);
+    const positions = [4, 2, 0, 3];
+    const js = gatherBatch(sub, positions);
+    const native = gatherBatch(sub, positions, undefined, copy);
+    assert.deepEqual(native.x, js.x);
+    assert.deepEqual(native.y, js.y);
+    assert.throws(
+      () => copy(ds.train.x, Int32Array.of(0, ds.train.n), new Float32Array(2 * 64), 64),
+      /row out of range/,
+    );
+  },
+);
