@@ -105,7 +105,7 @@ function tfjsThroughput(m: ModelCase, matmulGflops: number): { exPerSec: number;
   if ((m.batch * trainFlopsPerExample(m)) / (matmulGflops * 1e9) > maxSeconds / 2) return { exPerSec: NaN, steps: 0 };
   const def = buildArch(m.name, m.input, 10);
   const net = new Network(def, initWeights(def, 0));
-  // The step training runs take (trainNetwork's): the native dense chain for the MLP on blas, tfjs's otherwise.
+  // The step training runs take (trainNetwork's): the native layer chain for the MLP and LeNet-5 on blas, tfjs's otherwise.
   const cfg = { optimizer: 'sgd', lr: 0.01, momentum: 0.9, epochs: 1, batchSize: m.batch, seed: 0 } as const;
   const stepper = trainingStepper(net, cfg);
   const x = tf.tidy(() => tf.randomNormal([m.batch, ...m.input], 0, 1, 'float32', 0).dataSync() as Float32Array);

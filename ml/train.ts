@@ -10,7 +10,7 @@ import { deriveSeed, SeededRandom } from './data/seeded-random.js';
 import { enforceMask, type Mask } from './mask.js';
 import { Network, type ArchDefinition } from './models/network.js';
 import { MaskedOptimizer, type OptimizerConfig, type OptimizerState } from './optimizers.js';
-import { DenseChainTrainer, type DenseChainLayer } from './kernels/dense-chain-trainer.js';
+import { chainLayers, LayerChainTrainer } from './kernels/layer-chain-trainer.js';
 import { activeNativeKernels, nativeRowCopier } from './kernels/register-wasm-kernels.js';
 import type { Weights } from './models/network.js';
 
@@ -52,7 +52,7 @@ export interface TrainProgress {
 export interface TrainHooks {
   /**
    * Called every `progressEvery` batches and at every epoch end. The network's variables hold the current weights at
-   * epoch ends; in between, the native dense-chain path (which trains outside tfjs) has not written them back: a
+   * epoch ends; in between, the native layer-chain path (which trains outside tfjs) has not written them back: a
    * write-back every 20 steps cost 8% of a pruned MLP's training.
    */
   onProgress?: (p: TrainProgress) => void | Promise<void>;
@@ -297,8 +297,8 @@ export async function trainedCopy(
 const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
- * How a run takes its optimiser steps: tfjs's autodiff and the MaskedOptimizer, or the native dense chain
- * (ml/kernels/dense-chain-trainer.ts) where it computes exactly the same run.
+ * How a run takes its optimiser steps: tfjs's autodiff and the MaskedOptimizer, or the native layer chain
+ * (ml/kernels/layer-chain-trainer.ts) where it computes exactly the same run.
  */
 export interface Stepper {
   step(x: Float32Array, y: Int32Array, rows: number, lr: number, epoch: number): void;
@@ -348,29 +348,27 @@ function tfjsStepper(net: Network, cfg: TrainConfig, opts: TrainOptions, loss: L
 }
 
 /**
- * The native dense chain, where the run is one it computes exactly: a dense-chain network (the MLP) on the blas
- * backend, SGD, a scaled cross-entropy (the default loss, or GA's), no gradient multipliers and no companion stream.
+ * The native layer chain, where the run is one it computes exactly: a chain network (the MLP, LeNet-5) on the blas
+ * backend, SGD, a scaled cross-entropy (the default loss, or GA's), no gradient multipliers, no companion stream.
  */
-function denseChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): Stepper | undefined {
-  const chain = net.def.denseChain;
+function layerChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): Stepper | undefined {
+  const chain = net.def.chain;
   const addon = activeNativeKernels();
   const lossScale = opts.loss ? (opts.loss as Partial<ScaledCrossEntropy>).crossEntropyScale : 1;
-  if (!chain || !addon || tf.getBackend() !== 'wasm' || !denseChainTraining) return undefined;
+  if (!chain || !addon || tf.getBackend() !== 'wasm' || !layerChainTraining) return undefined;
   if (cfg.optimizer !== 'sgd' || lossScale === undefined || opts.gradMask || opts.companion) return undefined;
-  const layers: DenseChainLayer[] = chain.map((name) => {
-    const [k, n] = net.variable(`${name}.w`).shape as [number, number];
-    const keep = opts.mask?.layers.find((l) => l.name === `${name}.w`)?.keep;
-    const pattern = net.patternOf(`${name}.w`);
-    return {
-      weight: `${name}.w`,
-      bias: `${name}.b`,
-      k,
-      n,
-      ...(keep ? { keep: Float32Array.from(keep) } : {}),
-      ...(pattern ? { pattern } : {}),
-    };
-  });
-  const trainer = new DenseChainTrainer(addon, layers, net.getWeights(), cfg, cfg.batchSize, opts.resume?.optimizer);
+  const keeps = new Map(opts.mask?.layers.map((l) => [l.name, l.keep]));
+  const layers = chainLayers(
+    chain,
+    net.def.inputShape,
+    (name) => net.variable(name).shape,
+    (name) => {
+      const keep = keeps.get(name);
+      return keep && Float32Array.from(keep);
+    },
+    (name) => net.patternOf(name),
+  );
+  const trainer = new LayerChainTrainer(addon, layers, net.getWeights(), cfg, cfg.batchSize, opts.resume?.optimizer);
   let windowLoss = 0;
   return {
     step(x, y, rows, lr) {
@@ -395,14 +393,14 @@ function denseChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): 
  */
 export function trainingStepper(net: Network, cfg: TrainConfig, opts: TrainOptions = {}): Stepper {
   const loss = opts.loss ?? ((logits, labels) => crossEntropy(logits, labels));
-  return denseChainStepper(net, cfg, opts) ?? tfjsStepper(net, cfg, opts, loss);
+  return layerChainStepper(net, cfg, opts) ?? tfjsStepper(net, cfg, opts, loss);
 }
 
-let denseChainTraining = true;
+let layerChainTraining = true;
 
-/** Turns the native dense-chain path off (false) or back on (benchmarks and tests compare the two). */
-export function configureDenseChainTraining(on: boolean): void {
-  denseChainTraining = on;
+/** Turns the native layer-chain path off (false) or back on (benchmarks and tests compare the two). */
+export function configureLayerChainTraining(on: boolean): void {
+  layerChainTraining = on;
 }
 
 /** Trains `net` in place on `view`. Deterministic for a given seed on a given backend. */

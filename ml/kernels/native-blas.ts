@@ -11,6 +11,8 @@ export interface NativeBlas {
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, dims: Int32Array): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, dims: Int32Array): void;
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
+  /** Each window's maximum (the scan maxPoolGrad makes); dims as maxPoolGrad's. */
+  maxPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
   sgdStep(
     w: Float32Array,
     g: Float32Array,

@@ -5,7 +5,6 @@
 // allocated, so tensors stay wasm tensors and every other op keeps running on wasm. Shapes outside what the addon handles (non-float32, dilation,
 // NCHW, batch broadcasting other than 1-to-n) go to the wasm kernel it replaces.
 import {
-  backend_util,
   getKernel,
   util,
   type BatchMatMulAttrs,
@@ -20,7 +19,7 @@ import {
 import type { NativeBlas } from './native-blas.js';
 import { SOFTMAX_XENT_GRAD_KERNEL, SOFTMAX_XENT_KERNEL } from './softmax-cross-entropy.js';
 import { SPARSE_MATMUL_GRAD_W_KERNEL, SPARSE_MATMUL_GRAD_X_KERNEL, SPARSE_MATMUL_KERNEL } from './sparse-matmul.js';
-import { convGeometry, poolGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
+import { convDims, convGeometry, poolDims, poolGeometry, type WasmBackendLike } from './wasm-kernel-support.js';
 
 /** Name of the fused SGD kernel; MaskedOptimizer uses it where the current backend registers it. */
 export const SGD_STEP_KERNEL = 'UnpruneSgdStep';
@@ -36,24 +35,6 @@ export interface SgdStepAttrs {
 type Args<I, A> = { inputs: I; backend: unknown; attrs: A };
 
 const isF32 = (...ts: TensorInfo[]) => ts.every((t) => t.dtype === 'float32');
-
-function convDims(info: backend_util.Conv2DInfo): Int32Array {
-  return Int32Array.from([
-    info.batchSize,
-    info.inHeight,
-    info.inWidth,
-    info.inChannels,
-    info.outHeight,
-    info.outWidth,
-    info.outChannels,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-  ]);
-}
 
 /** The native kernels, each falling back to `fallbacks[name]` (the wasm kernel being replaced) when it must. */
 export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string, KernelFunc>): KernelConfig[] {
@@ -140,20 +121,7 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
   const maxPoolGrad = (args: Args<{ dy: TensorInfo; input: TensorInfo; output: TensorInfo }, MaxPoolGradAttrs>) => {
     const { dy, input } = args.inputs;
     const info = poolGeometry(input.shape, args.attrs);
-    const dims = Int32Array.from([
-      info.batchSize,
-      info.inHeight,
-      info.inWidth,
-      info.inChannels,
-      info.outHeight,
-      info.outWidth,
-      info.filterHeight,
-      info.filterWidth,
-      info.strideHeight,
-      info.strideWidth,
-      info.padInfo.top,
-      info.padInfo.left,
-    ]);
+    const dims = poolDims(info);
     return runNative(args.backend as WasmBackendLike, addon.maxPoolGrad, input, dy, input.shape, dims);
   };
 

@@ -64,3 +64,29 @@ export function poolGeometry(
     attrs.dimRoundingMode,
   );
 }
+
+/** The addon's convolution dimensions: [n, h, w, c, oh, ow, co, fh, fw, sh, sw, top, left]. */
+export function convDims(info: backend_util.Conv2DInfo): Int32Array {
+  const { padInfo: pad } = info;
+  return Int32Array.of(
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.outChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    pad.top,
+    pad.left,
+  );
+}
+
+/** The addon's pooling dimensions: the convolution's without the output channels (pooling keeps them). */
+export function poolDims(info: backend_util.Conv2DInfo): Int32Array {
+  const d = convDims(info);
+  return Int32Array.of(...d.subarray(0, 6), ...d.subarray(7));
+}

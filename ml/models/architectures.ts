@@ -21,7 +21,7 @@ export function mlp(inputShape: Shape3, numClasses: number, hidden: number[] = [
     inputShape,
     numClasses,
     params,
-    denseChain: widths.slice(1).map((_, i) => `fc${i + 1}`),
+    chain: widths.slice(1).map((_, i) => ({ kind: 'dense', name: `fc${i + 1}`, relu: i + 2 < widths.length })),
     forward(ctx, x) {
       let h = tf.reshape(x, [-1, inUnits]) as tf.Tensor2D;
       for (let i = 0; i + 1 < widths.length; i++) {
@@ -46,11 +46,21 @@ export function lenet5(inputShape: Shape3, numClasses: number): ArchDefinition {
     ...denseParams('fc2', 120, 84),
     ...denseParams('fc3', 84, numClasses, true),
   ];
+  const pool = { kind: 'maxPool', size: 2, stride: 2, pad: 'valid' } as const;
   return {
     arch: 'lenet5',
     inputShape,
     numClasses,
     params,
+    chain: [
+      { kind: 'conv', name: 'conv1', stride: 1, pad: 'valid', relu: true },
+      pool,
+      { kind: 'conv', name: 'conv2', stride: 1, pad: 'valid', relu: true },
+      pool,
+      { kind: 'dense', name: 'fc1', relu: true },
+      { kind: 'dense', name: 'fc2', relu: true },
+      { kind: 'dense', name: 'fc3', relu: false },
+    ],
     forward(ctx, x) {
       let y = tf.maxPool(tf.relu(conv(ctx, 'conv1', x, 1, 'valid', true)), 2, 2, 'valid');
       y = tf.maxPool(tf.relu(conv(ctx, 'conv2', y, 1, 'valid', true)), 2, 2, 'valid');

@@ -41,11 +41,17 @@ export interface ArchDefinition {
   /** x is [batch, h, w, c]; returns logits [batch, classes]. */
   forward(ctx: ForwardContext, x: tf.Tensor4D): tf.Tensor2D;
   /**
-   * Set when `forward` is exactly flatten → (dense → ReLU)* → dense over these layers (`layers.ts`'s dense, parameters
-   * `${name}.w` and `${name}.b`): a native training path may then run the chain itself.
+   * Set when `forward` is exactly this chain (each step's output the next one's input, flattened before a dense
+   * layer): a native training path may then run it itself (ml/kernels/layer-chain-trainer.ts).
    */
-  denseChain?: string[];
+  chain?: ChainStep[];
 }
+
+/** A step of a layer chain: `layers.ts`'s conv and dense (parameters `${name}.w`, `${name}.b`), or a max-pool. */
+export type ChainStep =
+  | { kind: 'dense'; name: string; relu: boolean }
+  | { kind: 'conv'; name: string; stride: number; pad: 'valid' | 'same'; relu: boolean }
+  | { kind: 'maxPool'; size: number; stride: number; pad: 'valid' | 'same' };
 
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);

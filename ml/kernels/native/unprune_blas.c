@@ -708,10 +708,11 @@ static napi_value conv2d_backprop_input(napi_env env, napi_callback_info info) {
 // and branch-free selects (bit masks: GCC turns `take ? v : b` back into a branch) — data-dependent branches here
 // mispredicted half the time (3x slower, measured). 128-bit vectors: GCC's 256/512-bit versions of these short
 // channel loops ran 3x slower than SSE (0.36 ms for LeNet-5's pool 1, measured).
+// maxPool(x, y, dims): the forward pass, the same scan with each window's maximum written out (y non-null).
 typedef struct {
   int n, h, w, c, oh, ow, fh, fw, sh, sw, top, left;
   const float *x, *dy;
-  float *dx, *best;
+  float *dx, *best, *y;
   int32_t *at;
 } PoolGrad;
 
@@ -725,7 +726,7 @@ __attribute__((target("prefer-vector-width=128"))) static void max_pool_grad_par
   const float *x = p->x, *dy = p->dy;
   float *dx = p->dx, *best = p->best + part * q;
   int32_t *at = p->at + part * q;
-  memset(dx + b0 * image, 0, (size_t)(b1 - b0) * image * sizeof(float));
+  if (!p->y) memset(dx + b0 * image, 0, (size_t)(b1 - b0) * image * sizeof(float));
   for (int b = b0; b < b1; b++)
     for (int y = 0; y < oh; y++) {
       for (size_t i = 0; i < q; i++) best[i] = 0, at[i] = -1;
@@ -754,6 +755,10 @@ __attribute__((target("prefer-vector-width=128"))) static void max_pool_grad_par
           }
         }
       }
+      if (p->y) {
+        memcpy(p->y + ((size_t)b * oh + y) * q, best, q * sizeof(float));
+        continue;
+      }
       const float *g = dy + ((size_t)b * oh + y) * q;
       for (int xo = 0; xo < ow; xo++)
         for (int ch = 0; ch < c; ch++) {
@@ -765,14 +770,18 @@ __attribute__((target("prefer-vector-width=128"))) static void max_pool_grad_par
     }
 }
 
-static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
+static napi_value max_pool_scan(napi_env env, napi_callback_info info, int forward) {
   Args a;
-  if (!get_args(env, info, &a, 4)) return NULL;
-  int32_t *d = i32_arg(&a, 3, 12);
+  if (!get_args(env, info, &a, forward ? 3 : 4)) return NULL;
+  int32_t *d = i32_arg(&a, forward ? 2 : 3, 12);
   if (!d) return NULL;
   PoolGrad p = {d[0], d[1], d[2], d[3], d[4], d[5], d[6], d[7], d[8], d[9], d[10], d[11]};
-  const size_t xlen = (size_t)p.n * p.h * p.w * p.c, q = (size_t)p.ow * p.c;
-  p.x = f32_arg(&a, 0, xlen), p.dy = f32_arg(&a, 1, (size_t)p.n * p.oh * p.ow * p.c), p.dx = f32_arg(&a, 2, xlen);
+  const size_t xlen = (size_t)p.n * p.h * p.w * p.c, q = (size_t)p.ow * p.c, ylen = (size_t)p.n * p.oh * p.ow * p.c;
+  p.x = f32_arg(&a, 0, xlen);
+  if (forward)
+    p.y = f32_arg(&a, 1, ylen);
+  else
+    p.dy = f32_arg(&a, 1, ylen), p.dx = f32_arg(&a, 2, xlen);
   if (a.failed) return NULL;
   // Element visits stand in for multiply-adds when deciding to split.
   const int parts = parts_for((double)xlen * 4, p.n);
@@ -784,6 +793,9 @@ static napi_value max_pool_grad(napi_env env, napi_callback_info info) {
   free(p.at);
   return NULL;
 }
+
+static napi_value max_pool_grad(napi_env env, napi_callback_info info) { return max_pool_scan(env, info, 0); }
+static napi_value max_pool(napi_env env, napi_callback_info info) { return max_pool_scan(env, info, 1); }
 
 // sgdStep(w, g, buf, mask|null, outW, outBuf, lr, momentum, first, nesterov, weightDecay):
 // PyTorch's SGD with the mask fused in: g' = (g + wd·w)·mask; buf' = first ? g' : mom·buf + g';
@@ -1442,6 +1454,7 @@ static napi_value init(napi_env env, napi_value exports) {
              {"conv2dBackpropFilter", conv2d_backprop_filter},
              {"conv2dBackpropInput", conv2d_backprop_input},
              {"maxPoolGrad", max_pool_grad},
+             {"maxPool", max_pool},
              {"sgdStep", sgd_step},
              {"biasAdd", bias_add},
              {"columnSum", column_sum},

@@ -1,8 +1,9 @@
-// The native dense-chain path (ml/kernels/dense-chain-trainer.ts) against tfjs's: tfjs's autodiff with its own
-// gradient definitions and the MaskedOptimizer, over the same kernels. Whole training runs must give the same bits:
-// dense and pruned (products through the mask's pattern with the layer held compact, and dense products masked), the default loss and GA's
-// negated one, momentum, Nesterov, weight decay, a cosine schedule, a short last batch, progress hooks reading the
-// network, and checkpoints resumed on the other path. Skipped, saying why, where the addon cannot be built.
+// The native layer-chain path (ml/kernels/layer-chain-trainer.ts) against tfjs's: tfjs's autodiff with its own
+// gradient definitions and the MaskedOptimizer, over the same kernels. Whole training runs of the MLP and LeNet-5
+// must give the same numbers: dense and pruned (dense products through the mask's pattern with the layer held
+// compact, masked dense products and convolutions), the default loss and GA's negated one, momentum, Nesterov, weight
+// decay, a cosine schedule, a short last batch, progress hooks reading the network at epoch ends, and checkpoints
+// resumed on the other path. Skipped, saying why, where the addon cannot be built.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
@@ -15,7 +16,7 @@ const { buildArch } = await import('../../ml/models/architectures.js');
 const { initWeights } = await import('../../ml/models/init-weights.js');
 const { Network } = await import('../../ml/models/network.js');
 const { magnitudeMask } = await import('../../ml/prune/magnitude.js');
-const { configureDenseChainTraining, scaledCrossEntropy, trainNetwork } = await import('../../ml/train.js');
+const { configureLayerChainTraining, scaledCrossEntropy, trainNetwork } = await import('../../ml/train.js');
 const { makeSynthetic } = await import('../../ml/data/synthetic.js');
 const { fullView } = await import('../../ml/data/dataset.js');
 type TrainConfig = import('../../ml/train.js').TrainConfig;
@@ -29,12 +30,30 @@ if (available) await initBackend('blas');
 // On: the pattern products are the pruned layers' path on AVX-512 CPUs; these runs must cover them everywhere.
 configureSparseProducts(true);
 
-// 300 examples in batches of 64: the last batch of each epoch has 44.
+// 300 examples in batches of 64: the last batch of each epoch has 44. LeNet-5 needs 16×16 images at least.
 const ds = makeSynthetic({ train: 300, test: 10, inputShape: [8, 8, 1], numClasses: 4, seed: 5 });
-const def = buildArch('mlp', ds.inputShape, ds.numClasses);
-const init = initWeights(def, 2);
-const view = fullView(ds, 'train');
+const images = makeSynthetic({ train: 300, test: 10, inputShape: [16, 16, 1], numClasses: 4, seed: 6 });
 const base: TrainConfig = { epochs: 3, batchSize: 64, optimizer: 'sgd', lr: 0.05, seed: 7 };
+
+function model(arch: 'mlp' | 'lenet5') {
+  const data = arch === 'mlp' ? ds : images;
+  const def = buildArch(arch, data.inputShape, data.numClasses);
+  const init = initWeights(def, 2);
+  return {
+    arch,
+    def,
+    init,
+    view: fullView(data, 'train'),
+    // Every layer ≤ 35% kept: dense products through the pattern (convolutions masked).
+    sparse: magnitudeMask(def, init, 0.85, 'layer'),
+    // Dense products and convolutions, the mask applied by the update.
+    half: magnitudeMask(def, init, 0.5, 'layer'),
+  };
+}
+type Model = ReturnType<typeof model>;
+const mlp = model('mlp');
+const lenet = model('lenet5');
+const { sparse, half } = mlp;
 
 interface Run {
   weights: Weights;
@@ -44,13 +63,13 @@ interface Run {
   checkpoints: TrainingCheckpoint[];
 }
 
-async function run(native: boolean, cfg: TrainConfig, opts: TrainOptions = {}): Promise<Run> {
-  configureDenseChainTraining(native);
-  const net = new Network(def, init);
+async function run(native: boolean, cfg: TrainConfig, opts: TrainOptions = {}, m: Model = mlp): Promise<Run> {
+  configureLayerChainTraining(native);
+  const net = new Network(m.def, m.init);
   let atFirstEpoch: Weights = {};
   const checkpoints: TrainingCheckpoint[] = [];
   try {
-    const summary = await trainNetwork(net, view, cfg, {
+    const summary = await trainNetwork(net, m.view, cfg, {
       ...opts,
       hooks: {
         progressEvery: 2,
@@ -63,7 +82,7 @@ async function run(native: boolean, cfg: TrainConfig, opts: TrainOptions = {}): 
     return { weights: net.getWeights(), losses: summary.epochLosses, atFirstEpoch, checkpoints };
   } finally {
     net.dispose();
-    configureDenseChainTraining(true);
+    configureLayerChainTraining(true);
   }
 }
 
@@ -82,85 +101,85 @@ function assertSameBits(a: Weights, b: Weights, what: string): void {
   }
 }
 
-const sparse = magnitudeMask(def, init, 0.85, 'layer'); // every layer ≤ 35% kept: products through the pattern
-const half = magnitudeMask(def, init, 0.5, 'layer'); // dense products, the mask applied by the update
-
-const cases: { what: string; cfg: TrainConfig; opts: TrainOptions }[] = [
+const cases = (m: Model): { what: string; cfg: TrainConfig; opts: TrainOptions }[] => [
   { what: 'dense, momentum and weight decay', cfg: { ...base, momentum: 0.9, weightDecay: 5e-4 }, opts: {} },
-  { what: '85% pruned, Nesterov', cfg: { ...base, nesterov: true }, opts: { mask: sparse } },
+  { what: '85% pruned, Nesterov', cfg: { ...base, nesterov: true }, opts: { mask: m.sparse } },
   {
     what: '50% pruned, GA (negated cross-entropy), no momentum',
-    cfg: { ...base, momentum: 0, lr: 0.01 },
-    opts: { mask: half, loss: scaledCrossEntropy(-1) },
+    cfg: { ...base, momentum: 0, lr: 0.002 },
+    opts: { mask: m.half, loss: scaledCrossEntropy(-1) },
   },
   {
     what: '85% pruned, cosine schedule, a loss scaled by 0.5',
     cfg: { ...base, schedule: { kind: 'cosine', minLr: 0.001 } },
-    opts: { mask: sparse, loss: scaledCrossEntropy(0.5) },
+    opts: { mask: m.sparse, loss: scaledCrossEntropy(0.5) },
   },
 ];
 
-for (const c of cases) {
-  test(`the native dense chain trains as tfjs's path does, bit for bit: ${c.what}`, { skip }, async () => {
-    const tfjs = await run(false, c.cfg, c.opts);
-    const native = await run(true, c.cfg, c.opts);
-    assertSameBits(tfjs.weights, native.weights, 'final weights');
-    assertSameBits(tfjs.atFirstEpoch, native.atFirstEpoch, 'weights seen by the progress hook');
-    assert.deepEqual(native.losses, tfjs.losses);
-    assert.equal(native.checkpoints.length, 3);
-    native.checkpoints.forEach((k, i) => {
-      const t = tfjs.checkpoints[i]!;
-      assert.equal(k.optimizer.t, t.optimizer.t);
-      assert.deepEqual(Object.keys(k.optimizer.slots).sort(), Object.keys(t.optimizer.slots).sort());
-      for (const name of Object.keys(t.optimizer.slots))
-        assertSameBits({ m: t.optimizer.slots[name]![0]! }, { m: k.optimizer.slots[name]![0]! }, `slot ${name}`);
-      assertSameBits(t.weights, k.weights, `checkpoint ${i + 1}`);
+for (const m of [mlp, lenet])
+  for (const c of cases(m)) {
+    test(`the native layer chain trains ${m.arch} as tfjs's path does, bit for bit: ${c.what}`, { skip }, async () => {
+      const tfjs = await run(false, c.cfg, c.opts, m);
+      const native = await run(true, c.cfg, c.opts, m);
+      assertSameBits(tfjs.weights, native.weights, 'final weights');
+      assertSameBits(tfjs.atFirstEpoch, native.atFirstEpoch, 'weights seen by the progress hook');
+      assert.deepEqual(native.losses, tfjs.losses);
+      assert.equal(native.checkpoints.length, 3);
+      native.checkpoints.forEach((k, i) => {
+        const t = tfjs.checkpoints[i]!;
+        assert.equal(k.optimizer.t, t.optimizer.t);
+        assert.deepEqual(Object.keys(k.optimizer.slots).sort(), Object.keys(t.optimizer.slots).sort());
+        for (const name of Object.keys(t.optimizer.slots))
+          assertSameBits({ m: t.optimizer.slots[name]![0]! }, { m: k.optimizer.slots[name]![0]! }, `slot ${name}`);
+        assertSameBits(t.weights, k.weights, `checkpoint ${i + 1}`);
+      });
+      if (c.opts.mask)
+        for (const l of c.opts.mask.layers) {
+          const w = native.weights[l.name]!;
+          assert.ok(
+            l.keep.every((k, i) => k === 1 || w[i] === 0),
+            `${l.name}: pruned weights stay zero`,
+          );
+        }
     });
-    if (c.opts.mask)
-      for (const l of c.opts.mask.layers) {
-        const w = native.weights[l.name]!;
-        assert.ok(
-          l.keep.every((k, i) => k === 1 || w[i] === 0),
-          `${l.name}: pruned weights stay zero`,
-        );
-      }
-  });
-}
+  }
 
 test('a checkpoint taken on one path resumes on the other, as the uninterrupted run', { skip }, async () => {
   const cfg = { ...base, momentum: 0.9, weightDecay: 1e-4 };
-  const whole = await run(true, cfg, { mask: sparse });
+  const whole = await run(true, cfg, { mask: lenet.sparse }, lenet);
   for (const first of [true, false]) {
-    const before = await run(first, { ...cfg, stopAfter: 1 }, { mask: sparse });
-    const after = await run(!first, cfg, { mask: sparse, resume: before.checkpoints[0]! });
+    const before = await run(first, { ...cfg, stopAfter: 1 }, { mask: lenet.sparse }, lenet);
+    const after = await run(!first, cfg, { mask: lenet.sparse, resume: before.checkpoints[0]! }, lenet);
     assertSameBits(whole.weights, after.weights, `resumed on the ${first ? 'tfjs' : 'native'} path`);
   }
 });
 
 /** tfjs kernels run by a training run (and that it leaves no tensors behind). */
-async function kernelsPerRun(native: boolean, cfg: TrainConfig, opts: TrainOptions): Promise<number> {
-  configureDenseChainTraining(native);
-  const net = new Network(def, init);
+async function kernelsPerRun(native: boolean, cfg: TrainConfig, opts: TrainOptions, m: Model = mlp): Promise<number> {
+  configureLayerChainTraining(native);
+  const net = new Network(m.def, m.init);
   try {
     const before = tf.memory().numTensors;
-    const info = await tf.profile(() => trainNetwork(net, view, cfg, opts).then(() => tf.scalar(0)));
+    const info = await tf.profile(() => trainNetwork(net, m.view, cfg, opts).then(() => tf.scalar(0)));
     tf.dispose(info.result as never);
     assert.equal(tf.memory().numTensors, before, 'tensors after the run');
     return info.kernels.length;
   } finally {
     net.dispose();
-    configureDenseChainTraining(true);
+    configureLayerChainTraining(true);
   }
 }
 
 const steps = base.epochs * Math.ceil(300 / base.batchSize);
 
 test('the native path runs no tfjs kernels per step and leaves no tensors behind', { skip }, async () => {
-  const native = await kernelsPerRun(true, base, { mask: sparse });
-  const tfjs = await kernelsPerRun(false, base, { mask: sparse });
-  assert.ok(tfjs > 20 * steps, `tfjs path: ${tfjs} kernels for ${steps} steps`);
-  // Masking the start, reading the weights out and writing them back: a fixed few, none per step.
-  assert.ok(native < steps, `native path: ${native} kernels for ${steps} steps`);
+  for (const m of [mlp, lenet]) {
+    const native = await kernelsPerRun(true, base, { mask: m.sparse }, m);
+    const tfjs = await kernelsPerRun(false, base, { mask: m.sparse }, m);
+    assert.ok(tfjs > 20 * steps, `tfjs path: ${tfjs} kernels for ${steps} steps`);
+    // Masking the start, reading the weights out and writing them back: a fixed few, none per step.
+    assert.ok(native < steps, `native path: ${native} kernels for ${steps} steps`);
+  }
 });
 
 test(
