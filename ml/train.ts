@@ -369,6 +369,7 @@ function layerChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): 
     (name) => net.patternOf(name),
   );
   const trainer = new LayerChainTrainer(addon, layers, net.getWeights(), cfg, cfg.batchSize, opts.resume?.optimizer);
+  const writeBack = () => net.setWeights(trainer.currentWeights());
   let windowLoss = 0;
   return {
     step(x, y, rows, lr) {
@@ -382,8 +383,8 @@ function layerChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): 
       return sum;
     },
     checkpoint: (epoch) => ({ epoch, weights: trainer.currentWeights(), optimizer: trainer.exportState() }),
-    sync: () => net.setWeights(trainer.currentWeights()),
-    finish: () => net.setWeights(trainer.currentWeights()),
+    sync: writeBack,
+    finish: writeBack,
   };
 }
 
