@@ -865,7 +865,7 @@ static napi_value sgd_step(napi_env env, napi_callback_info info) {
 
 // biasAdd(x, bias, out, dims[rows, c]): out[r, j] = x[r, j] + bias[j] (a bias over the last axis; tfjs's broadcast
 // Add on wasm takes a general strided path for it, 1.1 ms of a LeNet-5 step). biasAddRelu: then max(·, 0), the
-// hidden layers of a dense chain trained without tfjs (ml/kernels/dense-chain-trainer.ts), the sum rounded the same.
+// hidden layers of a layer chain trained without tfjs (ml/kernels/layer-chain-trainer.ts), the sum rounded the same.
 static inline __attribute__((always_inline)) napi_value bias_add_then(napi_env env, napi_callback_info info,
                                                                       int relu) {
   Args a;
@@ -1232,7 +1232,7 @@ static int32_t *pattern_arg(Args *a, size_t i, Pattern *P) {
 
 // The sparse kernels' common arguments: (a, b, pattern, out, dims[batch]); 0 when they are wrong (an error thrown).
 // dims[1], when given and 1, says the weights (or the weight gradient) are compact: the pattern's nnz entries, by
-// column for sparseMatMul and by row otherwise (ml/kernels/dense-chain-trainer.ts keeps pruned layers so).
+// column for sparseMatMul and by row otherwise (ml/kernels/layer-chain-trainer.ts keeps pruned layers so).
 static int sparse_args(napi_env env, napi_callback_info info, Args *a, Pattern *P, int *batch, int *compact) {
   if (!get_args(env, info, a, 5) || !pattern_arg(a, 2, P)) return 0;
   int32_t *d = i32_arg(a, 4, 1);
