@@ -61,6 +61,8 @@ export function sizeOf(shape: readonly number[]): number {
 export class Network {
   readonly vars = new Map<string, tf.Variable>();
   private readonly patterns = new Map<string, tf.Tensor1D>();
+  /** The same patterns as arrays (the native training path takes them as they are, not read back from tensors). */
+  private readonly patternArrays = new Map<string, Int32Array>();
 
   constructor(
     readonly def: ArchDefinition,
@@ -139,6 +141,7 @@ export class Network {
   usePatterns(mask: Mask | undefined): void {
     for (const t of this.patterns.values()) t.dispose();
     this.patterns.clear();
+    this.patternArrays.clear();
     if (!mask || !sparseMatMulAvailable() || !sparseProductsPay()) return;
     for (const layer of mask.layers) {
       const info = this.def.params.find((p) => p.name === layer.name);
@@ -150,13 +153,15 @@ export class Network {
       for (let i = 0; i < w.length && prunedAreZero; i++) if (!layer.keep[i] && w[i] !== 0) prunedAreZero = false;
       if (!prunedAreZero) continue;
       const [k, n] = info.shape as [number, number];
-      this.patterns.set(layer.name, tf.tensor1d(maskPattern(layer.keep, k, n), 'int32'));
+      const pattern = maskPattern(layer.keep, k, n);
+      this.patternArrays.set(layer.name, pattern);
+      this.patterns.set(layer.name, tf.tensor1d(pattern, 'int32'));
     }
   }
 
   /** The pattern a weight multiplies through now (see usePatterns), if any. */
   patternOf(name: string): Int32Array | undefined {
-    return this.patterns.get(name)?.dataSync() as Int32Array | undefined;
+    return this.patternArrays.get(name);
   }
 
   dispose(): void {
