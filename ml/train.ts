@@ -298,7 +298,7 @@ const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resol
 
 /**
  * How a run takes its optimiser steps: tfjs's autodiff and the MaskedOptimizer, or the native layer chain
- * (ml/kernels/layer-chain-trainer.ts) where it computes exactly the same run.
+ * (ml/kernels/layer-chain-trainer.ts) where it computes the same run (bit for bit without batch normalisation).
  */
 export interface Stepper {
   step(x: Float32Array, y: Int32Array, rows: number, lr: number, epoch: number): void;
@@ -348,7 +348,7 @@ function tfjsStepper(net: Network, cfg: TrainConfig, opts: TrainOptions, loss: L
 }
 
 /**
- * The native layer chain, where the run is one it computes exactly: a chain network (the MLP, LeNet-5) on the blas
+ * The native layer chain, where the run is one it computes: a chain network (the MLP, LeNet-5, vgg-small) on the blas
  * backend, SGD, a scaled cross-entropy (the default loss, or GA's), no gradient multipliers, no companion stream.
  */
 function layerChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): Stepper | undefined {

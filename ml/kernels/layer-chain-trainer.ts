@@ -1,17 +1,21 @@
-// Masked SGD on a layer chain (the MLP, LeNet-5: convolutions and dense layers with ReLUs, max-pooling between)
-// without tfjs's engine: the native addon's kernels that the blas backend runs for each op (sgemm, the convolutions
-// and their gradients, the sparse products over a mask's pattern, bias add, the fused cross-entropy, the SGD update)
-// called directly on plain arrays, in the same order with the same arguments, so a run gives the tfjs path's numbers
-// (test/ml/layer-chain-trainer.test.ts). On a pruned MLP the kernels are a few hundred microseconds a step, and tfjs's
-// taping, tensor allocation and tidy were about as much again.
+// Masked SGD on a layer chain (the MLP, LeNet-5, vgg-small: convolutions and dense layers with ReLUs, batch
+// normalisation, max- and mean-pooling) without tfjs's engine: the native addon's kernels that the blas backend runs
+// for each op (sgemm, the convolutions and their gradients, the sparse products over a mask's pattern, bias add, the
+// fused cross-entropy, the SGD update) called directly on plain arrays, in the same order with the same arguments,
+// so a run without batch normalisation gives the tfjs path's numbers bit for bit. Batch normalisation has no tfjs
+// kernel to share (tfjs composes it from moments and its autodiff, in float32); here it is two kernels in closed form
+// with double sums, which agree with PyTorch in float64 more closely than tfjs's composition does
+// (test/ml/layer-chain-trainer.test.ts). On a pruned MLP the kernels are a few hundred microseconds a step, and
+// tfjs's taping, tensor allocation and tidy were about as much again; vgg-small's step was 2.3× as fast.
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { ChainStep, Weights } from '../models/network.js';
 import type { OptimizerConfig, OptimizerState } from '../optimizers.js';
 import type { NativeBlas } from './native-blas.js';
 import { convDims, poolDims } from './wasm-kernel-support.js';
 
-/** A chain's layer as the trainer runs it: its parameters (masks, patterns) and geometry fixed for the run. */
-export type ChainLayer =
+/** A chain's layer as the trainer runs it: its parameters (masks, patterns) and geometry fixed for the run. Sizes
+ *  are per example. */
+export type ChainLayer = { inSize: number; outSize: number } & (
   | {
       kind: 'dense';
       /** Parameter names of the [k, n] weight matrix and the [n] bias. */
@@ -28,17 +32,28 @@ export type ChainLayer =
   | {
       kind: 'conv';
       weight: string;
-      bias: string;
+      bias?: string;
       relu: boolean;
       keep?: Float32Array;
       /** The addon's convolution dimensions for one example ([0], the batch, is set per step). */
       dims: Int32Array;
-      /** Per example: input and output sizes; output channels. */
-      inSize: number;
-      outSize: number;
       channels: number;
     }
-  | { kind: 'maxPool'; dims: Int32Array; inSize: number; outSize: number };
+  | {
+      kind: 'batchNorm';
+      gamma: string;
+      beta: string;
+      /** The running statistics, updated each step as layers.ts's batchNorm updates them. */
+      mean: string;
+      variance: string;
+      relu: boolean;
+      eps: number;
+      momentum: number;
+      channels: number;
+    }
+  | { kind: 'maxPool'; dims: Int32Array }
+  | { kind: 'meanPool'; channels: number; area: number }
+);
 
 /**
  * The trainer's layers for a chain over `inputShape` (NHWC, one example), with each weight's shape, mask and
@@ -56,25 +71,61 @@ export function chainLayers(
   const size = () => shape[1] * shape[2] * shape[3];
   return steps.map((s): ChainLayer => {
     const inSize = size();
+    const channels = shape[3];
     if (s.kind === 'maxPool') {
       const info = backend_util.computePool2DInfo(shape, s.size, s.stride, 1, s.pad);
       shape = [1, info.outHeight, info.outWidth, info.inChannels];
       return { kind: 'maxPool', dims: poolDims(info), inSize, outSize: size() };
     }
+    if (s.kind === 'meanPool') {
+      shape = [1, 1, 1, channels];
+      return { kind: 'meanPool', channels, area: inSize / channels, inSize, outSize: channels };
+    }
+    if (s.kind === 'batchNorm') {
+      const [gamma, beta, mean, variance] = ['gamma', 'beta', 'mean', 'var'].map((p) => `${s.name}.${p}`) as [
+        string,
+        string,
+        string,
+        string,
+      ];
+      if (shapeOf(gamma)[0] !== channels)
+        throw new Error(`${s.name}: expects ${shapeOf(gamma)[0]} channels, the chain gives ${channels}`);
+      const { relu, eps, momentum } = s;
+      return { kind: 'batchNorm', gamma, beta, mean, variance, relu, eps, momentum, channels, inSize, outSize: inSize };
+    }
     const weight = `${s.name}.w`;
     const keep = keepOf(weight);
-    const params = { weight, bias: `${s.name}.b`, relu: s.relu, ...(keep ? { keep } : {}) };
+    const params = { weight, relu: s.relu, ...(keep ? { keep } : {}) };
     if (s.kind === 'dense') {
       const [k, n] = shapeOf(weight) as [number, number];
       if (k !== inSize) throw new Error(`${s.name}: expects ${k} inputs, the chain gives ${inSize}`);
       shape = [1, 1, 1, n];
       const pattern = patternOf(weight);
-      return { kind: 'dense', ...params, k, n, ...(pattern ? { pattern } : {}) };
+      return {
+        kind: 'dense',
+        ...params,
+        bias: `${s.name}.b`,
+        k,
+        n,
+        inSize,
+        outSize: n,
+        ...(pattern ? { pattern } : {}),
+      };
     }
+    if (s.relu && !s.bias) throw new Error(`${s.name}: a chain's convolution without bias takes no ReLU`);
     const filter = shapeOf(weight) as [number, number, number, number];
     const info = backend_util.computeConv2DInfo(shape, filter, s.stride, 1, s.pad);
     shape = [1, info.outHeight, info.outWidth, info.outChannels];
-    return { kind: 'conv', ...params, dims: convDims(info), inSize, outSize: size(), channels: info.outChannels };
+    const bias = s.bias ? { bias: `${s.name}.b` } : {};
+    return {
+      kind: 'conv',
+      ...params,
+      ...bias,
+      dims: convDims(info),
+      inSize,
+      outSize: size(),
+      channels: info.outChannels,
+    };
   });
 }
 
@@ -161,18 +212,36 @@ const batchOf = (dims: Int32Array, rows: number) => {
   return d;
 };
 
+/** A trained parameter of a layer: its slot, the mask its update keeps (none for a compact layer), full size. */
+interface Trained {
+  name: string;
+  slot: ParamSlot;
+  keep: Float32Array | null;
+  size: number;
+}
+
+/** A batch-normalisation layer's per-step numbers: the batch statistics (mean, then biased variance), the gradient
+ *  of γ then β, and the running statistics. */
+interface NormState {
+  stats: Float32Array;
+  grads: Float32Array;
+  mean: Float32Array;
+  variance: Float32Array;
+}
+
 /** Trains a layer chain in place of tfjs; `lossScale` × mean cross-entropy is the loss (−1: gradient ascent). */
 export class LayerChainTrainer {
-  /** Per layer (none for a pooling layer): weights, biases, and the full weight tensor's size. */
-  private readonly weights: (ParamSlot | null)[];
-  private readonly biases: (ParamSlot | null)[];
-  private readonly sizes: number[];
+  /** Per layer: its trained parameters (weight then bias, or γ then β; none for pooling). */
+  private readonly params: Trained[][];
+  private readonly norms: (NormState | null)[];
   /** Pruned dense layers held compact: their weights in column order for the product, and where each comes from. */
   private readonly columnOrder: (Int32Array | null)[];
   private readonly byColumn: (Float32Array | null)[];
   /** Each layer's output for the batch (after its ReLU; the logits last) and the loss's gradient there. */
   private readonly outputs: Float32Array[];
   private readonly outputGrads: Float32Array[];
+  /** The first layer's input gradient where it is a batch normalisation (its kernel writes one). */
+  private readonly firstInputGrad: Float32Array | null;
   private readonly lossOut = new Float32Array(1);
   private readonly lossGrad = new Float32Array(1);
   private t: number;
@@ -188,16 +257,36 @@ export class LayerChainTrainer {
   ) {
     this.momentum = config.momentum ?? 0.9;
     const orders = layers.map((l) => (l.kind === 'dense' && l.pattern ? patternOrders(l.pattern) : null));
-    const slot = (name: string, dense?: Int32Array) =>
-      new ParamSlot(start[name]!, this.momentum !== 0, state?.slots[name]?.[0], dense);
-    this.weights = layers.map((l, i) => (l.kind === 'maxPool' ? null : slot(l.weight, orders[i]?.dense)));
-    this.biases = layers.map((l) => (l.kind === 'maxPool' ? null : slot(l.bias)));
-    this.sizes = layers.map((l) => (l.kind === 'maxPool' ? 0 : start[l.weight]!.length));
+    const trained = (name: string, keep: Float32Array | null, dense?: Int32Array): Trained => ({
+      name,
+      slot: new ParamSlot(start[name]!, this.momentum !== 0, state?.slots[name]?.[0], dense),
+      // A compact layer holds kept weights only: no mask to apply.
+      keep: dense ? null : keep,
+      size: start[name]!.length,
+    });
+    this.params = layers.map((l, i) => {
+      if (l.kind === 'dense' || l.kind === 'conv') {
+        const list = [trained(l.weight, l.keep ?? null, orders[i]?.dense)];
+        if (l.bias) list.push(trained(l.bias, null));
+        return list;
+      }
+      return l.kind === 'batchNorm' ? [trained(l.gamma, null), trained(l.beta, null)] : [];
+    });
+    this.norms = layers.map((l) =>
+      l.kind === 'batchNorm'
+        ? {
+            stats: new Float32Array(2 * l.channels),
+            grads: new Float32Array(2 * l.channels),
+            mean: start[l.mean]!.slice(),
+            variance: start[l.variance]!.slice(),
+          }
+        : null,
+    );
     this.columnOrder = orders.map((o) => o?.byColumn ?? null);
     this.byColumn = orders.map((o) => (o ? new Float32Array(o.byColumn.length) : null));
-    const outSize = (l: ChainLayer) => (l.kind === 'dense' ? l.n : l.outSize);
-    this.outputs = layers.map((l) => new Float32Array(maxRows * outSize(l)));
-    this.outputGrads = layers.map((l) => new Float32Array(maxRows * outSize(l)));
+    this.outputs = layers.map((l) => new Float32Array(maxRows * l.outSize));
+    this.outputGrads = layers.map((l) => new Float32Array(maxRows * l.outSize));
+    this.firstInputGrad = layers[0]?.kind === 'batchNorm' ? new Float32Array(maxRows * layers[0].inSize) : null;
     this.t = state?.t ?? 0;
   }
 
@@ -208,19 +297,25 @@ export class LayerChainTrainer {
     const last = layers.length - 1;
     let input = x;
     layers.forEach((l, i) => {
-      const out = this.outputs[i]!.subarray(0, rows * (l.kind === 'dense' ? l.n : l.outSize));
+      const out = this.outputs[i]!.subarray(0, rows * l.outSize);
+      const [w, b] = this.params[i]!.map((p) => p.slot.value);
       if (l.kind === 'maxPool') addon.maxPool(input, out, batchOf(l.dims, rows));
-      else {
-        const w = this.weights[i]!.value;
-        if (l.kind === 'conv') addon.conv2d(input, w, out, batchOf(l.dims, rows));
+      else if (l.kind === 'meanPool') meanPool(input, out, rows, l.channels, l.area);
+      else if (l.kind === 'batchNorm') {
+        const norm = this.norms[i]!;
+        const dims = Int32Array.of(out.length / l.channels, l.channels, l.relu ? 1 : 0);
+        addon.batchNormTrain(input, w!, b!, out, norm.stats, dims, l.eps);
+        updateRunningStatistics(norm, l.momentum, dims[0]!);
+      } else {
+        if (l.kind === 'conv') addon.conv2d(input, w!, out, batchOf(l.dims, rows));
         else if (l.pattern) {
-          addon.gatherRows(w, this.columnOrder[i]!, this.byColumn[i]!, ONE);
+          addon.gatherRows(w!, this.columnOrder[i]!, this.byColumn[i]!, ONE);
           addon.sparseMatMul(input, this.byColumn[i]!, l.pattern, out, Int32Array.of(rows, COMPACT));
-        } else addon.gemm(input, w, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
+        } else addon.gemm(input, w!, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
         const c = l.kind === 'dense' ? l.n : l.channels;
         const dims = Int32Array.of(out.length / c, c);
-        if (l.relu) addon.biasAddRelu(out, this.biases[i]!.value, out, dims);
-        else addon.biasAdd(out, this.biases[i]!.value, out, dims);
+        if (b && l.relu) addon.biasAddRelu(out, b, out, dims);
+        else if (b) addon.biasAdd(out, b, out, dims);
       }
       input = out;
     });
@@ -233,44 +328,42 @@ export class LayerChainTrainer {
     addon.softmaxCrossEntropyGrad(logits, y, this.lossGrad, grad, dims);
     for (let i = last; i >= 0; i--) {
       const l = layers[i]!;
-      const layerInput = i === 0 ? x : this.outputs[i - 1]!.subarray(0, rows * this.inSize(i));
-      const inputGrad = i === 0 ? null : this.outputGrads[i - 1]!.subarray(0, rows * this.inSize(i));
+      const layerInput = i === 0 ? x : this.outputs[i - 1]!.subarray(0, rows * l.inSize);
+      const inputGrad =
+        i > 0
+          ? this.outputGrads[i - 1]!.subarray(0, rows * l.inSize)
+          : (this.firstInputGrad?.subarray(0, rows * l.inSize) ?? null);
       // The gradient at the layer's output, through its ReLU (a product with the step, as tfjs's gradient).
-      if (l.kind !== 'maxPool' && l.relu) addon.reluGrad(grad, this.outputs[i]!, grad, Int32Array.of(grad.length));
+      if ('relu' in l && l.relu) addon.reluGrad(grad, this.outputs[i]!, grad, Int32Array.of(grad.length));
+      const [w, b] = this.params[i]!.map((p) => p.slot);
       if (l.kind === 'maxPool') addon.maxPoolGrad(layerInput, grad, inputGrad!, batchOf(l.dims, rows));
-      else if (l.kind === 'conv') {
-        const w = this.weights[i]!;
+      else if (l.kind === 'meanPool') meanPoolGrad(grad, inputGrad!, rows, l.channels, l.area);
+      else if (l.kind === 'batchNorm') {
+        const norm = this.norms[i]!;
+        const d = Int32Array.of(grad.length / l.channels, l.channels);
+        addon.batchNormGrad(layerInput, grad, w!.value, norm.stats, inputGrad!, norm.grads, d, l.eps);
+        w!.grad.set(norm.grads.subarray(0, l.channels));
+        b!.grad.set(norm.grads.subarray(l.channels));
+      } else if (l.kind === 'conv') {
         const d = batchOf(l.dims, rows);
-        addon.conv2dBackpropFilter(layerInput, grad, w.grad, d);
-        addon.columnSum(grad, this.biases[i]!.grad, Int32Array.of(grad.length / l.channels, l.channels));
-        if (inputGrad) addon.conv2dBackpropInput(grad, w.value, inputGrad, d);
+        addon.conv2dBackpropFilter(layerInput, grad, w!.grad, d);
+        if (b) addon.columnSum(grad, b.grad, Int32Array.of(grad.length / l.channels, l.channels));
+        if (inputGrad) addon.conv2dBackpropInput(grad, w!.value, inputGrad, d);
       } else {
-        const w = this.weights[i]!;
-        if (l.pattern) addon.sparseMatMulGradW(layerInput, grad, l.pattern, w.grad, Int32Array.of(rows, COMPACT));
-        else addon.gemm(layerInput, grad, w.grad, Int32Array.of(1, l.k, l.n, rows, 1, 0, 1, 1));
-        addon.columnSum(grad, this.biases[i]!.grad, Int32Array.of(rows, l.n));
+        if (l.pattern) addon.sparseMatMulGradW(layerInput, grad, l.pattern, w!.grad, Int32Array.of(rows, COMPACT));
+        else addon.gemm(layerInput, grad, w!.grad, Int32Array.of(1, l.k, l.n, rows, 1, 0, 1, 1));
+        addon.columnSum(grad, b!.grad, Int32Array.of(rows, l.n));
         if (inputGrad) {
-          if (l.pattern) addon.sparseMatMulGradX(grad, w.value, l.pattern, inputGrad, Int32Array.of(rows, COMPACT));
-          else addon.gemm(grad, w.value, inputGrad, Int32Array.of(1, rows, l.k, l.n, 0, 1, 1, 1));
+          if (l.pattern) addon.sparseMatMulGradX(grad, w!.value, l.pattern, inputGrad, Int32Array.of(rows, COMPACT));
+          else addon.gemm(grad, w!.value, inputGrad, Int32Array.of(1, rows, l.k, l.n, 0, 1, 1, 1));
         }
       }
-      if (!inputGrad) break;
+      if (i === 0 || !inputGrad) break;
       grad = inputGrad;
     }
-    layers.forEach((l, i) => {
-      if (l.kind === 'maxPool') return;
-      // A compact layer holds kept weights only: no mask to apply.
-      this.update(this.weights[i]!, l.kind === 'dense' && l.pattern ? null : (l.keep ?? null), lr);
-      this.update(this.biases[i]!, null, lr);
-    });
+    for (const list of this.params) for (const p of list) this.update(p.slot, p.keep, lr);
     // As tfjs's path: the scaled loss is the product of the two float32 numbers.
     return Math.fround(this.lossOut[0]! * lossScale);
-  }
-
-  /** Layer i's input size per example. */
-  private inSize(i: number): number {
-    const l = this.layers[i]!;
-    return l.kind === 'dense' ? l.k : l.inSize;
   }
 
   private update(p: ParamSlot, keep: Float32Array | null, lr: number): void {
@@ -291,14 +384,14 @@ export class LayerChainTrainer {
     p.swap();
   }
 
-  /** The current parameters, copied. */
+  /** The current parameters (and running statistics), copied. */
   currentWeights(): Weights {
     const out: Weights = {};
+    for (const list of this.params) for (const p of list) out[p.name] = p.slot.full(p.slot.value, p.size);
     this.layers.forEach((l, i) => {
-      const w = this.weights[i];
-      if (l.kind === 'maxPool' || !w) return;
-      out[l.weight] = w.full(w.value, this.sizes[i]!);
-      out[l.bias] = this.biases[i]!.value.slice();
+      if (l.kind !== 'batchNorm') return;
+      out[l.mean] = this.norms[i]!.mean.slice();
+      out[l.variance] = this.norms[i]!.variance.slice();
     });
     return out;
   }
@@ -307,12 +400,40 @@ export class LayerChainTrainer {
   exportState(): OptimizerState {
     const slots: Record<string, Float32Array[]> = {};
     if (this.momentum !== 0 && this.t > 0)
-      this.layers.forEach((l, i) => {
-        const w = this.weights[i];
-        if (l.kind === 'maxPool' || !w) return;
-        slots[l.weight] = [w.full(w.momentum!, this.sizes[i]!)];
-        slots[l.bias] = [this.biases[i]!.momentum!.slice()];
-      });
+      for (const list of this.params) for (const p of list) slots[p.name] = [p.slot.full(p.slot.momentum!, p.size)];
     return { t: this.t, slots };
   }
+}
+
+/**
+ * The running statistics' update of layers.ts's batchNorm, rounded as its float32 ops round: running·(1 − m) +
+ * batch·m, the variance unbiased first (× rows/(rows − 1)).
+ */
+function updateRunningStatistics(norm: NormState, momentum: number, rows: number): void {
+  const f = Math.fround;
+  const [keep, take, unbias] = [f(1 - momentum), f(momentum), f(rows / Math.max(1, rows - 1))];
+  const c = norm.mean.length;
+  for (let j = 0; j < c; j++) {
+    norm.mean[j] = f(f(norm.mean[j]! * keep) + f(norm.stats[j]! * take));
+    norm.variance[j] = f(f(norm.variance[j]! * keep) + f(f(norm.stats[c + j]! * unbias) * take));
+  }
+}
+
+/** out[n, c] = the mean of x[n, ·, c] over its `area` positions. */
+function meanPool(x: Float32Array, out: Float32Array, rows: number, c: number, area: number): void {
+  for (let n = 0; n < rows; n++)
+    for (let j = 0; j < c; j++) {
+      let sum = 0;
+      for (let p = 0, at = n * area * c + j; p < area; p++, at += c) sum += x[at]!;
+      out[n * c + j] = sum / area;
+    }
+}
+
+/** Its gradient: each position gets dy[n, c] / area. */
+function meanPoolGrad(dy: Float32Array, dx: Float32Array, rows: number, c: number, area: number): void {
+  for (let n = 0; n < rows; n++)
+    for (let p = 0; p < area; p++) {
+      const at = (n * area + p) * c;
+      for (let j = 0; j < c; j++) dx[at + j] = dy[n * c + j]! / area;
+    }
 }

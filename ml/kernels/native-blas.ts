@@ -42,6 +42,28 @@ export interface NativeBlas {
     dz: Float32Array,
     dims: Int32Array,
   ): void;
+  /** Batch normalisation with batch statistics over x[rows, c]: y = γ·(x − mean)/√(var + eps) + β (then a ReLU
+   *  where dims[2] is 1); stats gets the mean and the biased variance (c floats each). dims [rows, c, relu]. */
+  batchNormTrain(
+    x: Float32Array,
+    gamma: Float32Array,
+    beta: Float32Array,
+    y: Float32Array,
+    stats: Float32Array,
+    dims: Int32Array,
+    eps: number,
+  ): void;
+  /** Its gradients from the gradient dy at y (before any ReLU): dx, and dγ then dβ into dparams; dims [rows, c]. */
+  batchNormGrad(
+    x: Float32Array,
+    dy: Float32Array,
+    gamma: Float32Array,
+    stats: Float32Array,
+    dx: Float32Array,
+    dparams: Float32Array,
+    dims: Int32Array,
+    eps: number,
+  ): void;
   /** dst's row i (dims [width] floats) = src's row rows[i]. */
   gatherRows(src: Float32Array, rows: Int32Array, dst: Float32Array, dims: Int32Array): void;
   /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b], or [b, 1] with w the

@@ -1,8 +1,8 @@
 // The architectures unprune trains: fc1 (the LTH MLP), LeNet-5, a small VGG-style CNN with BatchNorm, and CIFAR
 // ResNets (6n+2 layers, widths 16/32/64). Parameter names are stable: they key weights, masks and per-layer metrics.
 import * as tf from '@tensorflow/tfjs-core';
-import { batchNorm, bnParams, conv, convParams, dense, denseParams } from './layers.js';
-import type { ArchDefinition, ForwardContext, ParamInfo } from './network.js';
+import { BN_EPS, BN_MOMENTUM, batchNorm, bnParams, conv, convParams, dense, denseParams } from './layers.js';
+import type { ArchDefinition, ChainStep, ForwardContext, ParamInfo } from './network.js';
 
 import type { ArchName } from '../catalog.js';
 
@@ -53,9 +53,9 @@ export function lenet5(inputShape: Shape3, numClasses: number): ArchDefinition {
     numClasses,
     params,
     chain: [
-      { kind: 'conv', name: 'conv1', stride: 1, pad: 'valid', relu: true },
+      { kind: 'conv', name: 'conv1', stride: 1, pad: 'valid', bias: true, relu: true },
       pool,
-      { kind: 'conv', name: 'conv2', stride: 1, pad: 'valid', relu: true },
+      { kind: 'conv', name: 'conv2', stride: 1, pad: 'valid', bias: true, relu: true },
       pool,
       { kind: 'dense', name: 'fc1', relu: true },
       { kind: 'dense', name: 'fc2', relu: true },
@@ -76,20 +76,30 @@ export function lenet5(inputShape: Shape3, numClasses: number): ArchDefinition {
 export function vggSmall(inputShape: Shape3, numClasses: number): ArchDefinition {
   const plan: (number | 'M')[] = [32, 32, 'M', 64, 64, 'M', 128, 'M'];
   const params: ParamInfo[] = [];
+  const chain: ChainStep[] = [];
   let cin = inputShape[2];
   let i = 0;
   for (const item of plan) {
-    if (item === 'M') continue;
+    if (item === 'M') {
+      chain.push({ kind: 'maxPool', size: 2, stride: 2, pad: 'same' });
+      continue;
+    }
     i++;
     params.push(...convParams(`conv${i}`, 3, cin, item, false), ...bnParams(`bn${i}`, item));
+    chain.push(
+      { kind: 'conv', name: `conv${i}`, stride: 1, pad: 'same', bias: false, relu: false },
+      { kind: 'batchNorm', name: `bn${i}`, relu: true, eps: BN_EPS, momentum: BN_MOMENTUM },
+    );
     cin = item;
   }
   params.push(...denseParams('fc', cin, numClasses, true));
+  chain.push({ kind: 'meanPool' }, { kind: 'dense', name: 'fc', relu: false });
   return {
     arch: 'vgg-small',
     inputShape,
     numClasses,
     params,
+    chain,
     forward(ctx, x) {
       let y = x;
       let j = 0;

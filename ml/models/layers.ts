@@ -57,8 +57,8 @@ export function conv(
   return bias ? (tf.add(y, ctx.p(`${name}.b`)) as tf.Tensor4D) : y;
 }
 
-const BN_MOMENTUM = 0.1;
-const BN_EPS = 1e-5;
+export const BN_MOMENTUM = 0.1;
+export const BN_EPS = 1e-5;
 
 /** Batch normalisation over all axes but the last (PyTorch semantics: unbiased running variance). */
 export function batchNorm<T extends tf.Tensor>(ctx: ForwardContext, name: string, x: T): T {

@@ -47,11 +47,17 @@ export interface ArchDefinition {
   chain?: ChainStep[];
 }
 
-/** A step of a layer chain: `layers.ts`'s conv and dense (parameters `${name}.w`, `${name}.b`), or a max-pool. */
+/**
+ * A step of a layer chain: `layers.ts`'s conv and dense (parameters `${name}.w`, `${name}.b`; a conv without bias
+ * takes no ReLU), its batch normalisation in training mode (`${name}.gamma`, `.beta`, running `.mean`, `.var`), a
+ * max-pool, or the mean over the spatial axes (global average pooling).
+ */
 export type ChainStep =
   | { kind: 'dense'; name: string; relu: boolean }
-  | { kind: 'conv'; name: string; stride: number; pad: 'valid' | 'same'; relu: boolean }
-  | { kind: 'maxPool'; size: number; stride: number; pad: 'valid' | 'same' };
+  | { kind: 'conv'; name: string; stride: number; pad: 'valid' | 'same'; bias: boolean; relu: boolean }
+  | { kind: 'batchNorm'; name: string; relu: boolean; eps: number; momentum: number }
+  | { kind: 'maxPool'; size: number; stride: number; pad: 'valid' | 'same' }
+  | { kind: 'meanPool' };
 
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);

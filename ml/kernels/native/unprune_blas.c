@@ -940,6 +940,106 @@ static napi_value column_sum(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// ---- Batch normalisation in training mode (a layer chain trained without tfjs: vgg-small) ----
+// Over x[rows, c] (every axis but the channels folded into rows): batch mean and biased variance per channel,
+// accumulated in double (tfjs's moments sums in float32; the two agree to float32 rounding, and the test compares
+// them with a tolerance), then y = γ·(x − mean)/√(var + ε) + β, and max(·, 0) where asked.
+static double *bn_acc = NULL;
+static size_t bn_acc_len = 0;
+
+static double *bn_scratch(size_t n) {
+  if (n > bn_acc_len) {
+    double *p = realloc(bn_acc, n * sizeof(double));
+    if (!p) return NULL;
+    bn_acc = p;
+    bn_acc_len = n;
+  }
+  for (size_t i = 0; i < n; i++) bn_acc[i] = 0;
+  return bn_acc;
+}
+
+// batchNormTrain(x, gamma, beta, y, stats, dims[rows, c, relu], eps): stats gets the batch mean (c floats) then the
+// biased variance (c floats): the running statistics' update and the gradient take them from there.
+static napi_value batch_norm_train(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 7)) return NULL;
+  int32_t *d = i32_arg(&a, 5, 3);
+  if (!d) return NULL;
+  const size_t rows = (size_t)d[0], c = (size_t)d[1];
+  const int relu = d[2];
+  float *x = f32_arg(&a, 0, rows * c), *gamma = f32_arg(&a, 1, c), *beta = f32_arg(&a, 2, c);
+  float *y = f32_arg(&a, 3, rows * c), *stats = f32_arg(&a, 4, 2 * c);
+  const double eps = num_arg(&a, 6);
+  if (a.failed) return NULL;
+  if (rows == 0) return fail(&a, "batchNormTrain: no rows"), NULL;
+  double *acc = bn_scratch(4 * c);
+  if (!acc) return fail(&a, "out of memory"), NULL;
+  double *mean = acc, *sq = acc + c, *scale = acc + 2 * c, *shift = acc + 3 * c;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < c; j++) mean[j] += x[r * c + j];
+  for (size_t j = 0; j < c; j++) mean[j] /= (double)rows;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < c; j++) {
+      const double dev = x[r * c + j] - mean[j];
+      sq[j] += dev * dev;
+    }
+  for (size_t j = 0; j < c; j++) {
+    const float m = (float)mean[j], v = (float)(sq[j] / (double)rows);
+    stats[j] = m;
+    stats[c + j] = v;
+    // From the rounded statistics, as the gradient will see them.
+    scale[j] = gamma[j] / sqrt((double)v + eps);
+    shift[j] = beta[j] - (double)m * scale[j];
+  }
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < c; j++) {
+      const float v = (float)(x[r * c + j] * scale[j] + shift[j]);
+      y[r * c + j] = relu && v < 0 ? 0 : v;
+    }
+  return NULL;
+}
+
+// batchNormGrad(x, dy, gamma, stats, dx, dparams, dims[rows, c], eps): with x̂ = (x − mean)/√(var + ε) from stats
+// (batchNormTrain's), dβ = Σ dy and dγ = Σ dy·x̂ into dparams (dγ then dβ), and the input gradient through the batch
+// statistics: dx = γ/√(var + ε) · (dy − dβ/rows − x̂·dγ/rows).
+static napi_value batch_norm_grad(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 8)) return NULL;
+  int32_t *d = i32_arg(&a, 6, 2);
+  if (!d) return NULL;
+  const size_t rows = (size_t)d[0], c = (size_t)d[1];
+  float *x = f32_arg(&a, 0, rows * c), *dy = f32_arg(&a, 1, rows * c), *gamma = f32_arg(&a, 2, c);
+  float *stats = f32_arg(&a, 3, 2 * c), *dx = f32_arg(&a, 4, rows * c), *dparams = f32_arg(&a, 5, 2 * c);
+  const double eps = num_arg(&a, 7);
+  if (a.failed) return NULL;
+  if (rows == 0) return fail(&a, "batchNormGrad: no rows"), NULL;
+  double *acc = bn_scratch(4 * c);
+  if (!acc) return fail(&a, "out of memory"), NULL;
+  double *dgamma = acc, *dbeta = acc + c, *inv = acc + 2 * c, *mean = acc + 3 * c;
+  for (size_t j = 0; j < c; j++) {
+    mean[j] = stats[j];
+    inv[j] = 1 / sqrt((double)stats[c + j] + eps);
+  }
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < c; j++) {
+      const double g = dy[r * c + j];
+      dbeta[j] += g;
+      dgamma[j] += g * (x[r * c + j] - mean[j]);
+    }
+  for (size_t j = 0; j < c; j++) {
+    dgamma[j] *= inv[j];
+    dparams[j] = (float)dgamma[j];
+    dparams[c + j] = (float)dbeta[j];
+  }
+  const double n = (double)rows;
+  for (size_t r = 0; r < rows; r++)
+    for (size_t j = 0; j < c; j++) {
+      const double xhat = (x[r * c + j] - mean[j]) * inv[j];
+      dx[r * c + j] = (float)(gamma[j] * inv[j] * (dy[r * c + j] - dbeta[j] / n - xhat * dgamma[j] / n));
+    }
+  return NULL;
+}
+
 // ---- Sparse dense-layer products (a pruned layer's kernel used through its mask's pattern) ----
 // A pattern lists a [k, n] weight matrix's kept entries twice: by column (for y = x·w and the weight gradient) and by
 // row (for the input gradient). Int32Array: [k, n, nnz, colptr[n + 1], colrows[nnz], rowptr[k + 1], rowcols[nnz]].
@@ -1461,6 +1561,8 @@ static napi_value init(napi_env env, napi_value exports) {
              {"biasAddRelu", bias_add_relu},
              {"reluGrad", relu_grad},
              {"gatherRows", gather_rows},
+             {"batchNormTrain", batch_norm_train},
+             {"batchNormGrad", batch_norm_grad},
              {"sparseMatMul", sparse_matmul_napi},
              {"softmaxCrossEntropy", softmax_cross_entropy},
              {"softmaxCrossEntropyGrad", softmax_cross_entropy_grad},
