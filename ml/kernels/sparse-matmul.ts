@@ -5,6 +5,7 @@
 // them, layers keep the dense matMul. At 80–90% sparsity this skips most of a pruned MLP's multiply-adds.
 import * as tf from '@tensorflow/tfjs-core';
 import { cpuHasAvx512 } from './native-blas.js';
+import type { WasmBackendLike } from './wasm-kernel-support.js';
 
 export const SPARSE_MATMUL_KERNEL = 'UnpruneSparseMatMul';
 export const SPARSE_MATMUL_GRAD_X_KERNEL = 'UnpruneSparseMatMulGradX';
@@ -52,21 +53,36 @@ export function maskPattern(keep: Uint8Array, k: number, n: number): Int32Array 
   const colrows = colptr + n + 1;
   const rowptr = colrows + nnz;
   const rowcols = rowptr + k + 1;
-  // Counts per column, then offsets, then rows in ascending order (a row-major walk visits each column's rows so).
-  for (let r = 0; r < k; r++) for (let j = 0; j < n; j++) if (keep[r * n + j]) p[colptr + j + 1]!++;
-  for (let j = 0; j < n; j++) p[colptr + j + 1]! += p[colptr + j]!;
-  const fill = p.slice(colptr, colptr + n);
+  // One walk of the mask lists each row's columns (and counts each column's rows); the column lists are then filled
+  // from the row lists, touching kept entries only (rows ascending within each column).
+  const next = new Int32Array(n + 1);
   let q = 0;
   for (let r = 0; r < k; r++) {
     p[rowptr + r] = q;
-    for (let j = 0; j < n; j++) {
-      if (!keep[r * n + j]) continue;
-      p[colrows + fill[j]!++] = r;
-      p[rowcols + q++] = j;
-    }
+    for (let j = 0, at = r * n; j < n; j++, at++)
+      if (keep[at]) {
+        p[rowcols + q++] = j;
+        next[j + 1]!++;
+      }
   }
   p[rowptr + k] = q;
+  for (let j = 0; j < n; j++) next[j + 1]! += next[j]!;
+  p.set(next, colptr);
+  for (let r = 0; r < k; r++)
+    for (let e = p[rowptr + r]!, end = p[rowptr + r + 1]!; e < end; e++) p[colrows + next[p[rowcols + e]!]!++] = r;
   return p;
+}
+
+/**
+ * A float32 tensor's values without copying them out where the backend is wasm (a view of its heap: read it before
+ * the next tfjs call, which may grow and move the heap), else dataSync's copy. A fresh megabyte costs ~4 ms of page
+ * faults on these VMs, more than reading it.
+ */
+export function peekValues(t: tf.Tensor): Float32Array {
+  const backend = tf.backend() as Partial<WasmBackendLike>;
+  if (tf.getBackend() === 'wasm' && t.dtype === 'float32' && backend.typedArrayFromHeap)
+    return backend.typedArrayFromHeap(t);
+  return t.dataSync() as Float32Array;
 }
 
 /** x [b, k] · w [k, n] over `pattern` (an int32 tensor of maskPattern's layout). */

@@ -1,7 +1,13 @@
 // A network is a list of named parameters plus a pure forward function over them. Weights travel as plain
 // Float32Arrays keyed by parameter name (stable across runs), so they serialise trivially and are backend-free.
 import * as tf from '@tensorflow/tfjs-core';
-import { maskPattern, SPARSE_MAX_DENSITY, sparseMatMulAvailable, sparseProductsPay } from '../kernels/sparse-matmul.js';
+import {
+  maskPattern,
+  peekValues,
+  SPARSE_MAX_DENSITY,
+  sparseMatMulAvailable,
+  sparseProductsPay,
+} from '../kernels/sparse-matmul.js';
 import { keptCount, type Mask } from '../mask.js';
 
 export type ParamRole = 'conv' | 'dense' | 'bias' | 'bn-gamma' | 'bn-beta' | 'bn-mean' | 'bn-var';
@@ -154,7 +160,7 @@ export class Network {
       if (info?.role !== 'dense' || info.shape.length !== 2) continue;
       const kept = keptCount(layer.keep);
       if (kept > SPARSE_MAX_DENSITY * layer.keep.length) continue;
-      const w = this.variable(layer.name).dataSync();
+      const w = peekValues(this.variable(layer.name));
       let prunedAreZero = true;
       for (let i = 0; i < w.length && prunedAreZero; i++) if (!layer.keep[i] && w[i] !== 0) prunedAreZero = false;
       if (!prunedAreZero) continue;
