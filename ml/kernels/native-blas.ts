@@ -53,7 +53,8 @@ export interface NativeBlas {
     dims: Int32Array,
     eps: number,
   ): void;
-  /** Its gradients from the gradient dy at y (before any ReLU): dx, and dγ then dβ into dparams; dims [rows, c]. */
+  /** Its gradients from the gradient dy at y (before any ReLU): dx (unless dx is empty), and dγ then dβ into
+   *  dparams; dims [rows, c]. */
   batchNormGrad(
     x: Float32Array,
     dy: Float32Array,

@@ -16,6 +16,7 @@ import {
   type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
+import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from './batch-norm.js';
 import type { NativeBlas } from './native-blas.js';
 import { SOFTMAX_XENT_GRAD_KERNEL, SOFTMAX_XENT_KERNEL } from './softmax-cross-entropy.js';
 import { SPARSE_MATMUL_GRAD_W_KERNEL, SPARSE_MATMUL_GRAD_X_KERNEL, SPARSE_MATMUL_KERNEL } from './sparse-matmul.js';
@@ -248,6 +249,33 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     return out;
   };
 
+  // Batch normalisation in training mode and its gradient (ml/kernels/batch-norm.ts): channels last.
+  const channelsOf = (x: TensorInfo) => x.shape[x.shape.length - 1]!;
+  const batchNormTrain = (args: Args<{ x: TensorInfo; gamma: TensorInfo; beta: TensorInfo }, BatchNormAttrs>) => {
+    const { x, gamma, beta } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const c = channelsOf(x);
+    const y = backend.makeOutput([...x.shape], 'float32');
+    const stats = backend.makeOutput([2, c], 'float32');
+    const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t);
+    const dims = Int32Array.of(util.sizeFromShape(x.shape) / c, c, 0);
+    addon.batchNormTrain(heap(x), heap(gamma), heap(beta), heap(y), heap(stats), dims, args.attrs.eps);
+    return [y, stats];
+  };
+  type GradInputs = { x: TensorInfo; dy: TensorInfo; gamma: TensorInfo; stats: TensorInfo };
+  const batchNormGrad = (args: Args<GradInputs, BatchNormAttrs & { params: boolean }>) => {
+    const { x, dy, gamma, stats } = args.inputs;
+    const backend = args.backend as WasmBackendLike;
+    const c = channelsOf(x);
+    const out = backend.makeOutput(args.attrs.params ? [2 * c] : [...x.shape], 'float32');
+    const scratch = args.attrs.params ? null : new Float32Array(2 * c);
+    const heap = (t: TensorInfo) => backend.typedArrayFromHeap(t);
+    const dims = Int32Array.of(util.sizeFromShape(x.shape) / c, c);
+    const [dx, dparams] = scratch ? [heap(out), scratch] : [new Float32Array(0), heap(out)];
+    addon.batchNormGrad(heap(x), heap(dy), heap(gamma), heap(stats), dx, dparams, dims, args.attrs.eps);
+    return out;
+  };
+
   const wasm = (kernelName: string, kernelFunc: unknown): KernelConfig => ({
     kernelName,
     backendName: 'wasm',
@@ -268,6 +296,8 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     wasm(SPARSE_MATMUL_GRAD_W_KERNEL, sparseGradW),
     wasm(SOFTMAX_XENT_KERNEL, softmaxXent),
     wasm(SOFTMAX_XENT_GRAD_KERNEL, softmaxXentGrad),
+    wasm(BATCH_NORM_TRAIN_KERNEL, batchNormTrain),
+    wasm(BATCH_NORM_GRAD_KERNEL, batchNormGrad),
   ];
 }
 

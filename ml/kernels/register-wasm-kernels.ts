@@ -2,10 +2,12 @@
 // tfjs-backend-wasm lacks (conv nets cannot train without it); faster replacements for Conv2DBackpropInput and
 // MaxPoolGrad, and for Tile (BatchNorm's gradient); a fast path for transposed matmuls; and Identity/same-dtype Cast without copies. With the native addon (the `blas` backend): OpenBLAS
 // versions of the matmul and conv kernels, bias Add, Sum and Mean over the batch axes, with the wasm set above as their fallback,
-// and kernels only it has: the fused SGD update, the sparse product of pruned dense layers, softmax cross-entropy.
+// and kernels only it has: the fused SGD update, the sparse product of pruned dense layers, softmax cross-entropy,
+// batch normalisation in training mode.
 // Depthwise convolutions are not used by any unprune model, so their gradients are not provided.
 import { getKernel, registerKernel, unregisterKernel, type KernelConfig, type KernelFunc } from '@tensorflow/tfjs-core';
 import { wrapWasmBatchMatMul } from './batch-matmul-wasm.js';
+import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, registerBatchNormGradient } from './batch-norm.js';
 import { conv2dBackpropFilterWasmConfig } from './conv2d-backprop-filter-wasm.js';
 import { conv2dBackpropInputWasmConfig } from './conv2d-backprop-input-wasm.js';
 import { maxPoolGradWasmConfig } from './max-pool-grad-wasm.js';
@@ -45,6 +47,8 @@ const NATIVE_ONLY = [
   SPARSE_MATMUL_GRAD_W_KERNEL,
   SOFTMAX_XENT_KERNEL,
   SOFTMAX_XENT_GRAD_KERNEL,
+  BATCH_NORM_TRAIN_KERNEL,
+  BATCH_NORM_GRAD_KERNEL,
 ];
 
 let wasmFuncs: Map<string, KernelFunc> | undefined;
@@ -81,6 +85,7 @@ export function registerWasmKernels(native: NativeBlas | null = null): void {
     for (const config of nativeWasmKernelConfigs(native, wasmFuncs)) replace(config);
     registerSparseMatMulGradient();
     registerFusedCrossEntropyGradient();
+    registerBatchNormGradient();
     nativeActive = native;
   } else if (nativeActive) {
     for (const [kernelName, kernelFunc] of wasmFuncs) replace({ kernelName, backendName: 'wasm', kernelFunc });

@@ -1,5 +1,6 @@
 // Parameter declarations and forward pieces shared by the architectures.
 import * as tf from '@tensorflow/tfjs-core';
+import { nativeBatchNorm, nativeBatchNormAvailable } from '../kernels/batch-norm.js';
 import { sparseMatMul } from '../kernels/sparse-matmul.js';
 import type { ForwardContext, ParamInfo } from './network.js';
 
@@ -67,11 +68,24 @@ export function batchNorm<T extends tf.Tensor>(ctx: ForwardContext, name: string
   if (!ctx.training) {
     return tf.batchNorm(x, ctx.p(`${name}.mean`), ctx.p(`${name}.var`), beta, gamma, BN_EPS) as T;
   }
+  const count = x.size / x.shape[x.rank - 1]!;
+  const update = (mean: tf.Tensor, variance: tf.Tensor) => {
+    const unbiased = tf.mul(variance, count / Math.max(1, count - 1));
+    ctx.updateState(`${name}.mean`, tf.add(tf.mul(ctx.p(`${name}.mean`), 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
+    ctx.updateState(
+      `${name}.var`,
+      tf.add(tf.mul(ctx.p(`${name}.var`), 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)),
+    );
+  };
+  // The addon's kernel where the backend has it (double sums, closed-form gradient: ml/kernels/batch-norm.ts).
+  if (nativeBatchNormAvailable()) {
+    const { y, stats } = nativeBatchNorm(x, gamma, beta, BN_EPS);
+    const [mean, variance] = tf.unstack(stats);
+    update(mean!, variance!);
+    return y;
+  }
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const { mean, variance } = tf.moments(x, axes);
-  const count = x.size / x.shape[x.rank - 1]!;
-  const unbiased = tf.mul(variance, count / Math.max(1, count - 1));
-  ctx.updateState(`${name}.mean`, tf.add(tf.mul(ctx.p(`${name}.mean`), 1 - BN_MOMENTUM), tf.mul(mean, BN_MOMENTUM)));
-  ctx.updateState(`${name}.var`, tf.add(tf.mul(ctx.p(`${name}.var`), 1 - BN_MOMENTUM), tf.mul(unbiased, BN_MOMENTUM)));
+  update(mean, variance);
   return tf.batchNorm(x, mean, variance, beta, gamma, BN_EPS) as T;
 }

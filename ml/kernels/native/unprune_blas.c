@@ -1001,7 +1001,7 @@ static napi_value batch_norm_train(napi_env env, napi_callback_info info) {
 
 // batchNormGrad(x, dy, gamma, stats, dx, dparams, dims[rows, c], eps): with x̂ = (x − mean)/√(var + ε) from stats
 // (batchNormTrain's), dβ = Σ dy and dγ = Σ dy·x̂ into dparams (dγ then dβ), and the input gradient through the batch
-// statistics: dx = γ/√(var + ε) · (dy − dβ/rows − x̂·dγ/rows).
+// statistics: dx = γ/√(var + ε) · (dy − dβ/rows − x̂·dγ/rows), unless dx is empty (the parameters' gradients only).
 static napi_value batch_norm_grad(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 8)) return NULL;
@@ -1009,7 +1009,9 @@ static napi_value batch_norm_grad(napi_env env, napi_callback_info info) {
   if (!d) return NULL;
   const size_t rows = (size_t)d[0], c = (size_t)d[1];
   float *x = f32_arg(&a, 0, rows * c), *dy = f32_arg(&a, 1, rows * c), *gamma = f32_arg(&a, 2, c);
-  float *stats = f32_arg(&a, 3, 2 * c), *dx = f32_arg(&a, 4, rows * c), *dparams = f32_arg(&a, 5, 2 * c);
+  size_t dx_len = 0;
+  napi_get_typedarray_info(env, a.argv[4], NULL, &dx_len, NULL, NULL, NULL);
+  float *stats = f32_arg(&a, 3, 2 * c), *dx = f32_arg(&a, 4, dx_len ? rows * c : 0), *dparams = f32_arg(&a, 5, 2 * c);
   const double eps = num_arg(&a, 7);
   if (a.failed) return NULL;
   if (rows == 0) return fail(&a, "batchNormGrad: no rows"), NULL;
@@ -1031,6 +1033,7 @@ static napi_value batch_norm_grad(napi_env env, napi_callback_info info) {
     dparams[j] = (float)dgamma[j];
     dparams[c + j] = (float)dbeta[j];
   }
+  if (dx_len == 0) return NULL;
   const double n = (double)rows;
   for (size_t r = 0; r < rows; r++)
     for (size_t j = 0; j < c; j++) {
