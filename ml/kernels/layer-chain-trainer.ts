@@ -2,11 +2,12 @@
 // normalisation, max- and mean-pooling) without tfjs's engine: the native addon's kernels that the blas backend runs
 // for each op (sgemm, the convolutions and their gradients, the sparse products over a mask's pattern, bias add, the
 // fused cross-entropy, the SGD update) called directly on plain arrays, in the same order with the same arguments,
-// so a run without batch normalisation gives the tfjs path's numbers bit for bit. Batch normalisation has no tfjs
-// kernel to share (tfjs composes it from moments and its autodiff, in float32); here it is two kernels in closed form
-// with double sums, which agree with PyTorch in float64 more closely than tfjs's composition does
-// (test/ml/layer-chain-trainer.test.ts). On a pruned MLP the kernels are a few hundred microseconds a step, and
-// tfjs's taping, tensor allocation and tidy were about as much again; vgg-small's step was 2.3× as fast.
+// so a run without batch normalisation gives the tfjs path's numbers bit for bit. Batch normalisation is the addon's
+// two kernels (batch statistics in double sums, the gradient in closed form), which tfjs's path also runs as an op
+// (ml/kernels/batch-norm.ts); the two paths still differ in rounding elsewhere (tfjs's Mean and ReLU ops against the
+// fused ones here), and both agree with PyTorch in float64 to float32 rounding (test/ml/layer-chain-trainer.test.ts).
+// On a pruned MLP the kernels are a few hundred microseconds a step, and tfjs's taping, tensor allocation and tidy
+// were about as much again; vgg-small's step was 2.3× as fast.
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { ChainStep, Weights } from '../models/network.js';
 import type { OptimizerConfig, OptimizerState } from '../optimizers.js';
