@@ -11,6 +11,11 @@ export interface BatchNormAttrs {
   eps: number;
 }
 
+/** The gradient kernel's: the input's gradient (x's shape), or with `params` γ's then β's ([2 · channels]). */
+export interface BatchNormGradAttrs extends BatchNormAttrs {
+  params: boolean;
+}
+
 export function nativeBatchNormAvailable(): boolean {
   return tf.getKernel(BATCH_NORM_TRAIN_KERNEL, tf.getBackend()) !== undefined;
 }
@@ -49,10 +54,10 @@ export function registerBatchNormGradient(): void {
       const c = gamma.shape[0];
       // The input's gradient, or γ's and β's ([2, channels] in one pass): tfjs runs each closure in a scope of its
       // own, so one kernel's outputs cannot serve all three.
-      const grad = (params: boolean) =>
-        tf
-          .engine()
-          .runKernel(BATCH_NORM_GRAD_KERNEL, { x, dy, gamma, stats }, { ...attrs, params } as never) as tf.Tensor;
+      const grad = (params: boolean) => {
+        const gradAttrs: BatchNormGradAttrs = { eps: (attrs as unknown as BatchNormAttrs).eps, params };
+        return tf.engine().runKernel(BATCH_NORM_GRAD_KERNEL, { x, dy, gamma, stats }, gradAttrs as never) as tf.Tensor;
+      };
       return {
         x: () => grad(false),
         gamma: () => tf.slice(grad(true), [0], [c]),

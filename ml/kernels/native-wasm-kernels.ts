@@ -16,7 +16,12 @@ import {
   type MaxPoolGradAttrs,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
-import { BATCH_NORM_GRAD_KERNEL, BATCH_NORM_TRAIN_KERNEL, type BatchNormAttrs } from './batch-norm.js';
+import {
+  BATCH_NORM_GRAD_KERNEL,
+  BATCH_NORM_TRAIN_KERNEL,
+  type BatchNormAttrs,
+  type BatchNormGradAttrs,
+} from './batch-norm.js';
 import type { NativeBlas } from './native-blas.js';
 import { SOFTMAX_XENT_GRAD_KERNEL, SOFTMAX_XENT_KERNEL } from './softmax-cross-entropy.js';
 import { SPARSE_MATMUL_GRAD_W_KERNEL, SPARSE_MATMUL_GRAD_X_KERNEL, SPARSE_MATMUL_KERNEL } from './sparse-matmul.js';
@@ -263,7 +268,7 @@ export function nativeWasmKernelConfigs(addon: NativeBlas, fallbacks: Map<string
     return [y, stats];
   };
   type GradInputs = { x: TensorInfo; dy: TensorInfo; gamma: TensorInfo; stats: TensorInfo };
-  const batchNormGrad = (args: Args<GradInputs, BatchNormAttrs & { params: boolean }>) => {
+  const batchNormGrad = (args: Args<GradInputs, BatchNormGradAttrs>) => {
     const { x, dy, gamma, stats } = args.inputs;
     const backend = args.backend as WasmBackendLike;
     const c = channelsOf(x);
