@@ -76,7 +76,7 @@ export interface NativeBlas {
   sparseMatMulGradW(x: Float32Array, dy: Float32Array, pattern: Int32Array, dw: Float32Array, dims: Int32Array): void;
   /** The attack's RBF C-SVC (ml/metrics/rbf-svc.ts): α per row into `alpha`; returns [ρ, iterations]. */
   rbfSvcSolve(x: Float64Array, y: Int8Array, alpha: Float64Array, params: Float64Array): [number, number];
-  /** Its decision values for query rows; params [dims, gamma, ρ]. */
+  /** Its decision values for query rows; params [dims, gamma, ρ, signsOnly (1: only the signs need be exact)]. */
   rbfSvcDecisions(
     q: Float64Array,
     vectors: Float64Array,

@@ -68,20 +68,24 @@ export function trainRbfSvc(
   return { labels, dims, gamma: opts.gamma, vectors, coefficients, rho: rho!, iterations: iterations! };
 }
 
-/** libsvm's decision values Σ_v coef_v·exp(−γ‖x − sv_v‖²) − ρ for each row of `x` (n × dims). */
-export function rbfSvcDecisions(model: RbfSvcModel, x: Float64Array): Float64Array {
+/**
+ * libsvm's decision values Σ_v coef_v·exp(−γ‖x − sv_v‖²) − ρ for each row of `x` (n × dims). With `signsOnly`, a
+ * value whose sign is certain comes from a faster exp and may differ from libsvm's in its last digits; its sign
+ * does not (the others are libsvm's exactly).
+ */
+export function rbfSvcDecisions(model: RbfSvcModel, x: Float64Array, signsOnly = false): Float64Array {
   const out = new Float64Array(x.length / model.dims);
   loadNativeBlas()!.rbfSvcDecisions(
     x,
     model.vectors,
     model.coefficients,
     out,
-    Float64Array.of(model.dims, model.gamma, model.rho),
+    Float64Array.of(model.dims, model.gamma, model.rho, signsOnly ? 1 : 0),
   );
   return out;
 }
 
 /** The predicted label of each row of `x`: the first label where the decision value is > 0, as libsvm decides. */
 export function rbfSvcPredict(model: RbfSvcModel, x: Float64Array): number[] {
-  return Array.from(rbfSvcDecisions(model, x), (d) => (d > 0 ? model.labels[0] : model.labels[1]));
+  return Array.from(rbfSvcDecisions(model, x, true), (d) => (d > 0 ? model.labels[0] : model.labels[1]));
 }

@@ -67,3 +67,40 @@ test(
     assert.deepEqual(three, [0, 2]);
   },
 );
+
+test(
+  'predictions sum with a faster exp only where the sign is certain; near 0 the sum is libsvm’s own',
+  { skip },
+  () => {
+    const c = reference.cases.find((k) => k.dims === 1)!;
+    const model = trainRbfSvc(rows(c.x), 1, c.y, { cost: c.cost, gamma: 1 });
+    const q = rows(c.queries);
+    const exact = rbfSvcDecisions(model, q);
+    const fast = rbfSvcDecisions(model, q, true);
+    fast.forEach((d, i) => assert.equal(d > 0, exact[i]! > 0, `query ${i}: ${d} vs ${exact[i]}`));
+    // A query where the decision changes sign, bisected to adjacent doubles: there the fast path must hand each
+    // value to the exact sum (the same value to the last bit; the faster exp alone differs from it in ~5% of rows).
+    const sorted = Array.from(q).sort((a, b) => a - b);
+    const decide = (v: number) => rbfSvcDecisions(model, Float64Array.of(v))[0]!;
+    let lo = sorted[0]!;
+    const crossing = sorted.find((v) => decide(v) > 0 !== decide(lo) > 0);
+    assert.ok(crossing !== undefined, 'the reference queries cross the decision boundary');
+    let hi: number = crossing;
+    for (let k = 0; k < 200; k++) {
+      const mid: number = (lo + hi) / 2;
+      if (mid === lo || mid === hi) break;
+      if (decide(mid) > 0 === decide(lo) > 0) lo = mid;
+      else hi = mid;
+    }
+    // The hundred doubles around the crossing: all within rounding of 0, each summed exactly.
+    const edge = new Float64Array(
+      new BigUint64Array(100).map((_, k) => new BigUint64Array(Float64Array.of(lo).buffer)[0]! + BigInt(k - 50)).buffer,
+    );
+    const near = rbfSvcDecisions(model, edge);
+    assert.ok(
+      near.every((d) => Math.abs(d) < 1e-10),
+      `bisected to ${near[0]} … ${near[99]}`,
+    );
+    assert.deepEqual(Array.from(rbfSvcDecisions(model, edge, true)), Array.from(near));
+  },
+);

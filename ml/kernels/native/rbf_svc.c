@@ -24,6 +24,10 @@ typedef struct {
   signed char *y, *status;
   int *at;  // the training row at each position (shrinking swaps positions)
   double *alpha, *G, *Gbar;
+  // By position, for select_working_set's vector loops: y as ±1.0, and all ones where α may move up (y = +1 below
+  // C, y = −1 above 0) or down (the other way). Kept with status and y.
+  double *yd;
+  long long *up, *down;
   float *buf[3];
 } Svc;
 
@@ -62,49 +66,65 @@ static inline v8d exp_lanes(v8d v) {
   return p * (v8d)scale;
 }
 
-// out[i] = (float)exp(arg[i]) with glibc's exp, as libsvm caches kernel values, for len ≤ TILE arguments. The fast
-// value e is within 1e-14 of exp(arg) (glibc's own error is ~1e-16), so where e·(1 ± 1e-12) round to the same float,
-// glibc's result rounds to it too; else (a few values in a million) glibc's exp decides.
-static void kernel_floats(const double *arg, float *out, int len) {
+// A row segment of Q, len ≤ TILE kernel values y_r·y_c·(float)exp(arg[c]), with glibc's exp as libsvm caches them.
+// The fast value e is within 1e-14 of exp(arg) (glibc's own error is ~1e-16), so where e·(1 ± 1e-12) round to the
+// same float, glibc's result rounds to it too; else (a few values in a million) glibc's exp decides. `flip` holds
+// the sign bit (y_r ≠ y_c) of each entry.
+static void kernel_floats(const double *arg, const unsigned *flip, float *out, int len) {
   const v8d below = v8d_splat(1 - 1e-12), above = v8d_splat(1 + 1e-12), lowest = v8d_splat(-700);
   v8d x[TILE / 8], e[TILE / 8];
   const int vectors = (len + 7) / 8;
-  memset(x, 0, sizeof x);
   memcpy(x, arg, sizeof(double) * len);
+  for (int k = len; k < 8 * vectors; k++) x[k / 8][k % 8] = 0;
   // Independent lanes first (the polynomial's chain is long: several vectors in flight hide it), then the checks.
   for (int v = 0; v < vectors; v++) e[v] = exp_lanes(x[v]);
   for (int v = 0; v < vectors; v++) {
-    const v8f f = __builtin_convertvector(e[v], v8f);
+    v8f f = __builtin_convertvector(e[v], v8f);
     const v8i same = (f == __builtin_convertvector(e[v] * below, v8f)) &
                      (f == __builtin_convertvector(e[v] * above, v8f)) & __builtin_convertvector(x[v] > lowest, v8i);
     const int m = len - 8 * v < 8 ? len - 8 * v : 8;
-    for (int j = 0; j < m; j++) out[8 * v + j] = same[j] ? f[j] : (float)exp(x[v][j]);
+    if (__builtin_expect(!!(~same[0] | ~same[1] | ~same[2] | ~same[3] | ~same[4] | ~same[5] | ~same[6] | ~same[7]), 0))
+      for (int j = 0; j < m; j++)
+        if (!same[j]) f[j] = (float)exp(x[v][j]);
+    v8i bits;
+    memcpy(&bits, &f, sizeof bits);
+    for (int j = 0; j < 8; j++) bits[j] ^= (int)flip[8 * v + j];
+    memcpy(&f, &bits, sizeof f);
+    if (m == 8)
+      memcpy(out + 8 * v, &f, sizeof f);
+    else
+      for (int j = 0; j < m; j++) out[8 * v + j] = f[j];
   }
 }
 
 // All of Q at once, upper triangle by tiles mirrored into the lower: the attack's problems read nearly every entry
 // (shrinking starts only after a thousand steps), and tiles keep the mirrored writes in cache. A tile row's kernel
-// values go through the vectorised exp together (glibc's exp, one at a time, was a third of a fit).
+// values go through the vectorised exp together (glibc's exp, one at a time, was a third of a fit); the arguments
+// are computed lane by lane in libsvm's order (dot products summed over the dimensions from 0).
 static void fill_q(Svc *s) {
   const int l = s->l, dims = s->dims;
-  double arg[TILE];
-  float k[TILE];
+  double arg[TILE], dot[TILE];
+  unsigned flip[TILE];
   for (int r0 = 0; r0 < l; r0 += TILE)
     for (int c0 = r0; c0 < l; c0 += TILE)
       for (int r = r0; r < r0 + TILE && r < l; r++) {
         const double *xr = s->x + (size_t)r * dims;
-        const int cs = c0 > r ? c0 : r, ce = c0 + TILE < l ? c0 + TILE : l;
-        for (int c = cs; c < ce; c++) {
-          double dot = 0;
-          for (int d = 0; d < dims; d++) dot += xr[d] * s->x[(size_t)c * dims + d];
-          arg[c - cs] = -s->gamma * (s->xsq[r] + s->xsq[c] - 2 * dot);
-        }
-        kernel_floats(arg, k, ce - cs);
-        for (int c = cs; c < ce; c++) {
-          const float v = s->sign[r] == s->sign[c] ? k[c - cs] : -k[c - cs];
-          s->Q[(size_t)r * l + c] = v;
-          s->Q[(size_t)c * l + r] = v;
-        }
+        const int cs = c0 > r ? c0 : r, ce = c0 + TILE < l ? c0 + TILE : l, n = ce - cs;
+        const double *xc = s->x + (size_t)cs * dims, *sqc = s->xsq + cs;
+        const signed char *yc = s->sign + cs;
+        for (int c = 0; c < n; c++) dot[c] = 0;
+        if (dims == 1)
+          for (int c = 0; c < n; c++) dot[c] += xr[0] * xc[c];
+        else
+          for (int d = 0; d < dims; d++)
+            for (int c = 0; c < n; c++) dot[c] += xr[d] * xc[(size_t)c * dims + d];
+        const double sqr = s->xsq[r], g = -s->gamma;
+        for (int c = 0; c < n; c++) arg[c] = g * (sqr + sqc[c] - 2 * dot[c]);
+        for (int c = 0; c < n; c++) flip[c] = s->sign[r] == yc[c] ? 0 : 0x80000000u;
+        for (int c = n; c < TILE; c++) flip[c] = 0;
+        float *row = s->Q + (size_t)r * l;
+        kernel_floats(arg, flip, row + cs, n);
+        for (int c = 0; c < n; c++) s->Q[(size_t)(cs + c) * l + r] = row[cs + c];
       }
 }
 
@@ -119,6 +139,10 @@ static const float *column(Svc *s, int i, int len, int which) {
 
 static void update_status(Svc *s, int i) {
   s->status[i] = s->alpha[i] >= s->C ? UPPER : s->alpha[i] <= 0 ? LOWER : FREE;
+  const int positive = s->y[i] == 1;
+  s->yd[i] = positive ? 1.0 : -1.0;
+  s->up[i] = -(long long)(s->status[i] != (positive ? UPPER : LOWER));
+  s->down[i] = -(long long)(s->status[i] != (positive ? LOWER : UPPER));
 }
 
 #define SWAP(T, a, b) \
@@ -136,6 +160,9 @@ static void swap_index(Svc *s, int i, int j) {
   SWAP(double, s->alpha[i], s->alpha[j]);
   SWAP(int, s->at[i], s->at[j]);
   SWAP(double, s->Gbar[i], s->Gbar[j]);
+  SWAP(double, s->yd[i], s->yd[j]);
+  SWAP(long long, s->up[i], s->up[j]);
+  SWAP(long long, s->down[i], s->down[j]);
 }
 
 static void reconstruct_gradient(Svc *s) {
@@ -160,40 +187,105 @@ static void reconstruct_gradient(Svc *s) {
   }
 }
 
-// 1 when optimal within eps; else the pair in *oi, *oj.
+// select_working_set's vectors: as wide as the machine's registers (GCC splits wider ones badly: 8 lanes built for
+// AVX2 took three times as long as libsvm's scalar loops).
+#if defined(__AVX512F__)
+#define LANES 8
+#elif defined(__AVX__)
+#define LANES 4
+#else
+#define LANES 2
+#endif
+typedef double vd __attribute__((vector_size(8 * LANES)));
+typedef long long vl __attribute__((vector_size(8 * LANES)));
+typedef float vf __attribute__((vector_size(4 * LANES)));
+static inline vd vd_splat(double d) { return (vd){0} + d; }
+
+// 1 when optimal within eps; else the pair in *oi, *oj. libsvm's loops LANES positions at a time: each lane keeps
+// its own best and the last position reaching it (libsvm's ≥ and ≤ keep the last of equal values), then the lanes
+// are merged; every value is computed as libsvm computes it (y·G and 2 − 2·y_i·y_j·Q_ij are exact rewrites).
+/** The largest lane of `best`, and the last position reaching it among those lanes (-1 where none did). */
+static double merge_lanes(vd best, vl at, int *index) {
+  double value = best[0];
+  for (int k = 1; k < LANES; k++) value = best[k] > value ? best[k] : value;
+  long long i = -1;
+  for (int k = 0; k < LANES; k++)
+    if (best[k] == value && at[k] > i) i = at[k];
+  *index = (int)i;
+  return value;
+}
 static int select_working_set(Svc *s, int *oi, int *oj) {
-  double Gmax = -INFINITY, Gmax2 = -INFINITY, obj_diff_min = INFINITY;
-  int Gmax_idx = -1, Gmin_idx = -1;
   const double *G = s->G;
-  for (int t = 0; t < s->active; t++) {
-    if (s->y[t] == 1) {
-      if (s->status[t] != UPPER && -G[t] >= Gmax) {
-        Gmax = -G[t];
-        Gmax_idx = t;
-      }
-    } else if (s->status[t] != LOWER && G[t] >= Gmax) {
-      Gmax = G[t];
+  const int active = s->active, whole = active - active % LANES;
+  const vd minus_inf = vd_splat(-INFINITY);
+  vl lane, none;
+  for (int k = 0; k < LANES; k++) lane[k] = k, none[k] = -1;
+  // i: the largest −y·G among positions that may move up (y = +1 below C, y = −1 above 0).
+  vd best = minus_inf;
+  vl at = none;
+  int t = 0;
+  for (; t < whole; t += LANES) {
+    vd y, g;
+    vl may;
+    memcpy(&y, s->yd + t, sizeof y);
+    memcpy(&g, G + t, sizeof g);
+    memcpy(&may, s->up + t, sizeof may);
+    const vd v = (vd)(((vl)-(y * g) & may) | ((vl)minus_inf & ~may));
+    const vl take = may & (v >= best);
+    best = (vd)(((vl)v & take) | ((vl)best & ~take));
+    at = ((lane + t) & take) | (at & ~take);
+  }
+  int Gmax_idx;
+  double Gmax = merge_lanes(best, at, &Gmax_idx);
+  for (; t < active; t++) {
+    const double v = s->y[t] == 1 ? (s->status[t] != UPPER ? -G[t] : -INFINITY) : (s->status[t] != LOWER ? G[t] : -INFINITY);
+    if (v != -INFINITY && v >= Gmax) {
+      Gmax = v;
       Gmax_idx = t;
     }
   }
+  if (Gmax_idx == -1) return 1;  // no position can move up: libsvm's Gmax + Gmax2 is −∞ < eps
   const int i = Gmax_idx;
-  const float *Qi = i == -1 ? NULL : column(s, i, s->active, 0);
-  const double yi2 = i == -1 ? 0 : 2.0 * s->y[i];
-  for (int j = 0; j < s->active; j++) {
-    double grad_diff, quad;
-    if (s->y[j] == 1) {
-      if (s->status[j] == LOWER) continue;
-      grad_diff = Gmax + G[j];
-      if (G[j] >= Gmax2) Gmax2 = G[j];
-      if (!(grad_diff > 0)) continue;
-      quad = 1.0 + 1.0 - yi2 * Qi[j];
-    } else {
-      if (s->status[j] == UPPER) continue;
-      grad_diff = Gmax - G[j];
-      if (-G[j] >= Gmax2) Gmax2 = -G[j];
-      if (!(grad_diff > 0)) continue;
-      quad = 1.0 + 1.0 + yi2 * Qi[j];
-    }
+  const float *Qi = column(s, i, active, 0);
+  const double yi2 = 2.0 * s->y[i];
+  // j: the least objective change −(Gmax + y·G)²/(2 − 2·y_i·y_j·Q_ij) among positions that may move down; Gmax2,
+  // the largest y·G among them.
+  vd reach = minus_inf, least = vd_splat(INFINITY);
+  vl least_at = none;
+  const vd gmax = vd_splat(Gmax), two = vd_splat(2.0), tau = vd_splat(TAU), zero = vd_splat(0);
+  int j = 0;
+  for (; j < whole; j += LANES) {
+    vd y, g;
+    vl may;
+    vf qf;
+    memcpy(&y, s->yd + j, sizeof y);
+    memcpy(&g, G + j, sizeof g);
+    memcpy(&may, s->down + j, sizeof may);
+    memcpy(&qf, Qi + j, sizeof qf);
+    const vd yg = y * g;
+    const vl higher = may & (yg >= reach);
+    reach = (vd)(((vl)yg & higher) | ((vl)reach & ~higher));
+    const vd grad_diff = gmax + yg;
+    const vd quad = two - (yi2 * y) * __builtin_convertvector(qf, vd);
+    const vl positive = quad > zero;
+    const vd denom = (vd)(((vl)quad & positive) | ((vl)tau & ~positive));
+    const vd obj = -(grad_diff * grad_diff) / denom;
+    const vl take = may & (grad_diff > zero) & (obj <= least);
+    least = (vd)(((vl)obj & take) | ((vl)least & ~take));
+    least_at = ((lane + j) & take) | (least_at & ~take);
+  }
+  double Gmax2 = reach[0];
+  for (int k = 1; k < LANES; k++) Gmax2 = reach[k] > Gmax2 ? reach[k] : Gmax2;
+  // The least objective: merge_lanes on its negation (−∞ lanes hold no candidate).
+  int Gmin_idx;
+  double obj_diff_min = -merge_lanes(-least, least_at, &Gmin_idx);
+  for (; j < active; j++) {
+    const double yg = s->y[j] * G[j];
+    if (s->y[j] == 1 ? s->status[j] == LOWER : s->status[j] == UPPER) continue;
+    if (yg >= Gmax2) Gmax2 = yg;
+    const double grad_diff = Gmax + yg;
+    if (!(grad_diff > 0)) continue;
+    const double quad = 2.0 - (yi2 * s->y[j]) * Qi[j];
     const double obj_diff = quad > 0 ? -(grad_diff * grad_diff) / quad : -(grad_diff * grad_diff) / TAU;
     if (obj_diff <= obj_diff_min) {
       Gmin_idx = j;
@@ -363,16 +455,19 @@ int rbf_svc_solve(int l, int dims, const double *x, const signed char *y, double
   s.alpha = calloc(l, sizeof(double));
   s.G = malloc(sizeof(double) * l);
   s.Gbar = calloc(l, sizeof(double));
+  s.yd = malloc(sizeof(double) * l);
+  s.up = malloc(sizeof(long long) * l);
+  s.down = malloc(sizeof(long long) * l);
   for (int b = 0; b < 3; b++) s.buf[b] = malloc(sizeof(float) * l);
-  int ok = xsq && s.Q && s.y && s.status && s.at && s.alpha && s.G && s.Gbar && s.buf[0] && s.buf[1] && s.buf[2];
+  int ok = xsq && s.Q && s.y && s.status && s.at && s.alpha && s.G && s.Gbar && s.yd && s.up && s.down && s.buf[0] && s.buf[1] && s.buf[2];
   if (ok) {
     for (int i = 0; i < l; i++) {
       double sq = 0;
       for (int d = 0; d < dims; d++) sq += x[(size_t)i * dims + d] * x[(size_t)i * dims + d];
       xsq[i] = sq;
       s.y[i] = y[i];
-      s.status[i] = LOWER;
       s.at[i] = i;
+      update_status(&s, i);
       s.G[i] = -1;
     }
     s.xsq = xsq;
@@ -408,22 +503,64 @@ int rbf_svc_solve(int l, int dims, const double *x, const signed char *y, double
   free(s.alpha);
   free(s.G);
   free(s.Gbar);
+  free(s.yd);
+  free(s.up);
+  free(s.down);
   for (int b = 0; b < 3; b++) free(s.buf[b]);
   return ok;
 }
 
-void rbf_svc_decisions(int n, int dims, const double *q, int count, const double *sv, const double *coef, double gamma,
-                       double rho, double *out) {
-  for (int r = 0; r < n; r++) {
-    double sum = 0;
-    for (int v = 0; v < count; v++) {
-      double dist = 0;
-      for (int d = 0; d < dims; d++) {
-        const double diff = q[(size_t)r * dims + d] - sv[(size_t)v * dims + d];
-        dist += diff * diff;
-      }
-      sum += coef[v] * exp(-gamma * dist);
+// One row's decision value as libsvm's predict sums it: Σ_v coef_v·exp(−γ‖q − sv_v‖²) − ρ, glibc's exp.
+static double decision_exact(int dims, const double *q, int count, const double *sv, const double *coef, double gamma,
+                             double rho) {
+  double sum = 0;
+  for (int v = 0; v < count; v++) {
+    double dist = 0;
+    for (int d = 0; d < dims; d++) {
+      const double diff = q[d] - sv[(size_t)v * dims + d];
+      dist += diff * diff;
     }
-    out[r] = sum - rho;
+    sum += coef[v] * exp(-gamma * dist);
+  }
+  return sum - rho;
+}
+
+void rbf_svc_decisions(int n, int dims, const double *q, int count, const double *sv, const double *coef, double gamma,
+                       double rho, int signs_only, double *out) {
+  for (int r = 0; r < n; r++) {
+    const double *qr = q + (size_t)r * dims;
+    if (!signs_only) {
+      out[r] = decision_exact(dims, qr, count, sv, coef, gamma, rho);
+      continue;
+    }
+    // The same sum over the vectorised exp (relative error < 1e-14 a term) and the sum of its terms' magnitudes B:
+    // the two sums differ by under 1e-14·B (the terms) + 2·count·2^-53·B (each addition's rounding, both sides),
+    // under 2e-12·B for the 8,192 vectors at most (RBF_SVC_MAX_POINTS), so a value farther than 1e-11·B from 0 has
+    // libsvm's sign; the others (and rows with an argument exp_lanes clamps) are summed again exactly.
+    double sum = 0, bound = 0;
+    int clamped = 0;
+    for (int v0 = 0; v0 < count; v0 += TILE) {
+      const int m = count - v0 < TILE ? count - v0 : TILE, vectors = (m + 7) / 8;
+      v8d arg[TILE / 8];
+      for (int v = 0; v < 8 * vectors; v++) {
+        double dist = 0;
+        if (v < m)
+          for (int d = 0; d < dims; d++) {
+            const double diff = qr[d] - sv[(size_t)(v0 + v) * dims + d];
+            dist += diff * diff;
+          }
+        arg[v / 8][v % 8] = -gamma * dist;
+        clamped |= arg[v / 8][v % 8] < -700;
+      }
+      for (int k = 0; k < vectors; k++) arg[k] = exp_lanes(arg[k]);
+      for (int v = 0; v < m; v++) {
+        const double term = coef[v0 + v] * arg[v / 8][v % 8];
+        sum += term;
+        bound += fabs(term);
+      }
+    }
+    const double value = sum - rho;
+    out[r] = clamped || fabs(value) <= 1e-11 * (bound + fabs(rho)) ? decision_exact(dims, qr, count, sv, coef, gamma, rho)
+                                                                 : value;
   }
 }

@@ -7,8 +7,9 @@
 int rbf_svc_solve(int l, int dims, const double *x, const signed char *y, double C, double gamma, double eps,
                   double *alpha_out, double *rho, long *iterations);
 
-/** out[r] = Σ_v coef[v]·exp(−gamma·‖q_r − sv_v‖²) − rho for n query rows. */
+/** out[r] = Σ_v coef[v]·exp(−gamma·‖q_r − sv_v‖²) − rho for n query rows, as libsvm sums it; with signs_only, a
+ *  value whose sign is certain may be off in its last digits (predictions need only the signs). */
 void rbf_svc_decisions(int n, int dims, const double *q, int count, const double *sv, const double *coef, double gamma,
-                       double rho, double *out);
+                       double rho, int signs_only, double *out);
 
 #endif

@@ -1447,7 +1447,8 @@ static napi_value rbf_svc_solve_napi(napi_env env, napi_callback_info info) {
   return out;
 }
 
-// rbfSvcDecisions(q: Float64Array, sv: Float64Array, coef: Float64Array, out: Float64Array, [dims, gamma, rho]).
+// rbfSvcDecisions(q: Float64Array, sv: Float64Array, coef: Float64Array, out: Float64Array,
+// [dims, gamma, rho, signsOnly?]).
 static napi_value rbf_svc_decisions_napi(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 5)) return NULL;
@@ -1461,7 +1462,8 @@ static napi_value rbf_svc_decisions_napi(napi_env env, napi_callback_info info) 
   const double *coef = typed_arg(&a, 2, napi_float64_array, count, "expected coefficients as a Float64Array");
   double *out = typed_arg(&a, 3, napi_float64_array, n, "expected a Float64Array for the decisions");
   if (a.failed) return NULL;
-  rbf_svc_decisions((int)n, dims, q, (int)count, sv, coef, p[1], p[2], out);
+  const int signs_only = typed_len(&a, 4) > 3 && p[3] != 0;
+  rbf_svc_decisions((int)n, dims, q, (int)count, sv, coef, p[1], p[2], signs_only, out);
   return NULL;
 }
 
