@@ -15,6 +15,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { forgetSet } from '../ml/data/forget-set.js';
+import { cpuHasAvx512 } from '../ml/kernels/native-blas.js';
 import { deriveSeed, SeededRandom } from '../ml/data/seeded-random.js';
 import { loadDataset } from '../ml/data/load-dataset.js';
 import { buildArch } from '../ml/models/architectures.js';
@@ -319,10 +320,17 @@ try {
     doc.seeds = agreementSeeds;
     const spec = join(work, 'agreement.yaml');
     writeFileSync(spec, YAML.stringify(doc));
-    console.error(`agreement: ${agreementSeeds.length} seeds on both sides, in the same batch orders (untimed)`);
+    // Both sides on the OpenBLAS kernels unprune runs by default: left to itself, Debian's OpenBLAS 0.3.21 picks
+    // Cooperlake on a Zen 4 VM, where unprune asks for SkylakeX, and the two kernels round differently (seed 0's
+    // IoU parted by 0.0024 and its MIA by 35 points after GA; with one kernel type 0.0010 and 1.9).
+    const agreementCore = process.env.OPENBLAS_CORETYPE || (cpuHasAvx512() ? 'SkylakeX' : undefined);
+    console.error(
+      `agreement: ${agreementSeeds.length} seeds on both sides, in the same batch orders` +
+        `${agreementCore ? `, OpenBLAS ${agreementCore} kernels` : ''} (untimed)`,
+    );
     paired = {
-      unprune: (await runUnprune(work, 'agreement', spec)).rows,
-      pytorch: (await runTorch(data, work, 'per-seed', agreementSeeds, 'unprune')).rows,
+      unprune: (await runUnprune(work, 'agreement', spec, agreementCore)).rows,
+      pytorch: (await runTorch(data, work, 'per-seed', agreementSeeds, 'unprune', agreementCore)).rows,
     };
   }
 } finally {

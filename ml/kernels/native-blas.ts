@@ -115,9 +115,10 @@ export function blasThreads(): number {
 }
 
 /**
- * Debian's OpenBLAS 0.3.21 does not recognise AVX-512 AMD cores (Zen 4 and later) and falls back to its AVX2
- * Haswell kernels; its SkylakeX kernels run those cores' AVX-512 units (sgemm 117 → 207 GFLOP/s on one core,
- * measured on the CI machine). A user's OPENBLAS_CORETYPE wins.
+ * Debian's OpenBLAS 0.3.21 does not know AVX-512 AMD cores (Zen 4 and later) by name: it fell back to its AVX2
+ * Haswell kernels on one such VM and took another (Zen 4 with AVX512-BF16) for a Cooperlake, whose kernels round
+ * differently; its SkylakeX kernels run those cores' AVX-512 units (sgemm 117 → 207 GFLOP/s on one core, measured
+ * on the CI machine), so every AVX-512 machine runs the same kernels. A user's OPENBLAS_CORETYPE wins.
  */
 function chooseCoreType(): void {
   if (!options.coreType && cpuHasAvx512()) process.env.OPENBLAS_CORETYPE = 'SkylakeX';
