@@ -67,6 +67,8 @@ export interface NativeBlas {
   ): void;
   /** dst's row i (dims [width] floats) = src's row rows[i]. */
   gatherRows(src: Float32Array, rows: Int32Array, dst: Float32Array, dims: Int32Array): void;
+  /** Pruning's top-k (ml/prune/mask-ops.ts's topK): 1 in `keep` at the k largest eligible scores, dims [k]. */
+  topK(scores: Float32Array, eligible: Uint8Array, keep: Uint8Array, dims: Int32Array): void;
   /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b], or [b, 1] with w the
    *  pattern's entries only, by column (the gradients' [b, 1]: by row). */
   sparseMatMul(x: Float32Array, w: Float32Array, pattern: Int32Array, y: Float32Array, dims: Int32Array): void;

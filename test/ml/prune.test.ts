@@ -10,7 +10,7 @@ import {
   iterativeMagnitudePrune,
   magnitudeMask,
 } from '../../ml/prune/magnitude.js';
-import { keepCount, topK } from '../../ml/prune/mask-ops.js';
+import { keepCount, topK, topKInJavaScript } from '../../ml/prune/mask-ops.js';
 import { pruneNetwork } from '../../ml/prune/prune-network.js';
 import { randomMask } from '../../ml/prune/random-pruning.js';
 import { filterMaskFromWeights, filterNorms, softFilterPrune } from '../../ml/prune/structured.js';
@@ -80,7 +80,10 @@ test('topK (radix select) matches sorting on ties, negatives, ±0, NaN, ±∞ an
       (values, k, flags) => {
         const scores = Float32Array.from(values);
         const eligible = flags ? Uint8Array.from(flags.slice(0, values.length), Number) : undefined;
-        assert.deepEqual(Array.from(topK(scores, k, eligible)), topKBySorting(scores, k, eligible));
+        const expected = topKBySorting(scores, k, eligible);
+        // The addon's selection (where it is built) and the JavaScript one it replaces.
+        assert.deepEqual(Array.from(topK(scores, k, eligible)), expected);
+        assert.deepEqual(Array.from(topKInJavaScript(scores, k, eligible)), expected);
       },
     ),
     { numRuns: 3000, seed: 7 },
@@ -91,7 +94,11 @@ test('topK (radix select) matches sorting on ties, negatives, ±0, NaN, ±∞ an
   assert.deepEqual(Array.from(topK(Float32Array.from([-0, 0, -0]), 1)), [0, 1, 0]);
   // A large layer, every key distinct in its high 16 bits or not: the same choice as sorting.
   const big = Float32Array.from({ length: 100_000 }, (_, i) => Math.sin(i) * (i % 7 === 0 ? 1e-30 : 1));
-  assert.deepEqual(Array.from(topK(big, 12_345)), topKBySorting(big, 12_345));
+  const flags = Uint8Array.from(big, (_, i) => (i % 3 === 0 ? 0 : 1));
+  for (const select of [topK, topKInJavaScript]) {
+    assert.deepEqual(Array.from(select(big, 12_345)), topKBySorting(big, 12_345));
+    assert.deepEqual(Array.from(select(big, 12_345, flags)), topKBySorting(big, 12_345, flags));
+  }
 });
 
 test('OMP keeps the largest magnitudes per layer or globally at the exact sparsity', () => {

@@ -1467,6 +1467,77 @@ static napi_value rbf_svc_decisions_napi(napi_env env, napi_callback_info info) 
   return NULL;
 }
 
+// ---- Pruning's top-k: the k largest scores (ml/prune/mask-ops.ts's topK, whose JavaScript this replaces) ----
+// Scores become unsigned keys in float order (−0 below +0, NaNs above +∞); a 16-bit histogram of the eligible
+// keys' high halves finds the bucket of the (m − k)-th smallest, a second over that bucket's low halves the key;
+// every key above it is kept, then the first (lowest-index) keys equal to it until k are. SynFlow calls this 100
+// times per mask; in JavaScript it took 3.3 ms (5.7 with a mask of eligible entries) for the MLP's 266k weights.
+static inline uint32_t float_key(uint32_t b) {
+  return (b & 0x7fffffffu) > 0x7f800000u ? 0xffffffffu : b & 0x80000000u ? ~b : b | 0x80000000u;
+}
+
+// The (m − k)-th smallest eligible key, m counted on the way. Branch-free over the flags (each adds 1 or 0: a
+// branch on them mispredicted on SynFlow's masks).
+static uint32_t histogram_select(const uint32_t *bits, const uint8_t *eligible, size_t n, size_t k, size_t *m_out) {
+  static uint32_t hist[65536];
+  memset(hist, 0, sizeof hist);
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++) {
+    hist[float_key(bits[i]) >> 16] += eligible[i];
+    m += eligible[i];
+  }
+  *m_out = m;
+  if (k == 0 || k >= m) return 0;
+  size_t rank = m - k;
+  uint32_t high = 0;
+  while (rank >= hist[high]) rank -= hist[high++];
+  memset(hist, 0, sizeof hist);
+  for (size_t i = 0; i < n; i++) {
+    const uint32_t key = float_key(bits[i]);
+    if (key >> 16 == high) hist[key & 0xffff] += eligible[i];
+  }
+  uint32_t low = 0;
+  while (rank >= hist[low]) rank -= hist[low++];
+  return high << 16 | low;
+}
+
+// topK(scores: Float32Array, eligible: Uint8Array (empty: all are), keep: Uint8Array, dims [k]): keep gets 1 at
+// the chosen entries, 0 elsewhere.
+static napi_value top_k(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 4)) return NULL;
+  const size_t n = typed_len(&a, 0), flags = typed_len(&a, 1);
+  const int32_t *d = i32_arg(&a, 3, 1);
+  const uint32_t *bits = typed_arg(&a, 0, napi_float32_array, n, "expected scores as a Float32Array");
+  const uint8_t *given = flags ? typed_arg(&a, 1, napi_uint8_array, n, "expected eligible flags as a Uint8Array") : NULL;
+  uint8_t *keep = typed_arg(&a, 2, napi_uint8_array, n, "expected a Uint8Array for the kept entries");
+  if (a.failed) return NULL;
+  uint8_t *all = given ? NULL : malloc(n ? n : 1);  // no flags: all eligible (one code path, ~10 µs to fill)
+  if (!given && !all) return fail(&a, "out of memory"), NULL;
+  if (all) memset(all, 1, n);
+  const uint8_t *eligible = given ? given : all;
+  const size_t k = d[0] > 0 ? (size_t)d[0] : 0;
+  size_t m;
+  const uint32_t threshold = histogram_select(bits, eligible, n, k, &m);
+  if (k == 0 || k >= m) {
+    for (size_t i = 0; i < n; i++) keep[i] = k == 0 ? 0 : eligible[i];
+  } else {
+    size_t above = 0;
+    for (size_t i = 0; i < n; i++) {
+      const uint8_t take = (float_key(bits[i]) > threshold) & eligible[i];
+      keep[i] = take;
+      above += take;
+    }
+    for (size_t i = 0, ties = k - above; i < n && ties > 0; i++)
+      if (float_key(bits[i]) == threshold && eligible[i]) {
+        keep[i] = 1;
+        ties--;
+      }
+  }
+  free(all);
+  return NULL;
+}
+
 // ---- Softmax cross-entropy with integer labels, and its gradient (one kernel each instead of ~20 small tfjs ops) ----
 // loss = −(1/b) Σ_i Σ_j onehot(y_i)_j · log softmax(z_i)_j, as tfjs's op-by-op form (a label outside [0, c) has an
 // all-zero one-hot row: it adds nothing, and the mean still divides by b). Gradient: dz_ij = dy · (p_ij · s_i −
@@ -1566,6 +1637,7 @@ static napi_value init(napi_env env, napi_value exports) {
              {"biasAddRelu", bias_add_relu},
              {"reluGrad", relu_grad},
              {"gatherRows", gather_rows},
+             {"topK", top_k},
              {"batchNormTrain", batch_norm_train},
              {"batchNormGrad", batch_norm_grad},
              {"sparseMatMul", sparse_matmul_napi},
