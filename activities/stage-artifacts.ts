@@ -44,7 +44,6 @@ export const readJson = async <T>(ctx: StageContext, key: string, name: string):
  * Blobs hold only deterministic content, so two processes computing the same stage write the same bytes.
  */
 export interface ModelInfo {
-  /** Un-pruning's error bound: ε and the number of weights within 2ε of the threshold (0 without un-pruning). */
   /** One-shot re-pruning's diagnostic (ml/unprune/unprune.ts): null without it. */
   estimator_shift: number | null;
   near_threshold_at_estimator_shift: number | null;
