@@ -34,6 +34,32 @@ test('IoU, Hamming, per-layer IoU and sparsity on hand-built masks', () => {
   assert.throws(() => maskIoU(a, { layers: [a.layers[0]!] }), /different layer counts/);
 });
 
+test('IoU and Hamming count word by word on aligned masks and byte by byte elsewhere, as a plain count', () => {
+  // Layers long enough for the four-byte path, with tails, and views at odd offsets (the byte path).
+  let seed = 7;
+  const bit = () => ((seed = (seed * 1103515245 + 12345) >>> 0) >>> 16) & 1;
+  const buffer = new Uint8Array(1000).map(bit);
+  const other = new Uint8Array(1000).map(bit);
+  for (const [offset, length] of [
+    [0, 999],
+    [4, 517],
+    [1, 600],
+    [3, 7],
+  ] as const) {
+    const layer = (keep: Uint8Array): Mask => ({ layers: [{ name: 'l', shape: [length], keep }] });
+    const a = buffer.subarray(offset, offset + length);
+    const b = other.subarray(0, length);
+    let inter = 0;
+    let union = 0;
+    for (let i = 0; i < length; i++) {
+      inter += a[i]! && b[i]! ? 1 : 0;
+      union += a[i]! || b[i]! ? 1 : 0;
+    }
+    assert.equal(maskIoU(layer(a), layer(b)), inter / union, `offset ${offset}, length ${length}`);
+    assert.equal(hammingDistance(layer(a), layer(b)), union - inter);
+  }
+});
+
 test('filter-level masks and IoU: a filter (last axis) is kept if any of its weights is', () => {
   const a: Mask = { layers: [{ name: 'c', shape: [2, 3], keep: Uint8Array.from([1, 0, 0, 0, 0, 1]) }] };
   const b: Mask = { layers: [{ name: 'c', shape: [2, 3], keep: Uint8Array.from([0, 0, 0, 1, 1, 0]) }] };
