@@ -201,9 +201,6 @@ typedef long long vl __attribute__((vector_size(8 * LANES)));
 typedef float vf __attribute__((vector_size(4 * LANES)));
 static inline vd vd_splat(double d) { return (vd){0} + d; }
 
-// 1 when optimal within eps; else the pair in *oi, *oj. libsvm's loops LANES positions at a time: each lane keeps
-// its own best and the last position reaching it (libsvm's ≥ and ≤ keep the last of equal values), then the lanes
-// are merged; every value is computed as libsvm computes it (y·G and 2 − 2·y_i·y_j·Q_ij are exact rewrites).
 /** The largest lane of `best`, and the last position reaching it among those lanes (-1 where none did). */
 static double merge_lanes(vd best, vl at, int *index) {
   double value = best[0];
@@ -214,6 +211,10 @@ static double merge_lanes(vd best, vl at, int *index) {
   *index = (int)i;
   return value;
 }
+
+// 1 when optimal within eps; else the pair in *oi, *oj. libsvm's loops LANES positions at a time: each lane keeps
+// its own best and the last position reaching it (libsvm's ≥ and ≤ keep the last of equal values), then the lanes
+// are merged; every value is computed as libsvm computes it (y·G and 2 − 2·y_i·y_j·Q_ij are exact rewrites).
 static int select_working_set(Svc *s, int *oi, int *oj) {
   const double *G = s->G;
   const int active = s->active, whole = active - active % LANES;

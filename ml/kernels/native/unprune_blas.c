@@ -1479,12 +1479,13 @@ static inline uint32_t float_key(uint32_t b) {
 // The (m − k)-th smallest eligible key, m counted on the way. Branch-free over the flags (each adds 1 or 0: a
 // branch on them mispredicted on SynFlow's masks).
 static uint32_t histogram_select(const uint32_t *bits, const uint8_t *eligible, size_t n, size_t k, size_t *m_out) {
-  static uint32_t hist[65536];
+  static uint32_t hist[65536];  // one call at a time: the addon is called from the JavaScript thread
   memset(hist, 0, sizeof hist);
   size_t m = 0;
   for (size_t i = 0; i < n; i++) {
-    hist[float_key(bits[i]) >> 16] += eligible[i];
-    m += eligible[i];
+    const uint32_t e = eligible[i] != 0;
+    hist[float_key(bits[i]) >> 16] += e;
+    m += e;
   }
   *m_out = m;
   if (k == 0 || k >= m) return 0;
@@ -1494,7 +1495,7 @@ static uint32_t histogram_select(const uint32_t *bits, const uint8_t *eligible, 
   memset(hist, 0, sizeof hist);
   for (size_t i = 0; i < n; i++) {
     const uint32_t key = float_key(bits[i]);
-    if (key >> 16 == high) hist[key & 0xffff] += eligible[i];
+    if (key >> 16 == high) hist[key & 0xffff] += eligible[i] != 0;
   }
   uint32_t low = 0;
   while (rank >= hist[low]) rank -= hist[low++];
@@ -1520,11 +1521,11 @@ static napi_value top_k(napi_env env, napi_callback_info info) {
   size_t m;
   const uint32_t threshold = histogram_select(bits, eligible, n, k, &m);
   if (k == 0 || k >= m) {
-    for (size_t i = 0; i < n; i++) keep[i] = k == 0 ? 0 : eligible[i];
+    for (size_t i = 0; i < n; i++) keep[i] = k != 0 && eligible[i] != 0;
   } else {
     size_t above = 0;
     for (size_t i = 0; i < n; i++) {
-      const uint8_t take = (float_key(bits[i]) > threshold) & eligible[i];
+      const uint8_t take = (float_key(bits[i]) > threshold) & (eligible[i] != 0);
       keep[i] = take;
       above += take;
     }
