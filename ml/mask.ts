@@ -15,10 +15,21 @@ export interface Mask {
   layers: LayerMask[];
 }
 
-/** Kept weights of one layer's mask (or any 0/1 array). */
+/** How many of a 32-bit word's four 0/1 bytes are 1: its product with 0x01010101 carries their sum into the top byte. */
+export function flagsInWord(word: number): number {
+  return Math.imul(word, 0x01010101) >>> 24;
+}
+
+/** Kept weights of one layer's mask (or any 0/1 array): four flags a word where the array is 4-byte aligned. */
 export function keptCount(keep: Uint8Array): number {
   let n = 0;
-  for (let i = 0; i < keep.length; i++) n += keep[i]!;
+  let i = 0;
+  if (keep.byteOffset % 4 === 0) {
+    const words = new Int32Array(keep.buffer, keep.byteOffset, keep.length >>> 2);
+    for (let w = 0; w < words.length; w++) n += flagsInWord(words[w]!);
+    i = words.length * 4;
+  }
+  for (; i < keep.length; i++) n += keep[i]!;
   return n;
 }
 

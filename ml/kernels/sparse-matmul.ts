@@ -4,6 +4,7 @@
 // anyway). The kernels are the native addon's (ml/kernels/native/unprune_blas.c); where the current backend lacks
 // them, layers keep the dense matMul. At 80–90% sparsity this skips most of a pruned MLP's multiply-adds.
 import * as tf from '@tensorflow/tfjs-core';
+import { keptCount } from '../mask.js';
 import { cpuHasAvx512 } from './native-blas.js';
 import type { WasmBackendLike } from './wasm-kernel-support.js';
 
@@ -40,11 +41,13 @@ export function sparseProductsPay(): boolean {
 
 /**
  * The kept entries of a [k, n] matrix's mask, listed by column and by row, in the addon's layout:
- * [k, n, nnz, colptr[n + 1], colrows[nnz], rowptr[k + 1], rowcols[nnz]].
+ * [k, n, nnz, colptr[n + 1], colrows[nnz], rowptr[k + 1], rowcols[nnz]]. Read-only: a mask's pattern is shared with
+ * later calls for the same mask (see recentPatterns).
  */
 export function maskPattern(keep: Uint8Array, k: number, n: number): Int32Array {
-  let nnz = 0;
-  for (let i = 0; i < keep.length; i++) nnz += keep[i]!;
+  const nnz = keptCount(keep);
+  const recent = recentPatterns.find(keep, k, n, nnz);
+  if (recent) return recent;
   const p = new Int32Array(3 + n + 1 + nnz + k + 1 + nnz);
   p[0] = k;
   p[1] = n;
@@ -70,7 +73,43 @@ export function maskPattern(keep: Uint8Array, k: number, n: number): Int32Array 
   p.set(next, colptr);
   for (let r = 0; r < k; r++)
     for (let e = p[rowptr + r]!, end = p[rowptr + r + 1]!; e < end; e++) p[colrows + next[p[rowcols + e]!]!++] = r;
+  recentPatterns.add(p);
   return p;
+}
+
+/**
+ * The patterns of the masks used last in this process. A cell's mask serves many stages (each unlearning run and
+ * evaluation of its model), and building a pattern took ~2.8 ms for the MLP's layers, most of it the fresh array's
+ * page faults. A candidate with the same shape and count is checked entry by entry: every one of its nnz positions
+ * kept in `keep`, which holds nnz kept weights, is the same set — exact, and it stops at the first difference.
+ */
+const recentPatterns = {
+  entries: [] as Int32Array[],
+  /** The most int32s held (64 MB): a few large layers' patterns, or many small ones. */
+  budget: 16 << 20,
+  find(keep: Uint8Array, k: number, n: number, nnz: number): Int32Array | undefined {
+    const at = this.entries.findIndex((p) => p[0] === k && p[1] === n && p[2] === nnz && sameKept(p, keep));
+    if (at < 0) return undefined;
+    const [p] = this.entries.splice(at, 1);
+    this.entries.unshift(p!);
+    return p;
+  },
+  add(p: Int32Array): void {
+    this.entries.unshift(p);
+    let held = 0;
+    this.entries = this.entries.filter((e) => (held += e.length) <= this.budget || e === p);
+  },
+};
+
+/** Whether every entry `p` lists (row by row) is kept in `keep`. */
+function sameKept(p: Int32Array, keep: Uint8Array): boolean {
+  const [k, n, nnz] = [p[0]!, p[1]!, p[2]!];
+  const rowptr = 3 + n + 1 + nnz;
+  const rowcols = rowptr + k + 1;
+  for (let r = 0; r < k; r++)
+    for (let e = p[rowptr + r]!, end = p[rowptr + r + 1]!, base = r * n; e < end; e++)
+      if (!keep[base + p[rowcols + e]!]) return false;
+  return true;
 }
 
 /**

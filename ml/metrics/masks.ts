@@ -1,6 +1,6 @@
 // The metrics that compare masks (IoU, Hamming distance, per-layer IoU, sparsity, filter-level IoU for structured
 // masks). The Mask type itself lives in ../mask.ts.
-import { countKept, maskSize, type Mask } from '../mask.js';
+import { countKept, flagsInWord, maskSize, type Mask } from '../mask.js';
 
 /** Fraction of masked weights that are pruned. */
 export function maskSparsity(mask: Mask): number {
@@ -30,8 +30,8 @@ export function assertSameLayout(a: Mask, b: Mask): void {
   });
 }
 
-/** Counts over 0/1 flags, four at a time where both arrays are 4-byte aligned: the byte sum of a word is its
- *  product with 0x01010101 shifted down (each byte ≤ 1, so no carries). Every evaluation compares several masks. */
+/** Counts over 0/1 flags, four a word where both arrays are 4-byte aligned (every evaluation compares several
+ *  masks of the model's weights). */
 function intersectionUnion(a: Uint8Array, b: Uint8Array): [number, number] {
   let inter = 0;
   let union = 0;
@@ -43,8 +43,8 @@ function intersectionUnion(a: Uint8Array, b: Uint8Array): [number, number] {
     for (let w = 0; w < words; w++) {
       const x = wa[w]!;
       const y = wb[w]!;
-      inter += Math.imul(x & y, 0x01010101) >>> 24;
-      union += Math.imul(x | y, 0x01010101) >>> 24;
+      inter += flagsInWord(x & y);
+      union += flagsInWord(x | y);
     }
     i = words * 4;
   }

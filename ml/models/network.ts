@@ -160,10 +160,13 @@ export class Network {
       if (info?.role !== 'dense' || info.shape.length !== 2) continue;
       const kept = keptCount(layer.keep);
       if (kept > SPARSE_MAX_DENSITY * layer.keep.length) continue;
+      // Every pruned weight ±0: the bits but the sign's, of pruned entries only (keep − 1 is all ones there), ORed
+      // without a branch (one on the mask's bytes mispredicted: 1.2 against 0.7 ms for the MLP's first layer).
       const w = peekValues(this.variable(layer.name));
-      let prunedAreZero = true;
-      for (let i = 0; i < w.length && prunedAreZero; i++) if (!layer.keep[i] && w[i] !== 0) prunedAreZero = false;
-      if (!prunedAreZero) continue;
+      const bits = new Int32Array(w.buffer, w.byteOffset, w.length);
+      let stray = 0;
+      for (let i = 0; i < bits.length; i++) stray |= bits[i]! & 0x7fffffff & (layer.keep[i]! - 1);
+      if (stray !== 0) continue;
       const [k, n] = info.shape as [number, number];
       const pattern = maskPattern(layer.keep, k, n);
       this.patternArrays.set(layer.name, pattern);

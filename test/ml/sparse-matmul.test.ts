@@ -44,6 +44,36 @@ test('maskPattern lists the kept entries by column and by row (hand-computed)', 
   );
 });
 
+test("maskPattern reuses a recent mask's pattern only for the same entries, not the same shape and count", () => {
+  // Two masks of one shape with equal kept counts (the case a shape-and-count key would confuse), then the first again,
+  // and a copy of it in another array: each pattern lists its own mask's entries.
+  const rows = (p: Int32Array) => {
+    const [k, n, nnz] = [p[0]!, p[1]!, p[2]!];
+    const rowptr = 3 + n + 1 + nnz;
+    const kept: number[] = [];
+    for (let r = 0; r < k; r++)
+      for (let e = p[rowptr + r]!; e < p[rowptr + r + 1]!; e++) kept.push(r * n + p[rowptr + k + 1 + e]!);
+    return kept;
+  };
+  const listed = (keep: Uint8Array) => Array.from(keep.keys()).filter((i) => keep[i]);
+  const a = Uint8Array.from({ length: 12 * 9 }, (_, i) => (i % 5 === 0 ? 1 : 0));
+  const b = a.slice().reverse();
+  assert.equal(
+    a.reduce((x, y) => x + y),
+    b.reduce((x, y) => x + y),
+  );
+  const [pa, pb, again, copy] = [a, b, a, a.slice()].map((keep) => maskPattern(keep, 12, 9));
+  assert.deepEqual(rows(pa!), listed(a));
+  assert.deepEqual(rows(pb!), listed(b));
+  assert.deepEqual(rows(again!), listed(a));
+  assert.equal(again, pa, 'the same mask again: the pattern built for it');
+  assert.equal(copy, pa, 'equal entries in another array: the same pattern');
+  // The same count, differing only at the mask's end (its last kept weight moved): no reuse.
+  const last = a.slice();
+  [last[105], last[107]] = [0, 1];
+  assert.deepEqual(rows(maskPattern(last, 12, 9)), listed(last));
+});
+
 test('the sparse product and its gradients equal the dense ones on the masked weights', { skip }, async () => {
   const rng = new SeededRandom(7);
   // Batches that are not multiples of the kernels' 16 and 32 example blocks; shapes from tiny to the MLP's first layer;
