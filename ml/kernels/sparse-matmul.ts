@@ -41,11 +41,10 @@ export function sparseProductsPay(): boolean {
 
 /**
  * The kept entries of a [k, n] matrix's mask, listed by column and by row, in the addon's layout:
- * [k, n, nnz, colptr[n + 1], colrows[nnz], rowptr[k + 1], rowcols[nnz]]. Read-only: a mask's pattern is shared with
- * later calls for the same mask (see recentPatterns).
+ * [k, n, nnz, colptr[n + 1], colrows[nnz], rowptr[k + 1], rowcols[nnz]] (nnz: the mask's kept count, where the
+ * caller has it). Read-only: a mask's pattern is shared with later calls for the same mask (see recentPatterns).
  */
-export function maskPattern(keep: Uint8Array, k: number, n: number): Int32Array {
-  const nnz = keptCount(keep);
+export function maskPattern(keep: Uint8Array, k: number, n: number, nnz = keptCount(keep)): Int32Array {
   const recent = recentPatterns.find(keep, k, n, nnz);
   if (recent) return recent;
   const p = new Int32Array(3 + n + 1 + nnz + k + 1 + nnz);

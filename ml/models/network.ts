@@ -168,7 +168,7 @@ export class Network {
       for (let i = 0; i < bits.length; i++) stray |= bits[i]! & 0x7fffffff & (layer.keep[i]! - 1);
       if (stray !== 0) continue;
       const [k, n] = info.shape as [number, number];
-      const pattern = maskPattern(layer.keep, k, n);
+      const pattern = maskPattern(layer.keep, k, n, kept);
       this.patternArrays.set(layer.name, pattern);
       this.patterns.set(layer.name, tf.tensor1d(pattern, 'int32'));
     }

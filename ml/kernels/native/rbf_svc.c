@@ -511,17 +511,22 @@ int rbf_svc_solve(int l, int dims, const double *x, const signed char *y, double
   return ok;
 }
 
+// ‖q − v‖² summed over the dimensions in order, as libsvm's predict computes the RBF's argument.
+static inline double squared_distance(const double *q, const double *v, int dims) {
+  double dist = 0;
+  for (int d = 0; d < dims; d++) {
+    const double diff = q[d] - v[d];
+    dist += diff * diff;
+  }
+  return dist;
+}
+
 // One row's decision value as libsvm's predict sums it: Σ_v coef_v·exp(−γ‖q − sv_v‖²) − ρ, glibc's exp.
 static double decision_exact(int dims, const double *q, int count, const double *sv, const double *coef, double gamma,
                              double rho) {
   double sum = 0;
   for (int v = 0; v < count; v++) {
-    double dist = 0;
-    for (int d = 0; d < dims; d++) {
-      const double diff = q[d] - sv[(size_t)v * dims + d];
-      dist += diff * diff;
-    }
-    sum += coef[v] * exp(-gamma * dist);
+    sum += coef[v] * exp(-gamma * squared_distance(q, sv + (size_t)v * dims, dims));
   }
   return sum - rho;
 }
@@ -544,12 +549,7 @@ void rbf_svc_decisions(int n, int dims, const double *q, int count, const double
       const int m = count - v0 < TILE ? count - v0 : TILE, vectors = (m + 7) / 8;
       v8d arg[TILE / 8];
       for (int v = 0; v < 8 * vectors; v++) {
-        double dist = 0;
-        if (v < m)
-          for (int d = 0; d < dims; d++) {
-            const double diff = qr[d] - sv[(size_t)(v0 + v) * dims + d];
-            dist += diff * diff;
-          }
+        const double dist = v < m ? squared_distance(qr, sv + (size_t)(v0 + v) * dims, dims) : 0;
         arg[v / 8][v % 8] = -gamma * dist;
         clamped |= arg[v / 8][v % 8] < -700;
       }
