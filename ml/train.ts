@@ -4,7 +4,7 @@
 import { PermanentError } from './errors.js';
 import { countTrainingExamples } from './training-examples.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { BatchBuffer, gatherBatch, type DataView } from './data/dataset.js';
+import { BatchBuffer, dominantValue, gatherBatch, type DataView } from './data/dataset.js';
 import { fusedCrossEntropy, fusedCrossEntropyAvailable } from './kernels/softmax-cross-entropy.js';
 import { deriveSeed, SeededRandom } from './data/seeded-random.js';
 import { enforceMask, type Mask } from './mask.js';
@@ -351,7 +351,12 @@ function tfjsStepper(net: Network, cfg: TrainConfig, opts: TrainOptions, loss: L
  * The native layer chain, where the run is one it computes: a chain network (the MLP, LeNet-5, vgg-small) on the blas
  * backend, SGD, a scaled cross-entropy (the default loss, or GA's), no gradient multipliers, no companion stream.
  */
-function layerChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): Stepper | undefined {
+function layerChainStepper(
+  net: Network,
+  cfg: TrainConfig,
+  opts: TrainOptions,
+  inputValue: number | null,
+): Stepper | undefined {
   const chain = net.def.chain;
   const addon = activeNativeKernels();
   const lossScale = opts.loss ? (opts.loss as Partial<ScaledCrossEntropy>).crossEntropyScale : 1;
@@ -368,7 +373,15 @@ function layerChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): 
     },
     (name) => net.patternOf(name),
   );
-  const trainer = new LayerChainTrainer(addon, layers, net.getWeights(), cfg, cfg.batchSize, opts.resume?.optimizer);
+  const trainer = new LayerChainTrainer(
+    addon,
+    layers,
+    net.getWeights(),
+    cfg,
+    cfg.batchSize,
+    opts.resume?.optimizer,
+    inputValue,
+  );
   const writeBack = () => net.setWeights(trainer.currentWeights());
   let windowLoss = 0;
   return {
@@ -389,12 +402,18 @@ function layerChainStepper(net: Network, cfg: TrainConfig, opts: TrainOptions): 
 }
 
 /**
- * The stepper a run on `net` takes (the network already masked, its patterns in use: trainNetwork sets both up).
- * Exported for bench/train.ts, which times unprune's training step as runs take it.
+ * The stepper a run on `net` takes (the network already masked, its patterns in use: trainNetwork sets both up);
+ * `inputValue`: the value most inputs hold (the data's dominantValue), if any. Exported for bench/train.ts, which
+ * times unprune's training step as runs take it.
  */
-export function trainingStepper(net: Network, cfg: TrainConfig, opts: TrainOptions = {}): Stepper {
+export function trainingStepper(
+  net: Network,
+  cfg: TrainConfig,
+  opts: TrainOptions = {},
+  inputValue: number | null = null,
+): Stepper {
   const loss = opts.loss ?? ((logits, labels) => crossEntropy(logits, labels));
-  return layerChainStepper(net, cfg, opts) ?? tfjsStepper(net, cfg, opts, loss);
+  return layerChainStepper(net, cfg, opts, inputValue) ?? tfjsStepper(net, cfg, opts, loss);
 }
 
 let layerChainTraining = true;
@@ -429,7 +448,7 @@ export async function trainNetwork(
   if (opts.mask && !opts.gradMask) net.usePatterns(opts.mask);
   let stepper: Stepper | undefined;
   try {
-    stepper = trainingStepper(net, cfg, opts);
+    stepper = trainingStepper(net, cfg, opts, dominantValue(view.split, view.featureSize));
     const lastEpoch = Math.min(cfg.epochs, cfg.stopAfter ?? cfg.epochs);
     for (let epoch = opts.resume?.epoch ?? 0; epoch < lastEpoch; epoch++) {
       const order = epochOrder(view, cfg.seed, epoch);

@@ -152,6 +152,31 @@ export class BatchBuffer {
   }
 }
 
+const dominantValues = new WeakMap<Float32Array, number | null>();
+
+/**
+ * The value at least half of a split's pixels hold (normalised MNIST's background: 81% of them), judged on its first
+ * 256 examples, or null. A dense first layer may then multiply by the other pixels only (x = c + a sparse rest; see
+ * offsetProduct in ml/kernels/native/unprune_blas.c). Computed once per split.
+ */
+export function dominantValue(split: Split, featureSize: number): number | null {
+  let v = dominantValues.get(split.x);
+  if (v !== undefined) return v;
+  // The commonest value of the first example is the candidate; its share is counted over the first 256.
+  const counts = new Map<number, number>();
+  for (let j = 0; j < Math.min(featureSize, split.x.length); j++)
+    counts.set(split.x[j]!, (counts.get(split.x[j]!) ?? 0) + 1);
+  let candidate = NaN;
+  let most = 0;
+  for (const [value, count] of counts) if (count > most) [candidate, most] = [value, count];
+  const sample = split.x.subarray(0, Math.min(split.n, 256) * featureSize);
+  let same = 0;
+  for (let i = 0; i < sample.length; i++) same += sample[i] === candidate ? 1 : 0;
+  v = sample.length > 0 && same >= sample.length / 2 ? candidate : null;
+  dominantValues.set(split.x, v);
+  return v;
+}
+
 /** Copies rows of `width` floats: dst's row i = src's row rows[i] (a native copier may stand in for the default). */
 export type RowCopier = (src: Float32Array, rows: Int32Array, dst: Float32Array, width: number) => void;
 

@@ -12,6 +12,7 @@ import { backend_util } from '@tensorflow/tfjs-core';
 import type { ChainStep, Weights } from '../models/network.js';
 import type { OptimizerConfig, OptimizerState } from '../optimizers.js';
 import type { NativeBlas } from './native-blas.js';
+import { sparseProductsPay } from './sparse-matmul.js';
 import { convDims, poolDims } from './wasm-kernel-support.js';
 
 /** A chain's layer as the trainer runs it: its parameters (masks, patterns) and geometry fixed for the run. Sizes
@@ -201,6 +202,13 @@ function patternOrders(pattern: Int32Array): { dense: Int32Array; byColumn: Int3
   return { dense, byColumn };
 }
 
+/**
+ * The largest share of a batch's first-layer inputs differing from the dominant value for which the product over
+ * them beats sgemm (at MNIST's 19%: 0.36 against 0.72 ms for the MLP's 128 × 784 by 784 × 300, either product; even
+ * at ~38%).
+ */
+const OFFSET_MAX_DENSITY = 0.3;
+
 /** dims[1] of the sparse products: the weights (or weight gradient) are the pattern's entries only. */
 const COMPACT = 1;
 /** gatherRows's dims for single floats. */
@@ -247,6 +255,12 @@ export class LayerChainTrainer {
   private readonly lossGrad = new Float32Array(1);
   private t: number;
   private readonly momentum: number;
+  /**
+   * A dense first layer over inputs that mostly hold one value c (the data set's dominantValue): its input's other
+   * entries, by row for the product and by column for the weight gradient, and whether this step's batch used them.
+   */
+  private readonly offsetInput: { c: number; entries: Int32Array; vals: Float32Array } | null;
+  private offsetStep = false;
 
   constructor(
     private readonly addon: NativeBlas,
@@ -255,6 +269,7 @@ export class LayerChainTrainer {
     private readonly config: OptimizerConfig,
     maxRows: number,
     state?: OptimizerState,
+    inputValue: number | null = null,
   ) {
     this.momentum = config.momentum ?? 0.9;
     const orders = layers.map((l) => (l.kind === 'dense' && l.pattern ? patternOrders(l.pattern) : null));
@@ -289,6 +304,26 @@ export class LayerChainTrainer {
     this.outputGrads = layers.map((l) => new Float32Array(maxRows * l.outSize));
     this.firstInputGrad = layers[0]?.kind === 'batchNorm' ? new Float32Array(maxRows * layers[0].inSize) : null;
     this.t = state?.t ?? 0;
+    const first = layers[0];
+    this.offsetInput =
+      first?.kind === 'dense' && !first.pattern && inputValue !== null && sparseProductsPay()
+        ? {
+            c: inputValue,
+            entries: new Int32Array(Math.max(maxRows, first.k) + 1 + maxRows * first.k),
+            vals: new Float32Array(maxRows * first.k),
+          }
+        : null;
+  }
+
+  /** y = x·w for the first layer where its input is mostly c (offsetInput): c·colsum(w) + the rest's rows of w. */
+  private offsetProduct(x: Float32Array, w: Float32Array, out: Float32Array, rows: number, k: number, n: number) {
+    const o = this.offsetInput;
+    this.offsetStep = false;
+    if (!o) return false;
+    const nnz = this.addon.offsetEntries(x, o.entries, o.vals, Int32Array.of(rows, k, 0), o.c);
+    if (nnz > OFFSET_MAX_DENSITY * rows * k) return false;
+    this.addon.offsetProduct(o.entries, o.vals, w, out, Int32Array.of(rows, n, k), o.c);
+    return (this.offsetStep = true);
   }
 
   /** One SGD step on `rows` examples (x row-major, one example a row; labels y); returns the batch loss. */
@@ -312,7 +347,8 @@ export class LayerChainTrainer {
         else if (l.pattern) {
           addon.gatherRows(w!, this.columnOrder[i]!, this.byColumn[i]!, ONE);
           addon.sparseMatMul(input, this.byColumn[i]!, l.pattern, out, Int32Array.of(rows, COMPACT));
-        } else addon.gemm(input, w!, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
+        } else if (i > 0 || !this.offsetProduct(input, w!, out, rows, l.k, l.n))
+          addon.gemm(input, w!, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
         const c = l.kind === 'dense' ? l.n : l.channels;
         const dims = Int32Array.of(out.length / c, c);
         if (b && l.relu) addon.biasAddRelu(out, b, out, dims);
@@ -352,7 +388,12 @@ export class LayerChainTrainer {
         if (inputGrad) addon.conv2dBackpropInput(grad, w!.value, inputGrad, d);
       } else {
         if (l.pattern) addon.sparseMatMulGradW(layerInput, grad, l.pattern, w!.grad, Int32Array.of(rows, COMPACT));
-        else addon.gemm(layerInput, grad, w!.grad, Int32Array.of(1, l.k, l.n, rows, 1, 0, 1, 1));
+        else if (i === 0 && this.offsetStep) {
+          // xᵀ·dy = c·colsum(dy) in every row, plus the input's other entries (by column) times dy's rows.
+          const o = this.offsetInput!;
+          addon.offsetEntries(layerInput, o.entries, o.vals, Int32Array.of(rows, l.k, 1), o.c);
+          addon.offsetProduct(o.entries, o.vals, grad, w!.grad, Int32Array.of(l.k, l.n, rows), o.c);
+        } else addon.gemm(layerInput, grad, w!.grad, Int32Array.of(1, l.k, l.n, rows, 1, 0, 1, 1));
         addon.columnSum(grad, b!.grad, Int32Array.of(rows, l.n));
         if (inputGrad) {
           if (l.pattern) addon.sparseMatMulGradX(grad, w!.value, l.pattern, inputGrad, Int32Array.of(rows, COMPACT));

@@ -76,6 +76,17 @@ export interface NativeBlas {
   sparseMatMulGradX(dy: Float32Array, w: Float32Array, pattern: Int32Array, dx: Float32Array, dims: Int32Array): void;
   /** dw[k, n] = x[b, k]ᵀ·dy[b, n] at the pattern's entries, zero elsewhere; dims [b]. */
   sparseMatMulGradW(x: Float32Array, dy: Float32Array, pattern: Int32Array, dw: Float32Array, dims: Int32Array): void;
+  /** x[b, k]'s entries ≠ c (x − c there) by row, or by column (dims [b, k, byColumn]): entries = [starts, indices]. */
+  offsetEntries(x: Float32Array, entries: Int32Array, vals: Float32Array, dims: Int32Array, c: number): number;
+  /** out[rows, n] = c·colsum(m[mrows, n]) + Σ vals·(m's rows the entries index), row by row (dims [rows, n, mrows]). */
+  offsetProduct(
+    entries: Int32Array,
+    vals: Float32Array,
+    m: Float32Array,
+    out: Float32Array,
+    dims: Int32Array,
+    c: number,
+  ): void;
   /** The attack's RBF C-SVC (ml/metrics/rbf-svc.ts): α per row into `alpha`; returns [ρ, iterations]. */
   rbfSvcSolve(x: Float64Array, y: Int8Array, alpha: Float64Array, params: Float64Array): [number, number];
   /** Its decision values for query rows; params [dims, gamma, ρ, signsOnly (1: only the signs need be exact)]. */
