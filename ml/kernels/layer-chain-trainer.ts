@@ -7,7 +7,10 @@
 // (ml/kernels/batch-norm.ts); the two paths still differ in rounding elsewhere (tfjs's Mean and ReLU ops against the
 // fused ones here), and both agree with PyTorch in float64 to float32 rounding (test/ml/layer-chain-trainer.test.ts).
 // On a pruned MLP the kernels are a few hundred microseconds a step, and tfjs's taping, tensor allocation and tidy
-// were about as much again; vgg-small's step was 2.3× as fast.
+// were about as much again; vgg-small's step was 2.3× as fast. One exception to bit-for-bit: a dense first layer
+// whose inputs mostly hold one value (normalised MNIST's background) multiplies by the other inputs only
+// (offsetProduct), the same sums in another order, so such runs agree with tfjs's to rounding
+// (test/ml/offset-product.test.ts).
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { ChainStep, Weights } from '../models/network.js';
 import type { OptimizerConfig, OptimizerState } from '../optimizers.js';
