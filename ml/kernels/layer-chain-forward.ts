@@ -4,6 +4,7 @@
 // as the network's tfjs forward pass, bit for bit (test/ml/layer-chain-forward.test.ts); tfjs's dispatch, the copy
 // of each batch into its heap and the read-back were a third of an evaluation's forward passes (27 against 17 ms for
 // 6,000 rows of the 80%-pruned MLP). Chains with batch normalisation or mean-pooling stay on tfjs.
+import * as tf from '@tensorflow/tfjs-core';
 import type { Network } from '../models/network.js';
 import { chainLayers } from './layer-chain-trainer.js';
 import { activeNativeKernels } from './register-wasm-kernels.js';
@@ -16,7 +17,9 @@ export type ChainLogits = (x: Float32Array, rows: number) => Float32Array;
 export function chainForward(net: Network): ChainLogits | null {
   const addon = activeNativeKernels();
   const chain = net.def.chain;
-  if (!addon || !chain || chain.some((s) => s.kind === 'batchNorm' || s.kind === 'meanPool')) return null;
+  // The wasm backend's tensors only (the addon's kernels are registered there; another backend runs its own).
+  if (!addon || tf.getBackend() !== 'wasm' || !chain) return null;
+  if (chain.some((s) => s.kind === 'batchNorm' || s.kind === 'meanPool')) return null;
   const layers = chainLayers(
     chain,
     net.def.inputShape,
