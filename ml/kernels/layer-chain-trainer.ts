@@ -14,8 +14,7 @@
 import { backend_util } from '@tensorflow/tfjs-core';
 import type { ChainStep, Weights } from '../models/network.js';
 import type { OptimizerConfig, OptimizerState } from '../optimizers.js';
-import type { NativeBlas } from './native-blas.js';
-import { sparseProductsPay } from './sparse-matmul.js';
+import { offsetProductsPay, type NativeBlas } from './native-blas.js';
 import { convDims, poolDims } from './wasm-kernel-support.js';
 
 /** A chain's layer as the trainer runs it: its parameters (masks, patterns) and geometry fixed for the run. Sizes
@@ -309,7 +308,7 @@ export class LayerChainTrainer {
     this.t = state?.t ?? 0;
     const first = layers[0];
     this.offsetInput =
-      first?.kind === 'dense' && !first.pattern && inputValue !== null && sparseProductsPay()
+      first?.kind === 'dense' && !first.pattern && inputValue !== null && offsetProductsPay(addon)
         ? {
             c: inputValue,
             entries: new Int32Array(Math.max(maxRows, first.k) + 1 + maxRows * first.k),

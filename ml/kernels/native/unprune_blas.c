@@ -1475,32 +1475,43 @@ static int32_t offset_entries(const float *x, int b, int k, float c, int by_colu
 #define OFFSET_VECTORS 6
 typedef float v8fu __attribute__((vector_size(32), aligned(4)));
 typedef float v4fu __attribute__((vector_size(16), aligned(4)));
+// The registers' width: 16 floats with AVX-512, else 8 (AVX2; a 16-float type there lives on the stack and ran 5×
+// slower than sgemm). OFFSET_LANES is what describe() reports as vectorBits / 32.
+#if defined(__AVX512F__)
+typedef v16f offset_vec;
+typedef v16fu offset_vecu;
+#define OFFSET_LANES 16
+#else
+typedef v8f offset_vec;
+typedef v8fu offset_vecu;
+#define OFFSET_LANES 8
+#endif
 
 // out[i, :] = c·colsum(m) + Σ vals[p]·m[idx[p], :] over row i's entries, for rows i < rows; m is [mrows, n].
 // Columns go OFFSET_VECTORS vectors at a time, held in registers while a row's entries go by, the chunk outer so that
-// m's slice (784 × 384 B for the MLP's input layer) stays in L2 for the whole batch; the last n % 16 columns in
-// 8-, 4- and 1-wide pieces. Vectors of 16 are one AVX-512 register; the caller uses this where those exist.
+// m's slice (784 × 384 B for the MLP's input layer) stays in L2 for the whole batch; the last n % OFFSET_LANES
+// columns in 8-, 4- and 1-wide pieces.
 SPARSE_FMA static void offset_product(int rows, int n, int mrows, const int32_t *ptr, const int32_t *idx,
                                       const float *vals, const float *m, float c, float *init, float *out) {
   memset(init, 0, (size_t)n * sizeof(float));
   for (int r = 0; r < mrows; r++)
     for (int j = 0; j < n; j++) init[j] += m[(size_t)r * n + j];
   for (int j = 0; j < n; j++) init[j] *= c;
-  const int full = n / 16 * 16;
-  for (int j0 = 0; j0 < full; j0 += 16 * OFFSET_VECTORS) {
-    const int nv = (full - j0) / 16 < OFFSET_VECTORS ? (full - j0) / 16 : OFFSET_VECTORS;
+  const int full = n / OFFSET_LANES * OFFSET_LANES;
+  for (int j0 = 0; j0 < full; j0 += OFFSET_LANES * OFFSET_VECTORS) {
+    const int left = (full - j0) / OFFSET_LANES, nv = left < OFFSET_VECTORS ? left : OFFSET_VECTORS;
     for (int i = 0; i < rows; i++) {
-      v16f a[OFFSET_VECTORS];
-      for (int v = 0; v < nv; v++) a[v] = (v16f)(*(const v16fu *)(init + j0 + 16 * v));
+      offset_vec a[OFFSET_VECTORS];
+      for (int v = 0; v < nv; v++) a[v] = (offset_vec)(*(const offset_vecu *)(init + j0 + OFFSET_LANES * v));
       for (int p = ptr[i]; p < ptr[i + 1]; p++) {
         const float s = vals[p];
         const float *row = m + (size_t)idx[p] * n + j0;
         if (nv == OFFSET_VECTORS)
-          for (int v = 0; v < OFFSET_VECTORS; v++) a[v] += s * (v16f)(*(const v16fu *)(row + 16 * v));
+          for (int v = 0; v < OFFSET_VECTORS; v++) a[v] += s * (offset_vec)(*(const offset_vecu *)(row + OFFSET_LANES * v));
         else
-          for (int v = 0; v < nv; v++) a[v] += s * (v16f)(*(const v16fu *)(row + 16 * v));
+          for (int v = 0; v < nv; v++) a[v] += s * (offset_vec)(*(const offset_vecu *)(row + OFFSET_LANES * v));
       }
-      for (int v = 0; v < nv; v++) *(v16fu *)(out + (size_t)i * n + j0 + 16 * v) = a[v];
+      for (int v = 0; v < nv; v++) *(offset_vecu *)(out + (size_t)i * n + j0 + OFFSET_LANES * v) = a[v];
     }
   }
   const int tail = n - full;
@@ -1797,6 +1808,15 @@ static napi_value describe(napi_env env, napi_callback_info info) {
   napi_set_named_property(env, out, "core", v);
   napi_create_int32(env, max_threads, &v);
   napi_set_named_property(env, out, "threads", v);
+  // The vector kernels' register width as built (-march): 512 with AVX-512, 256 with AVX2, else 128.
+#if defined(__AVX512F__)
+  napi_create_int32(env, 512, &v);
+#elif defined(__AVX2__)
+  napi_create_int32(env, 256, &v);
+#else
+  napi_create_int32(env, 128, &v);
+#endif
+  napi_set_named_property(env, out, "vectorBits", v);
   return out;
 }
 
