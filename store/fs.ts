@@ -1,7 +1,12 @@
 // The filesystem store (the embedded default): objects are files under a root folder. Writes go to a temp file in
 // the same folder and are renamed into place, so a crash never leaves a half-written object under its real name.
+// Reads, writes and removals are synchronous calls: fs/promises spends a thread-pool round trip on each open, stat,
+// chunk and close, which made an evaluation's seven input reads 12–16 ms against 4–5 ms (a training stage's write
+// 34 → 9 ms). Stage processes run one stage at a time, so blocking for a file costs them nothing; the engines' own
+// processes (the local engine, a Temporal worker) block for the few milliseconds of a file, between heartbeats.
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { checkPath, StoreError, type BlobStore } from './blob-store.js';
 
@@ -24,18 +29,22 @@ export class FsBlobStore implements BlobStore {
     const file = this.file(path);
     const temp = `${file}${TEMP_MARK}${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-      await mkdir(dirname(file), { recursive: true });
-      await writeFile(temp, bytes);
-      await rename(temp, file);
+      mkdirSync(dirname(file), { recursive: true });
+      writeFileSync(temp, bytes);
+      renameSync(temp, file);
     } catch (err) {
-      await rm(temp, { force: true }).catch(() => undefined);
+      try {
+        rmSync(temp, { force: true });
+      } catch {
+        // the write's own error is the one to report
+      }
       throw new StoreError(`cannot write ${file}: ${(err as Error).message}`, { cause: err });
     }
   }
 
   async get(path: string): Promise<Uint8Array | null> {
     try {
-      const b = await readFile(this.file(path));
+      const b = readFileSync(this.file(path));
       return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
@@ -58,6 +67,6 @@ export class FsBlobStore implements BlobStore {
   }
 
   async remove(path: string): Promise<void> {
-    await rm(this.file(path), { force: true });
+    rmSync(this.file(path), { force: true });
   }
 }
