@@ -71,13 +71,14 @@ export async function readModel(
   ctx: StageContext,
   key: string,
 ): Promise<{ weights: Weights; mask: Mask; info: ModelInfo; timing: ModelTiming }> {
-  const [weights, mask, info, manifest] = await Promise.all([
-    readWeights(ctx, key),
-    readMask(ctx, key),
-    readJson<ModelInfo>(ctx, key, 'info.json'),
-    ctx.store.readManifest(kindOfKey(key), key),
-  ]);
-  const run = (manifest?.run ?? {}) as Partial<ModelTiming>;
+  // The whole stage at once: its manifest read once (each blob read on its own reads it again).
+  const rec = await ctx.store.readStage(kindOfKey(key), key);
+  const blobs = rec?.blobs ?? {};
+  if (!rec || !blobs['weights.bin'] || !blobs['mask.bin'] || !blobs['info.json']) throw new MissingInputError(key);
+  const weights = decodeWeights(blobs['weights.bin']);
+  const mask = decodeMask(blobs['mask.bin']);
+  const info = decodeJson<ModelInfo>(blobs['info.json']);
+  const run = (rec.manifest.run ?? {}) as Partial<ModelTiming>;
   const timing: ModelTiming = {
     unlearn_s: run.unlearn_s ?? 0,
     unprune_s: run.unprune_s ?? 0,
