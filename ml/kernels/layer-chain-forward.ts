@@ -6,7 +6,7 @@
 // 6,000 rows of the 80%-pruned MLP). Chains with batch normalisation or mean-pooling stay on tfjs.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Network } from '../models/network.js';
-import { chainLayers } from './layer-chain-trainer.js';
+import { batchOf, chainLayers } from './layer-chain-trainer.js';
 import { activeNativeKernels } from './register-wasm-kernels.js';
 import { peekValues } from './sparse-matmul.js';
 
@@ -33,11 +33,11 @@ export function chainForward(net: Network): ChainLogits | null {
     layers.forEach((l, i) => {
       if (outputs[i]!.length < rows * l.outSize) outputs[i] = new Float32Array(rows * l.outSize);
       const out = outputs[i]!.subarray(0, rows * l.outSize);
-      if (l.kind === 'maxPool') addon.maxPool(input, out, Int32Array.of(rows, ...l.dims.subarray(1)));
+      if (l.kind === 'maxPool') addon.maxPool(input, out, batchOf(l.dims, rows));
       else if (l.kind === 'dense' || l.kind === 'conv') {
         // Views of the heap: no tfjs call runs until the batch is done, so the heap cannot move under them.
         const w = peekValues(net.variable(l.weight));
-        if (l.kind === 'conv') addon.conv2d(input, w, out, Int32Array.of(rows, ...l.dims.subarray(1)));
+        if (l.kind === 'conv') addon.conv2d(input, w, out, batchOf(l.dims, rows));
         else if (l.pattern) addon.sparseMatMul(input, w, l.pattern, out, Int32Array.of(rows));
         else addon.gemm(input, w, out, Int32Array.of(1, rows, l.n, l.k, 0, 0, 1, 1));
         if (l.bias) {

@@ -217,7 +217,7 @@ const COMPACT = 1;
 const ONE = Int32Array.of(1);
 
 /** `dims` with its first entry (the batch) set to `rows`. */
-const batchOf = (dims: Int32Array, rows: number) => {
+export const batchOf = (dims: Int32Array, rows: number) => {
   const d = dims.slice();
   d[0] = rows;
   return d;
@@ -261,7 +261,13 @@ export class LayerChainTrainer {
    * A dense first layer over inputs that mostly hold one value c (the data set's dominantValue): its input's other
    * entries, by row for the product and by column for the weight gradient, and whether this step's batch used them.
    */
-  private readonly offsetInput: { c: number; entries: Int32Array; vals: Float32Array } | null;
+  private readonly offsetInput: {
+    c: number;
+    entries: Int32Array;
+    vals: Float32Array;
+    columns: Int32Array;
+    columnVals: Float32Array;
+  } | null;
   private offsetStep = false;
 
   constructor(
@@ -311,8 +317,10 @@ export class LayerChainTrainer {
       first?.kind === 'dense' && !first.pattern && inputValue !== null && offsetProductsPay(addon)
         ? {
             c: inputValue,
-            entries: new Int32Array(Math.max(maxRows, first.k) + 1 + maxRows * first.k),
+            entries: new Int32Array(maxRows + 1 + maxRows * first.k),
             vals: new Float32Array(maxRows * first.k),
+            columns: new Int32Array(first.k + 1 + maxRows * first.k),
+            columnVals: new Float32Array(maxRows * first.k),
           }
         : null;
   }
@@ -391,10 +399,10 @@ export class LayerChainTrainer {
       } else {
         if (l.pattern) addon.sparseMatMulGradW(layerInput, grad, l.pattern, w!.grad, Int32Array.of(rows, COMPACT));
         else if (i === 0 && this.offsetStep) {
-          // xᵀ·dy = c·colsum(dy) in every row, plus the input's other entries (by column) times dy's rows.
+          // xᵀ·dy = c·colsum(dy) in every row, plus the input's other entries (the forward's, by column) times dy's rows.
           const o = this.offsetInput!;
-          addon.offsetEntries(layerInput, o.entries, o.vals, Int32Array.of(rows, l.k, 1), o.c);
-          addon.offsetProduct(o.entries, o.vals, grad, w!.grad, Int32Array.of(l.k, l.n, rows), o.c);
+          addon.offsetTranspose(o.entries, o.vals, o.columns, o.columnVals, Int32Array.of(rows, l.k));
+          addon.offsetProduct(o.columns, o.columnVals, grad, w!.grad, Int32Array.of(l.k, l.n, rows), o.c);
         } else addon.gemm(layerInput, grad, w!.grad, Int32Array.of(1, l.k, l.n, rows, 1, 0, 1, 1));
         addon.columnSum(grad, b!.grad, Int32Array.of(rows, l.n));
         if (inputGrad) {

@@ -87,6 +87,14 @@ export interface NativeBlas {
     dims: Int32Array,
     c: number,
   ): void;
+  /** offsetEntries' listing by row re-listed by column (dims [b, k]), as offsetEntries lists it by column. */
+  offsetTranspose(
+    entries: Int32Array,
+    vals: Float32Array,
+    columns: Int32Array,
+    columnVals: Float32Array,
+    dims: Int32Array,
+  ): void;
   /** The attack's RBF C-SVC (ml/metrics/rbf-svc.ts): α per row into `alpha`; returns [ρ, iterations]. */
   rbfSvcSolve(x: Float64Array, y: Int8Array, alpha: Float64Array, params: Float64Array): [number, number];
   /** Its decision values for query rows; params [dims, gamma, ρ, signsOnly (1: only the signs need be exact)]. */

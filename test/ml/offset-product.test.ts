@@ -51,6 +51,19 @@ test('offsetEntries lists the entries that differ from c, by row and by column (
   assert.deepEqual(Array.from(entries.subarray(0, 20)), starts);
   assert.deepEqual(Array.from(entries.subarray(20, 25)), [1, 0, 1, 0, 0]);
   assert.deepEqual(Array.from(vals.subarray(0, 5)), [2.5, 1.5, -0.5, NaN, 0.5]);
+  // The row listing transposed (the training step's weight gradient) is the same column listing.
+  const byRow = new Int32Array(entries.length);
+  const rowVals = new Float32Array(vals.length);
+  addon.offsetEntries(x, byRow, rowVals, Int32Array.of(2, 19, 0), c);
+  const columns = new Int32Array(entries.length);
+  const columnVals = new Float32Array(vals.length);
+  addon.offsetTranspose(byRow, rowVals, columns, columnVals, Int32Array.of(2, 19));
+  assert.deepEqual(Array.from(columns.subarray(0, 25)), Array.from(entries.subarray(0, 25)));
+  assert.deepEqual(Array.from(columnVals.subarray(0, 5)), Array.from(vals.subarray(0, 5)));
+  assert.throws(
+    () => addon.offsetTranspose(Int32Array.of(0, 1, 1, 19), rowVals, columns, columnVals, Int32Array.of(2, 19)),
+    /outside/,
+  );
 });
 
 test('offsetProduct gives x·w and xᵀ·dy as float64 products do, for every column tail', { skip }, () => {

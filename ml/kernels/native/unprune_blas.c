@@ -1430,7 +1430,23 @@ static int32_t row_entries(const float *r, int k, float c, int32_t *idx, float *
   return q;
 }
 
-static int32_t *off_idx = NULL;
+// Entries listed by row (ptr[b + 1], each one's column in idx) listed again by column (cptr[k + 1], each one's row
+// in cidx): a counting sort, so rows stay ascending within a column.
+static void transpose_entries(int b, int k, const int32_t *ptr, const int32_t *idx, const float *vals, int32_t *cptr,
+                              int32_t *cidx, float *cvals) {
+  memset(cptr, 0, ((size_t)k + 1) * sizeof(int32_t));
+  for (int32_t q = 0; q < ptr[b]; q++) cptr[idx[q] + 1]++;
+  for (int j = 0; j < k; j++) cptr[j + 1] += cptr[j];
+  for (int i = 0; i < b; i++)
+    for (int32_t q = ptr[i]; q < ptr[i + 1]; q++) {
+      const int32_t at = cptr[idx[q]]++;
+      cidx[at] = i, cvals[at] = vals[q];
+    }
+  for (int j = k; j > 0; j--) cptr[j] = cptr[j - 1];
+  cptr[0] = 0;
+}
+
+static int32_t *off_ptr = NULL, *off_idx = NULL;
 static float *off_vals = NULL;
 static size_t off_len = 0;
 
@@ -1439,28 +1455,17 @@ static size_t off_len = 0;
 static int32_t offset_entries(const float *x, int b, int k, float c, int by_column, int32_t *ptr, int32_t *idx,
                               float *vals) {
   if (by_column) {
-    // By row into scratch first, then a counting sort by column (rows stay ascending within a column).
-    const size_t all = (size_t)b * k + 1;
+    // By row into scratch first, then transposed.
+    const size_t all = (size_t)b * k + (size_t)b + 1;
     if (all > off_len) {
-      free(off_idx), free(off_vals);
-      off_idx = malloc(all * sizeof(int32_t)), off_vals = malloc(all * sizeof(float));
-      off_len = off_idx && off_vals ? all : 0;
+      free(off_ptr), free(off_idx), free(off_vals);
+      off_ptr = malloc(all * sizeof(int32_t)), off_idx = malloc(all * sizeof(int32_t));
+      off_vals = malloc(all * sizeof(float));
+      off_len = off_ptr && off_idx && off_vals ? all : 0;
       if (!off_len) return -1;
     }
-    int32_t *rows = malloc(((size_t)b + 1) * sizeof(int32_t));
-    if (!rows) return -1;
-    const int32_t nnz = offset_entries(x, b, k, c, 0, rows, off_idx, off_vals);
-    memset(ptr, 0, ((size_t)k + 1) * sizeof(int32_t));
-    for (int32_t q = 0; q < nnz; q++) ptr[off_idx[q] + 1]++;
-    for (int j = 0; j < k; j++) ptr[j + 1] += ptr[j];
-    for (int i = 0; i < b; i++)
-      for (int32_t q = rows[i]; q < rows[i + 1]; q++) {
-        const int32_t at = ptr[off_idx[q]]++;
-        idx[at] = i, vals[at] = off_vals[q];
-      }
-    free(rows);
-    for (int j = k; j > 0; j--) ptr[j] = ptr[j - 1];
-    ptr[0] = 0;
+    const int32_t nnz = offset_entries(x, b, k, c, 0, off_ptr, off_idx, off_vals);
+    transpose_entries(b, k, off_ptr, off_idx, off_vals, ptr, idx, vals);
     return nnz;
   }
   int32_t q = 0;
@@ -1559,6 +1564,16 @@ static napi_value offset_entries_napi(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// A listing's starts in order and its indices below `limit` (checked before any kernel follows them); throws if not.
+static int entries_valid(Args *a, const int32_t *entries, int heads, int limit) {
+  for (int i = 0; i < heads; i++)
+    if (entries[i] < 0 || entries[i] > entries[i + 1]) return fail(a, "entries' row starts are not in order");
+  const int32_t *idx = entries + heads + 1;
+  for (int32_t q = 0; q < entries[heads]; q++)
+    if (idx[q] < 0 || idx[q] >= limit) return fail(a, "an entry's index is outside m");
+  return 1;
+}
+
 // offsetProduct(entries, vals, m, out, dims[rows, n, mrows], c): out[rows, n] = c·colsum(m) + the entries' rows of m
 // (entries as offsetEntries wrote them, with `rows` heads).
 static napi_value offset_product_napi(napi_env env, napi_callback_info info) {
@@ -1576,13 +1591,31 @@ static napi_value offset_product_napi(napi_env env, napi_callback_info info) {
   const float c = (float)num_arg(&a, 5);
   if (a.failed || !i32_arg(&a, 0, (size_t)rows + 1 + nnz)) return NULL;
   const int32_t *idx = entries + rows + 1;
-  for (int i = 0; i < rows; i++)
-    if (entries[i] < 0 || entries[i] > entries[i + 1]) return fail(&a, "entries' row starts are not in order"), NULL;
-  for (int32_t q = 0; q < nnz; q++)
-    if (idx[q] < 0 || idx[q] >= mrows) return fail(&a, "an entry's index is outside m"), NULL;
+  if (!entries_valid(&a, entries, rows, mrows)) return NULL;
   float *init = scratch_floats((size_t)n);
   if (!init) return fail(&a, "out of memory"), NULL;
   offset_product(rows, n, mrows, entries, idx, vals, m, c, init, out);
+  return NULL;
+}
+
+// offsetTranspose(entries, vals, columns, columnVals, dims[b, k]): offsetEntries' listing by row (b + 1 starts)
+// listed again by column (k + 1 starts), as offsetEntries would list it by column; the input is not read again.
+static napi_value offset_transpose_napi(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  int32_t *d = i32_arg(&a, 4, 2);
+  if (!d) return NULL;
+  const int b = d[0], k = d[1];
+  if (b < 0 || k < 0) return fail(&a, "bad dimensions"), NULL;
+  int32_t *entries = i32_arg(&a, 0, (size_t)b + 1);
+  if (!entries) return NULL;
+  const int32_t nnz = entries[b];
+  if (nnz < 0 || !i32_arg(&a, 0, (size_t)b + 1 + nnz) || !entries_valid(&a, entries, b, k)) return NULL;
+  const float *vals = f32_arg(&a, 1, (size_t)nnz);
+  int32_t *columns = i32_arg(&a, 2, (size_t)k + 1 + nnz);
+  float *cvals = f32_arg(&a, 3, (size_t)nnz);
+  if (a.failed) return NULL;
+  transpose_entries(b, k, entries, entries + b + 1, vals, columns, columns + k + 1, cvals);
   return NULL;
 }
 
@@ -1846,6 +1879,7 @@ static napi_value init(napi_env env, napi_value exports) {
              {"sparseMatMulGradW", sparse_matmul_grad_w_napi},
              {"offsetEntries", offset_entries_napi},
              {"offsetProduct", offset_product_napi},
+             {"offsetTranspose", offset_transpose_napi},
              {"rbfSvcSolve", rbf_svc_solve_napi},
              {"rbfSvcDecisions", rbf_svc_decisions_napi},
              {"setThreads", set_threads},
