@@ -12,7 +12,7 @@ const { availableBackends, initBackend, tf } = await import('../../ml/backend.js
 const { nativeBlasUnavailableReason } = await import('../../ml/kernels/native-blas.js');
 const { configureSparseProducts, maskPattern, sparseMatMul, SPARSE_MAX_DENSITY } =
   await import('../../ml/kernels/sparse-matmul.js');
-// On: these tests check the sparse path itself, also on CPUs where the dense product is the default (no AVX-512).
+// On: these tests check the sparse path itself, also on builds where the dense product is the default (128-bit vectors).
 configureSparseProducts(true);
 const { Network } = await import('../../ml/models/network.js');
 const { buildArch } = await import('../../ml/models/architectures.js');
@@ -76,8 +76,9 @@ test("maskPattern reuses a recent mask's pattern only for the same entries, not 
 
 test('the sparse product and its gradients equal the dense ones on the masked weights', { skip }, async () => {
   const rng = new SeededRandom(7);
-  // Batches that are not multiples of the kernels' 16 and 32 example blocks; shapes from tiny to the MLP's first layer;
-  // the weight gradient's tiles (256 / blocks rows and columns, 4 from 64 blocks on) cut mid-row and mid-column.
+  // Batches that are not multiples of the kernels' example blocks (a register's width, 8 or 16, and two registers');
+  // shapes from tiny to the MLP's first layer; the weight gradient's tiles (16 KB of vectors / blocks rows and
+  // columns, 4 from 64 AVX-512 or 128 AVX2 blocks on: b = 1030) cut mid-row and mid-column.
   for (const [b, k, n, density] of [
     [1, 5, 3, 0.5],
     [200, 40, 70, 0.3],

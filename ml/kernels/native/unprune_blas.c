@@ -1047,9 +1047,17 @@ static napi_value batch_norm_grad(napi_env env, napi_callback_info info) {
 // A pattern lists a [k, n] weight matrix's kept entries twice: by column (for y = x·w and the weight gradient) and by
 // row (for the input gradient). Int32Array: [k, n, nnz, colptr[n + 1], colrows[nnz], rowptr[k + 1], rowcols[nnz]].
 // Weights stay in their dense row-major array (entries outside the pattern are ignored: zero under the mask).
-// Examples go 16 at a time, transposed into a scratch block so each kept weight is one vector multiply-add over 16
-// examples; the vector type lets GCC use the widest units -march allows (one AVX-512 register, or two AVX2 ones).
-typedef float v16f __attribute__((vector_size(64)));
+// Examples go one register's width at a time (16 with AVX-512, 8 with AVX2), transposed into a scratch block so each
+// kept weight is one vector multiply-add over that many examples. The width follows the build's registers: a 16-float
+// type built for AVX2 lives on the stack (the products ran 6–7× slower than sgemm on a Zen 3).
+#if defined(__AVX512F__)
+#define REG_LANES 16
+#else
+#define REG_LANES 8
+#endif
+typedef float vreg __attribute__((vector_size(REG_LANES * 4)));
+typedef float vregu __attribute__((vector_size(REG_LANES * 4), aligned(4)));
+typedef int32_t vregi __attribute__((vector_size(REG_LANES * 4)));
 // Multiply-adds here may fuse (the file is built with -ffp-contract=off so that the SGD update rounds like the op-by-op
 // one; these products have no op-by-op twin to match, and fused they do half the vector arithmetic).
 #if defined(__GNUC__) && !defined(__clang__)
@@ -1057,7 +1065,7 @@ typedef float v16f __attribute__((vector_size(64)));
 #else
 #define SPARSE_FMA
 #endif
-#define SP_BLOCK 16
+#define SP_BLOCK REG_LANES
 
 typedef struct {
   int k, n, nnz;
@@ -1078,13 +1086,13 @@ static int pattern_of(const int32_t *p, size_t len, Pattern *out) {
   return 1;
 }
 
-static v16f *sp_scratch = NULL;
+static vreg *sp_scratch = NULL;
 static size_t sp_scratch_vectors = 0;
 
-static v16f *sparse_scratch(size_t vectors) {
+static vreg *sparse_scratch(size_t vectors) {
   if (vectors > sp_scratch_vectors) {
     free(sp_scratch);
-    sp_scratch = aligned_alloc(64, vectors * sizeof(v16f));
+    sp_scratch = aligned_alloc(64, vectors * sizeof(vreg));
     sp_scratch_vectors = sp_scratch ? vectors : 0;
   }
   return sp_scratch;
@@ -1103,49 +1111,51 @@ static int *sparse_cursors(size_t rows) {
   return sp_cursors;
 }
 
-typedef float v16fu __attribute__((vector_size(64), aligned(4)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-
-// One swap stage of a 16 × 16 transpose held as 16 row vectors: the off-diagonal h × h blocks of every 2h × 2h
-// block trade places (h = 8, 4, 2, 1 in turn transposes the whole).
+// One swap stage of a REG_LANES-square transpose held as row vectors: the off-diagonal h × h blocks of every 2h × 2h
+// block trade places (h = REG_LANES / 2, …, 2, 1 in turn transposes the whole).
 #define TRANSPOSE_STAGE(m, h)                                                                                        \
   do {                                                                                                               \
-    const v16i lo = {MASK_LO(h, 0),  MASK_LO(h, 1),  MASK_LO(h, 2),  MASK_LO(h, 3),  MASK_LO(h, 4),  MASK_LO(h, 5),   \
-                     MASK_LO(h, 6),  MASK_LO(h, 7),  MASK_LO(h, 8),  MASK_LO(h, 9),  MASK_LO(h, 10), MASK_LO(h, 11),  \
-                     MASK_LO(h, 12), MASK_LO(h, 13), MASK_LO(h, 14), MASK_LO(h, 15)};                                 \
-    const v16i hi = {MASK_HI(h, 0),  MASK_HI(h, 1),  MASK_HI(h, 2),  MASK_HI(h, 3),  MASK_HI(h, 4),  MASK_HI(h, 5),   \
-                     MASK_HI(h, 6),  MASK_HI(h, 7),  MASK_HI(h, 8),  MASK_HI(h, 9),  MASK_HI(h, 10), MASK_HI(h, 11),  \
-                     MASK_HI(h, 12), MASK_HI(h, 13), MASK_HI(h, 14), MASK_HI(h, 15)};                                 \
-    for (int r = 0; r < 16; r++) {                                                                                   \
+    const vregi lo = LANE_LIST(MASK_LO, h), hi = LANE_LIST(MASK_HI, h);                                              \
+    for (int r = 0; r < REG_LANES; r++) {                                                                            \
       if (r & (h)) continue;                                                                                         \
-      const v16f a = (m)[r], b = (m)[r + (h)];                                                                       \
+      const vreg a = (m)[r], b = (m)[r + (h)];                                                                       \
       (m)[r] = __builtin_shuffle(a, b, lo);                                                                          \
       (m)[r + (h)] = __builtin_shuffle(a, b, hi);                                                                    \
     }                                                                                                                \
   } while (0)
 // Row r keeps its own columns outside the moving blocks and takes row r + h's; row r + h the reverse.
-#define MASK_LO(h, c) (((c) & (h)) ? 16 + (c) - (h) : (c))
-#define MASK_HI(h, c) (((c) & (h)) ? 16 + (c) : (c) + (h))
+#define MASK_LO(h, c) (((c) & (h)) ? REG_LANES + (c) - (h) : (c))
+#define MASK_HI(h, c) (((c) & (h)) ? REG_LANES + (c) : (c) + (h))
+#define LANE_LIST8(F, h, o) \
+  F(h, o), F(h, o + 1), F(h, o + 2), F(h, o + 3), F(h, o + 4), F(h, o + 5), F(h, o + 6), F(h, o + 7)
+#if REG_LANES == 16
+#define LANE_LIST(F, h) {LANE_LIST8(F, h, 0), LANE_LIST8(F, h, 8)}
+#else
+#define LANE_LIST(F, h) {LANE_LIST8(F, h, 0)}
+#endif
 
-static inline void transpose16(v16f m[16]) {
+static inline void transpose_lanes(vreg m[REG_LANES]) {
+#if REG_LANES == 16
   TRANSPOSE_STAGE(m, 8);
+#endif
   TRANSPOSE_STAGE(m, 4);
   TRANSPOSE_STAGE(m, 2);
   TRANSPOSE_STAGE(m, 1);
 }
 
-// rows × cols of src (row-major, rows ≤ 16) into dst[c] lanes (zero beyond rows); dst[c] lands every `step`
-// vectors. Sixteen columns at a time through registers (one element at a time took 100k scalar stores for a batch
-// of the MLP's input, ~40 µs a call); the last cols % 16 element by element.
-static void transpose_block(const float *src, size_t stride, int rows, int cols, v16f *dst, size_t step) {
+// rows × cols of src (row-major, rows ≤ REG_LANES) into dst[c] lanes (zero beyond rows); dst[c] lands every `step`
+// vectors. A register's width of columns at a time (one element at a time took 100k scalar stores for a batch of
+// the MLP's input, ~40 µs a call); the last cols % REG_LANES element by element.
+static void transpose_block(const float *src, size_t stride, int rows, int cols, vreg *dst, size_t step) {
   int c0 = 0;
-  for (; c0 + 16 <= cols; c0 += 16) {
-    v16f m[16];
-    for (int t = 0; t < 16; t++) m[t] = t < rows ? (v16f)(*(const v16fu *)(src + (size_t)t * stride + c0)) : (v16f){0};
-    transpose16(m);
-    for (int c = 0; c < 16; c++) dst[(size_t)(c0 + c) * step] = m[c];
+  for (; c0 + REG_LANES <= cols; c0 += REG_LANES) {
+    vreg m[REG_LANES];
+    for (int t = 0; t < REG_LANES; t++)
+      m[t] = t < rows ? (vreg)(*(const vregu *)(src + (size_t)t * stride + c0)) : (vreg){0};
+    transpose_lanes(m);
+    for (int c = 0; c < REG_LANES; c++) dst[(size_t)(c0 + c) * step] = m[c];
   }
-  for (int c = c0; c < cols; c++) dst[c * step] = (v16f){0};
+  for (int c = c0; c < cols; c++) dst[c * step] = (vreg){0};
   for (int t = 0; t < rows; t++) {
     const float *s = src + (size_t)t * stride;
     for (int c = c0; c < cols; c++) dst[c * step][t] = s[c];
@@ -1166,26 +1176,31 @@ static void gather_by_row(const float *w, const Pattern *P, float *vals) {
 typedef float v8f __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 
-// The 16 lanes' sum as a tree (halves added, then quarters): a few shuffles, not 16 dependent adds.
-static inline float lane_sum(v16f s) {
+// The lanes' sum as a tree (halves added, then quarters): a few shuffles, not 16 dependent adds.
+static inline float lane_sum(vreg s) {
+#if REG_LANES == 16
   union {
-    v16f v;
+    vreg v;
     v8f h[2];
   } a = {s};
+  const v8f eight = a.h[0] + a.h[1];
+#else
+  const v8f eight = s;
+#endif
   union {
     v8f v;
     v4f q[2];
-  } b = {a.h[0] + a.h[1]};
+  } b = {eight};
   const v4f q = b.q[0] + b.q[1];
   return (q[0] + q[2]) + (q[1] + q[3]);
 }
 
 // y[b, n] = x[b, k] · w[k, n] over the pattern's entries; w null: vals already holds them by column.
-SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, const Pattern *P, float *y, v16f *xt,
+SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, const Pattern *P, float *y, vreg *xt,
                                      const float *vals) {
   const int k = P->k, n = P->n;
   if (w) gather_by_column(w, P, (float *)vals);
-  // 32 examples at a time (two vectors per input row): each kept weight's index and value load serve two FMAs.
+  // Two registers of examples at a time (two vectors per input row): each kept weight's index and value load serve two FMAs.
   for (int i0 = 0; i0 < b; i0 += 2 * SP_BLOCK) {
     const int bs = b - i0 < 2 * SP_BLOCK ? b - i0 : 2 * SP_BLOCK;
     const int lo = bs < SP_BLOCK ? bs : SP_BLOCK, hi = bs - lo;
@@ -1193,13 +1208,13 @@ SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, cons
     transpose_block(x + (size_t)(i0 + SP_BLOCK) * k, k, hi, k, xt + 1, 2);
     for (int j = 0; j < n; j++) {
       // Four kept weights a step: eight independent sums keep both FMA pipes busy (four waited on the adds' latency).
-      v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
+      vreg a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0}, b0 = {0}, b1 = {0}, b2 = {0}, b3 = {0};
       int p = P->colptr[j];
       const int e = P->colptr[j + 1];
       const int32_t *rows = P->colrows;
       for (; p + 4 <= e; p += 4) {
-        const v16f *r0 = xt + 2 * (size_t)rows[p], *r1 = xt + 2 * (size_t)rows[p + 1];
-        const v16f *r2 = xt + 2 * (size_t)rows[p + 2], *r3 = xt + 2 * (size_t)rows[p + 3];
+        const vreg *r0 = xt + 2 * (size_t)rows[p], *r1 = xt + 2 * (size_t)rows[p + 1];
+        const vreg *r2 = xt + 2 * (size_t)rows[p + 2], *r3 = xt + 2 * (size_t)rows[p + 3];
         a0 += vals[p] * r0[0];
         b0 += vals[p] * r0[1];
         a1 += vals[p + 1] * r1[0];
@@ -1210,11 +1225,11 @@ SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, cons
         b3 += vals[p + 3] * r3[1];
       }
       for (; p < e; p++) {
-        const v16f *r0 = xt + 2 * (size_t)rows[p];
+        const vreg *r0 = xt + 2 * (size_t)rows[p];
         a0 += vals[p] * r0[0];
         b0 += vals[p] * r0[1];
       }
-      const v16f lo_acc = (a0 + a1) + (a2 + a3), hi_acc = (b0 + b1) + (b2 + b3);
+      const vreg lo_acc = (a0 + a1) + (a2 + a3), hi_acc = (b0 + b1) + (b2 + b3);
       for (int t = 0; t < lo; t++) y[(size_t)(i0 + t) * n + j] = lo_acc[t];
       for (int t = 0; t < hi; t++) y[(size_t)(i0 + SP_BLOCK + t) * n + j] = hi_acc[t];
     }
@@ -1222,7 +1237,7 @@ SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, cons
 }
 
 // dx[b, k] = dy[b, n] · wᵀ over the pattern's entries; w null: vals already holds them by row.
-SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float *w, const Pattern *P, float *dx, v16f *dyt,
+SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float *w, const Pattern *P, float *dx, vreg *dyt,
                                  const float *vals) {
   const int k = P->k, n = P->n;
   if (w) gather_by_row(w, P, (float *)vals);
@@ -1230,7 +1245,7 @@ SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float 
     const int bs = b - i0 < SP_BLOCK ? b - i0 : SP_BLOCK;
     transpose_block(dy + (size_t)i0 * n, n, bs, n, dyt, 1);
     for (int r = 0; r < k; r++) {
-      v16f a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+      vreg a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
       int q = P->rowptr[r];
       const int e = P->rowptr[r + 1];
       const int32_t *cols = P->rowcols;
@@ -1241,18 +1256,18 @@ SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float 
         a3 += vals[q + 3] * dyt[cols[q + 3]];
       }
       for (; q < e; q++) a0 += vals[q] * dyt[cols[q]];
-      const v16f acc = (a0 + a1) + (a2 + a3);
+      const vreg acc = (a0 + a1) + (a2 + a3);
       for (int t = 0; t < bs; t++) dx[(size_t)(i0 + t) * k + r] = acc[t];
     }
   }
 }
 
 // dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern's entries, zero elsewhere; compact: dw is the nnz entries by row
-// (nothing else written). xt holds k·⌈b/16⌉ vectors, dyt n·⌈b/16⌉.
-SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw, v16f *xt,
-                                 v16f *dyt, int *cursor, int compact) {
+// (nothing else written). xt holds k·⌈b/REG_LANES⌉ vectors, dyt n·⌈b/REG_LANES⌉.
+SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw, vreg *xt,
+                                 vreg *dyt, int *cursor, int compact) {
   const int k = P->k, n = P->n, blocks = (b + SP_BLOCK - 1) / SP_BLOCK;
-  // Row r's c-th block of 16 examples at r * blocks + c.
+  // Row r's c-th block of examples at r * blocks + c.
   for (int c = 0; c < blocks; c++) {
     const int i0 = c * SP_BLOCK, bs = b - i0 < SP_BLOCK ? b - i0 : SP_BLOCK;
     transpose_block(x + (size_t)i0 * k, k, bs, k, xt + c, blocks);
@@ -1262,14 +1277,14 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
   // Tiles of rows × columns whose examples fit in L1 together (~16 KB each side): walking the pattern column by
   // column instead streamed a row of x from L2 for every kept weight and ran at L2's bandwidth (~25 cycles a
   // weight). Each row keeps a cursor into its kept columns (ascending), advanced one column tile at a time.
-  const int tile = blocks >= 64 ? 4 : 256 / (blocks ? blocks : 1);
+  const int tile = blocks >= 64 * 16 / REG_LANES ? 4 : (int)(16384 / sizeof(vreg)) / (blocks ? blocks : 1);
   for (int r0 = 0; r0 < k; r0 += tile) {
     const int r1 = r0 + tile < k ? r0 + tile : k;
     for (int r = r0; r < r1; r++) cursor[r] = P->rowptr[r];
     for (int j0 = 0; j0 < n; j0 += tile) {
       const int j1 = j0 + tile < n ? j0 + tile : n;
       for (int r = r0; r < r1; r++) {
-        const v16f *xr = xt + (size_t)r * blocks;
+        const vreg *xr = xt + (size_t)r * blocks;
         // Entry q of row r goes to dwr[cols[q]]: the row of the dense matrix, or the compact list itself.
         float *dwr = compact ? dw : dw + (size_t)r * n;
         const int32_t *at = compact ? NULL : P->rowcols;
@@ -1278,9 +1293,9 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
         int q = cursor[r];
         // Four kept weights a step, each summed in two halves (even and odd blocks): eight independent sums.
         for (; q + 4 <= e && cols[q + 3] < j1; q += 4) {
-          const v16f *d0 = dyt + (size_t)cols[q] * blocks, *d1 = dyt + (size_t)cols[q + 1] * blocks;
-          const v16f *d2 = dyt + (size_t)cols[q + 2] * blocks, *d3 = dyt + (size_t)cols[q + 3] * blocks;
-          v16f s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
+          const vreg *d0 = dyt + (size_t)cols[q] * blocks, *d1 = dyt + (size_t)cols[q + 1] * blocks;
+          const vreg *d2 = dyt + (size_t)cols[q + 2] * blocks, *d3 = dyt + (size_t)cols[q + 3] * blocks;
+          vreg s0 = {0}, s1 = {0}, s2 = {0}, s3 = {0}, t0 = {0}, t1 = {0}, t2 = {0}, t3 = {0};
           int c = 0;
           for (; c + 2 <= blocks; c += 2) {
             s0 += xr[c] * d0[c];
@@ -1304,8 +1319,8 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
           dwr[at ? at[q + 3] : q + 3] = lane_sum(s3 + t3);
         }
         for (; q < e && cols[q] < j1; q++) {
-          const v16f *d = dyt + (size_t)cols[q] * blocks;
-          v16f s = {0}, t = {0};
+          const vreg *d = dyt + (size_t)cols[q] * blocks;
+          vreg s = {0}, t = {0};
           int c = 0;
           for (; c + 2 <= blocks; c += 2) {
             s += xr[c] * d[c];
@@ -1357,7 +1372,7 @@ static napi_value sparse_matmul_napi(napi_env env, napi_callback_info info) {
   float *x = f32_arg(&a, 0, (size_t)b * P.k), *y = f32_arg(&a, 3, (size_t)b * P.n);
   float *w = f32_arg(&a, 1, compact ? (size_t)P.nnz : (size_t)P.k * P.n);
   if (a.failed) return NULL;
-  v16f *xt = sparse_scratch(2 * (size_t)P.k + ((size_t)P.nnz + 15) / 16);
+  vreg *xt = sparse_scratch(2 * (size_t)P.k + ((size_t)P.nnz + REG_LANES - 1) / REG_LANES);
   if (!xt) return fail(&a, "out of memory"), NULL;
   sparse_matmul(b, x, compact ? NULL : w, &P, y, xt, compact ? w : (float *)(xt + 2 * (size_t)P.k));
   return NULL;
@@ -1373,7 +1388,7 @@ static napi_value sparse_matmul_grad_x_napi(napi_env env, napi_callback_info inf
   float *dy = f32_arg(&a, 0, (size_t)b * P.n), *dx = f32_arg(&a, 3, (size_t)b * P.k);
   float *w = f32_arg(&a, 1, compact ? (size_t)P.nnz : (size_t)P.k * P.n);
   if (a.failed) return NULL;
-  v16f *dyt = sparse_scratch((size_t)P.n + ((size_t)P.nnz + 15) / 16);
+  vreg *dyt = sparse_scratch((size_t)P.n + ((size_t)P.nnz + REG_LANES - 1) / REG_LANES);
   if (!dyt) return fail(&a, "out of memory"), NULL;
   sparse_matmul_grad_x(b, dy, compact ? NULL : w, &P, dx, dyt, compact ? w : (float *)(dyt + P.n));
   return NULL;
@@ -1390,7 +1405,7 @@ static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info inf
   float *x = f32_arg(&a, 0, (size_t)b * P.k), *dy = f32_arg(&a, 1, (size_t)b * P.n);
   float *dw = f32_arg(&a, 3, compact ? (size_t)P.nnz : (size_t)P.k * P.n);
   if (a.failed) return NULL;
-  v16f *xt = sparse_scratch(((size_t)P.k + P.n) * blocks);
+  vreg *xt = sparse_scratch(((size_t)P.k + P.n) * blocks);
   int *cursor = sparse_cursors(P.k);
   if (!xt || !cursor) return fail(&a, "out of memory"), NULL;
   sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks, cursor, compact);
@@ -1480,17 +1495,10 @@ static int32_t offset_entries(const float *x, int b, int k, float c, int by_colu
 #define OFFSET_VECTORS 6
 typedef float v8fu __attribute__((vector_size(32), aligned(4)));
 typedef float v4fu __attribute__((vector_size(16), aligned(4)));
-// The registers' width: 16 floats with AVX-512, else 8 (AVX2; a 16-float type there lives on the stack and ran 5×
-// slower than sgemm). OFFSET_LANES is what describe() reports as vectorBits / 32.
-#if defined(__AVX512F__)
-typedef v16f offset_vec;
-typedef v16fu offset_vecu;
-#define OFFSET_LANES 16
-#else
-typedef v8f offset_vec;
-typedef v8fu offset_vecu;
-#define OFFSET_LANES 8
-#endif
+// The registers' width (REG_LANES; a 16-float type built for AVX2 lives on the stack and ran 5× slower than sgemm).
+typedef vreg offset_vec;
+typedef vregu offset_vecu;
+#define OFFSET_LANES REG_LANES
 
 // out[i, :] = c·colsum(m) + Σ vals[p]·m[idx[p], :] over row i's entries, for rows i < rows; m is [mrows, n].
 // Columns go OFFSET_VECTORS vectors at a time, held in registers while a row's entries go by, the chunk outer so that
