@@ -20,9 +20,10 @@ const { configureLayerChainTraining, trainNetwork } = await import('../../ml/tra
 const available = (await availableBackends()).includes('blas');
 const skip = available ? false : `native kernels unavailable: ${nativeBlasUnavailableReason()}`;
 if (available) await initBackend('blas');
-// Training takes the path where the addon's vectors are AVX-512 ones (offsetProductsPay); the kernels run anywhere.
+// Training takes the path where the addon's vectors are 256-bit or wider (offsetProductsPay); the kernels run anywhere.
 const trainingSkip =
-  skip || (offsetProductsPay(loadNativeBlas()!) ? false : 'the offset products are taken only with AVX-512 vectors');
+  skip ||
+  (offsetProductsPay(loadNativeBlas()!) ? false : 'the offset products are taken only with 256-bit or wider vectors');
 
 /** rows × k values, each c with probability 1 − share, else a draw from [−1, 2). */
 function mostlyC(rows: number, k: number, c: number, share: number, seed: number): Float32Array {
@@ -33,7 +34,8 @@ function mostlyC(rows: number, k: number, c: number, share: number, seed: number
 test('offsetEntries lists the entries that differ from c, by row and by column (hand-listed)', { skip }, () => {
   const addon = loadNativeBlas()!;
   const c = -0.5;
-  // 2 rows × 19 columns (a 16-wide piece and a tail of 3); NaN differs from c too.
+  // 2 rows × 19 columns (a 16-wide piece and a tail of 3 with AVX-512, two 8-wide pieces with AVX2); NaN differs from c
+  // too.
   const x = new Float32Array(2 * 19).fill(c);
   x[3] = 1;
   x[17] = NaN;
@@ -64,6 +66,24 @@ test('offsetEntries lists the entries that differ from c, by row and by column (
     () => addon.offsetTranspose(Int32Array.of(0, 1, 1, 19), rowVals, columns, columnVals, Int32Array.of(2, 19)),
     /outside/,
   );
+  // Every mix of kept lanes in a register's width (AVX2's compress goes through a table of all 256): 7 rows of 45 (8-
+  // and 16-wide pieces plus tails), about half of each row differing, against a listing spelled out here.
+  const big = mostlyC(7, 45, c, 0.5, 11);
+  const want: { at: number[]; v: number[] } = { at: [0], v: [] };
+  const cols: number[] = [];
+  for (let i = 0; i < 7; i++) {
+    for (let j = 0; j < 45; j++) {
+      if (big[i * 45 + j] === c) continue;
+      cols.push(j);
+      want.v.push(Math.fround(big[i * 45 + j]! - c));
+    }
+    want.at.push(cols.length);
+  }
+  const e = new Int32Array(7 + 1 + 7 * 45);
+  const v = new Float32Array(7 * 45);
+  assert.equal(addon.offsetEntries(big, e, v, Int32Array.of(7, 45, 0), c), cols.length);
+  assert.deepEqual(Array.from(e.subarray(0, 8 + cols.length)), [...want.at, ...cols]);
+  assert.deepEqual(Array.from(v.subarray(0, cols.length)), want.v);
 });
 
 test('offsetProduct gives x·w and xᵀ·dy as float64 products do, for every column tail', { skip }, () => {
