@@ -383,3 +383,31 @@ test(
     }
   },
 );
+
+test(
+  "reluGrad equals tfjs's ReLU gradient bit for bit: zeros, −0, NaN, every vector tail, in place",
+  { skip },
+  async () => {
+    const { loadNativeBlas } = await import('../../ml/kernels/native-blas.js');
+    const addon = loadNativeBlas()!;
+    const rng = new SeededRandom(12);
+    await tf.setBackend('cpu');
+    for (const len of [1, 7, 8, 9, 16, 37, 300]) {
+      const x = data(rng, len);
+      x[0] = 0;
+      if (len > 2) x[2] = -0;
+      if (len > 5) x[5] = NaN;
+      const dy = data(rng, len);
+      const [ref, y] = tf.tidy(() => {
+        const g = tf.grad((t: Tensor) => tf.sum(tf.mul(tf.relu(t), tf.tensor1d(dy))))(tf.tensor1d(x));
+        return [g.dataSync() as Float32Array, tf.relu(tf.tensor1d(x)).dataSync() as Float32Array];
+      });
+      const dx = new Float32Array(len);
+      addon.reluGrad(dy, y, dx, Int32Array.of(len));
+      assert.deepEqual(Array.from(dx), Array.from(ref), `length ${len}`);
+      const inPlace = dy.slice();
+      addon.reluGrad(inPlace, y, inPlace, Int32Array.of(len));
+      assert.deepEqual(Array.from(inPlace), Array.from(ref), `length ${len}, in place`);
+    }
+  },
+);

@@ -896,7 +896,12 @@ static napi_value relu_grad(napi_env env, napi_callback_info info) {
   const size_t len = (size_t)d[0];
   float *dy = f32_arg(&a, 0, len), *y = f32_arg(&a, 1, len), *dx = f32_arg(&a, 2, len);
   if (a.failed) return NULL;
-  for (size_t i = 0; i < len; i++) dx[i] = dy[i] * (y[i] > 0 ? 1.0f : y[i] == y[i] ? 0.0f : y[i]);
+  // Selects, not branches: GCC vectorises them into compares and blends (the branches, taken at random on about half
+  // the units, mispredicted: 8% of a quickstart's CPU went here). NaN in y passes through as before.
+  for (size_t i = 0; i < len; i++) {
+    const float yi = y[i], gate = yi > 0 ? 1.0f : 0.0f;
+    dx[i] = dy[i] * (yi == yi ? gate : yi);
+  }
   return NULL;
 }
 
