@@ -459,9 +459,10 @@ export async function trainNetwork(
       for (let b = 0; b < batchesPerEpoch; b++) {
         if (hooks.signal?.aborted) throw new TrainingCancelledError();
         const positions = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
+        const next = order.subarray((b + 1) * cfg.batchSize, Math.min(n, (b + 2) * cfg.batchSize));
         const batch = companion
           ? withCompanion(gatherBatch(view, positions), companion())
-          : gatherBatch(view, positions, batchBuffer, copyRows);
+          : gatherBatch(view, positions, batchBuffer, copyRows, next);
         const rows = batch.y.length;
         if (cfg.augment) cropFlip(batch.x, rows, h, w, c, deriveSeed(cfg.seed, `augment:${epoch}:${b}`));
         stepper.step(batch.x, batch.y, rows, lr, epoch);

@@ -177,24 +177,36 @@ export function dominantValue(split: Split, featureSize: number): number | null 
   return v;
 }
 
-/** Copies rows of `width` floats: dst's row i = src's row rows[i] (a native copier may stand in for the default). */
-export type RowCopier = (src: Float32Array, rows: Int32Array, dst: Float32Array, width: number) => void;
+/**
+ * Copies rows of `width` floats: dst's row i = src's row rows[i] (a native copier may stand in for the default);
+ * `ahead`: rows of src the next call will copy, which a native copier fetches into cache meanwhile.
+ */
+export type RowCopier = (
+  src: Float32Array,
+  rows: Int32Array,
+  dst: Float32Array,
+  width: number,
+  ahead?: Int32Array,
+) => void;
 
-/** Copies the rows of a batch into arrays ready for a tensor: fresh ones, or `into`'s (valid until its next use). */
+/**
+ * Copies the rows of a batch into arrays ready for a tensor: fresh ones, or `into`'s (valid until its next use).
+ * `next`: the positions of the batch that follows (its rows are fetched into cache while this one is used).
+ */
 export function gatherBatch(
   view: DataView,
   positions: ArrayLike<number>,
   into?: BatchBuffer,
   copyRows?: RowCopier,
+  next?: ArrayLike<number>,
 ): { x: Float32Array; y: Int32Array } {
   const fs = view.featureSize;
   const { x, y } = into
     ? into.take(positions.length, fs)
     : { x: new Float32Array(positions.length * fs), y: new Int32Array(positions.length) };
   if (copyRows) {
-    const rows = new Int32Array(positions.length);
-    for (let b = 0; b < positions.length; b++) rows[b] = view.indices[positions[b]!]!;
-    copyRows(view.split.x, rows, x, fs);
+    const rowsOf = (p: ArrayLike<number>) => Int32Array.from({ length: p.length }, (_, b) => view.indices[p[b]!]!);
+    copyRows(view.split.x, rowsOf(positions), x, fs, next && rowsOf(next));
   } else
     for (let b = 0; b < positions.length; b++) {
       const i = view.indices[positions[b]!]!;

@@ -62,7 +62,9 @@ export function activeNativeKernels(): NativeBlas | null {
 /** The addon's copy of a batch's rows where the blas backend is active (gatherBatch's JavaScript copy otherwise). */
 export function nativeRowCopier(): RowCopier | undefined {
   const addon = nativeActive;
-  return addon ? (src, rows, dst, width) => addon.gatherRows(src, rows, dst, Int32Array.of(width)) : undefined;
+  return addon
+    ? (src, rows, dst, width, ahead) => addon.gatherRows(src, rows, dst, Int32Array.of(width), ahead)
+    : undefined;
 }
 
 function replace(config: KernelConfig): void {

@@ -905,9 +905,11 @@ static napi_value relu_grad(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
-// gatherRows(src, rows, dst, dims[width]): dst's i-th row of `width` floats is src's row rows[i]: a batch from a data
-// set (one memcpy a row instead of a typed-array view and a copy each in JavaScript), or with width 1 a pruned
-// layer's compact weights from row order to column order.
+// gatherRows(src, rows, dst, dims[width], ahead?): dst's i-th row of `width` floats is src's row rows[i]: a batch from
+// a data set (one memcpy a row instead of a typed-array view and a copy each in JavaScript), or with width 1 a pruned
+// layer's compact weights from row order to column order. `ahead` (optional, rows of src): the next batch's rows,
+// prefetched into L2 after the copy so that they arrive while the step runs (a data set larger than what stays
+// cached, MNIST's 6,000 rows = 18.8 MB on a 32 MB L3, made each 128-row gather wait on memory: 55 µs against 13).
 static napi_value gather_rows(napi_env env, napi_callback_info info) {
   Args a;
   if (!get_args(env, info, &a, 4)) return NULL;
@@ -925,6 +927,18 @@ static napi_value gather_rows(napi_env env, napi_callback_info info) {
       dst[i] = src[rows[i]];
     else
       memcpy(dst + i * width, src + (size_t)rows[i] * width, width * sizeof(float));
+  }
+  napi_valuetype at = napi_undefined;
+  if (a.argc > 4) napi_typeof(env, a.argv[4], &at);
+  if (at == napi_undefined || at == napi_null) return NULL;
+  size_t next = 0;
+  napi_get_typedarray_info(env, a.argv[4], NULL, &next, NULL, NULL, NULL);
+  const int32_t *ahead = i32_arg(&a, 4, next);
+  if (!ahead) return NULL;
+  for (size_t i = 0; i < next; i++) {
+    if (ahead[i] < 0 || ((size_t)ahead[i] + 1) * width > src_len) continue;  // a hint only: nothing to refuse
+    const char *row = (const char *)(src + (size_t)ahead[i] * width);
+    for (size_t at_byte = 0; at_byte < width * sizeof(float); at_byte += 64) __builtin_prefetch(row + at_byte, 0, 2);
   }
   return NULL;
 }
