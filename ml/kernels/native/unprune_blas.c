@@ -1219,7 +1219,8 @@ SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, cons
                                      const float *vals) {
   const int k = P->k, n = P->n;
   if (w) gather_by_column(w, P, (float *)vals);
-  // Two registers of examples at a time (two vectors per input row): each kept weight's index and value load serve two FMAs.
+  // Two registers of examples at a time (two vectors per input row): each kept weight's index and value load serve
+  // two FMAs.
   for (int i0 = 0; i0 < b; i0 += 2 * SP_BLOCK) {
     const int bs = b - i0 < 2 * SP_BLOCK ? b - i0 : 2 * SP_BLOCK;
     const int lo = bs < SP_BLOCK ? bs : SP_BLOCK, hi = bs - lo;
@@ -1256,8 +1257,8 @@ SPARSE_FMA static void sparse_matmul(int b, const float *x, const float *w, cons
 }
 
 // dx[b, k] = dy[b, n] · wᵀ over the pattern's entries; w null: vals already holds them by row.
-SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float *w, const Pattern *P, float *dx, vreg *dyt,
-                                 const float *vals) {
+SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float *w, const Pattern *P, float *dx,
+                                            vreg *dyt, const float *vals) {
   const int k = P->k, n = P->n;
   if (w) gather_by_row(w, P, (float *)vals);
   for (int i0 = 0; i0 < b; i0 += SP_BLOCK) {
@@ -1283,8 +1284,8 @@ SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float 
 
 // dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern's entries, zero elsewhere; compact: dw is the nnz entries by row
 // (nothing else written). xt holds k·⌈b/REG_LANES⌉ vectors, dyt n·⌈b/REG_LANES⌉.
-SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw, vreg *xt,
-                                 vreg *dyt, int *cursor, int compact) {
+SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw,
+                                            vreg *xt, vreg *dyt, int *cursor, int compact) {
   const int k = P->k, n = P->n, blocks = (b + SP_BLOCK - 1) / SP_BLOCK;
   // Row r's c-th block of examples at r * blocks + c.
   for (int c = 0; c < blocks; c++) {
