@@ -166,14 +166,23 @@ function readAvx512(): boolean {
 }
 
 /**
+ * Whether this build of the addon's vector kernels (pattern and offset products) hold a 256-bit register or wider:
+ * AVX2 or AVX-512. Built for 128-bit vectors they split each vector in two and are left to sgemm. The build decides,
+ * not the CPU: an addon built for AVX2 runs AVX2 code on an AVX-512 CPU.
+ */
+export function wideVectorKernels(addon: NativeBlas): boolean {
+  return addon.describe().vectorBits >= 256;
+}
+
+/**
  * Whether a dense first layer's offset products (offsetProduct) beat sgemm with this build of the addon: where its
- * vector kernels are 256-bit or wider. For the MLP's input layer on a Zen 4, entries listed and multiplied: AVX-512
+ * vector kernels are wide (wideVectorKernels). For the MLP's input layer on a Zen 4, entries listed and multiplied: AVX-512
  * 0.36 and 0.37 ms against sgemm's 0.67 and 0.64 (product, weight gradient); built for AVX2 (8-float vectors, the
  * entries compressed through a permutation table) 0.02 + 0.50 and 0.06 + 0.45 ms against Haswell sgemm's ~0.70
  * each. Built for 128-bit vectors they are left to sgemm.
  */
 export function offsetProductsPay(addon: NativeBlas): boolean {
-  return addon.describe().vectorBits >= 256;
+  return wideVectorKernels(addon);
 }
 
 /** The addon, or null (see nativeBlasUnavailableReason). Set UNPRUNE_NATIVE=0 to refuse it. */

@@ -5,7 +5,7 @@
 // them, layers keep the dense matMul. At 80–90% sparsity this skips most of a pruned MLP's multiply-adds.
 import * as tf from '@tensorflow/tfjs-core';
 import { keptCount } from '../mask.js';
-import { loadNativeBlas } from './native-blas.js';
+import { loadNativeBlas, wideVectorKernels } from './native-blas.js';
 import type { WasmBackendLike } from './wasm-kernel-support.js';
 
 export const SPARSE_MATMUL_KERNEL = 'UnpruneSparseMatMul';
@@ -16,8 +16,8 @@ export const SPARSE_MATMUL_GRAD_W_KERNEL = 'UnpruneSparseMatMulGradW';
  * Layers keeping more than this fraction of their weights use the dense product: OpenBLAS's sgemm wins above it
  * (the MLP's 128×784 by 784×300 product on one thread, SkylakeX kernels: the sparse forward and weight gradient
  * together break even with sgemm near 38% kept; at 20% they take 0.27 + 0.40 ms against 0.62 + 0.62). Built for
- * AVX2 (8-example vectors, Haswell sgemm, on a Zen 4): the three products break even near 34% kept; at 20% 0.44,
- * 0.53 and 0.48 ms against sgemm's ~0.78 each.
+ * AVX2 (8-example vectors, Haswell sgemm, on a Zen 4): the three products break even near 34% kept; at 20% 0.34
+ * (32 examples a pass), 0.53 and 0.48 ms against sgemm's ~0.78 each.
  */
 export const SPARSE_MAX_DENSITY = 0.35;
 
@@ -33,14 +33,14 @@ export function configureSparseProducts(on: boolean | undefined): void {
 }
 
 /**
- * Whether pruned layers multiply through their patterns: where the addon's vector kernels are built for 256-bit
- * registers or wider (AVX2, AVX-512). Its kernels keep one register's width of examples in a vector (16 with AVX-512,
- * 8 with AVX2); a 128-bit build would split each vector in two and is left on sgemm. The addon's own build decides
- * (its vectorBits), not the CPU: one built for AVX2 runs AVX2 code on an AVX-512 CPU. (16-example vectors built for
- * AVX2, before the width followed the registers, lived on the stack: 7.0 against sgemm's 1.1 ms on a Zen 3.)
+ * Whether pruned layers multiply through their patterns: where the addon's vector kernels are wide
+ * (wideVectorKernels). They keep one register's width of examples in a vector (16 with AVX-512, 8 with AVX2).
+ * (16-example vectors built for AVX2, before the width followed the registers, lived on the stack: 7.0 against
+ * sgemm's 1.1 ms on a Zen 3.)
  */
 export function sparseProductsPay(): boolean {
-  return sparseProductsSetting ?? (loadNativeBlas()?.describe().vectorBits ?? 0) >= 256;
+  const addon = loadNativeBlas();
+  return sparseProductsSetting ?? (addon !== null && wideVectorKernels(addon));
 }
 
 /**
