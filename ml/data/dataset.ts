@@ -11,6 +11,19 @@ export interface Split {
   /** Class labels, 0..numClasses-1. */
   y: Int32Array;
   n: number;
+  /** The bytes x was normalised from, where it was (splitFromBytes). */
+  codes?: PixelCodes;
+}
+
+/**
+ * A split's raw pixels and its normalisation: x[i·f + j] = fround(bytes[i·f + j]·scale[j] − shift[j]) in double, f
+ * features a row, scaleShift = f scales then f shifts. The native row copier decodes batches from these: a quarter
+ * of the bytes to read (MNIST's 6,000 training rows are 18.8 MB of floats; perf over a quickstart put the row
+ * copies at 9.2% of all CPU from the floats, 7.7% from the codes).
+ */
+export interface PixelCodes {
+  bytes: Uint8Array;
+  scaleShift: Float64Array;
 }
 
 export interface Dataset {
@@ -65,17 +78,22 @@ export function splitFromBytes(
   const channels = norm ? norm.mean.length : 1;
   const scale = norm ? norm.std.map((s) => 1 / (255 * s)) : [1 / 255];
   const shift = norm ? norm.mean.map((m, c) => m / norm.std[c]!) : [0];
+  const bytes = new Uint8Array(n * featureSize);
+  const scaleShift = new Float64Array(2 * featureSize);
+  for (let j = 0; j < featureSize; j++) {
+    scaleShift[j] = scale[j % channels]!;
+    scaleShift[featureSize + j] = shift[j % channels]!;
+  }
   for (let i = 0; i < n; i++) {
     const src = rows ? rows[i]! : i;
     y[i] = labels[src]!;
     const base = src * featureSize;
     const out = i * featureSize;
-    for (let j = 0; j < featureSize; j++) {
-      const c = j % channels;
-      x[out + j] = pixels[base + j]! * scale[c]! - shift[c]!;
-    }
+    bytes.set(pixels.subarray(base, base + featureSize), out);
+    for (let j = 0; j < featureSize; j++)
+      x[out + j] = pixels[base + j]! * scaleShift[j]! - scaleShift[featureSize + j]!;
   }
-  return { x, y, n };
+  return { x, y, n, codes: { bytes, scaleShift } };
 }
 
 /** Seeded choice of `size` rows out of `total` (sorted, so the subset keeps the file's order), or null for all. */
@@ -178,16 +196,10 @@ export function dominantValue(split: Split, featureSize: number): number | null 
 }
 
 /**
- * Copies rows of `width` floats: dst's row i = src's row rows[i] (a native copier may stand in for the default);
- * `ahead`: rows of src the next call will copy, which a native copier fetches into cache meanwhile.
+ * Copies rows of `width` floats: dst's row i = src's row rows[i] (a native copier may stand in for the default, and
+ * read the split's codes instead); `ahead`: rows of src the next call will copy, which it fetches into cache meanwhile.
  */
-export type RowCopier = (
-  src: Float32Array,
-  rows: Int32Array,
-  dst: Float32Array,
-  width: number,
-  ahead?: Int32Array,
-) => void;
+export type RowCopier = (src: Split, rows: Int32Array, dst: Float32Array, width: number, ahead?: Int32Array) => void;
 
 /**
  * Copies the rows of a batch into arrays ready for a tensor: fresh ones, or `into`'s (valid until its next use).
@@ -206,7 +218,7 @@ export function gatherBatch(
     : { x: new Float32Array(positions.length * fs), y: new Int32Array(positions.length) };
   if (copyRows) {
     const rowsOf = (p: ArrayLike<number>) => Int32Array.from({ length: p.length }, (_, b) => view.indices[p[b]!]!);
-    copyRows(view.split.x, rowsOf(positions), x, fs, next && rowsOf(next));
+    copyRows(view.split, rowsOf(positions), x, fs, next && rowsOf(next));
   } else
     for (let b = 0; b < positions.length; b++) {
       const i = view.indices[positions[b]!]!;

@@ -67,6 +67,15 @@ export interface NativeBlas {
   ): void;
   /** dst's row i (dims [width] floats) = src's row rows[i]; then src's rows `ahead` fetched into cache. */
   gatherRows(src: Float32Array, rows: Int32Array, dst: Float32Array, dims: Int32Array, ahead?: Int32Array): void;
+  /** gatherRows from a split's pixel codes (ml/data/dataset.ts's PixelCodes): the same floats, a quarter the bytes. */
+  decodeRows(
+    codes: Uint8Array,
+    rows: Int32Array,
+    dst: Float32Array,
+    scaleShift: Float64Array,
+    dims: Int32Array,
+    ahead?: Int32Array,
+  ): void;
   /** Pruning's top-k (ml/prune/mask-ops.ts's topK): 1 in `keep` at the k largest eligible scores, dims [k]. */
   topK(scores: Float32Array, eligible: Uint8Array, keep: Uint8Array, dims: Int32Array): void;
   /** y[b, n] = x[b, k]·w[k, n] over a pattern (ml/kernels/sparse-matmul.ts); dims [b], or [b, 1] with w the

@@ -63,7 +63,10 @@ export function activeNativeKernels(): NativeBlas | null {
 export function nativeRowCopier(): RowCopier | undefined {
   const addon = nativeActive;
   return addon
-    ? (src, rows, dst, width, ahead) => addon.gatherRows(src, rows, dst, Int32Array.of(width), ahead)
+    ? (src, rows, dst, width, ahead) =>
+        src.codes
+          ? addon.decodeRows(src.codes.bytes, rows, dst, src.codes.scaleShift, Int32Array.of(width), ahead)
+          : addon.gatherRows(src.x, rows, dst, Int32Array.of(width), ahead)
     : undefined;
 }
 

@@ -358,11 +358,50 @@ test(
     const ahead = gatherBatch(sub, positions, undefined, copy, [1, 0]);
     assert.deepEqual(ahead.x, js.x);
     const out = new Float32Array(2 * 64);
-    copy(ds.train.x, Int32Array.of(3, 1), out, 64, Int32Array.of(-1, ds.train.n, 2));
+    copy(ds.train, Int32Array.of(3, 1), out, 64, Int32Array.of(-1, ds.train.n, 2));
     assert.deepEqual(out, Float32Array.of(...ds.train.x.subarray(192, 256), ...ds.train.x.subarray(64, 128)));
-    assert.throws(
-      () => copy(ds.train.x, Int32Array.of(0, ds.train.n), new Float32Array(2 * 64), 64),
-      /row out of range/,
-    );
+    assert.throws(() => copy(ds.train, Int32Array.of(0, ds.train.n), new Float32Array(2 * 64), 64), /row out of range/);
+  },
+);
+
+test(
+  'batches decoded by the addon from a split’s pixel codes are the split’s own floats, bit for bit (grey and RGB normalisations, every byte value)',
+  { skip },
+  async () => {
+    const { gatherBatch, NORMALIZATION, splitFromBytes } = await import('../../ml/data/dataset.js');
+    const { nativeRowCopier } = await import('../../ml/kernels/register-wasm-kernels.js');
+    const { SeededRandom } = await import('../../ml/data/seeded-random.js');
+    const copy = nativeRowCopier()!;
+    const rng = new SeededRandom(5);
+    for (const [name, features] of [
+      ['mnist', 784],
+      ['cifar10', 3 * 32 * 32],
+    ] as const) {
+      // Every byte value appears; then random rows, a subset of them chosen.
+      const total = 40;
+      const pixels = Uint8Array.from({ length: total * features }, (_, i) =>
+        i < 256 ? i : Math.floor(rng.next() * 256),
+      );
+      const labels = Int32Array.from({ length: total }, (_, i) => i % 10);
+      const split = splitFromBytes(pixels, labels, features, Int32Array.of(0, 3, 7, 8, 20, 39), NORMALIZATION[name]);
+      assert.ok(split.codes, `${name}: splitFromBytes keeps the codes`);
+      const view = { split, indices: Int32Array.from({ length: split.n }, (_, i) => i), featureSize: features };
+      const positions = [5, 0, 2, 2, 4];
+      const decoded = gatherBatch(view, positions, undefined, copy, [1, 3]);
+      const rows = positions.map((p) => split.x.subarray(p * features, (p + 1) * features));
+      const expected = new Float32Array(positions.length * features);
+      rows.forEach((r, b) => expected.set(r, b * features));
+      assert.deepEqual(Buffer.from(decoded.x.buffer), Buffer.from(expected.buffer), `${name}: the same bits`);
+      assert.deepEqual(
+        decoded.y,
+        Int32Array.from(positions, (p) => split.y[p]!),
+      );
+      // Read from the codes, not the floats.
+      const blank = { ...view, split: { ...split, x: new Float32Array(split.x.length) } };
+      assert.deepEqual(
+        Buffer.from(gatherBatch(blank, positions, undefined, copy).x.buffer),
+        Buffer.from(expected.buffer),
+      );
+    }
   },
 );

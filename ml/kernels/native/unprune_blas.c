@@ -943,6 +943,55 @@ static napi_value gather_rows(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// decodeRows(codes, rows, dst, scaleShift, dims[width], ahead?): gatherRows from the bytes a split was normalised
+// from: dst's row i, feature j = (float)(codes[rows[i], j]·scale[j] − shift[j]) in double, the expression
+// splitFromBytes (ml/data/dataset.ts) evaluates in JavaScript, so the floats are the split's own; scaleShift holds
+// `width` scales then `width` shifts. A quarter of the bytes to read (MNIST's 6,000 rows: 4.7 MB of codes, 18.8 MB of
+// floats); the copy's writes now bound it (a 128-row batch alone: 30 µs, 40 µs from the floats).
+static napi_value decode_rows(napi_env env, napi_callback_info info) {
+  Args a;
+  if (!get_args(env, info, &a, 5)) return NULL;
+  size_t count = 0, src_len = 0;
+  napi_typedarray_type type;
+  void *data = NULL;
+  napi_get_typedarray_info(env, a.argv[1], NULL, &count, NULL, NULL, NULL);
+  if (napi_get_typedarray_info(env, a.argv[0], &type, &src_len, &data, NULL, NULL) != napi_ok ||
+      type != napi_uint8_array)
+    return fail(&a, "decodeRows: expected the codes as a Uint8Array"), NULL;
+  const uint8_t *codes = data;
+  int32_t *d = i32_arg(&a, 4, 1), *rows = i32_arg(&a, 1, count);
+  if (!d) return NULL;
+  const size_t width = (size_t)d[0];
+  float *dst = f32_arg(&a, 2, count * width);
+  size_t pairs = 0;
+  if (a.failed) return NULL;
+  if (napi_get_typedarray_info(env, a.argv[3], &type, &pairs, &data, NULL, NULL) != napi_ok ||
+      type != napi_float64_array || pairs < 2 * width)
+    return fail(&a, "decodeRows: expected `width` scales and shifts as a Float64Array"), NULL;
+  const double *scale = data, *shift = scale + width;
+  for (size_t i = 0; i < count; i++) {
+    if (rows[i] < 0 || ((size_t)rows[i] + 1) * width > src_len) return fail(&a, "decodeRows: row out of range"), NULL;
+    const uint8_t *in = codes + (size_t)rows[i] * width;
+    float *out = dst + i * width;
+    for (size_t j = 0; j < width; j++) out[j] = (float)((double)in[j] * scale[j] - shift[j]);
+  }
+  if (a.argc > 5) {
+    napi_valuetype at = napi_undefined;
+    napi_typeof(env, a.argv[5], &at);
+    if (at == napi_undefined || at == napi_null) return NULL;
+    size_t next = 0;
+    napi_get_typedarray_info(env, a.argv[5], NULL, &next, NULL, NULL, NULL);
+    const int32_t *ahead = i32_arg(&a, 5, next);
+    if (!ahead) return NULL;
+    for (size_t i = 0; i < next; i++) {
+      if (ahead[i] < 0 || ((size_t)ahead[i] + 1) * width > src_len) continue;  // a hint only: nothing to refuse
+      const char *row = (const char *)(codes + (size_t)ahead[i] * width);
+      for (size_t at_byte = 0; at_byte < width; at_byte += 64) __builtin_prefetch(row + at_byte, 0, 2);
+    }
+  }
+  return NULL;
+}
+
 // columnSum(x, out, dims[rows, c]): out[j] = Σ_r x[r, j], rows in order (the bias gradient: a sum over every axis
 // but the last).
 static napi_value column_sum(napi_env env, napi_callback_info info) {
@@ -1933,6 +1982,7 @@ static napi_value init(napi_env env, napi_value exports) {
              {"biasAddRelu", bias_add_relu},
              {"reluGrad", relu_grad},
              {"gatherRows", gather_rows},
+             {"decodeRows", decode_rows},
              {"topK", top_k},
              {"batchNormTrain", batch_norm_train},
              {"batchNormGrad", batch_norm_grad},
