@@ -217,7 +217,12 @@ export function gatherBatch(
     ? into.take(positions.length, fs)
     : { x: new Float32Array(positions.length * fs), y: new Int32Array(positions.length) };
   if (copyRows) {
-    const rowsOf = (p: ArrayLike<number>) => Int32Array.from({ length: p.length }, (_, b) => view.indices[p[b]!]!);
+    // A plain loop: Int32Array.from with a mapping function took 0.4 s of a quickstart's CPU here.
+    const rowsOf = (p: ArrayLike<number>) => {
+      const rows = new Int32Array(p.length);
+      for (let b = 0; b < p.length; b++) rows[b] = view.indices[p[b]!]!;
+      return rows;
+    };
     copyRows(view.split, rowsOf(positions), x, fs, next && rowsOf(next));
   } else
     for (let b = 0; b < positions.length; b++) {

@@ -1,7 +1,7 @@
 // One contract, two stores: the filesystem store and the S3 store against a real S3 server (Ceph radosgw, started
 // by infra/scripts/radosgw.sh). Both must behave identically for everything the engines rely on.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -127,6 +127,17 @@ test('filesystem store leaves no temp files behind', () => {
     all.every((f) => !f.includes('.tmp-')),
     all.join(', '),
   );
+});
+
+test('filesystem store writes into a folder removed since its last write there (it makes it again)', async () => {
+  const root = mkdtempSync(join(tmpdir(), 'unprune-fs-store-'));
+  const blobs = new FsBlobStore(root);
+  await blobs.put('stages/train/k/a.bin', bytes(1, 2));
+  rmSync(join(root, 'stages/train'), { recursive: true });
+  await blobs.put('stages/train/k/b.bin', bytes(3));
+  assert.deepEqual(await blobs.list('stages/'), ['stages/train/k/b.bin']);
+  assert.deepEqual(await blobs.get('stages/train/k/b.bin'), bytes(3));
+  rmSync(root, { recursive: true });
 });
 
 let server: S3Server;
