@@ -80,6 +80,60 @@ test('weights round-trip bit-exactly (including -0, NaN, subnormals) and detect 
   }
 });
 
+test('pruned weights are stored as a bitmap and the kept bit patterns, bit-exactly (-0, NaN, subnormals among zeros)', () => {
+  const pruned = new Float32Array(1003); // not a multiple of 8 or 32
+  for (let i = 0; i < pruned.length; i += 5) pruned[i] = Math.cos(i);
+  pruned.set([-0, NaN, 1e-40, -Infinity], 1);
+  pruned[1002] = 7;
+  const edge = new Float32Array(64).fill(1).fill(0, 0, 16); // 75% kept: sparse; one more and it is dense
+  const dense = Float32Array.from({ length: 100 }, (_, i) => i + 1);
+  const w = { pruned, edge, dense, empty: new Float32Array(0) };
+  const bytes = encodeWeights(w);
+  assert.equal(bytes[4], 2, 'version 2');
+  const headerLength = new DataView(bytes.buffer).getUint32(5, true);
+  const header = JSON.parse(new TextDecoder().decode(bytes.subarray(9, 9 + headerLength))) as {
+    tensors: { name: string; length: number; stored?: number }[];
+  };
+  // Every fifth element (201), −0, NaN, 1e−40 and −∞ (all bit patterns other than zero), and the last.
+  const kept = new Uint32Array(pruned.buffer).filter((b) => b !== 0).length;
+  assert.equal(kept, 201 + 4 + 1);
+  assert.deepEqual(header.tensors, [
+    { name: 'pruned', length: 1003, stored: kept },
+    { name: 'edge', length: 64, stored: 48 },
+    { name: 'dense', length: 100 },
+    { name: 'empty', length: 0 },
+  ]);
+  // Bitmaps of ⌈length/32⌉ words, then the kept elements; the dense tensor whole.
+  const payloadAt = Math.ceil((9 + headerLength) / 4) * 4;
+  assert.equal(bytes.length, payloadAt + (4 * 32 + 4 * kept) + (4 * 2 + 4 * 48) + 4 * 100);
+  const back = decodeWeights(bytes);
+  for (const [k, a] of Object.entries(w))
+    assert.deepEqual(new Uint32Array(back[k]!.buffer), new Uint32Array(a.buffer), k);
+  // A blob read at an odd offset decodes the same; a bit flipped in a bitmap is caught.
+  const shifted = new Uint8Array(bytes.length + 3);
+  shifted.set(bytes, 3);
+  assert.deepEqual(new Uint32Array(decodeWeights(shifted.subarray(3)).pruned!.buffer), new Uint32Array(pruned.buffer));
+  const corrupt = bytes.slice();
+  corrupt[payloadAt] ^= 0b10; // element 1 of `pruned` (−0) unlisted: one stored value left over
+  assert.throws(() => decodeWeights(corrupt), /corrupt bitmap/);
+  assert.throws(() => decodeWeights(bytes.subarray(0, bytes.length - 4)), /wrong length/);
+});
+
+test('weights blobs of version 1 (every element, as stores written before version 2 hold) still decode', () => {
+  const w = Float32Array.from([0, -0, 1.5, 0, 0, 0, 0, 0]);
+  const header = new TextEncoder().encode(JSON.stringify({ tensors: [{ name: 'a', length: w.length }] }));
+  const payloadAt = Math.ceil((9 + header.length) / 4) * 4;
+  const v1 = new Uint8Array(payloadAt + 4 * w.length);
+  v1.set([...'UPWT'].map((c) => c.charCodeAt(0)));
+  v1[4] = 1;
+  new DataView(v1.buffer).setUint32(5, header.length, true);
+  v1.set(header, 9);
+  v1.set(new Uint8Array(w.buffer), payloadAt);
+  assert.deepEqual(new Uint32Array(decodeWeights(v1).a!.buffer), new Uint32Array(w.buffer));
+  v1[4] = 3;
+  assert.throws(() => decodeWeights(v1), /version 3 is not supported \(expected 1 or 2\)/);
+});
+
 test('index sets and JSON round-trip', () => {
   const idx = Int32Array.from([5, 0, 59999, 17]);
   assert.deepEqual(decodeIndices(encodeIndices(idx)), idx);
