@@ -78,7 +78,8 @@ FAST_EXP static inline v8d exp_lanes(v8d v) {
 // same float, glibc's result rounds to it too; else (a few values in a million) glibc's exp decides. `flip` holds
 // the sign bit (y_r ≠ y_c) of each entry.
 FAST_EXP static void kernel_floats(const double *arg, const unsigned *flip, float *out, int len) {
-  const v8d below = v8d_splat(1 - 1e-12), above = v8d_splat(1 + 1e-12), lowest = v8d_splat(-700);
+  const v8d below = v8d_splat(1 - 1e-12), above = v8d_splat(1 + 1e-12);
+  const v8f lowest_f = {-700, -700, -700, -700, -700, -700, -700, -700};
   v8d x[TILE / 8], e[TILE / 8];
   const int vectors = (len + 7) / 8;
   memcpy(x, arg, sizeof(double) * len);
@@ -87,10 +88,13 @@ FAST_EXP static void kernel_floats(const double *arg, const unsigned *flip, floa
   for (int v = 0; v < vectors; v++) e[v] = exp_lanes(x[v]);
   for (int v = 0; v < vectors; v++) {
     v8f f = __builtin_convertvector(e[v], v8f);
+    // The argument's clamp checked as a float (an argument that rounds to −700 counts as clamped: glibc decides).
     const v8i same = (f == __builtin_convertvector(e[v] * below, v8f)) &
-                     (f == __builtin_convertvector(e[v] * above, v8f)) & __builtin_convertvector(x[v] > lowest, v8i);
+                     (f == __builtin_convertvector(e[v] * above, v8f)) & (__builtin_convertvector(x[v], v8f) > lowest_f);
     const int m = len - 8 * v < 8 ? len - 8 * v : 8;
-    if (__builtin_expect(!!(~same[0] | ~same[1] | ~same[2] | ~same[3] | ~same[4] | ~same[5] | ~same[6] | ~same[7]), 0))
+    unsigned long long words[4];  // all ones where every lane is the same (four words: no lane-by-lane extraction)
+    memcpy(words, &same, sizeof words);
+    if (__builtin_expect((words[0] & words[1] & words[2] & words[3]) != ~0ULL, 0))
       for (int j = 0; j < m; j++)
         if (!same[j]) f[j] = (float)exp(x[v][j]);
     v8i bits;
