@@ -90,7 +90,8 @@ FAST_EXP static void kernel_floats(const double *arg, const unsigned *flip, floa
     v8f f = __builtin_convertvector(e[v], v8f);
     // The argument's clamp checked as a float (an argument that rounds to −700 counts as clamped: glibc decides).
     const v8i same = (f == __builtin_convertvector(e[v] * below, v8f)) &
-                     (f == __builtin_convertvector(e[v] * above, v8f)) & (__builtin_convertvector(x[v], v8f) > lowest_f);
+                     (f == __builtin_convertvector(e[v] * above, v8f)) &
+                     (__builtin_convertvector(x[v], v8f) > lowest_f);
     const int m = len - 8 * v < 8 ? len - 8 * v : 8;
     unsigned long long words[4];  // all ones where every lane is the same (four words: no lane-by-lane extraction)
     memcpy(words, &same, sizeof words);
