@@ -3,13 +3,15 @@
 // 1.07 s to import its modules that way and 0.49 s from its bundle, the CLI's `--help` 0.72 s and 0.39 s (2-core VM,
 // 2026-12-03). Plain JavaScript, so that bin/unprune.js can use it before any TypeScript loader exists.
 //
-// Only our sources are bundled; packages stay `import`s, resolved from node_modules as before. Each file's
+// Only our sources are bundled; packages stay `import`s, resolved from node_modules as before (tfjs-core by `require`,
+// below). Each file's
 // `import.meta.url` is replaced by its source file's URL, so paths beside the sources (the native addon, package
 // resolution through createRequire) still resolve. A bundle is rebuilt when a source it holds changed (size or
 // mtime), Node changed, or a file went missing; where it cannot be built or written (esbuild missing, a
 // read-only install) callers run the entry through tsx as before.
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { basename, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
@@ -54,6 +56,35 @@ function currentBuild(dir) {
   return join(build, m.main);
 }
 
+/**
+ * CommonJS packages the bundles load by `require` instead of `import`: an ESM import of a CommonJS file has Node scan
+ * its source for export names first (cjs-module-lexer), 111–119 ms for tfjs-core's against a 26–38 ms require, on
+ * each stage process's start. The bundle imports a stand-in that requires the package and re-exports its names (read
+ * here, at build time), so the objects are the package's own, shared with the packages that require it.
+ */
+const REQUIRED_PACKAGES = /^@tensorflow\/tfjs-core$/;
+const REQUIRED = 'required-package';
+
+function requiringStandIn(name) {
+  const from = pathToFileURL(join(ROOT, 'package.json')).href;
+  const names = Object.keys(createRequire(from)(name)).filter(
+    (k) => /^[A-Za-z$][\w$]*$/.test(k) && k !== 'default' && !RESERVED_WORDS.has(k),
+  );
+  return [
+    `import { createRequire } from 'node:module';`,
+    `const m = createRequire(${JSON.stringify(from)})(${JSON.stringify(name)});`,
+    `export default m;`,
+    `export const { ${names.join(', ')} } = m;`,
+  ].join('\n');
+}
+const RESERVED_WORDS = new Set(
+  (
+    'await break case catch class const continue debugger default delete do else enum export extends false finally ' +
+    'for function if implements import in instanceof interface let new null package private protected public return ' +
+    'static super switch this throw true try typeof var void while with yield arguments eval'
+  ).split(' '),
+);
+
 /** Bundles `entry` (an absolute .ts path) into a fresh folder, then points the manifest at it. */
 async function build(entry, dir) {
   const esbuild = await import('esbuild');
@@ -73,6 +104,16 @@ async function build(entry, dir) {
     logLevel: 'silent',
     plugins: [
       {
+        name: 'required-packages',
+        setup(b) {
+          b.onResolve({ filter: REQUIRED_PACKAGES }, (a) => ({ path: a.path, namespace: REQUIRED }));
+          b.onLoad({ filter: /.*/, namespace: REQUIRED }, (a) => ({
+            contents: requiringStandIn(a.path),
+            loader: 'js',
+          }));
+        },
+      },
+      {
         name: 'source-import-meta-url',
         setup(b) {
           b.onLoad({ filter: /\.m?ts$|\.mjs$/ }, async (a) => ({
@@ -87,8 +128,10 @@ async function build(entry, dir) {
       },
     ],
   });
-  const inputs = {};
-  for (const input of Object.keys(result.metafile.inputs)) inputs[input] = fingerprint(join(ROOT, input));
+  // The files bundled (not the stand-ins), and this file: a change to how bundles are made rebuilds them.
+  const inputs = { [relative(ROOT, fileURLToPath(import.meta.url))]: fingerprint(fileURLToPath(import.meta.url)) };
+  for (const input of Object.keys(result.metafile.inputs))
+    if (!input.startsWith(`${REQUIRED}:`)) inputs[input] = fingerprint(join(ROOT, input));
   const main = `${basename(entry).replace(/\.ts$/, '')}.js`;
   const manifest = { node: process.version, root: ROOT, esbuild: esbuild.version, build: name, main, inputs };
   writeCacheFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
