@@ -2,7 +2,6 @@
 import { loadSettings, type Settings } from '../worker/settings.js';
 import { existsSync } from 'node:fs';
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
 import { errorChain } from '../ml/errors.js';
 import type { Command } from 'commander';
 import { Option } from 'commander';
@@ -243,7 +242,9 @@ export async function sweepOutcome(handle: WorkflowHandle, queryTimeoutMs = 10_0
   } catch (err) {
     const failure = err instanceof (await clientSdk()).WorkflowFailedError ? err.cause : undefined;
     const details =
-      failure instanceof ApplicationFailure ? (failure.details?.[0] as SweepProgress | undefined) : undefined;
+      failure instanceof (await import('@temporalio/common')).ApplicationFailure
+        ? (failure.details?.[0] as SweepProgress | undefined)
+        : undefined;
     return {
       status,
       ...where,

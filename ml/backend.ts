@@ -1,7 +1,7 @@
 // Compute backend selection. `auto` prefers native TensorFlow (GPU, then CPU), then `blas` (the wasm backend with
 // the project's native OpenBLAS kernels for matmul and conv), then plain wasm, then the pure-JS cpu backend. The tfjs-node packages are optional dependencies: they download libtensorflow at install time and are
 // absent on machines without internet, so they are loaded dynamically and their absence is not an error.
-import { createRequire } from 'node:module';
+import { createRequire, Module } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   configureNativeBlas,
@@ -30,12 +30,42 @@ export interface BackendInfo {
 }
 
 // Side-effect loads, by require: an ES import of a CommonJS package makes Node lex its source (and every package
-// it re-exports: tfjs-layers, -converter, -data, -backend-webgl) for named exports, 0.4 s of every worker's start
-// (measured). The union package registers every op's gradient (tfjs-core alone registers none) and the chained ops.
+// it re-exports) for named exports, 0.4 s of every worker's start (measured). The union package registers every
+// op's gradient (tfjs-core alone registers none) and the chained ops.
 const requireCjs = createRequire(import.meta.url);
-requireCjs('@tensorflow/tfjs');
+requireUnionWithoutReexports();
 requireCjs('@tensorflow/tfjs-backend-cpu');
 requireCjs('@tensorflow/tfjs-backend-wasm');
+
+/**
+ * The union package, with the packages it only re-exports (Keras layers, graph models, tf.data, the browser's WebGL
+ * backend: none used here) standing in empty while it loads: loading them was 70–100 ms of every stage process's
+ * start (2026-12-04). The stand-ins leave require's cache afterwards, so a later require of one loads the real one.
+ */
+function requireUnionWithoutReexports(): void {
+  const reexported = [
+    '@tensorflow/tfjs-layers',
+    '@tensorflow/tfjs-converter',
+    '@tensorflow/tfjs-data',
+    '@tensorflow/tfjs-backend-webgl',
+  ];
+  const union = requireCjs.resolve('@tensorflow/tfjs');
+  if (requireCjs.cache[union]) return;
+  // Resolved from the union's folder: the copies it would load.
+  const fromUnion = createRequire(union);
+  const standIns = reexported.map((name) => fromUnion.resolve(name)).filter((path) => !requireCjs.cache[path]);
+  for (const path of standIns) {
+    const standIn = new Module(path);
+    standIn.filename = path;
+    standIn.loaded = true;
+    requireCjs.cache[path] = standIn;
+  }
+  try {
+    requireCjs(union);
+  } finally {
+    for (const path of standIns) delete requireCjs.cache[path];
+  }
+}
 
 const NODE_PACKAGES: Record<'node-gpu' | 'node', string> = {
   'node-gpu': '@tensorflow/tfjs-node-gpu',

@@ -1,7 +1,8 @@
 // The text formats of a sweep's results: terminal table, Markdown and LaTeX (the result view: groups over seeds with
 // reference rows, 95% intervals, the chosen metrics), CSV (one row per cell and every column, or with `aggregate` one
 // row per view row) and JSON (rows, the view, the frontier and the noise test).
-import Table from 'cli-table3';
+import { createRequire } from 'node:module';
+import type Table from 'cli-table3';
 import type { Comparison } from './compare.js';
 import { deletionVsNoise } from './deletion-vs-noise.js';
 import { recoveryFrontier } from './frontier.js';
@@ -89,9 +90,10 @@ function frontierCells(rows: ResultRow[]): { head: string[]; body: string[][] } 
   };
 }
 
-/** A terminal table (cli-table3, compact, no colours). */
+/** A terminal table (cli-table3, compact, no colours; loaded here, not by every CLI start). */
 export function textTable(head: string[], body: string[][]): string {
-  const t = new Table({ head, style: { head: [], border: [], compact: true } });
+  const TextTable = createRequire(import.meta.url)('cli-table3') as typeof Table;
+  const t = new TextTable({ head, style: { head: [], border: [], compact: true } });
   for (const b of body) t.push(b);
   return t.toString();
 }

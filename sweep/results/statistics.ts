@@ -1,8 +1,11 @@
 // Intervals and tests over seeds, from Student's t distribution (jstat). Seeds are the replicates: a figure with n
 // seeds has n − 1 degrees of freedom, and with one seed no interval or test exists (null, never a made-up number).
-import jstatModule from 'jstat';
+import { createRequire } from 'node:module';
+import type jstatModule from 'jstat';
 
-const { jStat } = jstatModule;
+let loaded: (typeof jstatModule)['jStat'] | undefined;
+/** jstat, loaded at the first interval: every CLI start imports this module, few of them compute one (~25 ms). */
+const jStat = () => (loaded ??= (createRequire(import.meta.url)('jstat') as typeof jstatModule).jStat);
 
 export interface MeanInterval {
   mean: number;
@@ -22,7 +25,7 @@ export function meanInterval(values: number[], level = 0.95): MeanInterval {
   const mean = values.reduce((a, b) => a + b, 0) / n;
   if (n < 2) return { mean, low: null, high: null, n };
   const sd = sampleStd(values, mean);
-  const half = jStat.studentt.inv(1 - (1 - level) / 2, n - 1) * (sd / Math.sqrt(n));
+  const half = jStat().studentt.inv(1 - (1 - level) / 2, n - 1) * (sd / Math.sqrt(n));
   return { mean, low: mean - half, high: mean + half, n };
 }
 
@@ -41,5 +44,5 @@ export function pairedTest(a: number[], b: number[]): PairedTest {
   // No spread: identical pairs have nothing to test (null); a constant non-zero shift is certain in its direction.
   if (sd === 0) return { ...ci, t: null, p: ci.mean === 0 ? null : ci.mean > 0 ? 0 : 1 };
   const t = ci.mean / (sd / Math.sqrt(d.length));
-  return { ...ci, t, p: 1 - jStat.studentt.cdf(t, d.length - 1) };
+  return { ...ci, t, p: 1 - jStat().studentt.cdf(t, d.length - 1) };
 }
