@@ -47,3 +47,20 @@ test('UNPRUNE_NATIVE=0 hides the blas backend and says why', async () => {
   assert.match(out, /^installed: wasm, cpu$/m);
   assert.match(out, /blas: +not available: disabled by UNPRUNE_NATIVE=0/);
 });
+
+test("the union package's gradients and chained ops are in; the packages it only re-exports load in full when asked for", async () => {
+  // ml/backend.ts loads @tensorflow/tfjs with layers, converter, data and WebGL standing in empty (start-up time).
+  assert.ok(tf.getGradient('Relu') && tf.getGradient('BatchMatMul') && tf.getGradient('Conv2D'));
+  // Chained ops are the union's (tfjs-core's types do not declare them).
+  type Chained = { square(): Chained & tf.Tensor; sum(): tf.Tensor };
+  const x = tf.tensor1d([1, -2, 3]);
+  assert.equal(typeof (x as unknown as Chained).square, 'function');
+  const g = tf.grad((v: tf.Tensor) => (v as unknown as Chained).square().sum())(x);
+  assert.deepEqual(Array.from(await g.data()), [2, -4, 6]);
+  tf.dispose([x, g]);
+  const { createRequire } = await import('node:module');
+  const fromUnion = createRequire(createRequire(import.meta.url).resolve('@tensorflow/tfjs'));
+  const layers = fromUnion('@tensorflow/tfjs-layers') as { sequential?: unknown; version_layers?: string };
+  assert.equal(typeof layers.sequential, 'function');
+  assert.match(String(layers.version_layers), /^\d+\.\d+/);
+});
