@@ -240,11 +240,10 @@ export async function sweepOutcome(handle: WorkflowHandle, queryTimeoutMs = 10_0
   try {
     return { status, ...where, progress: (await handle.result()) as SweepProgress };
   } catch (err) {
-    const failure = err instanceof (await clientSdk()).WorkflowFailedError ? err.cause : undefined;
+    const sdk = await clientSdk();
+    const failure = err instanceof sdk.WorkflowFailedError ? err.cause : undefined;
     const details =
-      failure instanceof (await import('@temporalio/common')).ApplicationFailure
-        ? (failure.details?.[0] as SweepProgress | undefined)
-        : undefined;
+      failure instanceof sdk.ApplicationFailure ? (failure.details?.[0] as SweepProgress | undefined) : undefined;
     return {
       status,
       ...where,

@@ -62,13 +62,13 @@ function currentBuild(dir) {
  * here, at build time), so the objects are the package's own, shared with the packages that require it.
  */
 const REQUIRED_PACKAGES = /^@tensorflow\/tfjs-core$/;
+const REQUIRED = 'required-package';
 
 /**
  * ES packages bundled in rather than imported: Node's loader resolves, reads and links each of their files at every
  * start; zod is ~80 files, 84–86 ms imported against 57–60 ms as one bundled file (2026-12-04).
  */
 const BUNDLED_PACKAGES = /^zod$/;
-const REQUIRED = 'required-package';
 
 function requiringStandIn(name) {
   const from = pathToFileURL(join(ROOT, 'package.json')).href;

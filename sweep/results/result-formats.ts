@@ -19,6 +19,8 @@ import {
   type ViewOptions,
 } from './result-view.js';
 
+const requireHere = createRequire(import.meta.url);
+
 /** Numeric columns of a set of rows: the registered metrics, then mia_<feature> extras. */
 function metricColumns(rows: ResultRow[]): string[] {
   const extra = new Set<string>();
@@ -92,7 +94,7 @@ function frontierCells(rows: ResultRow[]): { head: string[]; body: string[][] } 
 
 /** A terminal table (cli-table3, compact, no colours; loaded here, not by every CLI start). */
 export function textTable(head: string[], body: string[][]): string {
-  const TextTable = createRequire(import.meta.url)('cli-table3') as typeof Table;
+  const TextTable = requireHere('cli-table3') as typeof Table;
   const t = new TextTable({ head, style: { head: [], border: [], compact: true } });
   for (const b of body) t.push(b);
   return t.toString();
