@@ -1,6 +1,7 @@
 // The Temporal side of the CLI: worker, submit, status, watch, cancel, and `run --engine temporal`.
 import { loadSettings, type Settings } from '../worker/settings.js';
 import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import type { Client, WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
 import { errorChain } from '../ml/errors.js';
 import type { Command } from 'commander';
@@ -294,6 +295,12 @@ async function watch(handle: WorkflowHandle): Promise<SweepOutcome> {
           '{bar} {value}/{total} stages | run {done} cached {cached} running {running} failed {failed} | {status} | ETA {eta_formatted}',
       })
     : undefined;
+  // The sweep's end wakes the loop at once (its result's long poll): polling alone noticed it up to 10 s late.
+  // If that poll ends without the sweep ending (a lost connection), the loop goes on polling.
+  let closed: Promise<'closed'> | undefined = handle.result().then(
+    () => 'closed' as const,
+    () => 'closed' as const,
+  );
   for (;;) {
     const o = await sweepOutcome(handle);
     const p = o.progress;
@@ -306,7 +313,10 @@ async function watch(handle: WorkflowHandle): Promise<SweepOutcome> {
       bar?.stop();
       return o;
     }
-    await new Promise((r) => setTimeout(r, bar ? 1000 : 10000));
+    let timer: NodeJS.Timeout | undefined;
+    const tick = new Promise<'tick'>((r) => (timer = setTimeout(() => r('tick'), bar ? 1000 : 10000)));
+    if ((await (closed ? Promise.race([closed, tick]) : tick)) === 'closed') closed = undefined;
+    clearTimeout(timer);
   }
 }
 
@@ -328,9 +338,17 @@ export function addTemporalCommands(
         'activities at once per queue (default: 1 GPU, 2 CPU)',
         wholeNumber('--concurrency', 1),
       )
+      .addOption(
+        new Option(
+          '--slots <n>',
+          'stages at once, shared by the GPU and CPU queues (instead of --concurrency; a machine without a GPU: one per core)',
+        )
+          .argParser(wholeNumber('--slots', 1))
+          .conflicts('concurrency'),
+      )
       .option(
         '--prefetch <n>',
-        'light-queue activities taken beyond --concurrency, each starting as a slot frees (0: none)',
+        'light-queue activities (with --slots: any) taken beyond the slots, each starting as one frees (0: none)',
         wholeNumber('--prefetch', 0),
         1,
       )
@@ -348,6 +366,7 @@ export function addTemporalCommands(
         metricsHost: string;
         queue: WorkerQueue;
         concurrency?: number;
+        slots?: number;
         prefetch: number;
         gpuQueue: string;
         cpuQueue: string;
@@ -362,6 +381,7 @@ export function addTemporalCommands(
       ).runTemporalWorker(settingsOf(o), {
         queue: o.queue,
         concurrency: o.concurrency,
+        slots: o.slots,
         prefetch: o.prefetch,
         queues: { gpu: o.gpuQueue, cpu: o.cpuQueue, workflows: o.workflowQueue },
         metricsPort: o.metricsPort,
@@ -508,7 +528,11 @@ export async function runOnTemporal(
     const address = env.address;
     console.error(`local Temporal dev server at ${address}; UI at http://localhost:8233`);
     const { runTemporalWorker } = await loadWorker();
-    worker = runTemporalWorker({ ...settings, address, defaulted: false }, { queue: 'all', signal: controller.signal });
+    // One worker with a stage slot per core, shared by both queues: this machine's cores, as the local engine uses them.
+    worker = runTemporalWorker(
+      { ...settings, address, defaulted: false },
+      { queue: 'all', slots: availableParallelism(), signal: controller.signal },
+    );
     const s = await submitSweep(env.client, sweep, store, { maxCells: flags.maxCells, rerun: true });
     return await watch(s.handle);
   } finally {

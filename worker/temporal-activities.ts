@@ -44,7 +44,7 @@ class RecentlyUsed<V> {
 }
 
 /**
- * Stages of one task queue running at once on this worker. The worker accepts a few more activities than that
+ * Stages of one task queue (or of a worker's queues sharing slots) running at once on this worker. The worker accepts a few more activities than that
  * (prefetch): they wait here, heartbeating, so that when a stage ends the next one starts at once instead of after
  * the completion's round trip through the server (completion, workflow task, dispatch, poll: ~20 ms, 2% of a
  * 1-second stage). A waiting stage is cancelled like a running one, and never starts.
@@ -94,8 +94,11 @@ export interface ActivityOptions {
   settings: Settings;
   /** Stages this worker runs at once (its activity slots): the size of each store's process pool. */
   slots: number;
-  /** Stages running at once per task queue (default: no limit here; the SDK's slots alone bound them). */
-  queueSlots?: Record<string, number>;
+  /**
+   * Stages running at once per group of task queues, each group one gate (default: no limit here; the SDK's slots
+   * alone bound them): the light queue alone where it prefetches, or every queue where a worker shares its slots.
+   */
+  slotGroups?: { queues: string[]; slots: number }[];
   observer?: StageObserver;
 }
 
@@ -135,7 +138,12 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
     });
   };
 
-  const queueSlots = new Map(Object.entries(opts.queueSlots ?? {}).map(([q, n]) => [q, new StageSlots(n)]));
+  const queueSlots = new Map(
+    (opts.slotGroups ?? []).flatMap((g) => {
+      const gate = new StageSlots(g.slots);
+      return g.queues.map((q) => [q, gate] as const);
+    }),
+  );
 
   async function stageActivity(task: StageTask): Promise<StageOutcome> {
     const ctx = Context.current();

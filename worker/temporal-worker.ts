@@ -2,6 +2,7 @@
 // the GPU queue, light ones (forget, evaluate, planning, store look-ups) on the CPU queue; workflow tasks run on
 // the CPU side. Stages run in child processes (worker/temporal-activities.ts), so this process only coordinates.
 import { NativeConnection, Runtime, Worker } from '@temporalio/worker';
+import { SharedActivitySlots } from './shared-activity-slots.js';
 import { createActivities } from './temporal-activities.js';
 import { serveMetrics, UnpruneMetrics } from './metrics.js';
 import { loadSettings, type Settings } from './settings.js';
@@ -17,6 +18,12 @@ export interface WorkerOptions {
   /** Give up after this many connection attempts (default: keep trying until the signal aborts). */
   connectAttempts?: number;
   concurrency?: number;
+  /**
+   * Stages at once on this worker, shared by the queues it polls (instead of `concurrency`'s slots per queue): a
+   * machine without a GPU runs heavy and light stages on the same cores, so one worker with a slot per core keeps
+   * them busy without oversubscribing them (worker/shared-activity-slots.ts). `prefetch` then applies to both queues.
+   */
+  slots?: number;
   /**
    * Light-queue activities accepted beyond its slots, each waiting for the next free slot (default 1; 0: none).
    * Light stages last ~0.2 s, so the ~20 ms round trip between two of them is worth hiding, and a prefetched one
@@ -86,12 +93,33 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
   const gpuSlots = opts.concurrency ?? 1;
   const cpuSlots = opts.concurrency ?? 2;
   const prefetch = opts.prefetch ?? 1;
+  const shared = opts.slots;
+  const polled = [gpu && queues.gpu, cpu && queues.cpu].filter((q): q is string => !!q);
   const activities = createActivities({
     settings: processSettings,
-    slots: (gpu ? gpuSlots : 0) + (cpu ? cpuSlots : 0),
-    queueSlots: prefetch > 0 ? { [queues.cpu]: cpuSlots } : undefined,
+    slots: shared ?? (gpu ? gpuSlots : 0) + (cpu ? cpuSlots : 0),
+    slotGroups:
+      shared !== undefined
+        ? [{ queues: polled, slots: shared }]
+        : prefetch > 0
+          ? [{ queues: [queues.cpu], slots: cpuSlots }]
+          : undefined,
     observer: metrics,
   });
+  // Shared slots: both activity Workers draw permits from one supplier (running slots plus prefetch).
+  const sharedSupplier = shared !== undefined ? new SharedActivitySlots(shared + prefetch) : undefined;
+  const activitySlots = (perQueue: number) =>
+    sharedSupplier
+      ? {
+          tuner: {
+            activityTaskSlotSupplier: sharedSupplier,
+            // Activity-only Workers: they poll no workflow, local-activity or Nexus tasks.
+            workflowTaskSlotSupplier: { type: 'fixed-size' as const, numSlots: 1 },
+            localActivityTaskSlotSupplier: { type: 'fixed-size' as const, numSlots: 1 },
+            nexusTaskSlotSupplier: { type: 'fixed-size' as const, numSlots: 1 },
+          },
+        }
+      : { maxConcurrentActivityTaskExecutions: perQueue };
   const workers: Worker[] = [];
   // Listening before the workers exist: a stop requested while they are being created (bundling the workflows
   // takes seconds) shuts them down as soon as they are, instead of being lost.
@@ -105,7 +133,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
           namespace: settings.namespace,
           taskQueue: queues.gpu,
           activities,
-          maxConcurrentActivityTaskExecutions: gpuSlots,
+          ...activitySlots(gpuSlots),
           maxHeartbeatThrottleInterval: HEARTBEAT_FLUSH,
         }),
       );
@@ -116,7 +144,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
           namespace: settings.namespace,
           taskQueue: queues.cpu,
           activities,
-          maxConcurrentActivityTaskExecutions: cpuSlots + prefetch,
+          ...activitySlots(cpuSlots + prefetch),
           maxHeartbeatThrottleInterval: HEARTBEAT_FLUSH,
         }),
         await Worker.create({

@@ -29,5 +29,8 @@ test('submit / status / cancel against an address where nothing listens: exit 2 
     assert.match(r.stderr, HOW);
   }
   assert.equal(unprune(['worker', '--queue', 'tpu']).status, 2);
+  const both = unprune(['worker', '--slots', '2', '--concurrency', '1']);
+  assert.equal(both.status, 2);
+  assert.match(both.stderr, /'--slots <n>' cannot be used with option '--concurrency <n>'/);
   assert.match(unprune(['worker', '--help']).stdout, /--queue <queue>.*gpu.*cpu.*all/s);
 });

@@ -89,3 +89,59 @@ test(
     }
   },
 );
+
+test(
+  'a worker with shared slots (--slots 2) runs two heavy stages side by side and never more than two stages',
+  { skip: !address && 'TEMPORAL_ADDRESS is not set', timeout: 10 * 60_000 },
+  async () => {
+    const settings = temporalSettings();
+    const store = mkdtempSync(join(tmpdir(), 'unprune-temporal-slots-'));
+    const tag = `${process.pid}-slots`;
+    const queues = { workflows: `it-wf-${tag}`, gpu: `it-gpu-${tag}`, cpu: `it-cpu-${tag}` };
+    // The worker logs each stage as it starts (past the slots' gate) and ends: counted here.
+    const running = new Map<string, string>();
+    let most = 0;
+    let heavyTogether = 0;
+    const log = console.error;
+    console.error = (...args: unknown[]) => {
+      const m = /unprune worker: (\w+) .*\((\S+)\): (started|done|found done|failed|cancelled)/.exec(String(args[0]));
+      if (m?.[3] === 'started') {
+        running.set(m[2]!, m[1]!);
+        most = Math.max(most, running.size);
+        if ([...running.values()].filter((k) => k !== 'forget' && k !== 'evaluate').length >= 2) heavyTogether++;
+      } else if (m) running.delete(m[2]!);
+      else log(...args);
+    };
+    const controller = new AbortController();
+    const worker = runTemporalWorker(settings, {
+      queue: 'all',
+      slots: 2,
+      queues,
+      signal: controller.signal,
+      connectAttempts: 3,
+    });
+    const workerStopped = worker.then(() => {
+      throw new Error('the worker stopped');
+    });
+    workerStopped.catch(() => undefined);
+    try {
+      const client = await within(30_000, 'connecting', temporalClient(settings));
+      const text = readFileSync(new URL('../fixtures/specs/tiny.yaml', import.meta.url), 'utf8');
+      const sweep = parseSweep(text.replace('name: tiny', `name: tiny-slots-${Date.now()}`));
+      const submitted = await within(60_000, 'submitting', submitSweep(client, sweep, store, { queues }));
+      const final = (await within(
+        8 * 60_000,
+        'the sweep',
+        Promise.race([submitted.handle.result(), workerStopped]),
+      )) as SweepProgress;
+      assert.equal(final.status, 'completed');
+      assert.equal(final.done, planSweep(sweep).stages.length);
+      assert.equal(most, 2, 'at most two stages at once, and two at some point');
+      assert.ok(heavyTogether > 0, 'two heavy stages ran side by side (per-queue slots allow one)');
+    } finally {
+      console.error = log;
+      controller.abort();
+      await worker.catch(() => undefined);
+    }
+  },
+);
