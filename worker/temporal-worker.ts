@@ -158,6 +158,11 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
     console.error(
       `unprune worker: ${settings.address} namespace ${settings.namespace}, queues ${[gpu && queues.gpu, cpu && queues.cpu, cpu && queues.workflows].filter(Boolean).join(', ')}, backend ${processSettings.backend}`,
     );
+    // Per-queue slots run heavy stages one at a time: right for a GPU, half a 2-core machine's cores without one.
+    if (gpu && cpu && shared === undefined && opts.concurrency === undefined && processSettings.backend !== 'node-gpu')
+      console.error(
+        'unprune worker: heavy stages run one at a time (one GPU-queue slot); without a GPU, `--slots N` (one per core) shares N slots between the queues',
+      );
     const runs = workers.map((w) => w.run()); // RUNNING from here on, so a stop already requested applies now
     if (opts.signal?.aborted) stop();
     await Promise.all(runs);
