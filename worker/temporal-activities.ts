@@ -44,10 +44,11 @@ class RecentlyUsed<V> {
 }
 
 /**
- * Stages of one task queue (or of a worker's queues sharing slots) running at once on this worker. The worker accepts a few more activities than that
- * (prefetch): they wait here, heartbeating, so that when a stage ends the next one starts at once instead of after
- * the completion's round trip through the server (completion, workflow task, dispatch, poll: ~20 ms, 2% of a
- * 1-second stage). A waiting stage is cancelled like a running one, and never starts.
+ * Stages of one task queue (or of the queues a worker's shared slots serve) running at once on this worker. The
+ * worker accepts a few more activities than that (prefetch): they wait here, heartbeating, so that when a stage ends
+ * the next one starts at once instead of after the completion's round trip through the server (completion, workflow
+ * task, dispatch, poll: ~20 ms, 2% of a 1-second stage). A waiting stage is cancelled like a running one, and never
+ * starts.
  */
 export class StageSlots {
   private running = 0;
