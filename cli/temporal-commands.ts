@@ -287,7 +287,7 @@ function printOutcome(workflowId: string, o: SweepOutcome): void {
 }
 
 /** Follows a run until it closes; returns how it ended. */
-async function watch(handle: WorkflowHandle): Promise<SweepOutcome> {
+export async function watch(handle: WorkflowHandle): Promise<SweepOutcome> {
   const bar = process.stderr.isTTY
     ? new SingleBar({
         stream: process.stderr,

@@ -2,7 +2,9 @@
 // point unprune at a server.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import type { WorkflowHandle } from '@temporalio/client';
 import { unprune } from '../helpers/cli.js';
+import type { SweepProgress } from '../../workflows/sweep-types.js';
 
 const TINY = new URL('../fixtures/specs/tiny.yaml', import.meta.url).pathname;
 const HOW = /TEMPORAL_ADDRESS.*temporal server start-dev.*infra\/docker-compose\.yml/;
@@ -33,4 +35,38 @@ test('submit / status / cancel against an address where nothing listens: exit 2 
   assert.equal(both.status, 2);
   assert.match(both.stderr, /'--slots <n>' cannot be used with option '--concurrency <n>'/);
   assert.match(unprune(['worker', '--help']).stdout, /--queue <queue>.*gpu.*cpu.*all/s);
+});
+
+test('watching a sweep returns as soon as it ends, not at its next 10-second poll', async () => {
+  // A stand-in for a workflow handle (no server runs here): running until its result arrives after 0.3 s.
+  const { watch } = await import('../../cli/temporal-commands.js');
+  const progress: SweepProgress = {
+    total: 1,
+    done: 0,
+    cached: 0,
+    running: 1,
+    failed: 0,
+    skipped: 0,
+    remaining: 1,
+    byKind: {},
+    shards: { total: 1, finished: 0, failed: 0 },
+    failures: [],
+    etaSeconds: null,
+    status: 'running',
+  };
+  const final: SweepProgress = { ...progress, done: 1, running: 0, remaining: 0, status: 'completed' };
+  let closed = false;
+  const result = new Promise((resolve) => setTimeout(() => ((closed = true), resolve(final)), 300));
+  const handle = {
+    describe: async () => ({ status: { name: closed ? 'COMPLETED' : 'RUNNING' }, memo: {}, startTime: new Date() }),
+    query: async () => progress,
+    result: () => result,
+    client: { getHandle: () => ({ query: async () => undefined }) },
+  } as unknown as WorkflowHandle;
+  const t = performance.now();
+  const outcome = await watch(handle);
+  const seconds = (performance.now() - t) / 1000;
+  assert.equal(outcome.status, 'COMPLETED');
+  assert.equal(outcome.progress?.done, 1);
+  assert.ok(seconds < 3, `returned after ${seconds.toFixed(1)} s`);
 });
