@@ -156,7 +156,7 @@ export async function runTemporalWorker(settings: TemporalSettings, opts: Worker
       );
     }
     console.error(
-      `unprune worker: ${settings.address} namespace ${settings.namespace}, queues ${[gpu && queues.gpu, cpu && queues.cpu, cpu && queues.workflows].filter(Boolean).join(', ')}, backend ${processSettings.backend}`,
+      `unprune worker: ${settings.address} namespace ${settings.namespace}, queues ${[...polled, ...(cpu ? [queues.workflows] : [])].join(', ')}, backend ${processSettings.backend}`,
     );
     // Per-queue slots run heavy stages one at a time: right for a GPU, half a 2-core machine's cores without one.
     if (gpu && cpu && shared === undefined && opts.concurrency === undefined && processSettings.backend !== 'node-gpu')
