@@ -8,6 +8,7 @@ import { forgetStage } from './forget.js';
 import { noopStage } from './noop.js';
 import { pruneStage } from './prune.js';
 import type { StageContext } from './stage-context.js';
+import { layerTimeSoFar } from '../ml/layer-seconds.js';
 import { trainingExamplesSoFar } from '../ml/training-examples.js';
 import { trainStage } from './train.js';
 import { unlearnStage } from './unlearn.js';
@@ -29,6 +30,10 @@ export const STAGE_RUNS: { [K in StageKind]: StageRun<K> } = {
 
 export async function runStage(stage: AnyStage, ctx: StageContext): Promise<StageOutcome> {
   if (await ctx.store.isDone(stage.kind, stage.key)) return 'cached';
-  await (STAGE_RUNS[stage.kind] as StageRun<StageKind>)(stage, { ...ctx, examplesAtStart: trainingExamplesSoFar() });
+  await (STAGE_RUNS[stage.kind] as StageRun<StageKind>)(stage, {
+    ...ctx,
+    examplesAtStart: trainingExamplesSoFar(),
+    layerTimeAtStart: layerTimeSoFar(),
+  });
   return 'done';
 }

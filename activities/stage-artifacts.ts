@@ -3,6 +3,7 @@
 import { currentBackend, tf } from '../ml/backend.js';
 import type { Mask } from '../ml/mask.js';
 import type { Weights } from '../ml/models/network.js';
+import type { LayerSeconds } from '../ml/layer-seconds.js';
 import type { StageManifest } from '../store/artifact-store.js';
 import {
   decodeIndices,
@@ -14,7 +15,7 @@ import {
   encodeWeights,
 } from '../store/codec.js';
 import { kindOfKey, STAGE_KIND, type AnyStage } from '../sweep/stage-kinds.js';
-import { stageExamples, type StageContext } from './stage-context.js';
+import { stageExamples, stageLayerSeconds, type StageContext } from './stage-context.js';
 
 /** A missing or corrupt input: the stage cannot run until the input stage is (re)computed. */
 export class MissingInputError extends Error {
@@ -93,6 +94,11 @@ export function modelBlobs(weights: Weights, mask: Mask, info: ModelInfo): Recor
 }
 
 /** Writes a stage's outputs; the manifest (last) records params, inputs, library versions and wall time. */
+function layersOf(ctx: StageContext): { layers?: LayerSeconds } {
+  const layers = stageLayerSeconds(ctx);
+  return Object.keys(layers).length ? { layers } : {};
+}
+
 export async function writeOutputs(
   ctx: StageContext,
   stage: AnyStage,
@@ -111,7 +117,8 @@ export async function writeOutputs(
     params: stage.params,
     inputs: stage.inputs as Record<string, string>,
     libraries: { '@tensorflow/tfjs-core': tf.version_core, backend: backend.name },
-    // Wall time and examples passed forward and backward: the stage's cost in seconds and in machine-free units.
-    run: { seconds: +seconds.toFixed(3), examples: stageExamples(ctx), ...run },
+    // Wall time and examples passed forward and backward: the stage's cost in seconds and in machine-free units;
+    // where the native layer chain ran, its time by layer (bench:profile sums them).
+    run: { seconds: +seconds.toFixed(3), examples: stageExamples(ctx), ...run, ...layersOf(ctx) },
   });
 }

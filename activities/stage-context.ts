@@ -1,6 +1,7 @@
 // What a stage function is given: the store, where to report what it measured and how far it got, a cancel
 // signal, and the process's data-set folders. Built by each engine's edge (stage process, Temporal activity).
 import type { DatasetName } from '../ml/catalog.js';
+import { layerSecondsSince, type LayerSeconds } from '../ml/layer-seconds.js';
 import { trainingExamplesSoFar } from '../ml/training-examples.js';
 import type { TrainHooks } from '../ml/train.js';
 import type { ArtifactStore } from '../store/artifact-store.js';
@@ -31,11 +32,18 @@ export interface StageContext {
   datasetDirs?: Partial<Record<DatasetName, string>>;
   /** The process's training-example count when the stage began (set by runStage): its cost is the growth. */
   examplesAtStart?: number;
+  /** The process's time by layer when the stage began (set by runStage; ml/layer-seconds.ts). */
+  layerTimeAtStart?: Map<string, Float64Array>;
 }
 
 /** Examples this stage has passed forward and backward so far (ml/training-examples.ts). */
 export function stageExamples(ctx: StageContext): number {
   return ctx.examplesAtStart === undefined ? 0 : trainingExamplesSoFar() - ctx.examplesAtStart;
+}
+
+/** The native layer chain's time by layer and phase so far in this stage (none where it ran on tfjs's engine). */
+export function stageLayerSeconds(ctx: StageContext): LayerSeconds {
+  return ctx.layerTimeAtStart === undefined ? {} : layerSecondsSince(ctx.layerTimeAtStart);
 }
 
 /** Training hooks that report a stage's progress: examples and time to its stats, a line to its heartbeat. */

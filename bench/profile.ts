@@ -1,12 +1,15 @@
 // Where the quickstart's time goes: one cold run on the local engine (fresh store), then every stage's recorded wall
 // time read back from its manifest — per stage kind (count, total, mean, share), evaluation split into its forward
-// passes and the MIA's SVCs, and what is left of workers × wall for the engine itself (process messages, store
-// checks, waiting on dependencies). A benchmark: it prints figures and never fails on speed.
+// passes and the MIA's SVCs, the native layer chain's time by layer (forward, backward, update in training and
+// unlearning; inference in evaluation: the manifests' run.layers, ml/layer-seconds.ts), and what is left of
+// workers × wall for the engine itself (process messages, store checks, waiting on dependencies). A benchmark: it
+// prints figures and never fails on speed.
 //   npm run bench:profile -- [--spec FILE] [--workers 2] [--json]
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { LAYER_PHASES, type LayerPhase, type LayerSeconds } from '../ml/layer-seconds.js';
 import { openStore } from '../store/artifact-store.js';
 import { planSweep } from '../sweep/plan.js';
 import { parseSweep } from '../sweep/spec.js';
@@ -31,8 +34,13 @@ try {
   const store = openStore(storeDir);
   const byKind: Record<string, { stages: number; seconds: number }> = {};
   const evaluation = { forward: 0, mia: 0, total: 0 };
+  const byLayer: Record<string, Record<LayerPhase, number>> = {};
   for (const s of plan.stages) {
     const run = (await store.readManifest(s.kind, s.key))?.run ?? {};
+    for (const [label, phases] of Object.entries((run.layers ?? {}) as LayerSeconds)) {
+      const l = (byLayer[label] ??= { forward: 0, backward: 0, update: 0, inference: 0 });
+      for (const phase of LAYER_PHASES) l[phase] += phases[phase] ?? 0;
+    }
     const seconds = typeof run.seconds === 'number' ? run.seconds : 0;
     const k = (byKind[s.kind] ??= { stages: 0, seconds: 0 });
     k.stages++;
@@ -54,6 +62,7 @@ try {
     stageSeconds,
     byKind,
     evaluation: { ...evaluation, rest: evaluation.total - evaluation.forward - evaluation.mia },
+    byLayer,
     /** workers × wall not spent inside a stage: per-stage overhead and workers idle waiting on dependencies. */
     engineSeconds,
     engineSecondsPerStage: engineSeconds / plan.stages.length,
@@ -78,6 +87,20 @@ try {
   console.log(
     `evaluate: forward passes ${evaluation.forward.toFixed(1)} s, MIA SVCs ${evaluation.mia.toFixed(1)} s, the rest (reads, masks, writes) ${report.evaluation.rest.toFixed(1)} s`,
   );
+  const layerTotal = (l: Record<LayerPhase, number>) => LAYER_PHASES.reduce((a, p) => a + l[p], 0);
+  const layers = Object.entries(byLayer).sort((a, b) => layerTotal(b[1]) - layerTotal(a[1]));
+  const chainSeconds = layers.reduce((a, [, l]) => a + layerTotal(l), 0);
+  console.log(
+    `native layer chain by layer: ${chainSeconds.toFixed(1)} s of the ${stageSeconds.toFixed(1)} s inside stages ` +
+      '(the rest: data, masks and scores, the SVCs, the store, tfjs-engine paths)',
+  );
+  console.log(
+    `${'layer'.padEnd(24)} ${LAYER_PHASES.map((p) => p.padStart(9)).join(' ')} ${'total s'.padStart(8)} ${'share'.padStart(6)}`,
+  );
+  for (const [label, l] of layers)
+    console.log(
+      `${label.padEnd(24)} ${LAYER_PHASES.map((p) => l[p].toFixed(2).padStart(9)).join(' ')} ${layerTotal(l).toFixed(2).padStart(8)} ${pct(layerTotal(l)).padStart(6)}`,
+    );
   if (args.json) console.log(JSON.stringify(report));
 } finally {
   rmSync(storeDir, { recursive: true, force: true });

@@ -6,7 +6,7 @@
 // 6,000 rows of the 80%-pruned MLP). Chains with batch normalisation or mean-pooling stay on tfjs.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Network } from '../models/network.js';
-import { batchOf, chainLayers } from './layer-chain-trainer.js';
+import { batchOf, chainLayers, lap } from './layer-chain-trainer.js';
 import { activeNativeKernels } from './register-wasm-kernels.js';
 import { peekValues } from './sparse-matmul.js';
 
@@ -30,6 +30,7 @@ export function chainForward(net: Network): ChainLogits | null {
   const outputs: Float32Array[] = layers.map(() => new Float32Array(0));
   return (x, rows) => {
     let input = x;
+    let clock = performance.now();
     layers.forEach((l, i) => {
       if (outputs[i]!.length < rows * l.outSize) outputs[i] = new Float32Array(rows * l.outSize);
       const out = outputs[i]!.subarray(0, rows * l.outSize);
@@ -48,6 +49,7 @@ export function chainForward(net: Network): ChainLogits | null {
         }
       } else throw new Error(`chainForward: ${l.kind} layers run on tfjs`);
       input = out;
+      clock = lap(l.label, 'inference', clock);
     });
     return input;
   };

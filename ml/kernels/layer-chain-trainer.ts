@@ -12,6 +12,7 @@
 // (offsetProduct), the same sums in another order, so such runs agree with tfjs's to rounding
 // (test/ml/offset-product.test.ts).
 import { backend_util } from '@tensorflow/tfjs-core';
+import { addLayerTime, type LayerPhase } from '../layer-seconds.js';
 import type { ChainStep, Weights } from '../models/network.js';
 import type { OptimizerConfig, OptimizerState } from '../optimizers.js';
 import { offsetProductsPay, type NativeBlas } from './native-blas.js';
@@ -19,7 +20,13 @@ import { convDims, poolDims } from './wasm-kernel-support.js';
 
 /** A chain's layer as the trainer runs it: its parameters (masks, patterns) and geometry fixed for the run. Sizes
  *  are per example. */
-export type ChainLayer = { inSize: number; outSize: number } & (
+export type ChainLayer = {
+  inSize: number;
+  outSize: number;
+  /** Names it in the time by layer (ml/layer-seconds.ts): its parameters' name, shape, and `sparse` where it
+   *  multiplies through a mask's pattern; a pooling layer by its place in the chain. */
+  label: string;
+} & (
   | {
       kind: 'dense';
       /** Parameter names of the [k, n] weight matrix and the [n] bias. */
@@ -73,17 +80,18 @@ export function chainLayers(
   // One example: the dims' batch entry is set per step.
   let shape: [number, number, number, number] = [1, ...inputShape];
   const size = () => shape[1] * shape[2] * shape[3];
-  return steps.map((s): ChainLayer => {
+  return steps.map((s, index): ChainLayer => {
     const inSize = size();
     const channels = shape[3];
     if (s.kind === 'maxPool') {
       const info = backend_util.computePool2DInfo(shape, s.size, s.stride, 1, s.pad);
       shape = [1, info.outHeight, info.outWidth, info.inChannels];
-      return { kind: 'maxPool', dims: poolDims(info), inSize, outSize: size() };
+      return { kind: 'maxPool', label: `${index} max-pool`, dims: poolDims(info), inSize, outSize: size() };
     }
     if (s.kind === 'meanPool') {
       shape = [1, 1, 1, channels];
-      return { kind: 'meanPool', channels, area: inSize / channels, inSize, outSize: channels };
+      const label = `${index} mean-pool`;
+      return { kind: 'meanPool', label, channels, area: inSize / channels, inSize, outSize: channels };
     }
     if (s.kind === 'batchNorm') {
       const [gamma, beta, mean, variance] = ['gamma', 'beta', 'mean', 'var'].map((p) => `${s.name}.${p}`) as [
@@ -95,7 +103,21 @@ export function chainLayers(
       if (shapeOf(gamma)[0] !== channels)
         throw new Error(`${s.name}: expects ${shapeOf(gamma)[0]} channels, the chain gives ${channels}`);
       const { relu, eps, momentum } = s;
-      return { kind: 'batchNorm', gamma, beta, mean, variance, relu, eps, momentum, channels, inSize, outSize: inSize };
+      const label = `${s.name} batch-norm ${channels}`;
+      return {
+        kind: 'batchNorm',
+        label,
+        gamma,
+        beta,
+        mean,
+        variance,
+        relu,
+        eps,
+        momentum,
+        channels,
+        inSize,
+        outSize: inSize,
+      };
     }
     const weight = `${s.name}.w`;
     const keep = keepOf(weight);
@@ -107,6 +129,7 @@ export function chainLayers(
       const pattern = patternOf(weight);
       return {
         kind: 'dense',
+        label: `${s.name} ${k}×${n}${pattern ? ' sparse' : ''}`,
         ...params,
         bias: `${s.name}.b`,
         k,
@@ -123,6 +146,7 @@ export function chainLayers(
     const bias = s.bias ? { bias: `${s.name}.b` } : {};
     return {
       kind: 'conv',
+      label: `${s.name} conv ${filter.join('×')}`,
       ...params,
       ...bias,
       dims: convDims(info),
@@ -210,6 +234,13 @@ function patternOrders(pattern: Int32Array): { dense: Int32Array; byColumn: Int3
  * at ~38%).
  */
 const OFFSET_MAX_DENSITY = 0.3;
+
+/** Adds the time since `since` (performance.now()) to a layer's phase; returns now, the next phase's start. */
+export function lap(label: string, phase: LayerPhase, since: number): number {
+  const now = performance.now();
+  addLayerTime(label, phase, now - since);
+  return now;
+}
 
 /** dims[1] of the sparse products: the weights (or weight gradient) are the pattern's entries only. */
 const COMPACT = 1;
@@ -342,6 +373,7 @@ export class LayerChainTrainer {
     this.t++;
     const last = layers.length - 1;
     let input = x;
+    let clock = performance.now();
     layers.forEach((l, i) => {
       const out = this.outputs[i]!.subarray(0, rows * l.outSize);
       const [w, b] = this.params[i]!.map((p) => p.slot.value);
@@ -365,14 +397,17 @@ export class LayerChainTrainer {
         else if (b) addon.biasAdd(out, b, out, dims);
       }
       input = out;
+      clock = lap(l.label, 'forward', clock);
     });
     const logits = input;
     const classes = logits.length / rows;
     const dims = Int32Array.of(rows, classes);
     addon.softmaxCrossEntropy(logits, y, this.lossOut, dims);
+    clock = lap('loss', 'forward', clock);
     this.lossGrad[0] = lossScale;
     let grad = this.outputGrads[last]!.subarray(0, logits.length);
     addon.softmaxCrossEntropyGrad(logits, y, this.lossGrad, grad, dims);
+    clock = lap('loss', 'backward', clock);
     for (let i = last; i >= 0; i--) {
       const l = layers[i]!;
       const layerInput = i === 0 ? x : this.outputs[i - 1]!.subarray(0, rows * l.inSize);
@@ -410,10 +445,15 @@ export class LayerChainTrainer {
           else addon.gemm(grad, w!.value, inputGrad, Int32Array.of(1, rows, l.k, l.n, 0, 1, 1, 1));
         }
       }
+      clock = lap(l.label, 'backward', clock);
       if (i === 0 || !inputGrad) break;
       grad = inputGrad;
     }
-    for (const list of this.params) for (const p of list) this.update(p.slot, p.keep, lr);
+    this.params.forEach((list, i) => {
+      if (!list.length) return;
+      for (const p of list) this.update(p.slot, p.keep, lr);
+      clock = lap(layers[i]!.label, 'update', clock);
+    });
     // As tfjs's path: the scaled loss is the product of the two float32 numbers.
     return Math.fround(this.lossOut[0]! * lossScale);
   }

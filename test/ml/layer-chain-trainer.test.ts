@@ -405,3 +405,64 @@ test(
     }
   },
 );
+
+test('the native path times each layer: forward, backward and update by label, and the loss', { skip }, async () => {
+  const { layerTimeSoFar, layerSecondsSince } = await import('../../ml/layer-seconds.js');
+  const start = layerTimeSoFar();
+  await run(true, base, { mask: sparse });
+  const layers = layerSecondsSince(start);
+  // The MLP: its three dense layers, each multiplied through the 85% mask's pattern.
+  const labels = Object.keys(layers).sort();
+  assert.deepEqual(
+    labels,
+    ['fc1 64×300 sparse', 'fc2 300×100 sparse', 'fc3 100×4 sparse', 'loss'].sort(),
+    labels.join(),
+  );
+  for (const l of labels.filter((x) => x !== 'loss')) {
+    for (const phase of ['forward', 'backward', 'update'] as const)
+      assert.ok(layers[l]![phase]! > 0, `${l} ${phase}: ${layers[l]![phase]}`);
+    assert.equal(layers[l]!.inference, undefined);
+  }
+  assert.ok(layers.loss!.forward! > 0 && layers.loss!.backward! > 0);
+  // tfjs's engine adds nothing here.
+  const again = layerTimeSoFar();
+  await run(false, base, { mask: sparse });
+  assert.deepEqual(layerSecondsSince(again), {});
+});
+
+test(
+  'a stage’s manifest holds its layer chain’s time by layer: training’s phases, evaluation’s inference',
+  { skip },
+  async () => {
+    const { runSweepInProcess } = await import('../helpers/stages.js');
+    const run = await runSweepInProcess({
+      dataset: { name: 'synthetic', train: 128, test: 32 },
+      model: { arch: 'mlp' },
+      train: { epochs: 1, batch: 32, lr: 0.05 },
+      seeds: [1],
+      prune: [{ method: 'omp', sparsity: [0.9] }],
+      deletion: [{ kind: 'random', sizes: [0.25] }],
+      unlearn: [{ method: 'ft', epochs: 1 }],
+      unprune: ['none'],
+      evaluate: { miaShadow: 16 },
+    });
+    const runOf = async (kind: string) => {
+      const s = run.plan.stages.find((x) => x.kind === kind)!;
+      return (await run.ctx.store.readManifest(s.kind, s.key))!.run as {
+        layers?: Record<string, Record<string, number>>;
+      };
+    };
+    const train = (await runOf('train')).layers!;
+    assert.ok(train.loss && Object.keys(train).some((l) => /^fc1 \d+×\d+$/.test(l)), Object.keys(train).join());
+    for (const phases of Object.values(train)) assert.equal(phases.inference, undefined);
+    // Fine-tuning the 90%-pruned net multiplies through the mask's pattern.
+    assert.ok(Object.keys((await runOf('unlearn')).layers!).some((l) => l.endsWith(' sparse')));
+    const evaluate = (await runOf('evaluate')).layers!;
+    assert.ok(
+      Object.values(evaluate).some((p) => p.inference! > 0),
+      JSON.stringify(evaluate),
+    );
+    // A stage that trains nothing has none.
+    assert.equal((await runOf('forget')).layers, undefined);
+  },
+);
