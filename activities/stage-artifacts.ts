@@ -93,12 +93,13 @@ export function modelBlobs(weights: Weights, mask: Mask, info: ModelInfo): Recor
   return { 'weights.bin': encodeWeights(weights), 'mask.bin': encodeMask(mask), 'info.json': encodeJson(info) };
 }
 
-/** Writes a stage's outputs; the manifest (last) records params, inputs, library versions and wall time. */
+/** The manifest's `layers` entry: the stage's time by layer, where the native layer chain ran. */
 function layersOf(ctx: StageContext): { layers?: LayerSeconds } {
   const layers = stageLayerSeconds(ctx);
   return Object.keys(layers).length ? { layers } : {};
 }
 
+/** Writes a stage's outputs; the manifest (last) records params, inputs, library versions and wall time. */
 export async function writeOutputs(
   ctx: StageContext,
   stage: AnyStage,

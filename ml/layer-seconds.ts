@@ -19,6 +19,13 @@ export function addLayerTime(label: string, phase: LayerPhase, ms: number): void
   t[PHASE_INDEX[phase]]! += ms;
 }
 
+/** Adds the time since `since` (performance.now()) to a layer's phase; returns now, the next phase's start. */
+export function lap(label: string, phase: LayerPhase, since: number): number {
+  const now = performance.now();
+  addLayerTime(label, phase, now - since);
+  return now;
+}
+
 /** The totals so far, copied: a stage's starting point. */
 export function layerTimeSoFar(): Map<string, Float64Array> {
   return new Map([...totals].map(([label, t]) => [label, t.slice()] as const));

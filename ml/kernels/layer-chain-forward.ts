@@ -6,7 +6,8 @@
 // 6,000 rows of the 80%-pruned MLP). Chains with batch normalisation or mean-pooling stay on tfjs.
 import * as tf from '@tensorflow/tfjs-core';
 import type { Network } from '../models/network.js';
-import { batchOf, chainLayers, lap } from './layer-chain-trainer.js';
+import { lap } from '../layer-seconds.js';
+import { batchOf, chainLayers } from './layer-chain-trainer.js';
 import { activeNativeKernels } from './register-wasm-kernels.js';
 import { peekValues } from './sparse-matmul.js';
 

@@ -12,7 +12,7 @@
 // (offsetProduct), the same sums in another order, so such runs agree with tfjs's to rounding
 // (test/ml/offset-product.test.ts).
 import { backend_util } from '@tensorflow/tfjs-core';
-import { addLayerTime, type LayerPhase } from '../layer-seconds.js';
+import { lap } from '../layer-seconds.js';
 import type { ChainStep, Weights } from '../models/network.js';
 import type { OptimizerConfig, OptimizerState } from '../optimizers.js';
 import { offsetProductsPay, type NativeBlas } from './native-blas.js';
@@ -234,13 +234,6 @@ function patternOrders(pattern: Int32Array): { dense: Int32Array; byColumn: Int3
  * at ~38%).
  */
 const OFFSET_MAX_DENSITY = 0.3;
-
-/** Adds the time since `since` (performance.now()) to a layer's phase; returns now, the next phase's start. */
-export function lap(label: string, phase: LayerPhase, since: number): number {
-  const now = performance.now();
-  addLayerTime(label, phase, now - since);
-  return now;
-}
 
 /** dims[1] of the sparse products: the weights (or weight gradient) are the pattern's entries only. */
 const COMPACT = 1;
