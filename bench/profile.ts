@@ -38,7 +38,7 @@ try {
   for (const s of plan.stages) {
     const run = (await store.readManifest(s.kind, s.key))?.run ?? {};
     for (const [label, phases] of Object.entries((run.layers ?? {}) as LayerSeconds)) {
-      const l = (byLayer[label] ??= { forward: 0, backward: 0, update: 0, inference: 0 });
+      const l = (byLayer[label] ??= Object.fromEntries(LAYER_PHASES.map((p) => [p, 0])) as Record<LayerPhase, number>);
       for (const phase of LAYER_PHASES) l[phase] += phases[phase] ?? 0;
     }
     const seconds = typeof run.seconds === 'number' ? run.seconds : 0;

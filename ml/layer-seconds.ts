@@ -9,11 +9,11 @@ export type LayerPhase = (typeof LAYER_PHASES)[number];
 /** Seconds per layer label and phase. */
 export type LayerSeconds = Record<string, Partial<Record<LayerPhase, number>>>;
 
-const PHASE_INDEX: Record<LayerPhase, number> = { forward: 0, backward: 1, update: 2, inference: 3 };
+const PHASE_INDEX = Object.fromEntries(LAYER_PHASES.map((p, i) => [p, i])) as Record<LayerPhase, number>;
 const totals = new Map<string, Float64Array>();
 
-/** Adds `ms` milliseconds to a layer's phase (performance.now() differences, as the callers measure). */
-export function addLayerTime(label: string, phase: LayerPhase, ms: number): void {
+/** Adds `ms` milliseconds to a layer's phase. */
+function addLayerTime(label: string, phase: LayerPhase, ms: number): void {
   let t = totals.get(label);
   if (!t) totals.set(label, (t = new Float64Array(LAYER_PHASES.length)));
   t[PHASE_INDEX[phase]]! += ms;
@@ -32,10 +32,10 @@ export function layerTimeSoFar(): Map<string, Float64Array> {
 }
 
 /** Seconds added since `start` (layerTimeSoFar's copy), by layer and phase; phases that took none are left out. */
-export function layerSecondsSince(start: Map<string, Float64Array> | undefined): LayerSeconds {
+export function layerSecondsSince(start: Map<string, Float64Array>): LayerSeconds {
   const out: LayerSeconds = {};
   for (const [label, t] of totals) {
-    const before = start?.get(label);
+    const before = start.get(label);
     const phases: Partial<Record<LayerPhase, number>> = {};
     LAYER_PHASES.forEach((phase, i) => {
       const s = (t[i]! - (before?.[i] ?? 0)) / 1000;
