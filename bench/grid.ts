@@ -20,6 +20,7 @@ import { deriveSeed, SeededRandom } from '../ml/data/seeded-random.js';
 import { loadDataset } from '../ml/data/load-dataset.js';
 import { buildArch } from '../ml/models/architectures.js';
 import { initWeights } from '../ml/models/init-weights.js';
+import { meanInterval } from '../sweep/results/statistics.js';
 import { deletionInstances, parseSweep, type Sweep } from '../sweep/spec.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -354,8 +355,20 @@ for (const side of [...unpruneSides, ...torchSides]) {
   console.log(`${name.padEnd(36)}${s.join(', ').padEnd(27)}${mean(side).toFixed(1)}`);
 }
 console.log(
-  `unprune${bestUnprune === 'unprune' ? '' : ` (${bestUnprune})`} / best PyTorch (${bestLayout}) = ${ratio.toFixed(2)} ` +
+  `unprune${bestUnprune === 'unprune' ? '' : ` (${bestUnprune})`} / best PyTorch (${bestLayout}) = ${ratio.toFixed(3)} ` +
     `(target ≤ 0.5: ${ratio <= 0.5 ? 'met' : 'not met'})`,
+);
+// The VM drifts over minutes by more than the ratio's distance from its target, so each round's two runs (adjacent in
+// time) give a ratio of their own, and the interval over rounds says whether the target holds beyond that drift.
+const roundSeconds = (side: string) => runs.filter((r) => r.side === side).map((r) => r.seconds);
+const roundRatios = roundSeconds(bestUnprune).map((u, i) => u / roundSeconds(bestLayout)[i]!);
+const ratioInterval = meanInterval(roundRatios);
+console.log(
+  `by round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}` +
+    (ratioInterval.high === null
+      ? ' (one round: no interval; --rounds 3 or more for one)'
+      : `; mean ${ratioInterval.mean.toFixed(2)} [95% CI ${ratioInterval.low!.toFixed(2)}, ${ratioInterval.high.toFixed(2)}]` +
+        ` (≤ 0.5 beyond the rounds' spread: ${ratioInterval.high <= 0.5 ? 'yes' : 'no'})`),
 );
 
 interface Comparison {
@@ -454,6 +467,8 @@ const result = {
   bestUnprune,
   bestLayout,
   ratio,
+  roundRatios,
+  ratioInterval,
   tolerance,
   agreement: { independent, paired: pairedResult ?? null },
   rows: { unprune: unpruneRows, pytorch: torchRows.get(bestLayout) ?? [], paired: paired ?? null },

@@ -3,13 +3,15 @@
 // processes, from /proc on Linux): cores used = CPU time / wall time shows how much of a second core a single
 // worker's process already takes (V8's background threads). These machines drift by 10% over minutes, so the
 // worker counts run in mirrored order over the rounds (1, 2 | 2, 1 | ...) and the speed-up compares their
-// mean times. A benchmark: it prints figures and never fails on speed.
+// mean times; each round's own speed-up is printed too, with a 95% interval over rounds. A benchmark: it prints
+// figures and never fails on speed.
 //   npm run bench:scaling -- [--spec FILE] [--workers 1,2] [--rounds 2] [--json]
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { planSweep } from '../sweep/plan.js';
+import { meanInterval } from '../sweep/results/statistics.js';
 import { parseSweep } from '../sweep/spec.js';
 import { runSweepLocally } from '../worker/local-engine.js';
 
@@ -65,4 +67,18 @@ console.log(
       .map((w) => `${w} workers ${speedups[w]!.toFixed(2)}×`)
       .join(', '),
 );
-if (args.json) console.log(JSON.stringify({ sweep: plan.id, results, speedup: speedups[counts.at(-1)!] }));
+// Each round's two runs are adjacent in time, so their speed-ups are free of the drift between rounds; the interval
+// over rounds says whether the speed-up holds beyond it.
+const last = counts.at(-1)!;
+const byRound = Array.from({ length: rounds }, (_, round) => {
+  const at = (w: number) => results.find((r) => r.round === round && r.workers === w)!.seconds;
+  return at(counts[0]!) / at(last);
+});
+const interval = meanInterval(byRound);
+console.log(
+  `${last} workers by round: ${byRound.map((x) => x.toFixed(2)).join(', ')}` +
+    (interval.low === null
+      ? ''
+      : `; mean ${interval.mean.toFixed(2)} [95% CI ${interval.low.toFixed(2)}, ${interval.high!.toFixed(2)}]`),
+);
+if (args.json) console.log(JSON.stringify({ sweep: plan.id, results, speedup: speedups[last], byRound, interval }));
