@@ -352,7 +352,7 @@ console.log(`${'side'.padEnd(36)}wall s (per round)         mean`);
 for (const side of [...unpruneSides, ...torchSides]) {
   const s = runs.filter((r) => r.side === side).map((r) => r.seconds.toFixed(1));
   const name = side.startsWith('unprune') ? side.replace('unprune', 'unprune (cold store)') : `PyTorch ${side}`;
-  console.log(`${name.padEnd(36)}${s.join(', ').padEnd(27)}${mean(side).toFixed(1)}`);
+  console.log(`${name.padEnd(36)}${s.join(', ').padEnd(26)} ${mean(side).toFixed(1)}`);
 }
 console.log(
   `unprune${bestUnprune === 'unprune' ? '' : ` (${bestUnprune})`} / best PyTorch (${bestLayout}) = ${ratio.toFixed(3)} ` +
