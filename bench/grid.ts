@@ -338,8 +338,10 @@ try {
   rmSync(work, { recursive: true, force: true });
 }
 
+/** A side's wall times in round order. */
+const roundSeconds = (side: string) => runs.filter((r) => r.side === side).map((r) => r.seconds);
 const mean = (side: string) => {
-  const s = runs.filter((r) => r.side === side).map((r) => r.seconds);
+  const s = roundSeconds(side);
   return s.reduce((a, b) => a + b, 0) / s.length;
 };
 const fastest = (names: string[]) => names.reduce((a, b) => (mean(b) < mean(a) ? b : a));
@@ -350,7 +352,7 @@ const unpruneRows = unpruneRowsBy.get(bestUnprune) ?? [];
 console.log(`sweep ${sweep.name}: ${rounds} round(s), alternating; ${cores} cores`);
 console.log(`${'side'.padEnd(36)}wall s (per round)         mean`);
 for (const side of [...unpruneSides, ...torchSides]) {
-  const s = runs.filter((r) => r.side === side).map((r) => r.seconds.toFixed(1));
+  const s = roundSeconds(side).map((x) => x.toFixed(1));
   const name = side.startsWith('unprune') ? side.replace('unprune', 'unprune (cold store)') : `PyTorch ${side}`;
   console.log(`${name.padEnd(36)}${s.join(', ').padEnd(26)} ${mean(side).toFixed(1)}`);
 }
@@ -360,13 +362,12 @@ console.log(
 );
 // The VM drifts over minutes by more than the ratio's distance from its target, so each round's two runs (adjacent in
 // time) give a ratio of their own, and the interval over rounds says whether the target holds beyond that drift.
-const roundSeconds = (side: string) => runs.filter((r) => r.side === side).map((r) => r.seconds);
 const roundRatios = roundSeconds(bestUnprune).map((u, i) => u / roundSeconds(bestLayout)[i]!);
 const ratioInterval = meanInterval(roundRatios);
 console.log(
   `by round: ${roundRatios.map((r) => r.toFixed(2)).join(', ')}` +
     (ratioInterval.high === null
-      ? ' (one round: no interval; --rounds 3 or more for one)'
+      ? ' (one round: no interval; --rounds 2 or more for one)'
       : `; mean ${ratioInterval.mean.toFixed(2)} [95% CI ${ratioInterval.low!.toFixed(2)}, ${ratioInterval.high.toFixed(2)}]` +
         ` (≤ 0.5 beyond the rounds' spread: ${ratioInterval.high <= 0.5 ? 'yes' : 'no'})`),
 );

@@ -53,8 +53,10 @@ const meanSeconds = (workers: number) =>
 const base = meanSeconds(counts[0]!);
 console.log(`sweep ${plan.id}: ${plan.stages.length} stages, ${plan.cells.length} cells; ${rounds} round(s)`);
 console.log('round  workers  wall s  stages/s  speed-up   CPU s  cores used');
+/** The round's run with the first worker count: each speed-up is against the run adjacent to it in time. */
+const refSeconds = (round: number) => results.find((q) => q.round === round && q.workers === counts[0])!.seconds;
 for (const r of results) {
-  const ref = results.find((q) => q.round === r.round && q.workers === counts[0])!.seconds;
+  const ref = refSeconds(r.round);
   console.log(
     `${String(r.round + 1).padStart(5)}  ${String(r.workers).padStart(7)}  ${r.seconds.toFixed(1).padStart(6)}  ${(r.stages / r.seconds).toFixed(1).padStart(8)}  ${(ref / r.seconds).toFixed(2).padStart(8)}  ${r.cpuSeconds.toFixed(1).padStart(6)}  ${(r.cpuSeconds / r.seconds).toFixed(2).padStart(10)}`,
   );
@@ -70,10 +72,7 @@ console.log(
 // Each round's two runs are adjacent in time, so their speed-ups are free of the drift between rounds; the interval
 // over rounds says whether the speed-up holds beyond it.
 const last = counts.at(-1)!;
-const byRound = Array.from({ length: rounds }, (_, round) => {
-  const at = (w: number) => results.find((r) => r.round === round && r.workers === w)!.seconds;
-  return at(counts[0]!) / at(last);
-});
+const byRound = results.filter((r) => r.workers === last).map((r) => refSeconds(r.round) / r.seconds);
 const interval = meanInterval(byRound);
 console.log(
   `${last} workers by round: ${byRound.map((x) => x.toFixed(2)).join(', ')}` +
