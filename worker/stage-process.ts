@@ -29,10 +29,13 @@ if (!storeLocation || !process.send) {
 }
 // Store operations are charged to the stage running at the time (one stage at a time per process).
 let current = emptyStats();
+// Inputs this process has verified are kept (16 MB at most, which held all of a quickstart worker's repeated reads:
+// ~127 of its ~180 MB): later stages read the same trainings, inits and masks again.
 const store = openStore(
   storeLocation,
   (op, seconds, bytes) => current.store.push({ op, seconds, bytes }),
   (path, reason) => (current.corrupt ??= []).push({ path, reason }),
+  16 * 1024 * 1024,
 );
 const settings = loadSettings();
 const backend = await initBackend(settings.backend, backendOptions(settings));
