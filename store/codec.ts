@@ -64,6 +64,18 @@ const product = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 // as whole arrays; element-by-element DataView access allocated a number per weight and was the codec's cost.
 const HOST_IS_LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
+/** Four 0/1 flags (a little-endian word's bytes; any nonzero byte counts as 1) as a nibble, first flag lowest. The
+ *  multiply moves byte j's flag to bit 24 + j; no two partial products share a bit, so nothing carries. */
+function flagNibble(word: number): number {
+  const ones = ((((word & 0x7f7f7f7f) + 0x7f7f7f7f) | word) >>> 7) & 0x01010101;
+  return (Math.imul(ones, 0x01020408) >>> 24) & 15;
+}
+
+/** A nibble's four bits as four 0/1 bytes of a little-endian word, first bit lowest. */
+const NIBBLE_FLAGS = Uint32Array.from({ length: 16 }, (_, b) =>
+  [0, 1, 2, 3].reduce((word, j) => word | (((b >> j) & 1) << (8 * j)), 0),
+);
+
 export function encodeMask(mask: MaskData): Uint8Array {
   const bits = mask.layers.reduce((s, l) => s + l.keep.length, 0);
   const { out, payloadAt } = frame(
@@ -78,8 +90,14 @@ export function encodeMask(mask: MaskData): Uint8Array {
       if (keep[i]) out[payloadAt + (bit >> 3)]! |= 1 << (bit & 7);
     };
     let i = 0;
-    // Bit by bit up to a byte boundary, then eight at a time (a layer's bits need not start on one).
+    // Bit by bit up to a byte boundary, then eight at a time (a layer's bits need not start on one): as two words
+    // where the flags are 4-byte aligned (each word's four 0/1 flags gathered into a nibble by one multiply).
     for (; i < keep.length && bit & 7; i++, bit++) setBit(i);
+    if (HOST_IS_LITTLE_ENDIAN && ((keep.byteOffset + i) & 3) === 0) {
+      const words = new Uint32Array(keep.buffer, keep.byteOffset + i, (keep.length - i) >> 2);
+      for (let at = payloadAt + (bit >> 3), w = 0; i + 8 <= keep.length; i += 8, bit += 8, at++, w += 2)
+        out[at] = flagNibble(words[w]!) | (flagNibble(words[w + 1]!) << 4);
+    }
     for (let at = payloadAt + (bit >> 3); i + 8 <= keep.length; i += 8, bit += 8, at++) {
       out[at] =
         (keep[i] ? 1 : 0) |
@@ -107,6 +125,15 @@ export function decodeMask(bytes: Uint8Array): MaskData {
       const getBit = () => (bytes[payloadAt + (bit >> 3)]! >> (bit & 7)) & 1;
       let i = 0;
       for (; i < keep.length && bit & 7; i++, bit++) keep[i] = getBit();
+      if (HOST_IS_LITTLE_ENDIAN && (i & 3) === 0) {
+        // Eight flags as two words from a table (keep starts its own buffer, so i is the alignment).
+        const words = new Uint32Array(keep.buffer, 0, keep.length >> 2);
+        for (; i + 8 <= keep.length; i += 8, bit += 8) {
+          const byte = bytes[payloadAt + (bit >> 3)]!;
+          words[i >> 2] = NIBBLE_FLAGS[byte & 15]!;
+          words[(i >> 2) + 1] = NIBBLE_FLAGS[byte >> 4]!;
+        }
+      }
       for (; i + 8 <= keep.length; i += 8, bit += 8) {
         const byte = bytes[payloadAt + (bit >> 3)]!;
         keep[i] = byte & 1;
@@ -204,13 +231,12 @@ export function decodeWeights(bytes: Uint8Array): WeightsData {
         : Uint32Array.from({ length: t.stored }, (_, k) => view.getUint32(from + 4 * k, true));
       let v = 0;
       for (let i0 = 0; i0 < t.length; i0 += 8) {
-        const byte = bytes[at + (i0 >> 3)]!;
-        if (byte === 0) continue;
-        for (let i = i0; i < i0 + 8; i++)
-          if ((byte >> (i - i0)) & 1) {
-            if (v === t.stored || i >= t.length) throw new CodecError('weights blob has a corrupt bitmap');
-            bits[i] = values[v++]!;
-          }
+        // Set bits only, lowest first (a bit-by-bit walk of an 80%-pruned MLP's bitmap took ~3× as long).
+        for (let byte = bytes[at + (i0 >> 3)]!; byte !== 0; byte &= byte - 1) {
+          const i = i0 + 31 - Math.clz32(byte & -byte);
+          if (v === t.stored || i >= t.length) throw new CodecError('weights blob has a corrupt bitmap');
+          bits[i] = values[v++]!;
+        }
       }
       if (v !== t.stored) throw new CodecError('weights blob has a corrupt bitmap');
       out[t.name] = w;

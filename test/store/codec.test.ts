@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import fc from 'fast-check';
 import {
   decodeIndices,
   decodeJson,
@@ -144,4 +145,56 @@ test('index sets and JSON round-trip', () => {
   shifted.set(blob, 1);
   assert.deepEqual(decodeIndices(shifted.subarray(1)), idx);
   assert.deepEqual(decodeJson(encodeJson({ a: [1, 'x'], b: null })), { a: [1, 'x'], b: null });
+});
+
+test('masks round-trip whatever the layer sizes, flag values and alignment of the keep arrays (the word-wise paths)', () => {
+  fc.assert(
+    fc.property(
+      fc.array(
+        fc.record({
+          size: fc.integer({ min: 1, max: 200 }),
+          offset: fc.integer({ min: 0, max: 3 }),
+          flags: fc.array(fc.constantFrom(0, 0, 1, 2, 128, 255), { minLength: 1, maxLength: 200 }),
+        }),
+        { minLength: 1, maxLength: 5 },
+      ),
+      (specs) => {
+        const layers = specs.map(({ size, offset, flags }, li) => {
+          // A view at a byte offset: the flags need not be word-aligned.
+          const keep = new Uint8Array(size + offset).subarray(offset);
+          for (let i = 0; i < size; i++) keep[i] = flags[i % flags.length]!;
+          return { name: `l${li}`, shape: [size], keep };
+        });
+        const bits = layers.flatMap((l) => [...l.keep].map((k) => (k ? 1 : 0)));
+        const bytes = encodeMask({ layers });
+        const payload = bytes.subarray(bytes.length - Math.ceil(bits.length / 8));
+        bits.forEach((b, i) => assert.equal((payload[i >> 3]! >> (i & 7)) & 1, b, `bit ${i}`));
+        assert.deepEqual(
+          decodeMask(bytes).layers.flatMap((l) => [...l.keep]),
+          bits,
+        );
+      },
+    ),
+    { numRuns: 300 },
+  );
+});
+
+test('sparse weights round-trip bit-exactly at any density and length (the set-bit walk of the bitmap)', () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 64, max: 700 }),
+      fc.double({ min: 0, max: 0.75 }),
+      fc.integer(),
+      (length, density, seed) => {
+        let s = seed >>> 0;
+        const next = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0), s / 4294967296);
+        const w = new Float32Array(length);
+        const special = [NaN, -0, 1e-45, -3.5, 7];
+        for (let i = 0; i < length; i++) if (next() < density) w[i] = special[i % special.length]!;
+        const back = decodeWeights(encodeWeights({ w })).w!;
+        assert.deepEqual(new Uint32Array(back.buffer), new Uint32Array(w.buffer));
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
