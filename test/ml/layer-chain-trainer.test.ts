@@ -285,11 +285,14 @@ test('vgg-small (BatchNorm) takes the same step on the native path as on tfjs’
 
 test('a checkpoint taken on one path resumes on the other, as the uninterrupted run', { skip }, async () => {
   const cfg = { ...base, momentum: 0.9, weightDecay: 1e-4 };
-  const whole = await run(true, cfg, { mask: lenet.sparse }, lenet);
-  for (const first of [true, false]) {
-    const before = await run(first, { ...cfg, stopAfter: 1 }, { mask: lenet.sparse }, lenet);
-    const after = await run(!first, cfg, { mask: lenet.sparse, resume: before.checkpoints[0]! }, lenet);
-    assertSameBits(whole.weights, after.weights, `resumed on the ${first ? 'tfjs' : 'native'} path`);
+  // LeNet-5 (a convolution first), and the pruned MLP (every layer held compact on the native path).
+  for (const m of [lenet, mlp]) {
+    const whole = await run(true, cfg, { mask: m.sparse }, m);
+    for (const first of [true, false]) {
+      const before = await run(first, { ...cfg, stopAfter: 1 }, { mask: m.sparse }, m);
+      const after = await run(!first, cfg, { mask: m.sparse, resume: before.checkpoints[0]! }, m);
+      assertSameBits(whole.weights, after.weights, `resumed on the ${first ? 'tfjs' : 'native'} path`);
+    }
   }
 });
 
