@@ -5,7 +5,7 @@
 // The script gets unprune's data subset, forget sets and init weights (exported here before timing starts), so its
 // figures are comparable; everything else it computes itself. A benchmark: it prints figures and never fails on
 // speed (it exits 1 only when a side fails to run).
-//   npm run bench:grid -- [--spec examples/quickstart.yaml] [--rounds 2] [--layouts per-seed,one-process]
+//   npm run bench:grid -- [--spec examples/quickstart.yaml] [--rounds 2] [--warmup 1] [--layouts per-seed,one-process]
 //     [--workers N] [--out FILE] [--json]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,9 @@ const { values: args } = parseArgs({
   options: {
     spec: { type: 'string', default: join(root, 'examples/quickstart.yaml') },
     rounds: { type: 'string', default: '2' },
+    // Untimed runs of every side before the rounds: a first run after a source change builds unprune's stage-process
+    // bundle (seconds), and either side's first run reads its libraries (torch's are hundreds of MB) from disk.
+    warmup: { type: 'string', default: '1' },
     // per-seed: one process per seed, 1 torch thread and 1 OpenBLAS thread each; one-process: one process with
     // `cores` torch threads (OpenBLAS 1); one-process-blas: one process, 1 torch thread, OpenBLAS on every core.
     layouts: { type: 'string', default: 'per-seed,one-process,one-process-blas' },
@@ -302,7 +305,18 @@ const runs: { side: string; round: number; seconds: number }[] = [];
 const unpruneRowsBy = new Map<string, Row[]>();
 const torchRows = new Map<string, Row[]>();
 let paired: { unprune: Row[]; pytorch: Row[] } | undefined;
+const warmups: { side: string; seconds: number }[] = [];
 try {
+  for (let w = 0; w < Math.max(0, Number(args.warmup)); w++)
+    for (const { side, coreType } of sides) {
+      const name = label(side, coreType);
+      const r =
+        side === 'unprune'
+          ? await runUnprune(work, `warmup-${w}`, args.spec!, coreType)
+          : await runTorch(data, work, side, sweep.seeds, 'torch', coreType);
+      warmups.push({ side: name, seconds: r.seconds });
+      console.error(`warm-up ${w + 1}: ${name} ${r.seconds.toFixed(1)} s (not counted)`);
+    }
   for (let round = 0; round < rounds; round++) {
     for (const { side, coreType } of round % 2 === 0 ? sides : [...sides].reverse()) {
       const name = label(side, coreType);
@@ -349,7 +363,10 @@ const bestUnprune = fastest(unpruneSides);
 const bestLayout = fastest(torchSides);
 const ratio = mean(bestUnprune) / mean(bestLayout);
 const unpruneRows = unpruneRowsBy.get(bestUnprune) ?? [];
-console.log(`sweep ${sweep.name}: ${rounds} round(s), alternating; ${cores} cores`);
+console.log(
+  `sweep ${sweep.name}: ${rounds} round(s), alternating; ${cores} cores` +
+    (warmups.length ? `; after ${Number(args.warmup)} untimed warm-up run(s) of each side` : ''),
+);
 console.log(`${'side'.padEnd(36)}wall s (per round)         mean`);
 for (const side of [...unpruneSides, ...torchSides]) {
   const s = roundSeconds(side).map((x) => x.toFixed(1));
@@ -463,6 +480,7 @@ const result = {
   date: new Date().toISOString(),
   sweep: sweep.name,
   cores,
+  warmups,
   runs,
   means: Object.fromEntries([...unpruneSides, ...torchSides].map((s) => [s, mean(s)])),
   bestUnprune,
