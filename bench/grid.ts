@@ -306,24 +306,23 @@ const unpruneRowsBy = new Map<string, Row[]>();
 const torchRows = new Map<string, Row[]>();
 let paired: { unprune: Row[]; pytorch: Row[] } | undefined;
 const warmups: { side: string; seconds: number }[] = [];
+/** One timed run of a side: `unprune run` of the spec, or the PyTorch script in a layout, in torch's batch orders. */
+const runSide = (side: string, coreType: string | undefined, round: number | string) =>
+  side === 'unprune'
+    ? runUnprune(work, round, args.spec!, coreType)
+    : runTorch(data, work, side, sweep.seeds, 'torch', coreType);
 try {
   for (let w = 0; w < Math.max(0, Number(args.warmup)); w++)
     for (const { side, coreType } of sides) {
       const name = label(side, coreType);
-      const r =
-        side === 'unprune'
-          ? await runUnprune(work, `warmup-${w}`, args.spec!, coreType)
-          : await runTorch(data, work, side, sweep.seeds, 'torch', coreType);
+      const r = await runSide(side, coreType, `warmup-${w}`);
       warmups.push({ side: name, seconds: r.seconds });
       console.error(`warm-up ${w + 1}: ${name} ${r.seconds.toFixed(1)} s (not counted)`);
     }
   for (let round = 0; round < rounds; round++) {
     for (const { side, coreType } of round % 2 === 0 ? sides : [...sides].reverse()) {
       const name = label(side, coreType);
-      const r =
-        side === 'unprune'
-          ? await runUnprune(work, round, args.spec!, coreType)
-          : await runTorch(data, work, side, sweep.seeds, 'torch', coreType);
+      const r = await runSide(side, coreType, round);
       (side === 'unprune' ? unpruneRowsBy : torchRows).set(name, r.rows);
       runs.push({ side: name, round, seconds: r.seconds });
       console.error(`round ${round + 1}: ${name} ${r.seconds.toFixed(1)} s`);

@@ -41,7 +41,7 @@ export type CorruptionListener = (path: string, reason: string) => void;
 /**
  * Blobs this process has read and verified, by path and checksum, up to a budget of bytes (least recently used
  * first out). A stage process reads the same inputs stage after stage (a quickstart worker read a training's 1 MB
- * init 30 times: 125 of its 180 MB read were repeats, each read again and hashed again). A hit needs the manifest's
+ * init 30 times: ~127 of its ~180 MB read were repeats, each read again and hashed again). A hit needs the manifest's
  * checksum to name the same bytes, so a recomputed stage with other content misses. The bytes are shared between
  * callers: the codecs copy out of them, and nothing may write into them.
  */

@@ -61,6 +61,8 @@ export function evaluate(
   return { accuracy: n === 0 ? NaN : (100 * correct) / n, correct, n, probs, labels };
 }
 
+let expScratch = new Float64Array(16);
+
 /** Softmax of one row of logits (its maximum given), in double precision, rounded to float32 on the way out. */
 function softmaxInto(z: Float32Array, max: number, out: Float32Array): void {
   // Each exp taken once (twice was ~0.6% of a quickstart's CPU), kept in double until the division.
@@ -69,4 +71,3 @@ function softmaxInto(z: Float32Array, max: number, out: Float32Array): void {
   for (let j = 0; j < z.length; j++) sum += expScratch[j] = Math.exp(z[j]! - max);
   for (let j = 0; j < z.length; j++) out[j] = expScratch[j]! / sum;
 }
-let expScratch = new Float64Array(16);
