@@ -12,7 +12,6 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import YAML from 'yaml';
 import { forgetSet } from '../ml/data/forget-set.js';
 import { cpuHasAvx512 } from '../ml/kernels/native-blas.js';
@@ -22,9 +21,10 @@ import { buildArch } from '../ml/models/architectures.js';
 import { initWeights } from '../ml/models/init-weights.js';
 import { meanInterval } from '../sweep/results/statistics.js';
 import { deletionInstances, parseSweep, type Sweep } from '../sweep/spec.js';
+import { benchArgs } from './command-line.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const { values: args } = parseArgs({
+const { values: args } = benchArgs(import.meta.url, {
   options: {
     spec: { type: 'string', default: join(root, 'examples/quickstart.yaml') },
     rounds: { type: 'string', default: '2' },

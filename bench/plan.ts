@@ -5,13 +5,13 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { openStore } from '../store/artifact-store.js';
 import { PLANNED_KINDS as STAGE_KINDS, planCounts, planSweep, type StageKind } from '../sweep/plan.js';
 import { parseSweep } from '../sweep/spec.js';
 import { runSweepLocally } from '../worker/local-engine.js';
+import { benchArgs } from './command-line.js';
 
-const { values: args } = parseArgs({ options: { json: { type: 'boolean', default: false } } });
+const { values: args } = benchArgs(import.meta.url, { options: { json: { type: 'boolean', default: false } } });
 const load = (f: string) => planSweep(parseSweep(readFileSync(new URL(f, import.meta.url), 'utf8'), { maxCells: 1e7 }));
 
 // Per-kind stage seconds from a real run of the tiny sweep.

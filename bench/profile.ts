@@ -8,15 +8,15 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { LAYER_PHASES, type LayerPhase, type LayerSeconds } from '../ml/layer-seconds.js';
 import { openStore } from '../store/artifact-store.js';
 import { planSweep } from '../sweep/plan.js';
 import { parseSweep } from '../sweep/spec.js';
 import { PLANNED_KINDS } from '../sweep/stage-kinds.js';
 import { runSweepLocally } from '../worker/local-engine.js';
+import { benchArgs } from './command-line.js';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs(import.meta.url, {
   options: {
     spec: { type: 'string', default: new URL('../examples/quickstart.yaml', import.meta.url).pathname },
     workers: { type: 'string', default: '2' },

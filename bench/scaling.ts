@@ -9,13 +9,13 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { planSweep } from '../sweep/plan.js';
 import { meanInterval } from '../sweep/results/statistics.js';
 import { parseSweep } from '../sweep/spec.js';
 import { runSweepLocally } from '../worker/local-engine.js';
+import { benchArgs } from './command-line.js';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs(import.meta.url, {
   options: {
     spec: { type: 'string', default: new URL('../examples/quickstart.yaml', import.meta.url).pathname },
     workers: { type: 'string', default: '1,2' },

@@ -8,12 +8,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { NoopStage } from '../activities/noop.js';
 import { runStagesLocally } from '../worker/local-engine.js';
 import { measureTemporal, type TemporalOverhead } from './temporal-overhead.js';
+import { benchArgs } from './command-line.js';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs(import.meta.url, {
   options: {
     stages: { type: 'string', default: '3000' },
     workers: { type: 'string', default: '2' },

@@ -7,14 +7,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ArtifactStore } from '../store/artifact-store.js';
 import type { BlobStore } from '../store/blob-store.js';
 import { encodeMask, encodeWeights } from '../store/codec.js';
 import { FsBlobStore } from '../store/fs.js';
 import { S3_TIMEOUT_SECONDS, S3BlobStore } from '../store/s3.js';
+import { benchArgs } from './command-line.js';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs(import.meta.url, {
   options: {
     json: { type: 'boolean', default: false },
     masks: { type: 'string', default: '1000' },

@@ -16,7 +16,6 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { availableBackends, initBackend, tf, type ConcreteBackend } from '../ml/backend.js';
 import { loadNativeBlas } from '../ml/kernels/native-blas.js';
 import type { ArchName } from '../ml/catalog.js';
@@ -24,8 +23,9 @@ import { buildArch } from '../ml/models/architectures.js';
 import { initWeights } from '../ml/models/init-weights.js';
 import { Network } from '../ml/models/network.js';
 import { trainingStepper } from '../ml/train.js';
+import { benchArgs } from './command-line.js';
 
-const { values: args } = parseArgs({
+const { values: args } = benchArgs(import.meta.url, {
   options: {
     backends: { type: 'string' },
     steps: { type: 'string', default: '50' },
