@@ -34,6 +34,15 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      // zod's `z` export is a namespace object holding all of zod (64 locales, JSON Schema): a bundle can drop none of
+      // it. `import * as z` lets esbuild keep what is used: the stage process's bundle 983 → 397 KB, its start ~50 ms.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'] > ImportSpecifier[imported.name='z']",
+          message: "import zod as `import * as z from 'zod'` (the `z` export keeps all of zod in the bundles)",
+        },
+      ],
     },
   },
   {

@@ -2,7 +2,7 @@
 // name the offending field's path and the allowed values. Pure: no file access, so workflows may import it.
 import { closest, distance } from 'fastest-levenshtein';
 import { parseDocument } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   ARCH_NAMES,
   DATASET_FACTS,

@@ -1,7 +1,7 @@
 // The process settings, declared once: each with its environment variable, validated by zod at the edge (the CLI,
 // a worker process) and passed down as one object. ml/ reads no environment variable: it gets these as arguments.
 // The spec (what to compute) is not here; these only say how and where this process computes.
-import { z } from 'zod';
+import * as z from 'zod';
 import { BACKEND_CHOICES } from '../ml/catalog.js';
 import type { NativeBlasOptions } from '../ml/kernels/native-blas.js';
 
