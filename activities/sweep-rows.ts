@@ -34,6 +34,16 @@ export async function collectMeasurements(
 }
 
 /**
+ * Reads an evaluate stage's measurements as soon as it has finished, so that a store keeping verified blobs has them
+ * when the run's rows are built (any other stage: nothing).
+ */
+export async function prefetchMeasurements(store: ArtifactStore, stage: { kind: string; key: string }): Promise<void> {
+  if (stage.kind !== 'evaluate') return;
+  const manifest = await store.readManifest('evaluate', stage.key);
+  if (manifest) await store.readBlob('evaluate', stage.key, 'metrics.json', manifest);
+}
+
+/**
  * The rows of every complete cell, rebuilt from the store, the cells still missing, and the compute backends the
  * evaluations ran on (read only).
  */

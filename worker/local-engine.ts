@@ -9,7 +9,7 @@ import type { StageStats } from '../activities/stage-context.js';
 import type { UnpruneMetrics } from './metrics.js';
 import type { AnyStage, Cell, Plan } from '../sweep/plan.js';
 import type { ResultRow } from '../sweep/results/result-rows.js';
-import { writeRows } from '../activities/sweep-rows.js';
+import { prefetchMeasurements, writeRows } from '../activities/sweep-rows.js';
 import { runStages, type RunEvent, type RunSummary } from '../sweep/runner.js';
 import { isPermanent } from '../ml/errors.js';
 import { inputKeys, kindOfKey } from '../sweep/stage-kinds.js';
@@ -62,27 +62,39 @@ const sleep = (ms: number, signal?: AbortSignal) =>
 
 export async function runSweepLocally(plan: Plan, opts: LocalRunOptions): Promise<LocalRunResult> {
   const metrics = opts.metrics;
-  const { summary, store, backend } = await runStagesLocally(plan.stages, opts, plan.id, plan.sweep);
-  // Rows are rebuilt from the store; if they cannot be written now, the stages are safe and a rerun writes them.
-  let written: Awaited<ReturnType<typeof writeRows>> | undefined;
-  let rowsError: string | undefined;
+  // Each evaluation's measurements are read (and verified into the store's cache) as it finishes, while the other
+  // worker still runs, and the stage processes exit while the rows are written: the run's end waits on neither.
+  const { summary, store, backend, closed } = await runStagesInPool(
+    plan.stages,
+    opts,
+    plan.id,
+    plan.sweep,
+    prefetchMeasurements,
+  );
   try {
-    written = await writeRows(store, plan);
-  } catch (err) {
-    rowsError = (err as Error).message;
+    // Rows are rebuilt from the store; if they cannot be written now, the stages are safe and a rerun writes them.
+    let written: Awaited<ReturnType<typeof writeRows>> | undefined;
+    let rowsError: string | undefined;
+    try {
+      written = await writeRows(store, plan);
+    } catch (err) {
+      rowsError = (err as Error).message;
+    }
+    const { rows, missing, path } = written ?? {
+      rows: [],
+      missing: plan.cells,
+      path: `sweeps/${plan.id}/rows.jsonl`,
+    };
+    metrics?.recordResults(plan.id, rows);
+    metrics?.recordSweep(plan.id, summary.progress, {
+      total: plan.cells.length,
+      done: rows.length,
+      failed: missing.length,
+    });
+    return { summary, rows, missing, rowsPath: `${store.location}/${path}`, rowsError, backend };
+  } finally {
+    await closed;
   }
-  const { rows, missing, path } = written ?? {
-    rows: [],
-    missing: plan.cells,
-    path: `sweeps/${plan.id}/rows.jsonl`,
-  };
-  metrics?.recordResults(plan.id, rows);
-  metrics?.recordSweep(plan.id, summary.progress, {
-    total: plan.cells.length,
-    done: rows.length,
-    failed: missing.length,
-  });
-  return { summary, rows, missing, rowsPath: `${store.location}/${path}`, rowsError, backend };
 }
 
 /**
@@ -95,6 +107,25 @@ export async function runStagesLocally<S extends EngineStage>(
   sweepId: string,
   spec?: unknown,
 ): Promise<{ summary: RunSummary<S>; store: ArtifactStore; backend?: string }> {
+  const { closed, ...ran } = await runStagesInPool(stages, opts, sweepId, spec);
+  await closed;
+  return ran;
+}
+
+/** The blobs the engine's own store keeps verified when it reads results as stages finish (a quickstart's: ~0.5 MB). */
+const ENGINE_VERIFIED_CACHE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * runStagesLocally, with `afterStage` called (its errors ignored) after each stage a worker completes, and the
+ * pool's closing returned instead of awaited when the stages succeed.
+ */
+async function runStagesInPool<S extends EngineStage>(
+  stages: S[],
+  opts: LocalRunOptions,
+  sweepId: string,
+  spec?: unknown,
+  afterStage?: (store: ArtifactStore, stage: S) => Promise<unknown>,
+): Promise<{ summary: RunSummary<S>; store: ArtifactStore; backend?: string; closed: Promise<void> }> {
   // Each corrupt artifact is reported once per run (the engine and the stage's own check may both find it).
   const reported = new Set<string>();
   const onCorrupt = (path: string, reason: string) => {
@@ -104,7 +135,7 @@ export async function runStagesLocally<S extends EngineStage>(
     opts.onCorrupt?.(path, reason);
   };
   const metrics = opts.metrics;
-  const store = openStore(opts.store, undefined, onCorrupt);
+  const store = openStore(opts.store, undefined, onCorrupt, afterStage ? ENGINE_VERIFIED_CACHE_BYTES : 0);
   if (spec !== undefined) await store.putText(`sweeps/${sweepId}/sweep.json`, JSON.stringify(spec, null, 2) + '\n');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
   const settings = opts.settings ?? loadSettings();
@@ -163,6 +194,7 @@ export async function runStagesLocally<S extends EngineStage>(
             metrics?.stageEnded(stage.kind, r.outcome === 'cached' ? 'cached' : 'completed', seconds(), undefined);
             metrics?.recordStats(stage.kind, { ...r.stats, corrupt: undefined }, kindOfStore);
             for (const c of r.stats.corrupt ?? []) onCorrupt(c.path, c.reason);
+            if (afterStage) setImmediate(() => void afterStage(store, stage).catch(() => undefined));
             return r.outcome;
           } catch (err) {
             const e = err as Error & { stats?: StageStats; inputKey?: string };
@@ -202,9 +234,11 @@ export async function runStagesLocally<S extends EngineStage>(
     });
     summary.failures = summary.failures.filter((f) => !(f.error instanceof StageCancelledError));
     summary.progress.failed = summary.failures.length;
-    return { summary, store, backend: pool.backend };
+    return { summary, store, backend: pool.backend, closed: pool.close() };
+  } catch (err) {
+    await pool.close();
+    throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
-    await pool.close();
   }
 }

@@ -20,12 +20,21 @@ export function sampleStd(values: number[], mean: number): number {
   return values.length > 1 ? Math.sqrt(values.reduce((s, x) => s + (x - mean) ** 2, 0) / (values.length - 1)) : 0;
 }
 
+const quantiles = new Map<string, number>();
+/** Student's t quantile, remembered: a results table asks for the same few (level, seeds) pairs hundreds of times. */
+function tQuantile(p: number, df: number): number {
+  const key = `${p}:${df}`;
+  let q = quantiles.get(key);
+  if (q === undefined) quantiles.set(key, (q = jStat().studentt.inv(p, df)));
+  return q;
+}
+
 export function meanInterval(values: number[], level = 0.95): MeanInterval {
   const n = values.length;
   const mean = values.reduce((a, b) => a + b, 0) / n;
   if (n < 2) return { mean, low: null, high: null, n };
   const sd = sampleStd(values, mean);
-  const half = jStat().studentt.inv(1 - (1 - level) / 2, n - 1) * (sd / Math.sqrt(n));
+  const half = tQuantile(1 - (1 - level) / 2, n - 1) * (sd / Math.sqrt(n));
   return { mean, low: mean - half, high: mean + half, n };
 }
 
