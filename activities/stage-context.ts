@@ -28,6 +28,11 @@ export interface StageContext {
   signal?: AbortSignal;
   /** Called during training with a short progress line (Temporal heartbeats, local progress). */
   heartbeat?: (detail: string) => void;
+  /**
+   * A training stage stores a resume checkpoint after an epoch only once this many seconds have passed since its
+   * start or its last one (default 0: after every epoch). Each costs a write of the weights and optimiser state.
+   */
+  checkpointSeconds?: number;
   /** Folders of data sets read from the file system, from the process settings (a spec's `dataset.dir` wins). */
   datasetDirs?: Partial<Record<DatasetName, string>>;
   /** The process's training-example count when the stage began (set by runStage): its cost is the growth. */

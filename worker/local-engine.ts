@@ -13,7 +13,7 @@ import { prefetchMeasurements, writeRows } from '../activities/sweep-rows.js';
 import { runStages, type RunEvent, type RunSummary } from '../sweep/runner.js';
 import { isPermanent } from '../ml/errors.js';
 import { inputKeys, kindOfKey } from '../sweep/stage-kinds.js';
-import { loadSettings, type Settings } from './settings.js';
+import { loadSettings, stageProcessEnv, type Settings } from './settings.js';
 import type { EngineStage } from './stage-messages.js';
 import { StageCancelledError, StagePool } from './stage-pool.js';
 
@@ -139,10 +139,10 @@ async function runStagesInPool<S extends EngineStage>(
   if (spec !== undefined) await store.putText(`sweeps/${sweepId}/sweep.json`, JSON.stringify(spec, null, 2) + '\n');
   const workers = Math.max(1, opts.workers ?? availableParallelism());
   const settings = opts.settings ?? loadSettings();
-  // Worker processes parse the same environment; the backend resolved here (flag over variable) goes with it.
+  // Worker processes parse the same environment; the settings resolved here (a --backend flag) go with it.
   const pool = new StagePool(
     workers,
-    { ...process.env, UNPRUNE_WORKER_STORE: opts.store, UNPRUNE_BACKEND: settings.backend },
+    { ...process.env, ...stageProcessEnv(settings), UNPRUNE_WORKER_STORE: opts.store },
     settings.workerNodeFlags,
     settings.workerHeapMb,
     settings.stallScale,

@@ -41,6 +41,11 @@ const SETTINGS = {
     schema: z.coerce.number().int().min(256).max(1_048_576).default(4096),
     doc: "each local-engine worker process's JavaScript heap limit, MB (--max-old-space-size)",
   },
+  checkpointSeconds: {
+    env: 'UNPRUNE_CHECKPOINT_SECONDS',
+    schema: z.coerce.number().min(0).max(86400).default(10),
+    doc: "a training's resume checkpoint after an epoch once this many seconds passed since its last (0: every epoch)",
+  },
   stallScale: {
     env: 'UNPRUNE_STALL_SCALE',
     schema: z.coerce.number().positive().max(1000).default(1),
@@ -79,6 +84,14 @@ export function loadSettings(env: NodeJS.ProcessEnv = process.env, overrides: Pa
   if (problems.length) throw new SettingsError(problems);
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) out[k] = v;
   return out as Settings;
+}
+
+/**
+ * The settings a stage process takes from its engine rather than from the environment they share (the backend a
+ * `--backend` flag chose, a caller's own settings object), as the variables it reads them from.
+ */
+export function stageProcessEnv(s: Settings): Record<string, string> {
+  return { [SETTINGS.backend.env]: s.backend, [SETTINGS.checkpointSeconds.env]: String(s.checkpointSeconds) };
 }
 
 /** The environment variables, for docs and `--help`. */

@@ -49,7 +49,13 @@ process.on('message', (msg: ParentMessage) => {
   // It carries the stage's latest progress text (a Temporal activity heartbeats with it).
   let detail: string | undefined;
   const alive = setInterval(() => send({ type: 'alive', key: msg.stage.key, detail }), 1000);
-  runStage(msg.stage, { store, stats, datasetDirs: datasetDirs(settings), heartbeat: (d) => (detail = d) })
+  runStage(msg.stage, {
+    store,
+    stats,
+    datasetDirs: datasetDirs(settings),
+    checkpointSeconds: settings.checkpointSeconds,
+    heartbeat: (d) => (detail = d),
+  })
     .finally(() => clearInterval(alive))
     .then(
       (outcome) =>

@@ -16,7 +16,7 @@ import { STAGE_KINDS, type AnyStage, type StageKind } from '../sweep/stage-kinds
 import { SpecError, validateSweep } from '../sweep/spec.js';
 import type { StageOutcome } from '../sweep/runner.js';
 import { LOST_INPUT, type SweepActivities, type StageTask } from '../workflows/sweep-types.js';
-import type { Settings } from './settings.js';
+import { stageProcessEnv, type Settings } from './settings.js';
 import { StageCancelledError, StagePool } from './stage-pool.js';
 
 /** Receives stage events for metrics; the worker installs its prom-client metrics here. */
@@ -116,7 +116,7 @@ export function createActivities(opts: ActivityOptions): TemporalActivities {
     let p = pools.get(location);
     if (!p) {
       const s = opts.settings;
-      const env = { ...process.env, UNPRUNE_WORKER_STORE: location, UNPRUNE_BACKEND: s.backend };
+      const env = { ...process.env, ...stageProcessEnv(s), UNPRUNE_WORKER_STORE: location };
       pools.set(location, (p = new StagePool(opts.slots, env, s.workerNodeFlags, s.workerHeapMb, s.stallScale)));
     }
     return p;

@@ -102,7 +102,9 @@ test('a cancelled activity kills its stage process at once; the retry resumes fr
   await ref.activities.close();
 
   const store = tmp();
-  const { activities, task } = await plannedTrain(store, 600);
+  // A checkpoint after every epoch: these epochs take milliseconds, the default interval is seconds.
+  const everyEpoch = { ...settings, checkpointSeconds: 0 };
+  const { activities, task } = await plannedTrain(store, 600, createActivities({ settings: everyEpoch, slots: 1 }));
   try {
     const env = new MockActivityEnvironment();
     let cancelledAt = 0;
