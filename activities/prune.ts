@@ -20,7 +20,16 @@ export async function pruneStage(stage: StageNode<'prune'> | StageNode<'gold'>, 
   const mask = stage.kind === 'gold' && stage.inputs.mask ? await readMask(ctx, stage.inputs.mask) : undefined;
   const train = trainConfig(p.train, p.seed, p.reshuffle);
   const r = await pruneNetwork(
-    { def, init, dense, view, train, hooks: trainHooks(ctx, stage.kind), dataFreeMask: mask },
+    {
+      def,
+      init,
+      dense,
+      view,
+      train,
+      hooks: trainHooks(ctx, stage.kind),
+      dataFreeMask: mask,
+      maskOnly: stage.kind === 'gold' && stage.params.maskOnly,
+    },
     // The noise floor's gold reruns every seeded step of pruning in its other order too.
     pruneRequest(p.prune, p.reshuffle ? trainConfig(p.train, p.seed, p.reshuffle).seed : p.seed),
   );

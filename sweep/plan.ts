@@ -125,7 +125,7 @@ export function planSweep(sweep: Sweep): Plan {
             const deletion: DeletionRef = { kind: inst.kind, size: inst.size, classes: inst.classes ?? null };
             const forget = add('forget', { dataset, deletion, seed }, {}, runtime);
             const trainR = add('train', { ...lineage, sample: 'retain' }, { forget }, runtime);
-            // The noise floor: the gold pipeline again, same init, the first alternative batch order.
+            // The noise floor: the gold pipeline again (its mask only), same init, the first alternative batch order.
             const trainRFloor = () => add('train', { ...lineage, sample: 'retain', reshuffle: 1 }, { forget }, runtime);
             // The init floor: the gold pipeline from the first alternative init, in the gold run's batch order.
             const trainRFloorInit = () =>
@@ -139,11 +139,21 @@ export function planSweep(sweep: Sweep): Plan {
                 const gold = add('gold', { ...lineage, prune: pp }, { train: trainR, forget, ...dataFree }, runtime);
                 const floor =
                   sweep.evaluate.floor && maskDependsOnData(p.method)
-                    ? add('gold', { ...lineage, prune: pp, reshuffle: 1 }, { train: trainRFloor(), forget }, runtime)
+                    ? add(
+                        'gold',
+                        { ...lineage, prune: pp, reshuffle: 1, maskOnly: true },
+                        { train: trainRFloor(), forget },
+                        runtime,
+                      )
                     : undefined;
                 const floorInit =
                   sweep.evaluate.floorInit && maskDependsOnData(p.method)
-                    ? add('gold', { ...lineage, prune: pp, reinit: 1 }, { train: trainRFloorInit(), forget }, runtime)
+                    ? add(
+                        'gold',
+                        { ...lineage, prune: pp, reinit: 1, maskOnly: true },
+                        { train: trainRFloorInit(), forget },
+                        runtime,
+                      )
                     : undefined;
                 const evalParams = {
                   dataset,

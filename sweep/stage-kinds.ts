@@ -100,14 +100,18 @@ export const STAGE_KIND = {
   /**
    * θ_r, m_r: the dense model of D_r pruned the same way on D_r. 2, 3, 4: as prune. `mask`: for a pruning method
    * whose mask does not depend on the data (SynFlow, random), the original's prune stage, whose mask m_r is by
-   * construction (the same init and seed): read, not recomputed.
+   * construction (the same init and seed): read, not recomputed. `maskOnly`: a noise floor's run, read only for its
+   * mask m_r′ (m_r″): the training after the mask is fixed is not run, and its weights are the masked ones that
+   * training would start from (absent on every other gold stage, whose keys are unchanged).
    */
-  gold: kind<LineageParams & { prune: PruneParams }, { train: string; forget: string; mask?: string }>({
-    version: 4,
-    queue: 'gpu',
-    outputs: MODEL_OUTPUTS,
-    planned: true,
-  }),
+  gold: kind<LineageParams & { prune: PruneParams; maskOnly?: true }, { train: string; forget: string; mask?: string }>(
+    {
+      version: 4,
+      queue: 'gpu',
+      outputs: MODEL_OUTPUTS,
+      planned: true,
+    },
+  ),
   /**
    * θ̂_r, the retained-data dense weights, shared by every cell that uses the same estimator. 2: seeds by name; the
    * retrain estimator stops the gold run early (was: a shorter run, its cosine schedule rescaled). 3: records its

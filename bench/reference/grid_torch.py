@@ -10,9 +10,10 @@ order), the truncated-retrain estimate and re-pruning, FT and GA, and the evalua
 attack, mask IoU against the gold mask).
 
 Shared work is computed once and kept in memory (the dense runs, the pruned models, the gold runs, the estimates),
-as a competent script would. Batch orders: one seeded permutation of the whole training split per epoch, restricted
-to the view, so D_r sees its examples in D's order (the design the tool documents). The permutations come from
-torch's generator, or with --orders unprune from the export (unprune's own), for a paired comparison.
+as a competent script would, and the noise floor's gold run stops once its mask is fixed (only the mask is read).
+Batch orders: one seeded permutation of the whole training split per epoch, restricted to the view, so D_r sees its
+examples in D's order (the design the tool documents). The permutations come from torch's generator, or with
+--orders unprune from the export (unprune's own), for a paired comparison.
 
     /usr/bin/python3 bench/reference/grid_torch.py --data DIR --seeds 0 --threads 1 --out rows-0.json
 
@@ -170,16 +171,19 @@ class Grid:
             mask = self.magnitude(scored, 1 - (1 - sparsity) ** (r / rounds), mask)
         return mask
 
-    def prune(self, p, dense, view, tag):
+    def prune(self, p, dense, view, tag, mask_only=False):
+        # mask_only (the noise floor, read only for its mask): no training once the mask is fixed.
         e = self.spec["train"]["epochs"]
         if p["method"] == "omp":
             mask = self.magnitude(dense, p["sparsity"])
             ws = self.apply(dense, mask)
-            if p.get("finetuneEpochs", 0) > 0:
+            if p.get("finetuneEpochs", 0) > 0 and not mask_only:
                 ws = self.train(ws, mask, view, f"{tag}/prune-finetune", p["finetuneEpochs"], self.lr)
             return ws, mask
         if p["method"] == "imp":
             mask = self.imp_rounds(dense, view, tag, p["sparsity"], p["rounds"])
+            if mask_only:
+                return self.apply(self.init, mask), mask
             ws = self.train(self.apply(self.init, mask), mask, view, f"{tag}/imp-round:{p['rounds']}", e, self.lr)
             return ws, mask
         if p["method"] == "synflow":
@@ -247,7 +251,9 @@ class Grid:
                 gold_ws, gold_m = self.prune(p, gold_dense, retain, tag)
                 data_dependent = p["method"] != "synflow"
                 floor_m = (
-                    self.prune(p, floor_dense, retain, floor_tag)[1] if floor_dense is not None and data_dependent else None
+                    self.prune(p, floor_dense, retain, floor_tag, mask_only=True)[1]
+                    if floor_dense is not None and data_dependent
+                    else None
                 )
                 models = {"none": (ws, m)}
                 if "reprune" in spec["unprune"]:

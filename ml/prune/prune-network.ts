@@ -9,6 +9,7 @@ import type { ArchDefinition, Weights } from '../models/network.js';
 import { trainedCopy, type TrainConfig, type TrainHooks } from '../train.js';
 import {
   DEFAULT_IMP_ROUNDS,
+  iterativeMagnitudeMask,
   iterativeMagnitudePrune,
   magnitudeMask,
   rewindPoint,
@@ -69,6 +70,11 @@ export interface PruneInputs {
    * (the gold standard's is the original's).
    */
   dataFreeMask?: Mask;
+  /**
+   * Only the mask is wanted (a noise floor's gold run): the training that follows a fixed mask (fine-tuning, IMP's
+   * last rewound training, SynFlow's training) is skipped, and the weights are the masked ones it would start from.
+   */
+  maskOnly?: boolean;
 }
 
 export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Promise<PruneResult> {
@@ -77,7 +83,7 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
   if (!(req.sparsity >= 0 && req.sparsity < 1))
     throw new InvalidConfigError(`sparsity must be in [0, 1), got ${req.sparsity}`);
   const finetune = async (weights: Weights, mask: Mask, epochs: number): Promise<Weights> => {
-    if (epochs <= 0) return weights;
+    if (epochs <= 0 || inputs.maskOnly) return weights;
     return trainedCopy(
       def,
       weights,
@@ -103,14 +109,15 @@ export async function pruneNetwork(inputs: PruneInputs, req: PruneRequest): Prom
       break;
     case 'imp': {
       const rewind = await rewindPoint(def, init, view, train, req.rewindEpoch);
-      const r = await iterativeMagnitudePrune(def, rewind, dense, view, train, {
-        sparsity: req.sparsity,
-        rounds: req.rounds ?? DEFAULT_IMP_ROUNDS,
-        scope: req.scope,
-        hooks,
-      });
-      mask = r.mask;
-      weights = r.weights;
+      const imp = { sparsity: req.sparsity, rounds: req.rounds ?? DEFAULT_IMP_ROUNDS, scope: req.scope, hooks };
+      if (inputs.maskOnly) {
+        mask = (await iterativeMagnitudeMask(def, rewind, dense, view, train, imp)).mask;
+        weights = applyMask(rewind, mask);
+      } else {
+        const r = await iterativeMagnitudePrune(def, rewind, dense, view, train, imp);
+        mask = r.mask;
+        weights = r.weights;
+      }
       break;
     }
     case 'synflow':

@@ -422,3 +422,27 @@ test('SFP from the init (softFrom: init, its reference): the dense run is not us
   const plusZero = (w: typeof init) => Object.fromEntries(Object.entries(w).map(([n, v]) => [n, v.map((x) => x + 0)]));
   assert.deepEqual(plusZero(still.weights), plusZero(applyMask(init, expected)), 'the init, its pruned filters zero');
 });
+
+test("maskOnly (a noise floor's gold run): the same mask as the full pipeline, and no training after it is fixed", async () => {
+  const def = buildArch('mlp', ds.inputShape, 4);
+  const init = initWeights(def, 0);
+  const dense = initWeights(def, 5);
+  const inputs = { def, init, dense, view: fullView(ds, 'train'), train };
+  const masked = (w: Record<string, Float32Array>, keep: Map<string, Uint8Array>) =>
+    Object.fromEntries(
+      Object.entries(w).map(([n, a]) => [n, keep.has(n) ? a.map((x, i) => (keep.get(n)![i] ? x : 0)) : a]),
+    );
+  for (const [method, start] of [
+    ['omp', dense],
+    ['imp', init],
+  ] as const) {
+    const req = { method, sparsity: 0.6, rounds: 3, seed: 0, finetuneEpochs: 2 };
+    const full = await pruneNetwork(inputs, req);
+    const only = await pruneNetwork({ ...inputs, maskOnly: true }, req);
+    assert.deepEqual(only.mask, full.mask, `${method}: the mask`);
+    const keep = new Map(only.mask.layers.map((l) => [l.name, l.keep] as const));
+    // The weights the skipped training would have started from: OMP's masked dense weights, IMP's masked rewind point.
+    assert.deepEqual(only.weights, masked(start, keep), `${method}: untrained`);
+    assert.notDeepEqual(full.weights, only.weights, `${method}: the full pipeline trains after the mask`);
+  }
+});

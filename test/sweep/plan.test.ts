@@ -68,6 +68,17 @@ test("a data-free mask's gold reads the original's mask (SynFlow); a data-depend
   assert.equal(golds.filter((g) => (g.inputs as { mask?: string }).mask).length, 2 * 3, 'one per seed and deletion');
 });
 
+test("the floors' gold runs ask for their mask only; the gold runs themselves train to the end", () => {
+  const plan = planSweep(example('quickstart.yaml'));
+  const golds = plan.stages.filter((s) => s.kind === 'gold');
+  const floor = (g: (typeof golds)[number]) => {
+    const p = g.params as { reshuffle?: number; reinit?: number };
+    return p.reshuffle !== undefined || p.reinit !== undefined;
+  };
+  assert.ok(golds.some(floor) && golds.some((g) => !floor(g)));
+  for (const g of golds) assert.equal((g.params as { maskOnly?: true }).maskOnly, floor(g) ? true : undefined, g.key);
+});
+
 test('content keys: same work, same key; any change in params, inputs or kind changes it', () => {
   const a = stageKey('prune', { method: 'omp', sparsity: 0.8 }, { train: 'train-1' });
   assert.equal(a, stageKey('prune', { sparsity: 0.8, method: 'omp' }, { train: 'train-1' }));
