@@ -7,6 +7,13 @@ import type { Cell, Plan } from '../sweep/plan.js';
 import type { ModelMeasurements, Measurements, Timings } from '../sweep/results/result-metrics.js';
 import { buildRows, rowsToJsonl, type ResultRow } from '../sweep/results/result-rows.js';
 
+/** An evaluate stage's manifest and its verified metrics blob; null while it is missing or fails its check. */
+async function readEvaluation(store: ArtifactStore, key: string) {
+  const manifest = await store.readManifest('evaluate', key);
+  const bytes = manifest && (await store.readBlob('evaluate', key, 'metrics.json', manifest));
+  return bytes ? { manifest: manifest!, bytes } : null;
+}
+
 export async function collectMeasurements(
   store: ArtifactStore,
   plan: Plan,
@@ -15,9 +22,9 @@ export async function collectMeasurements(
   const keys = new Set(plan.cells.flatMap((c) => [c.evaluate, c.goldEvaluate, c.originalEvaluate]));
   const out = new Map<string, ModelMeasurements>();
   for (const key of keys) {
-    const manifest = await store.readManifest('evaluate', key);
-    const b = manifest && (await store.readBlob('evaluate', key, 'metrics.json', manifest));
-    if (!b) continue;
+    const read = await readEvaluation(store, key);
+    if (!read) continue;
+    const { manifest, bytes: b } = read;
     const run = (manifest.run ?? {}) as Partial<Timings>;
     if (manifest.libraries.backend) backends.add(manifest.libraries.backend);
     out.set(key, {
@@ -38,9 +45,7 @@ export async function collectMeasurements(
  * when the run's rows are built (any other stage: nothing).
  */
 export async function prefetchMeasurements(store: ArtifactStore, stage: { kind: string; key: string }): Promise<void> {
-  if (stage.kind !== 'evaluate') return;
-  const manifest = await store.readManifest('evaluate', stage.key);
-  if (manifest) await store.readBlob('evaluate', stage.key, 'metrics.json', manifest);
+  if (stage.kind === 'evaluate') await readEvaluation(store, stage.key);
 }
 
 /**
