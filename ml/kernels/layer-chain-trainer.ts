@@ -158,16 +158,14 @@ export function chainLayers(
 }
 
 /**
- * One parameter's value and SGD momentum, double-buffered: the update writes the spare pair, then they swap. A
- * pruned layer that multiplies through its pattern is held compact: its kept entries only, in the pattern's row
+ * One parameter's value and SGD momentum, updated in place (the trainer owns both: a spare pair to write into kept
+ * five arrays live per step, and the dense first layer's update took twice as long). A pruned layer that multiplies through its pattern is held compact: its kept entries only, in the pattern's row
  * order (`dense` gives each one's index in the full matrix). Its pruned weights and their momentum are zero on the
  * tfjs path throughout (masked gradients, masked updates), so leaving them out changes no kept entry's arithmetic.
  */
 class ParamSlot {
-  value: Float32Array;
-  next: Float32Array;
-  momentum: Float32Array | null;
-  nextMomentum: Float32Array | null;
+  readonly value: Float32Array;
+  readonly momentum: Float32Array | null;
   readonly grad: Float32Array;
 
   constructor(
@@ -178,10 +176,8 @@ class ParamSlot {
   ) {
     this.value = this.take(start);
     const len = this.value.length;
-    this.next = new Float32Array(len);
     this.grad = new Float32Array(len);
     this.momentum = hasMomentum ? (savedMomentum ? this.take(savedMomentum) : new Float32Array(len)) : null;
-    this.nextMomentum = hasMomentum ? new Float32Array(len) : null;
   }
 
   /** A full-size array's entries this slot holds (a copy). Plain loops: Float32Array.from with a mapping function
@@ -201,11 +197,6 @@ class ParamSlot {
     const out = new Float32Array(size);
     for (let q = 0; q < dense.length; q++) out[dense[q]!] = values[q]!;
     return out;
-  }
-
-  swap(): void {
-    [this.value, this.next] = [this.next, this.value];
-    [this.momentum, this.nextMomentum] = [this.nextMomentum, this.momentum];
   }
 }
 
@@ -458,15 +449,14 @@ export class LayerChainTrainer {
       p.grad,
       p.momentum,
       keep,
-      p.next,
-      p.nextMomentum,
+      p.value,
+      p.momentum,
       lr,
       this.momentum,
       this.t === 1,
       !!c.nesterov,
       c.weightDecay ?? 0,
     );
-    p.swap();
   }
 
   /** The current parameters (and running statistics), copied. */

@@ -13,6 +13,7 @@ export interface NativeBlas {
   maxPoolGrad(x: Float32Array, dy: Float32Array, dx: Float32Array, dims: Int32Array): void;
   /** Each window's maximum (the scan maxPoolGrad makes); dims as maxPoolGrad's. */
   maxPool(x: Float32Array, y: Float32Array, dims: Int32Array): void;
+  /** outW and outBuf are new arrays, or w and buf themselves (the update in place). */
   sgdStep(
     w: Float32Array,
     g: Float32Array,

@@ -308,6 +308,50 @@ test(
   },
 );
 
+test(
+  "the SGD kernel in place (the layer chain's update) writes the same bits as into new arrays",
+  { skip },
+  async () => {
+    const { loadNativeBlas } = await import('../../ml/kernels/native-blas.js');
+    const addon = loadNativeBlas()!;
+    const rng = new SeededRandom(6);
+    const n = 1003; // not a multiple of any vector width
+    const keep = Float32Array.from({ length: n }, () => (rng.next() < 0.3 ? 0 : 1));
+    for (const [momentum, nesterov, decay, masked] of [
+      [0.9, false, 0, true],
+      [0.9, false, 5e-4, false],
+      [0.9, true, 1e-3, true],
+      [0, false, 1e-3, true],
+    ] as const) {
+      const mask = masked ? keep : null;
+      const w = data(rng, n);
+      const grads = Array.from({ length: 3 }, () => data(rng, n));
+      // Into new arrays each step (tfjs's kernel) …
+      let a = w.slice();
+      let buf: Float32Array | null = momentum ? new Float32Array(n) : null;
+      // … and over the same two arrays.
+      const b = w.slice();
+      const bBuf = momentum ? new Float32Array(n) : null;
+      grads.forEach((g, t) => {
+        const outW = new Float32Array(n);
+        const outBuf = momentum ? new Float32Array(n) : null;
+        addon.sgdStep(a, g, t === 0 ? null : buf, mask, outW, outBuf, 0.05, momentum, t === 0, nesterov, decay);
+        [a, buf] = [outW, outBuf];
+        addon.sgdStep(b, g, bBuf, mask, b, bBuf, 0.05, momentum, t === 0, nesterov, decay);
+      });
+      const what = JSON.stringify({ momentum, nesterov, decay, masked });
+      assert.deepEqual(Array.from(b), Array.from(a), what);
+      if (momentum) assert.deepEqual(Array.from(bBuf!), Array.from(buf!), `${what}: momentum`);
+    }
+    // Outputs overlapping the inputs any other way are refused, not computed wrongly.
+    const w = data(rng, n);
+    const g = data(rng, n);
+    const m = data(rng, n);
+    assert.throws(() => addon.sgdStep(w, g, m, null, w, new Float32Array(n), 0.05, 0.9, false, false, 0), /in place/);
+    assert.throws(() => addon.sgdStep(w, g, m, null, g, m, 0.05, 0.9, false, false, 0), /in place/);
+  },
+);
+
 test('a LeNet-5 training step on blas: no tensor growth, deterministic, close to wasm', { skip }, async () => {
   const { buildArch } = await import('../../ml/models/architectures.js');
   const { initWeights } = await import('../../ml/models/init-weights.js');
