@@ -68,7 +68,8 @@ export interface NativeBlas {
   ): void;
   /** dst's row i (dims [width] floats) = src's row rows[i]; then src's rows `ahead` fetched into cache. */
   gatherRows(src: Float32Array, rows: Int32Array, dst: Float32Array, dims: Int32Array, ahead?: Int32Array): void;
-  /** gatherRows from a split's pixel codes (ml/data/dataset.ts's PixelCodes): the same floats, a quarter the bytes. */
+  /** gatherRows from a split's pixel codes (ml/data/dataset.ts's PixelCodes): the same floats, a quarter the bytes;
+   *  each row's codes are fetched a few rows ahead, and of `ahead` only the first few. */
   decodeRows(
     codes: Uint8Array,
     rows: Int32Array,
