@@ -124,6 +124,53 @@ test('the sparse product and its gradients equal the dense ones on the masked we
   }
 });
 
+test(
+  'rows of the input that hold one value in the whole batch: their weight gradient, computed once per column, has the same bits',
+  { skip },
+  async () => {
+    const { loadNativeBlas } = await import('../../ml/kernels/native-blas.js');
+    const addon = loadNativeBlas()!;
+    const rng = new SeededRandom(11);
+    // 130 examples: the last block of examples is partial. Rows `flat` hold the background value in every example.
+    const [b, k, n] = [130, 60, 37];
+    const flat = [3, 10, 11, 40, 59];
+    const c = -0.4242;
+    const keep = Uint8Array.from({ length: k * n }, () => (rng.next() < 0.4 ? 1 : 0));
+    const pattern = maskPattern(keep, k, n);
+    const dy = Float32Array.from({ length: b * n }, () => rng.normal());
+    const base = Float32Array.from({ length: b * k }, () => rng.normal());
+    for (const r of flat) for (let i = 0; i < b; i++) base[i * k + r] = c;
+    // The kernel copies one such row's sums to the rows equal to the first one-valued row it meets. With row 0 one-valued
+    // too (another value) that is row 0, and the background rows take the ordinary path; without, they take the copy.
+    const ordinaryX = base.slice();
+    for (let i = 0; i < b; i++) ordinaryX[i * k] = 5;
+    const copiedX = base.slice();
+    for (const [dims, size] of [
+      [Int32Array.of(b), k * n],
+      [Int32Array.of(b, 1), pattern[2]!],
+    ] as const) {
+      const ordinary = new Float32Array(size);
+      const copied = new Float32Array(size);
+      addon.sparseMatMulGradW(ordinaryX, dy, pattern, ordinary, dims);
+      addon.sparseMatMulGradW(copiedX, dy, pattern, copied, dims);
+      const compact = dims.length > 1;
+      let q = 0;
+      for (let r = 0; r < k; r++)
+        for (let j = 0; j < n; j++) {
+          if (!keep[r * n + j]) continue;
+          const at = compact ? q : r * n + j;
+          q++;
+          if (r === 0) continue; // its input differs between the two
+          assert.ok(Object.is(copied[at], ordinary[at]), `row ${r}, column ${j} (compact ${compact}): the same bits`);
+          if (!flat.includes(r)) continue;
+          let sum = 0;
+          for (let i = 0; i < b; i++) sum += Math.fround(c) * dy[i * n + j]!;
+          assert.ok(Math.abs(copied[at]! - sum) <= 1e-5 * Math.max(1, Math.abs(sum)), `row ${r}, column ${j}: ${sum}`);
+        }
+    }
+  },
+);
+
 type Tensor = import('@tensorflow/tfjs-core').Tensor;
 type Tensor2D = import('@tensorflow/tfjs-core').Tensor2D;
 

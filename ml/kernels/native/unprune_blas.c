@@ -1382,10 +1382,49 @@ SPARSE_FMA static void sparse_matmul_grad_x(int b, const float *dy, const float 
   }
 }
 
+// One kept weight's gradient: its input row's blocks of examples times its output column's, summed in two halves
+// (even and odd blocks) and then across lanes. The tiled loop below does the same operations four weights at a time.
+SPARSE_FMA static inline float block_dot(const vreg *xr, const vreg *d, int blocks) {
+  vreg s = {0}, t = {0};
+  int c = 0;
+  for (; c + 2 <= blocks; c += 2) {
+    s += xr[c] * d[c];
+    t += xr[c + 1] * d[c + 1];
+  }
+  if (c < blocks) s += xr[c] * d[c];
+  return lane_sum(s + t);
+}
+
+static unsigned char *uniform_rows = NULL;
+static float *uniform_sums = NULL;
+static size_t uniform_rows_len = 0, uniform_sums_len = 0;
+
+// The rows of x (transposed: `blocks` vectors a row) that hold one value in every example, that of the first such
+// row: flags[r] = 1. Returns that row, or −1 where there is none.
+static int uniform_input_rows(const vreg *xt, int k, int b, int blocks, unsigned char *flags) {
+  int ref = -1;
+  for (int r = 0; r < k; r++) {
+    const vreg *xr = xt + (size_t)r * blocks;
+    if (ref < 0) {
+      const float v = xr[0][0];
+      int same = 1;
+      for (int i = 0; i < b && same; i++) same = !memcmp(&xr[i / SP_BLOCK][i % SP_BLOCK], &v, sizeof v);
+      if (same) ref = r;
+      flags[r] = (unsigned char)same;
+    } else
+      flags[r] = !memcmp(xr, xt + (size_t)ref * blocks, (size_t)blocks * sizeof(vreg));
+  }
+  return ref;
+}
+
 // dw[k, n] = x[b, k]ᵀ · dy[b, n] at the pattern's entries, zero elsewhere; compact: dw is the nnz entries by row
 // (nothing else written). xt holds k·⌈b/REG_LANES⌉ vectors, dyt n·⌈b/REG_LANES⌉.
+// Rows of x that hold one value throughout the batch (normalised MNIST's background: a third of the pixels of a
+// 128-example batch) give a kept weight in column j the same gradient whichever such row it is in: block_dot of
+// identical vectors. It is computed once per column and copied, the same bits as computing it for each weight.
 SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *dy, const Pattern *P, float *dw,
-                                            vreg *xt, vreg *dyt, int *cursor, int compact) {
+                                            vreg *xt, vreg *dyt, int *cursor, int compact,
+                                            unsigned char *uniform, float *column_sums) {
   const int k = P->k, n = P->n, blocks = (b + SP_BLOCK - 1) / SP_BLOCK;
   // Row r's c-th block of examples at r * blocks + c.
   for (int c = 0; c < blocks; c++) {
@@ -1394,6 +1433,21 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
     transpose_block(dy + (size_t)i0 * n, n, bs, n, dyt + c, blocks);
   }
   if (!compact) memset(dw, 0, (size_t)k * n * sizeof(float));
+  int ref = -1;
+  if (b > 0)
+    ref = uniform_input_rows(xt, k, b, blocks, uniform);
+  else
+    for (int r = 0; r < k; r++) uniform[r] = 0;
+  if (ref >= 0) {
+    const vreg *xr = xt + (size_t)ref * blocks;
+    for (int j = 0; j < n; j++) column_sums[j] = block_dot(xr, dyt + (size_t)j * blocks, blocks);
+    for (int r = 0; r < k; r++) {
+      if (!uniform[r]) continue;
+      float *dwr = compact ? dw : dw + (size_t)r * n;
+      const int32_t *cols = P->rowcols;
+      for (int q = P->rowptr[r]; q < P->rowptr[r + 1]; q++) dwr[compact ? q : cols[q]] = column_sums[cols[q]];
+    }
+  }
   // Tiles of rows × columns whose examples fit in L1 together (~16 KB each side): walking the pattern column by
   // column instead streamed a row of x from L2 for every kept weight and ran at L2's bandwidth (~25 cycles a
   // weight). Each row keeps a cursor into its kept columns (ascending), advanced one column tile at a time.
@@ -1404,6 +1458,7 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
     for (int j0 = 0; j0 < n; j0 += tile) {
       const int j1 = j0 + tile < n ? j0 + tile : n;
       for (int r = r0; r < r1; r++) {
+        if (uniform[r]) continue;
         const vreg *xr = xt + (size_t)r * blocks;
         // Entry q of row r goes to dwr[cols[q]]: the row of the dense matrix, or the compact list itself.
         float *dwr = compact ? dw : dw + (size_t)r * n;
@@ -1438,17 +1493,7 @@ SPARSE_FMA static void sparse_matmul_grad_w(int b, const float *x, const float *
           dwr[at ? at[q + 2] : q + 2] = lane_sum(s2 + t2);
           dwr[at ? at[q + 3] : q + 3] = lane_sum(s3 + t3);
         }
-        for (; q < e && cols[q] < j1; q++) {
-          const vreg *d = dyt + (size_t)cols[q] * blocks;
-          vreg s = {0}, t = {0};
-          int c = 0;
-          for (; c + 2 <= blocks; c += 2) {
-            s += xr[c] * d[c];
-            t += xr[c + 1] * d[c + 1];
-          }
-          if (c < blocks) s += xr[c] * d[c];
-          dwr[at ? at[q] : q] = lane_sum(s + t);
-        }
+        for (; q < e && cols[q] < j1; q++) dwr[at ? at[q] : q] = block_dot(xr, dyt + (size_t)cols[q] * blocks, blocks);
         cursor[r] = q;
       }
     }
@@ -1527,8 +1572,18 @@ static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info inf
   if (a.failed) return NULL;
   vreg *xt = sparse_scratch(((size_t)P.k + P.n) * blocks);
   int *cursor = sparse_cursors(P.k);
-  if (!xt || !cursor) return fail(&a, "out of memory"), NULL;
-  sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks, cursor, compact);
+  if ((size_t)P.k > uniform_rows_len) {
+    free(uniform_rows);
+    uniform_rows = malloc(P.k ? (size_t)P.k : 1);
+    uniform_rows_len = uniform_rows ? (size_t)P.k : 0;
+  }
+  if ((size_t)P.n > uniform_sums_len) {
+    free(uniform_sums);
+    uniform_sums = malloc((P.n ? (size_t)P.n : 1) * sizeof(float));
+    uniform_sums_len = uniform_sums ? (size_t)P.n : 0;
+  }
+  if (!xt || !cursor || (P.k && !uniform_rows) || (P.n && !uniform_sums)) return fail(&a, "out of memory"), NULL;
+  sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks, cursor, compact, uniform_rows, uniform_sums);
   return NULL;
 }
 
