@@ -159,9 +159,10 @@ export function chainLayers(
 
 /**
  * One parameter's value and SGD momentum, updated in place (the trainer owns both: a spare pair to write into kept
- * five arrays live per step, and the dense first layer's update took twice as long). A pruned layer that multiplies through its pattern is held compact: its kept entries only, in the pattern's row
- * order (`dense` gives each one's index in the full matrix). Its pruned weights and their momentum are zero on the
- * tfjs path throughout (masked gradients, masked updates), so leaving them out changes no kept entry's arithmetic.
+ * five arrays live per step, and the dense first layer's update took twice as long). A pruned layer that multiplies
+ * through its pattern is held compact: its kept entries only, in the pattern's row order (`dense` gives each one's
+ * index in the full matrix). Its pruned weights and their momentum are zero on the tfjs path throughout (masked
+ * gradients, masked updates), so leaving them out changes no kept entry's arithmetic.
  */
 class ParamSlot {
   readonly value: Float32Array;

@@ -140,8 +140,9 @@ test(
     const dy = Float32Array.from({ length: b * n }, () => rng.normal());
     const base = Float32Array.from({ length: b * k }, () => rng.normal());
     for (const r of flat) for (let i = 0; i < b; i++) base[i * k + r] = c;
-    // The kernel copies one such row's sums to the rows equal to the first one-valued row it meets. With row 0 one-valued
-    // too (another value) that is row 0, and the background rows take the ordinary path; without, they take the copy.
+    // The kernel copies one such row's sums to the rows equal to the first one-valued row it meets. With row 0
+    // one-valued too (another value) that is row 0, and the background rows take the ordinary path; without, they
+    // take the copy.
     const ordinaryX = base.slice();
     for (let i = 0; i < b; i++) ordinaryX[i * k] = 5;
     const copiedX = base.slice();
