@@ -804,6 +804,23 @@ static napi_value max_pool(napi_env env, napi_callback_info info) { return max_p
 // branches and vectorises the loop (restrict: tfjs gives every input and output its own buffer). Element by element
 // it is the same sequence of roundings whatever the vector width, so every specialisation is bit-identical to the
 // op-by-op update.
+
+// One element: the new weight, and (with momentum) the new momentum in *b. buf and mask are read by the caller only
+// where the flags use them (buf: momentum after the first step; mask: masked).
+static inline __attribute__((always_inline)) float sgd_element(float w, float g, float buf, float mask, float *b,
+                                                              float lr, float mom, float wd, int has_wd, int has_mask,
+                                                              int has_mom, int first, int nesterov) {
+  if (has_wd) g += wd * w;
+  if (has_mask) g *= mask;
+  float d = g;
+  if (has_mom) {
+    *b = first ? g : mom * buf + g;
+    d = nesterov ? g + mom * *b : *b;
+  }
+  const float next = w - lr * d;
+  return has_mask ? next * mask : next;
+}
+
 static inline __attribute__((always_inline)) void sgd_pass(size_t len, const float *restrict w,
                                                           const float *restrict g, const float *restrict buf,
                                                           const float *restrict mask, float *restrict ow,
@@ -811,40 +828,26 @@ static inline __attribute__((always_inline)) void sgd_pass(size_t len, const flo
                                                           int has_wd, int has_mask, int has_mom, int first,
                                                           int nesterov) {
   for (size_t i = 0; i < len; i++) {
-    float gi = g[i];
-    if (has_wd) gi += wd * w[i];
-    if (has_mask) gi *= mask[i];
-    float d = gi;
-    if (has_mom) {
-      const float b = first ? gi : mom * buf[i] + gi;
-      ob[i] = b;
-      d = nesterov ? gi + mom * b : b;
-    }
-    const float next = w[i] - lr * d;
-    ow[i] = has_mask ? next * mask[i] : next;
+    float b = 0;
+    ow[i] = sgd_element(w[i], g[i], has_mom && !first ? buf[i] : 0, has_mask ? mask[i] : 1, &b, lr, mom, wd, has_wd,
+                        has_mask, has_mom, first, nesterov);
+    if (has_mom) ob[i] = b;
   }
 }
 
 // The same update written over w and buf (outW is w, outBuf is buf): a trainer that owns its arrays keeps three of
 // them live instead of five. The dense MLP's first layer (235k weights) updates in ~110 µs instead of ~215 µs, its
-// arrays no longer spilling out of L2. Element by element the same roundings as sgd_pass.
+// arrays no longer spilling out of L2.
 static inline __attribute__((always_inline)) void sgd_pass_in_place(size_t len, float *restrict w,
                                                                    const float *restrict g, float *restrict buf,
                                                                    const float *restrict mask, float lr, float mom,
                                                                    float wd, int has_wd, int has_mask, int has_mom,
                                                                    int first, int nesterov) {
   for (size_t i = 0; i < len; i++) {
-    float gi = g[i];
-    if (has_wd) gi += wd * w[i];
-    if (has_mask) gi *= mask[i];
-    float d = gi;
-    if (has_mom) {
-      const float b = first ? gi : mom * buf[i] + gi;
-      buf[i] = b;
-      d = nesterov ? gi + mom * b : b;
-    }
-    const float next = w[i] - lr * d;
-    w[i] = has_mask ? next * mask[i] : next;
+    float b = 0;
+    w[i] = sgd_element(w[i], g[i], has_mom && !first ? buf[i] : 0, has_mask ? mask[i] : 1, &b, lr, mom, wd, has_wd,
+                       has_mask, has_mom, first, nesterov);
+    if (has_mom) buf[i] = b;
   }
 }
 
@@ -1396,8 +1399,7 @@ SPARSE_FMA static inline float block_dot(const vreg *xr, const vreg *d, int bloc
 }
 
 static unsigned char *uniform_rows = NULL;
-static float *uniform_sums = NULL;
-static size_t uniform_rows_len = 0, uniform_sums_len = 0;
+static size_t uniform_rows_len = 0;
 
 // The rows of x (transposed: `blocks` vectors a row) that hold one value in every example, that of the first such
 // row: flags[r] = 1. Returns that row, or −1 where there is none.
@@ -1577,12 +1579,8 @@ static napi_value sparse_matmul_grad_w_napi(napi_env env, napi_callback_info inf
     uniform_rows = malloc(P.k ? (size_t)P.k : 1);
     uniform_rows_len = uniform_rows ? (size_t)P.k : 0;
   }
-  if ((size_t)P.n > uniform_sums_len) {
-    free(uniform_sums);
-    uniform_sums = malloc((P.n ? (size_t)P.n : 1) * sizeof(float));
-    uniform_sums_len = uniform_sums ? (size_t)P.n : 0;
-  }
-  if (!xt || !cursor || (P.k && !uniform_rows) || (P.n && !uniform_sums)) return fail(&a, "out of memory"), NULL;
+  float *uniform_sums = scratch_floats(P.n ? (size_t)P.n : 1);
+  if (!xt || !cursor || (P.k && !uniform_rows) || !uniform_sums) return fail(&a, "out of memory"), NULL;
   sparse_matmul_grad_w(b, x, dy, &P, dw, xt, xt + (size_t)P.k * blocks, cursor, compact, uniform_rows, uniform_sums);
   return NULL;
 }
